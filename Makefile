@@ -1,0 +1,55 @@
+# Reach developer entry points. `make demo` and `make test` work on a fresh machine:
+# they create .venv with Python 3.13 (the Lambda runtime) and install the project first.
+SHELL := /bin/bash
+PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+# `sam` reports usage to AWS by default; the machines here have no such network.
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo serve test lint typecheck template-check unit openapi bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
+	$(PY313) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Run Reach's main job locally on the embedded AWS (moto) and walk through a demo.
+demo: $(BIN)/.installed
+	$(BIN)/reach-local demo
+
+## Keep the local API and embedded AWS running for your own curl / reach CLI calls.
+serve: $(BIN)/.installed
+	$(BIN)/reach-local serve
+
+## Everything CI checks: lint, types, template checks, tests.
+test: lint typecheck template-check unit
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+template-check: $(BIN)/.installed
+	$(BIN)/python -m reach_tools.template_check
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/sam build --template template.yaml
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest
+
+openapi: $(BIN)/.installed
+	$(BIN)/python -m reach_tools.openapi > functions/api/openapi.json
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m reach_tools.bench
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The clinic-facing REST API (API Gateway -> Lambda) and its authorizer."""

@@ -1,0 +1,82 @@
+"""The one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from reach.api.schemas import ErrorBody, FieldError
+from reach.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ReachError,
+    Unauthorized,
+)
+
+_STATUS: dict[type[ReachError], HTTPStatus] = {
+    InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    Unauthorized: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+}
+_SOURCES = {"body", "query", "path", "header", "cookie"}
+
+
+def json_response(status: HTTPStatus, body: ErrorBody) -> Response[str]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(exclude_none=True),
+    )
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """('body', 'reminders', 1) -> 'reminders[1]'; ('query', 'from') -> 'from'."""
+    parts = list(location)
+    if parts and parts[0] in _SOURCES and len(parts) > 1:
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        fields = []
+        for problem in error.errors():
+            message = str(problem.get("msg", "invalid"))
+            if problem.get("type") == "json_invalid":
+                message = "the body is not valid JSON"
+            message = message.removeprefix("Value error, ")
+            fields.append(FieldError(field=field_path(problem.get("loc", ())), message=message))
+        summary = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        logger.info("request rejected", extra={"fields": [f.field for f in fields]})
+        return json_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            ErrorBody(error="validation_error", message=summary, fields=fields),
+        )
+
+    @app.exception_handler(ReachError)
+    def _domain_error(error: ReachError) -> Response[str]:
+        status = next(
+            (code for kind, code in _STATUS.items() if isinstance(error, kind)),
+            HTTPStatus.BAD_REQUEST,
+        )
+        fields = (
+            [FieldError(field=error.field, message=error.reason)]
+            if isinstance(error, InvalidInput)
+            else None
+        )
+        return json_response(
+            status, ErrorBody(error=error.code, message=error.message, fields=fields)
+        )

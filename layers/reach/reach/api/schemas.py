@@ -1,0 +1,204 @@
+"""Request and response bodies of the clinic API. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from reach.domain.durations import ReminderOffset
+from reach.domain.errors import InvalidInput
+from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
+from reach.domain.zones import load_zone
+
+
+def _offset(text: str) -> str:
+    return ReminderOffset.parse(text).text  # ValueError becomes a 422 naming the item
+
+
+def _zone(name: str) -> str:
+    try:
+        load_zone(name)
+    except InvalidInput as error:
+        raise ValueError(error.reason) from error
+    return name
+
+
+def _plain_text(text: str) -> str:
+    if any(ord(ch) < 32 for ch in text):
+        raise ValueError("must not contain control characters or line breaks")
+    return text.strip()
+
+
+OffsetText = Annotated[str, AfterValidator(_offset), Field(examples=["P1D", "PT2H"], max_length=32)]
+ZoneName = Annotated[
+    str, AfterValidator(_zone), Field(examples=["America/New_York"], max_length=64)
+]
+FirstName = Annotated[
+    str,
+    AfterValidator(_plain_text),
+    Field(
+        min_length=1,
+        max_length=40,
+        description="First name only: reminders carry no more than the minimum necessary.",
+    ),
+]
+Location = Annotated[
+    str,
+    AfterValidator(_plain_text),
+    Field(
+        min_length=1,
+        max_length=120,
+        description="Where to go, e.g. the clinic's address; never a department or specialty.",
+    ),
+]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["en", "es"])]
+Phone = Annotated[str, Field(min_length=3, max_length=32, examples=["+12125550123"])]
+
+
+class CreateAppointmentRequest(BaseModel):
+    """A booking. The tenant is never part of the body: it comes from the API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone = Field(
+        description="Recipient's mobile number, E.164 or national format of the tenant's country"
+    )
+    starts_at: AwareDatetime = Field(
+        description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
+    )
+    timezone: ZoneName = Field(description="Recipient's IANA time zone")
+    external_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Your id for the booking; repeating it returns the same appointment",
+    )
+    first_name: FirstName | None = None
+    location: Location | None = None
+    kind: AppointmentKind = AppointmentKind.CLINIC_VISIT
+    language: Language = "en"
+    reminders: list[OffsetText] | None = Field(
+        default=None,
+        max_length=5,
+        description="ISO 8601 durations before the start; the tenant's default when absent",
+    )
+
+
+class UpdateAppointmentRequest(BaseModel):
+    """A PATCH: only the fields present change. ``first_name`` and ``location`` may be null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: AwareDatetime | None = None
+    timezone: ZoneName | None = None
+    phone: Phone | None = None
+    first_name: FirstName | None = None
+    location: Location | None = None
+    kind: AppointmentKind | None = None
+    language: Language | None = None
+    reminders: list[OffsetText] | None = Field(default=None, max_length=5)
+    version: int | None = Field(
+        default=None, ge=1, description="Apply only if the appointment is still at this version"
+    )
+
+    @model_validator(mode="after")
+    def _no_null_where_required(self) -> Self:
+        for name in ("starts_at", "timezone", "phone", "kind", "language", "reminders"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        if not self.model_fields_set - {"version"}:
+            raise ValueError("nothing to change: send at least one field")
+        return self
+
+
+class ReminderView(BaseModel):
+    id: str
+    send_at: datetime | None = Field(description="In the appointment's time zone; null if skipped")
+    status: str
+    offsets: list[str]
+    reason: str | None = None
+    version: int = Field(description="The appointment version this reminder was planned for")
+
+    @classmethod
+    def of(cls, reminder: Reminder, zone_name: str) -> ReminderView:
+        zone = load_zone(zone_name)
+        return cls(
+            id=reminder.reminder_id,
+            send_at=reminder.send_at.astimezone(zone) if reminder.send_at else None,
+            status=reminder.status.value,
+            offsets=list(reminder.offsets),
+            reason=reminder.reason,
+            version=reminder.appointment_version,
+        )
+
+
+class AppointmentView(BaseModel):
+    id: str
+    external_id: str | None
+    status: AppointmentStatus
+    phone: str
+    starts_at: datetime = Field(description="In the appointment's own time zone")
+    timezone: str
+    kind: AppointmentKind
+    language: str
+    first_name: str | None
+    location: str | None
+    reminder_offsets: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    reminders: list[ReminderView] | None = Field(
+        default=None, description="Every reminder planned, newest version last (single reads)"
+    )
+
+    @classmethod
+    def of(cls, appointment: Appointment, *, with_reminders: bool = True) -> AppointmentView:
+        zone = load_zone(appointment.timezone)
+        return cls(
+            id=appointment.appointment_id,
+            external_id=appointment.external_id,
+            status=appointment.status,
+            phone=appointment.phone,
+            starts_at=appointment.starts_at.astimezone(zone),
+            timezone=appointment.timezone,
+            kind=appointment.kind,
+            language=appointment.language,
+            first_name=appointment.first_name,
+            location=appointment.location,
+            reminder_offsets=list(appointment.reminder_offsets),
+            version=appointment.version,
+            created_at=appointment.created_at,
+            updated_at=appointment.updated_at,
+            reminders=[ReminderView.of(r, appointment.timezone) for r in appointment.reminders]
+            if with_reminders
+            else None,
+        )
+
+
+class AppointmentList(BaseModel):
+    items: list[AppointmentView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    fields: list[FieldError] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)

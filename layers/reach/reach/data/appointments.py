@@ -1,0 +1,275 @@
+"""Appointments and their reminders in AppointmentsTable."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from reach.data.tables import (
+    APPOINTMENT_SK,
+    AppointmentItem,
+    AppointmentsTableItem,
+    ReminderItem,
+    appointment_pk,
+    reminder_sk,
+    strings,
+    tenant_status_key,
+)
+from reach.domain.errors import Conflict, InvalidInput, NotFound
+from reach.domain.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Reminder,
+    ReminderStatus,
+)
+
+
+class ConcurrentChange(Conflict):
+    """Someone else changed the appointment (or claimed a reminder) since it was read."""
+
+
+class AlreadyExists(Conflict):
+    """An appointment with this id exists already (an idempotent replay of a create)."""
+
+
+@dataclass(frozen=True)
+class AppointmentPage:
+    items: list[Appointment]
+    next_token: str | None
+
+
+class AppointmentRepository:
+    """Reads and writes appointments with their reminders, keeping the due index right."""
+
+    def __init__(self, due_shards: int) -> None:
+        self._due_shards = due_shards
+
+    def create(self, appointment: Appointment) -> None:
+        """Store a new appointment and its planned reminders in one transaction.
+
+        Raises AlreadyExists when the id is taken (ids derived from ``external_id`` make a
+        repeated create land here).
+        """
+        try:
+            with self._transaction() as transaction:
+                transaction.save(
+                    self._appointment_item(appointment),
+                    condition=AppointmentsTableItem.pk.does_not_exist(),
+                )
+                for reminder in appointment.reminders:
+                    transaction.save(
+                        self._reminder_item(appointment, reminder),
+                        condition=AppointmentsTableItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise AlreadyExists(f"appointment {appointment.appointment_id} exists") from error
+            raise
+
+    def get(self, tenant_id: str, appointment_id: str) -> Appointment:
+        """The appointment with all its reminders (one Query), or NotFound."""
+        appointment: AppointmentItem | None = None
+        reminders: list[ReminderItem] = []
+        for item in AppointmentsTableItem.query(appointment_pk(tenant_id, appointment_id)):
+            if isinstance(item, AppointmentItem):
+                appointment = item
+            elif isinstance(item, ReminderItem):
+                reminders.append(item)
+        if appointment is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        return _appointment(appointment, reminders)
+
+    def page(
+        self,
+        tenant_id: str,
+        starts_from: datetime,
+        starts_to: datetime,
+        status: AppointmentStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> AppointmentPage:
+        """A page of the tenant's appointments starting in [from, to], in start order.
+
+        Key-bound: by_start (tenant) or by_status (tenant and status); no Scan, no filter on
+        anything but the item type.
+        """
+        window = AppointmentItem.starts_at.between(starts_from, starts_to)
+        if status is None:
+            index: Any = AppointmentItem.by_start
+            hash_key = tenant_id
+        else:
+            index = AppointmentItem.by_status
+            hash_key = tenant_status_key(tenant_id, status)
+        start_key = _decode_token(next_token, hash_key) if next_token else None
+        results = index.query(
+            hash_key, window, limit=limit, last_evaluated_key=start_key, page_size=limit
+        )
+        items = [_appointment(item, ()) for item in results]
+        last_key = results.last_evaluated_key if len(items) == limit else None
+        return AppointmentPage(items=items, next_token=_encode_token(last_key))
+
+    def save_changes(
+        self,
+        previous: Appointment,
+        updated: Appointment,
+        retired: list[Reminder],
+        added: list[Reminder],
+    ) -> None:
+        """Replace ``previous`` with ``updated`` atomically.
+
+        ``retired`` are the previous version's pending reminders, now cancelled (they leave the
+        due index); ``added`` are new ones. Raises ConcurrentChange when the appointment's
+        version moved or a retired reminder was claimed meanwhile; the caller re-reads.
+        """
+        try:
+            with self._transaction() as transaction:
+                transaction.save(
+                    self._appointment_item(updated),
+                    condition=AppointmentItem.version == previous.version,
+                )
+                for reminder in retired:
+                    item = self._reminder_item(updated, reminder)
+                    transaction.update(
+                        item,
+                        actions=[
+                            ReminderItem.status.set(reminder.status.value),
+                            ReminderItem.reason.set(reminder.reason or ""),
+                            ReminderItem.updated_at.set(updated.updated_at),
+                            ReminderItem.due_shard.remove(),
+                            ReminderItem.due_at.remove(),
+                        ],
+                        condition=ReminderItem.status == ReminderStatus.PENDING.value,
+                    )
+                for reminder in added:
+                    transaction.save(
+                        self._reminder_item(updated, reminder),
+                        condition=AppointmentsTableItem.pk.does_not_exist(),
+                    )
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise ConcurrentChange(
+                    f"appointment {updated.appointment_id} changed meanwhile"
+                ) from error
+            raise
+
+    def due_shard(self, tenant_id: str, appointment_id: str, reminder_id: str) -> str:
+        """Spread pending reminders over shards so no one due-index partition runs hot."""
+        key = f"{tenant_id}#{appointment_id}#{reminder_id}".encode()
+        return f"{zlib.crc32(key) % self._due_shards:02d}"
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=AppointmentsTableItem._get_connection().connection)
+
+    def _appointment_item(self, appointment: Appointment) -> AppointmentItem:
+        return AppointmentItem(
+            pk=appointment_pk(appointment.tenant_id, appointment.appointment_id),
+            sk=APPOINTMENT_SK,
+            tenant_id=appointment.tenant_id,
+            appointment_id=appointment.appointment_id,
+            external_id=appointment.external_id,
+            phone=appointment.phone,
+            starts_at=appointment.starts_at,
+            timezone=appointment.timezone,
+            kind=appointment.kind.value,
+            language=appointment.language,
+            status=appointment.status.value,
+            tenant_status=tenant_status_key(appointment.tenant_id, appointment.status.value),
+            version=appointment.version,
+            reminder_offsets=list(appointment.reminder_offsets),
+            first_name=appointment.first_name,
+            location=appointment.location,
+            created_at=appointment.created_at,
+            updated_at=appointment.updated_at,
+        )
+
+    def _reminder_item(self, appointment: Appointment, reminder: Reminder) -> ReminderItem:
+        pending = reminder.status is ReminderStatus.PENDING and reminder.send_at is not None
+        shard = (
+            self.due_shard(appointment.tenant_id, appointment.appointment_id, reminder.reminder_id)
+            if pending
+            else None
+        )
+        return ReminderItem(
+            pk=appointment_pk(appointment.tenant_id, appointment.appointment_id),
+            sk=reminder_sk(reminder.reminder_id),
+            tenant_id=appointment.tenant_id,
+            appointment_id=appointment.appointment_id,
+            reminder_id=reminder.reminder_id,
+            appointment_version=reminder.appointment_version,
+            offsets=list(reminder.offsets),
+            send_at=reminder.send_at,
+            status=reminder.status.value,
+            reason=reminder.reason,
+            updated_at=appointment.updated_at,
+            due_shard=shard,
+            due_at=reminder.send_at if pending else None,
+        )
+
+
+def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:
+    ordered = sorted(reminders, key=lambda r: (r.appointment_version, _ordinal(r.reminder_id)))
+    return Appointment(
+        tenant_id=item.tenant_id,
+        appointment_id=item.appointment_id,
+        external_id=item.external_id,
+        phone=item.phone,
+        starts_at=item.starts_at,
+        timezone=item.timezone,
+        kind=AppointmentKind(item.kind),
+        language=item.language,
+        status=AppointmentStatus(item.status),
+        version=int(item.version),
+        reminder_offsets=strings(item.reminder_offsets),
+        first_name=item.first_name,
+        location=item.location,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        reminders=tuple(_reminder(r) for r in ordered),
+    )
+
+
+def _reminder(item: ReminderItem) -> Reminder:
+    return Reminder(
+        reminder_id=item.reminder_id,
+        appointment_version=int(item.appointment_version),
+        offsets=strings(item.offsets),
+        send_at=item.send_at,
+        status=ReminderStatus(item.status),
+        reason=item.reason,
+    )
+
+
+def _ordinal(reminder_id: str) -> int:
+    _, _, number = reminder_id.rpartition(".")
+    return int(number) if number.isdigit() else 0
+
+
+def _encode_token(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
+
+
+def _decode_token(token: str, hash_key: str) -> dict[str, Any]:
+    """Decode a page token, refusing one minted for another tenant, status or index."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput("next_token", "not a token this API issued") from error
+    hash_values = [
+        attribute.get("S")
+        for name, attribute in (key.items() if isinstance(key, dict) else [])
+        if name in ("tenant_id", "tenant_status") and isinstance(attribute, dict)
+    ]
+    if hash_values != [hash_key]:
+        raise InvalidInput("next_token", "not a token for this listing")
+    return dict(key)

@@ -1,0 +1,237 @@
+"""PynamoDB models of Reach's two tables, matching template.yaml's definitions.
+
+TenantsTable (pk, sk) holds one item family per access path:
+  ``tenant#<id> / profile``          the tenant
+  ``tenant#<id> / key#<prefix>``     an API key's public record (listing, revocation)
+  ``apikey#<sha256> / apikey``       the authorizer's lookup: one GetItem per cold key
+  ``number#<e164> / number``         which tenant owns a sending number (reply routing)
+
+AppointmentsTable (pk = ``<tenant>#<appointment>``) keeps an appointment and its reminders in
+one item collection, so reading an appointment with its reminders is one Query:
+  ``... / appointment``              the appointment; GSIs by_start and by_status list it
+  ``... / reminder#<id>``            a reminder; while pending it carries due_shard/due_at and
+                                     so sits in the sparse ``due`` GSI the dispatcher queries
+
+Table names come from Settings through ``bind_tables``, never from import-time environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from reach.settings import Settings
+
+
+class _Unbound:
+    """Meta base: a model used before bind_tables() fails with a clear message."""
+
+    table_name: str | None = None
+    region: str | None = None
+    host: str | None = None
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+# --- TenantsTable ------------------------------------------------------------------------
+
+
+class TenantsTableItem(Model):
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = DiscriminatorAttribute(attr_name="type")
+
+
+class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    sender_number = UnicodeAttribute()
+    quiet_hours = UnicodeAttribute()
+    reminder_offsets = ListAttribute(of=UnicodeAttribute)
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeyRecordItem(TenantsTableItem, discriminator="api_key"):
+    tenant_id = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    key_hash = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class ApiKeyLookupItem(TenantsTableItem, discriminator="api_key_lookup"):
+    tenant_id = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+
+class SenderNumberItem(TenantsTableItem, discriminator="sender_number"):
+    tenant_id = UnicodeAttribute()
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"tenant#{tenant_id}"
+
+
+PROFILE_SK = "profile"
+
+
+def key_record_sk(prefix: str) -> str:
+    return f"key#{prefix}"
+
+
+def key_lookup_pk(key_hash: str) -> str:
+    return f"apikey#{key_hash}"
+
+
+KEY_LOOKUP_SK = "apikey"
+
+
+def number_pk(e164: str) -> str:
+    return f"number#{e164}"
+
+
+NUMBER_SK = "number"
+
+
+# --- AppointmentsTable -------------------------------------------------------------------
+
+
+class ByStartIndex(GlobalSecondaryIndex["AppointmentItem"]):
+    """Appointments of a tenant in start order: GET /appointments?from=&to=."""
+
+    class Meta:
+        index_name = "by_start"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    starts_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByStatusIndex(GlobalSecondaryIndex["AppointmentItem"]):
+    """Appointments of a tenant in one status, in start order: ...&status=."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    tenant_status = UnicodeAttribute(hash_key=True)
+    starts_at = UTCDateTimeAttribute(range_key=True)
+
+
+class DueIndex(GlobalSecondaryIndex["ReminderItem"]):
+    """Sparse: only pending reminders carry due_shard/due_at, so a dispatcher's query
+    ``due_shard = s AND due_at <= now`` reads due work and nothing else."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AppointmentsTableItem(Model):
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = DiscriminatorAttribute(attr_name="type")
+    tenant_id = UnicodeAttribute()
+    appointment_id = UnicodeAttribute()
+
+
+class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
+    external_id = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute()
+    starts_at = UTCDateTimeAttribute()
+    timezone = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    language = UnicodeAttribute()
+    status = UnicodeAttribute()
+    tenant_status = UnicodeAttribute()
+    version = NumberAttribute()
+    reminder_offsets = ListAttribute(of=UnicodeAttribute)
+    first_name = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    by_start = ByStartIndex()
+    by_status = ByStatusIndex()
+
+
+class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
+    reminder_id = UnicodeAttribute()
+    appointment_version = NumberAttribute()
+    offsets = ListAttribute(of=UnicodeAttribute)
+    send_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+
+    due = DueIndex()
+
+
+def appointment_pk(tenant_id: str, appointment_id: str) -> str:
+    return f"{tenant_id}#{appointment_id}"
+
+
+APPOINTMENT_SK = "appointment"
+
+
+def reminder_sk(reminder_id: str) -> str:
+    return f"reminder#{reminder_id}"
+
+
+def tenant_status_key(tenant_id: str, status: str) -> str:
+    return f"{tenant_id}#{status}"
+
+
+def strings(values: Any) -> tuple[str, ...]:
+    """A ListAttribute of UnicodeAttribute, as the tuple of str it holds."""
+    return tuple(str(value) for value in values or ())
+
+
+# --- binding -----------------------------------------------------------------------------
+
+_BINDINGS: dict[type[Model], str] = {
+    TenantsTableItem: "tenants_table",
+    AppointmentsTableItem: "appointments_table",
+}
+
+
+def bind_tables(settings: Settings) -> None:
+    """Point every model at the tables, region and endpoint named by ``settings``."""
+    for model, setting in _BINDINGS.items():
+        meta: Any = model.Meta
+        meta.table_name = getattr(settings, setting)
+        meta.region = settings.region
+        meta.host = settings.endpoint_url
+        for cls in (model, *_subclasses(model)):
+            cls._connection = None
+
+
+def _subclasses(model: type[Model]) -> list[type[Model]]:
+    found: list[type[Model]] = []
+    for sub in model.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found

@@ -1,0 +1,168 @@
+"""Tenants, their API keys and their sending numbers in TenantsTable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from reach.data.tables import (
+    KEY_LOOKUP_SK,
+    NUMBER_SK,
+    PROFILE_SK,
+    ApiKeyLookupItem,
+    ApiKeyRecordItem,
+    SenderNumberItem,
+    TenantProfileItem,
+    TenantsTableItem,
+    key_lookup_pk,
+    key_record_sk,
+    number_pk,
+    strings,
+    tenant_pk,
+)
+from reach.domain.errors import Conflict, NotFound
+from reach.domain.models import ApiKey, Tenant
+
+
+class TenantRepository:
+    """Tenant profiles and the sending numbers they own."""
+
+    def create(self, tenant: Tenant) -> None:
+        """Store a new tenant; its sending number must not belong to another tenant."""
+        profile = TenantProfileItem(
+            pk=tenant_pk(tenant.tenant_id),
+            sk=PROFILE_SK,
+            tenant_id=tenant.tenant_id,
+            name=tenant.name,
+            timezone=tenant.timezone,
+            sender_number=tenant.sender_number,
+            quiet_hours=tenant.quiet_hours,
+            reminder_offsets=list(tenant.reminder_offsets),
+            created_at=tenant.created_at,
+        )
+        claim = SenderNumberItem(
+            pk=number_pk(tenant.sender_number), sk=NUMBER_SK, tenant_id=tenant.tenant_id
+        )
+        connection = TenantsTableItem._get_connection().connection
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(profile, condition=TenantsTableItem.pk.does_not_exist())
+                transaction.save(claim, condition=TenantsTableItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise Conflict(
+                    f"sending number {tenant.sender_number} already belongs to a tenant"
+                ) from error
+            raise
+
+    def get(self, tenant_id: str) -> Tenant:
+        try:
+            item = TenantProfileItem.get(tenant_pk(tenant_id), PROFILE_SK)
+        except DoesNotExist as error:
+            raise NotFound(f"tenant {tenant_id} not found") from error
+        return _tenant(item)
+
+    def tenant_for_number(self, e164: str) -> str | None:
+        """The tenant that sends from ``e164``: how replies find their way home."""
+        try:
+            return SenderNumberItem.get(number_pk(e164), NUMBER_SK).tenant_id
+        except DoesNotExist:
+            return None
+
+    def list_all(self) -> list[Tenant]:
+        """Every tenant. Admin tooling only: it scans, so no request or schedule may call it."""
+        condition = TenantsTableItem.item_type == TenantProfileItem
+        return sorted(
+            (_tenant(item) for item in TenantProfileItem.scan(condition)),
+            key=lambda t: t.created_at,
+        )
+
+
+class ApiKeyRepository:
+    """API keys: a public record per tenant and a lookup item by the key's hash."""
+
+    def create(self, key: ApiKey, key_hash: str) -> None:
+        record = ApiKeyRecordItem(
+            pk=tenant_pk(key.tenant_id),
+            sk=key_record_sk(key.prefix),
+            tenant_id=key.tenant_id,
+            prefix=key.prefix,
+            key_hash=key_hash,
+            label=key.label,
+            created_at=key.created_at,
+        )
+        lookup = ApiKeyLookupItem(
+            pk=key_lookup_pk(key_hash),
+            sk=KEY_LOOKUP_SK,
+            tenant_id=key.tenant_id,
+            prefix=key.prefix,
+        )
+        connection = TenantsTableItem._get_connection().connection
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(record, condition=TenantsTableItem.pk.does_not_exist())
+                transaction.save(lookup, condition=TenantsTableItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            if error.cause_response_code == "TransactionCanceledException":
+                raise Conflict("key prefix or hash collision; issue the key again") from error
+            raise
+
+    def find_by_hash(self, key_hash: str) -> ApiKeyLookupItem | None:
+        """The authorizer's lookup: one GetItem."""
+        try:
+            return ApiKeyLookupItem.get(key_lookup_pk(key_hash), KEY_LOOKUP_SK)
+        except DoesNotExist:
+            return None
+
+    def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
+        items = ApiKeyRecordItem.query(
+            tenant_pk(tenant_id), ApiKeyRecordItem.sk.startswith(key_record_sk(""))
+        )
+        return sorted((_api_key(item) for item in items), key=lambda k: k.created_at)
+
+    def revoke(self, tenant_id: str, prefix: str, when: datetime) -> ApiKey:
+        """Revoke a key by its prefix; revoking a revoked key keeps the first revocation."""
+        try:
+            record = ApiKeyRecordItem.get(tenant_pk(tenant_id), key_record_sk(prefix))
+        except DoesNotExist as error:
+            raise NotFound(f"no key {prefix} for tenant {tenant_id}") from error
+        if record.revoked_at is not None:
+            return _api_key(record)
+        connection = TenantsTableItem._get_connection().connection
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(
+                record,
+                actions=[ApiKeyRecordItem.revoked_at.set(when)],
+                condition=ApiKeyRecordItem.pk.exists(),
+            )
+            transaction.update(
+                ApiKeyLookupItem(pk=key_lookup_pk(record.key_hash), sk=KEY_LOOKUP_SK),
+                actions=[ApiKeyLookupItem.revoked_at.set(when)],
+                condition=ApiKeyLookupItem.pk.exists(),
+            )
+        record.revoked_at = when
+        return _api_key(record)
+
+
+def _tenant(item: TenantProfileItem) -> Tenant:
+    return Tenant(
+        tenant_id=item.tenant_id,
+        name=item.name,
+        timezone=item.timezone,
+        sender_number=item.sender_number,
+        quiet_hours=item.quiet_hours,
+        reminder_offsets=strings(item.reminder_offsets),
+        created_at=item.created_at,
+    )
+
+
+def _api_key(item: ApiKeyRecordItem) -> ApiKey:
+    return ApiKey(
+        tenant_id=item.tenant_id,
+        prefix=item.prefix,
+        created_at=item.created_at,
+        label=item.label,
+        revoked_at=item.revoked_at,
+    )

@@ -1,0 +1,75 @@
+"""ISO 8601 durations as reminder offsets before an appointment.
+
+A hand-written parser on purpose: common libraries (isodate, pydantic) turn ``P1D`` into
+``timedelta(days=1)``, which is indistinguishable from ``PT24H``. ISO 8601 and RFC 5545 treat
+them differently across a DST change: the date part (years, months, weeks, days) is nominal,
+applied to the wall clock, while the time part (hours, minutes, seconds) is elapsed time.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_PATTERN = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+#: Longest offset accepted: a reminder more than this long before a visit helps nobody.
+MAX_OFFSET = timedelta(days=92)
+
+
+@dataclass(frozen=True)
+class ReminderOffset:
+    """How long before the start a reminder is due, e.g. ``P1D`` or ``PT2H``."""
+
+    text: str
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    elapsed: timedelta = timedelta()
+
+    @classmethod
+    def parse(cls, text: str) -> ReminderOffset:
+        """Parse an ISO 8601 duration; raises ValueError with a readable message."""
+        match = _PATTERN.match(text.strip().upper()) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"'{text}' is not an ISO 8601 duration such as P1D or PT2H")
+        parts = {name: int(value) for name, value in match.groupdict(default="0").items()}
+        offset = cls(
+            text=text.strip().upper(),
+            years=parts["years"],
+            months=parts["months"],
+            days=parts["weeks"] * 7 + parts["days"],
+            elapsed=timedelta(
+                hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"]
+            ),
+        )
+        approx = timedelta(days=offset.years * 366 + offset.months * 31 + offset.days)
+        approx += offset.elapsed
+        if approx <= timedelta(0):
+            raise ValueError(f"'{text}' must be longer than zero")
+        if approx > MAX_OFFSET:
+            raise ValueError(f"'{text}' is longer than the {MAX_OFFSET.days}-day maximum")
+        return offset
+
+    def before(self, start: datetime, zone: ZoneInfo) -> datetime:
+        """The moment this offset before ``start`` (aware), returned in UTC.
+
+        The date part moves the wall clock in ``zone`` (``P1D`` before 08:30 is 08:30 the day
+        before, even across a DST change); the time part is then subtracted as elapsed time.
+        A wall time that falls in a DST gap resolves forward, an ambiguous one to its first
+        occurrence (zoneinfo's ``fold=0``, the same choice as RFC 5545).
+        """
+        local = start.astimezone(zone).replace(tzinfo=None)
+        month_index = local.year * 12 + (local.month - 1) - self.years * 12 - self.months
+        year, month = divmod(month_index, 12)
+        month += 1
+        day = min(local.day, calendar.monthrange(year, month)[1])
+        wall = local.replace(year=year, month=month, day=day) - timedelta(days=self.days)
+        nominal = wall.replace(tzinfo=zone).astimezone(UTC)
+        return nominal - self.elapsed

@@ -1,0 +1,48 @@
+"""One vocabulary of domain errors. HTTP status codes are chosen in reach.api.errors only."""
+
+from __future__ import annotations
+
+
+class ReachError(Exception):
+    """Base of every error Reach raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ReachError):
+    """A request value is well-formed JSON but not acceptable; names the field at fault."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class NotFound(ReachError):
+    """The thing does not exist for this tenant (other tenants' data is indistinguishable)."""
+
+    code = "not_found"
+
+
+class Conflict(ReachError):
+    """The request contradicts the current state (wrong version, cancelled appointment...)."""
+
+    code = "conflict"
+
+
+class Unauthorized(ReachError):
+    """No usable credentials."""
+
+    code = "unauthorized"
+
+
+class Forbidden(ReachError):
+    """Credentials were recognised but may not be used (revoked key)."""
+
+    code = "forbidden"

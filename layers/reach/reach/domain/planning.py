@@ -1,0 +1,115 @@
+"""Reminder planning: when each reminder of an appointment is due.
+
+The rules (README "Reminder planning" repeats them for tenants):
+
+1. Each offset is applied before the start in the appointment's own time zone (see
+   ``ReminderOffset.before``): ``P1D`` is the same local time the day before, ``PT2H`` is two
+   hours of elapsed time.
+2. A reminder that falls in the tenant's quiet hours (recipient's local time) moves to the
+   nearest allowed moment: the minute before that quiet period began, or the moment it ends.
+   A candidate is only usable when it is still in the future (at booking) and still before the
+   start. On a tie the earlier candidate wins. With no usable candidate the reminder is skipped
+   with reason ``quiet_hours``.
+3. A reminder whose time has already passed at booking becomes one catch-up reminder, due at
+   once (or when the current quiet period ends), but only while the start is still at least
+   ``CATCH_UP_MIN_LEAD`` after that moment; otherwise it is skipped with reason
+   ``passed_at_booking``.
+4. Reminders closer together than ``MIN_GAP`` are merged into the one nearest the start, which
+   keeps all their offsets: nobody wants two texts about one visit minutes apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from reach.domain.durations import ReminderOffset
+from reach.domain.quiet_hours import LAST_CALL, QuietHours
+
+#: Reminders closer together than this are merged.
+MIN_GAP = timedelta(minutes=30)
+#: A catch-up reminder for a late booking is only sent when the start is at least this far off.
+CATCH_UP_MIN_LEAD = timedelta(hours=1)
+
+
+class PlanNote(StrEnum):
+    """Why a planned reminder is where it is, or why it will not be sent."""
+
+    MOVED_OUT_OF_QUIET_HOURS = "moved_out_of_quiet_hours"
+    DUE_AT_ONCE = "due_at_once"
+    MERGED = "merged"
+    QUIET_HOURS = "quiet_hours"
+    PASSED_AT_BOOKING = "passed_at_booking"
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    """One reminder as planned; ``send_at`` is None for a reminder that will not be sent."""
+
+    offsets: tuple[str, ...]
+    send_at: datetime | None
+    notes: tuple[PlanNote, ...] = field(default=())
+
+    @property
+    def will_send(self) -> bool:
+        return self.send_at is not None
+
+
+def plan_reminders(
+    starts_at: datetime,
+    zone: ZoneInfo,
+    offsets: list[ReminderOffset],
+    quiet_hours: QuietHours,
+    now: datetime,
+) -> list[PlannedReminder]:
+    """Plan the reminders for an appointment starting at ``starts_at`` (aware).
+
+    Returns the reminders to send in time order, followed by the skipped ones.
+    """
+    now = now.astimezone(UTC)
+    start = starts_at.astimezone(UTC)
+    to_send: list[PlannedReminder] = []
+    skipped: list[PlannedReminder] = []
+    for offset in offsets:
+        planned = _place(offset, start, zone, quiet_hours, now)
+        (to_send if planned.will_send else skipped).append(planned)
+    return _merge_close(to_send) + skipped
+
+
+def _place(
+    offset: ReminderOffset, start: datetime, zone: ZoneInfo, quiet: QuietHours, now: datetime
+) -> PlannedReminder:
+    nominal = offset.before(start, zone)
+    labels = (offset.text,)
+    if nominal <= now:
+        catch_up = quiet.next_allowed(now, zone)
+        if start - catch_up >= CATCH_UP_MIN_LEAD:
+            return PlannedReminder(labels, catch_up, (PlanNote.DUE_AT_ONCE,))
+        return PlannedReminder(labels, None, (PlanNote.PASSED_AT_BOOKING,))
+    period = quiet.period_at(nominal, zone)
+    if period is None:
+        return PlannedReminder(labels, nominal)
+    candidates = [
+        moment for moment in (period.begins - LAST_CALL, period.ends) if now < moment < start
+    ]
+    if not candidates:
+        return PlannedReminder(labels, None, (PlanNote.QUIET_HOURS,))
+    # min() keeps the first of equals, and the earlier candidate comes first: ties go earlier.
+    best = min(candidates, key=lambda moment: abs(moment - nominal))
+    return PlannedReminder(labels, best, (PlanNote.MOVED_OUT_OF_QUIET_HOURS,))
+
+
+def _merge_close(reminders: list[PlannedReminder]) -> list[PlannedReminder]:
+    timed = sorted(((r.send_at, r) for r in reminders if r.send_at), key=lambda pair: pair[0])
+    merged: list[tuple[datetime, PlannedReminder]] = []
+    for send_at, reminder in timed:
+        if merged and send_at - merged[-1][0] < MIN_GAP:
+            previous = merged.pop()[1]
+            notes = tuple(dict.fromkeys((*previous.notes, *reminder.notes, PlanNote.MERGED)))
+            reminder = PlannedReminder(
+                offsets=previous.offsets + reminder.offsets, send_at=send_at, notes=notes
+            )
+        merged.append((send_at, reminder))
+    return [reminder for _, reminder in merged]

@@ -1,0 +1,85 @@
+"""Quiet hours: the part of the recipient's local day in which Reach never sends.
+
+TCPA (47 CFR 64.1200(c)(1)) bars solicitations before 8am and after 9pm at the called party's
+location; Reach applies the tenant's window (default 21:00-08:00) to every message, in the
+recipient's own time zone. The window is half-open: ``21:00-08:00`` means 21:00:00 is quiet and
+08:00:00 is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+#: The earlier way out of a quiet period is this long before it begins.
+LAST_CALL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class QuietPeriod:
+    """One concrete quiet period, in UTC."""
+
+    begins: datetime
+    ends: datetime
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily quiet window in local wall-clock time; ``start == end`` means none."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours:
+        """Parse ``HH:MM-HH:MM``; raises ValueError."""
+        match = _PATTERN.match(text.strip()) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"'{text}' is not a quiet-hours window such as 21:00-08:00")
+        sh, sm, eh, em = (int(g) for g in match.groups())
+        return cls(start=time(sh, sm), end=time(eh, em))
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def is_empty(self) -> bool:
+        return self.start == self.end
+
+    def period_at(self, instant: datetime, zone: ZoneInfo) -> QuietPeriod | None:
+        """The quiet period containing ``instant`` in ``zone``, or None when sending is allowed."""
+        if self.is_empty:
+            return None
+        local = instant.astimezone(zone)
+        clock = local.time().replace(tzinfo=None)
+        today = local.date()
+        if self.start < self.end:  # e.g. 00:00-07:00, within one day
+            if not self.start <= clock < self.end:
+                return None
+            begins_on, ends_on = today, today
+        elif clock >= self.start:  # e.g. 21:00-08:00, evening part
+            begins_on, ends_on = today, today + timedelta(days=1)
+        elif clock < self.end:  # morning part
+            begins_on, ends_on = today - timedelta(days=1), today
+        else:
+            return None
+        return QuietPeriod(
+            begins=_wall(begins_on, self.start, zone), ends=_wall(ends_on, self.end, zone)
+        )
+
+    def contains(self, instant: datetime, zone: ZoneInfo) -> bool:
+        return self.period_at(instant, zone) is not None
+
+    def next_allowed(self, instant: datetime, zone: ZoneInfo) -> datetime:
+        """``instant`` itself when allowed, else the end of its quiet period (UTC)."""
+        period = self.period_at(instant, zone)
+        return instant.astimezone(UTC) if period is None else period.ends
+
+
+def _wall(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    # fold=0: a wall time in a DST gap resolves forward, an ambiguous one to its first occurrence.
+    return datetime.combine(day, clock).replace(tzinfo=zone).astimezone(UTC)

@@ -1,0 +1,1 @@
+"""Services: the business operations. They take their collaborators as arguments."""

@@ -1,0 +1,293 @@
+"""Appointment operations for the clinic API: book, read, list, change, cancel."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from reach.clock import Clock
+from reach.data.appointments import (
+    AlreadyExists,
+    AppointmentPage,
+    AppointmentRepository,
+    ConcurrentChange,
+)
+from reach.data.tenants import TenantRepository
+from reach.domain.durations import ReminderOffset
+from reach.domain.errors import Conflict, InvalidInput, NotFound
+from reach.domain.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Reminder,
+    ReminderStatus,
+    Tenant,
+)
+from reach.domain.phones import region_of, to_e164
+from reach.domain.planning import plan_reminders
+from reach.domain.quiet_hours import QuietHours
+from reach.domain.zones import load_zone
+
+#: Bookings further ahead than this are refused as probable typos (a wrong year).
+MAX_BOOKING_HORIZON = timedelta(days=400)
+#: Attempts at a change that keeps meeting concurrent writers before giving up with 409.
+CHANGE_ATTEMPTS = 3
+# Namespace for ids derived from a tenant's external_id: the same booking, the same id.
+_EXTERNAL_ID_NAMESPACE = uuid.UUID("6f1c5b0e-2d4a-4c1e-9a57-0c6f3b9d8e21")
+
+
+@dataclass(frozen=True)
+class NewAppointment:
+    """A booking as the clinic sent it, already well-formed (types checked at the edge)."""
+
+    phone: str
+    starts_at: datetime
+    timezone: str
+    external_id: str | None = None
+    first_name: str | None = None
+    location: str | None = None
+    kind: AppointmentKind = AppointmentKind.CLINIC_VISIT
+    language: str = "en"
+    reminders: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentChanges:
+    """A PATCH: None leaves a field as it is; names in ``cleared`` are set to null."""
+
+    starts_at: datetime | None = None
+    timezone: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    location: str | None = None
+    kind: AppointmentKind | None = None
+    language: str | None = None
+    reminders: list[str] | None = None
+    expected_version: int | None = None
+    cleared: frozenset[str] = field(default_factory=frozenset)
+
+
+class AppointmentService:
+    """Books appointments and keeps their reminder plans true to every change."""
+
+    def __init__(
+        self, appointments: AppointmentRepository, tenants: TenantRepository, clock: Clock
+    ) -> None:
+        self._appointments = appointments
+        self._tenants = tenants
+        self._clock = clock
+
+    def create(self, tenant_id: str, new: NewAppointment) -> tuple[Appointment, bool]:
+        """Book an appointment; returns it and whether it was created now.
+
+        Idempotent on ``external_id``: repeating a booking returns the stored appointment.
+        """
+        appointment_id = _appointment_id(tenant_id, new.external_id)
+        if new.external_id is not None:
+            existing = self._existing(tenant_id, appointment_id)
+            if existing is not None:
+                return existing, False
+        tenant = self._tenants.get(tenant_id)
+        now = self._clock()
+        load_zone(new.timezone)
+        phone = to_e164(new.phone, default_region=region_of(tenant.sender_number))
+        offsets = _offsets(new.reminders) if new.reminders is not None else tenant.reminder_offsets
+        appointment = Appointment(
+            tenant_id=tenant_id,
+            appointment_id=appointment_id,
+            external_id=new.external_id,
+            phone=phone,
+            starts_at=_future_start(new.starts_at, now),
+            timezone=new.timezone,
+            kind=new.kind,
+            language=new.language,
+            status=AppointmentStatus.SCHEDULED,
+            version=1,
+            reminder_offsets=offsets,
+            first_name=new.first_name,
+            location=new.location,
+            created_at=now,
+            updated_at=now,
+        )
+        appointment = replace(appointment, reminders=tuple(_plan(appointment, tenant, now)))
+        try:
+            self._appointments.create(appointment)
+        except AlreadyExists:
+            # Two identical bookings raced; the other one won, and it is the same booking.
+            return self._appointments.get(tenant_id, appointment_id), False
+        return appointment, True
+
+    def get(self, tenant_id: str, appointment_id: str) -> Appointment:
+        return self._appointments.get(tenant_id, appointment_id)
+
+    def list_page(
+        self,
+        tenant_id: str,
+        starts_from: datetime | None,
+        starts_to: datetime | None,
+        status: AppointmentStatus | None,
+        limit: int,
+        next_token: str | None,
+    ) -> AppointmentPage:
+        """Appointments starting in [from, to]; by default from now to 31 days ahead."""
+        lower = starts_from or self._clock()
+        upper = starts_to or lower + timedelta(days=31)
+        if upper < lower:
+            raise InvalidInput("to", "must not be before 'from'")
+        return self._appointments.page(tenant_id, lower, upper, status, limit, next_token)
+
+    def change(
+        self, tenant_id: str, appointment_id: str, changes: AppointmentChanges
+    ) -> Appointment:
+        """Apply a PATCH. A new time, zone or offset list replaces the pending reminders."""
+        for attempt in range(CHANGE_ATTEMPTS):
+            current = self._appointments.get(tenant_id, appointment_id)
+            if changes.expected_version not in (None, current.version):
+                raise Conflict(
+                    f"version {changes.expected_version} is stale; the appointment is at "
+                    f"version {current.version}"
+                )
+            if current.status.is_closed:
+                raise Conflict(f"appointment is {current.status.value} and can't be changed")
+            try:
+                return self._apply(current, changes)
+            except ConcurrentChange:
+                if changes.expected_version is not None or attempt == CHANGE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def cancel(self, tenant_id: str, appointment_id: str) -> Appointment:
+        """Cancel the appointment and its pending reminders; cancelling twice is harmless."""
+        for attempt in range(CHANGE_ATTEMPTS):
+            current = self._appointments.get(tenant_id, appointment_id)
+            if current.status is AppointmentStatus.CANCELLED:
+                return current
+            if current.status.is_closed:
+                raise Conflict(f"appointment is {current.status.value} and can't be cancelled")
+            now = self._clock()
+            retired = _retire(current, "appointment_cancelled")
+            updated = replace(
+                current,
+                status=AppointmentStatus.CANCELLED,
+                version=current.version + 1,
+                updated_at=now,
+            )
+            try:
+                self._appointments.save_changes(current, updated, retired, [])
+            except ConcurrentChange:
+                if attempt == CHANGE_ATTEMPTS - 1:
+                    raise
+                continue
+            return self._appointments.get(tenant_id, appointment_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply(self, current: Appointment, changes: AppointmentChanges) -> Appointment:
+        now = self._clock()
+        tenant = self._tenants.get(current.tenant_id)
+        if changes.timezone is not None:
+            load_zone(changes.timezone)
+        updated = replace(
+            current,
+            starts_at=current.starts_at
+            if changes.starts_at is None
+            else _future_start(changes.starts_at, now),
+            timezone=changes.timezone or current.timezone,
+            phone=current.phone
+            if changes.phone is None
+            else to_e164(changes.phone, default_region=region_of(tenant.sender_number)),
+            first_name=_patched(current.first_name, changes.first_name, "first_name", changes),
+            location=_patched(current.location, changes.location, "location", changes),
+            kind=changes.kind or current.kind,
+            language=changes.language or current.language,
+            reminder_offsets=current.reminder_offsets
+            if changes.reminders is None
+            else _offsets(changes.reminders),
+        )
+        if updated == current:
+            return current
+        updated = replace(updated, version=current.version + 1, updated_at=now)
+        replan = (updated.starts_at, updated.timezone, updated.reminder_offsets) != (
+            current.starts_at,
+            current.timezone,
+            current.reminder_offsets,
+        )
+        retired: list[Reminder] = []
+        added: list[Reminder] = []
+        if replan:
+            retired = _retire(current, "rescheduled")
+            added = _plan(updated, tenant, now)
+            if updated.starts_at != current.starts_at:
+                # A new time needs a new confirmation.
+                updated = replace(updated, status=AppointmentStatus.SCHEDULED)
+        self._appointments.save_changes(current, updated, retired, added)
+        return self._appointments.get(current.tenant_id, current.appointment_id)
+
+    def _existing(self, tenant_id: str, appointment_id: str) -> Appointment | None:
+        try:
+            return self._appointments.get(tenant_id, appointment_id)
+        except NotFound:
+            return None
+
+
+def _appointment_id(tenant_id: str, external_id: str | None) -> str:
+    if external_id is None:
+        return f"apt_{uuid.uuid4().hex}"
+    return f"apt_{uuid.uuid5(_EXTERNAL_ID_NAMESPACE, f'{tenant_id}/{external_id}').hex}"
+
+
+def _future_start(starts_at: datetime, now: datetime) -> datetime:
+    if starts_at.tzinfo is None:
+        raise InvalidInput("starts_at", "needs a UTC offset, e.g. 2026-03-08T08:30:00-04:00")
+    if starts_at <= now:
+        raise InvalidInput("starts_at", "must be in the future")
+    if starts_at - now > MAX_BOOKING_HORIZON:
+        raise InvalidInput("starts_at", f"must be within {MAX_BOOKING_HORIZON.days} days")
+    return starts_at
+
+
+def _offsets(texts: list[str]) -> tuple[str, ...]:
+    parsed: list[str] = []
+    for index, text in enumerate(texts):
+        try:
+            parsed.append(ReminderOffset.parse(text).text)
+        except ValueError as error:
+            raise InvalidInput(f"reminders[{index}]", str(error)) from error
+    return tuple(dict.fromkeys(parsed))
+
+
+def _patched(
+    old: str | None, new: str | None, name: str, changes: AppointmentChanges
+) -> str | None:
+    if name in changes.cleared:
+        return None
+    return old if new is None else new
+
+
+def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Reminder]:
+    planned = plan_reminders(
+        appointment.starts_at,
+        load_zone(appointment.timezone),
+        [ReminderOffset.parse(text) for text in appointment.reminder_offsets],
+        QuietHours.parse(tenant.quiet_hours),
+        now,
+    )
+    return [
+        Reminder(
+            reminder_id=f"{appointment.version}.{number}",
+            appointment_version=appointment.version,
+            offsets=plan.offsets,
+            send_at=plan.send_at,
+            status=ReminderStatus.PENDING if plan.will_send else ReminderStatus.SKIPPED,
+            reason=",".join(plan.notes) or None,
+        )
+        for number, plan in enumerate(planned, start=1)
+    ]
+
+
+def _retire(appointment: Appointment, reason: str) -> list[Reminder]:
+    return [
+        replace(reminder, status=ReminderStatus.CANCELLED, reason=reason)
+        for reminder in appointment.reminders
+        if reminder.status is ReminderStatus.PENDING
+    ]

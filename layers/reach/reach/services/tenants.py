@@ -1,0 +1,119 @@
+"""Tenant administration and API-key authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from reach.clock import Clock
+from reach.data.tenants import ApiKeyRepository, TenantRepository
+from reach.domain.durations import ReminderOffset
+from reach.domain.errors import Forbidden, InvalidInput, Unauthorized
+from reach.domain.models import ApiKey, Tenant
+from reach.domain.phones import to_e164
+from reach.domain.quiet_hours import QuietHours
+from reach.domain.zones import load_zone
+
+_KEY_PATTERN = re.compile(r"^(rk_[0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued key: ``secret`` is shown once and never stored."""
+
+    secret: str
+    record: ApiKey
+
+
+def hash_key(secret: str) -> str:
+    """Keys are 256-bit random, so an unsalted SHA-256 is enough to store them safely."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TenantAdmin:
+    """Creates tenants and manages their API keys (used by the `reach` admin CLI)."""
+
+    def __init__(self, tenants: TenantRepository, keys: ApiKeyRepository, clock: Clock) -> None:
+        self._tenants = tenants
+        self._keys = keys
+        self._clock = clock
+
+    def create_tenant(
+        self,
+        name: str,
+        timezone: str,
+        sender_number: str,
+        quiet_hours: str,
+        reminder_offsets: tuple[str, ...],
+    ) -> tuple[Tenant, IssuedKey]:
+        """Create a tenant and its first API key."""
+        if not name.strip() or len(name) > 100:
+            raise InvalidInput("name", "must be 1 to 100 characters")
+        load_zone(timezone)
+        try:
+            quiet = QuietHours.parse(quiet_hours)
+        except ValueError as error:
+            raise InvalidInput("quiet_hours", str(error)) from error
+        offsets: list[str] = []
+        for index, text in enumerate(reminder_offsets):
+            try:
+                offsets.append(ReminderOffset.parse(text).text)
+            except ValueError as error:
+                raise InvalidInput(f"reminder_offsets[{index}]", str(error)) from error
+        tenant = Tenant(
+            tenant_id=f"ten_{uuid.uuid4().hex[:20]}",
+            name=name.strip(),
+            timezone=timezone,
+            sender_number=to_e164(sender_number, field="number"),
+            quiet_hours=str(quiet),
+            reminder_offsets=tuple(dict.fromkeys(offsets)),
+            created_at=self._clock(),
+        )
+        self._tenants.create(tenant)
+        return tenant, self.issue_key(tenant.tenant_id, label="initial")
+
+    def issue_key(self, tenant_id: str, label: str | None = None) -> IssuedKey:
+        self._tenants.get(tenant_id)  # NotFound for a tenant that does not exist
+        prefix = f"rk_{secrets.token_hex(4)}"
+        secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+        record = ApiKey(tenant_id=tenant_id, prefix=prefix, created_at=self._clock(), label=label)
+        self._keys.create(record, hash_key(secret))
+        return IssuedKey(secret=secret, record=record)
+
+    def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        return self._keys.list_for_tenant(tenant_id)
+
+    def revoke_key(self, tenant_id: str, prefix: str) -> ApiKey:
+        return self._keys.revoke(tenant_id, prefix, self._clock())
+
+    def rotate_key(self, tenant_id: str, prefix: str) -> tuple[IssuedKey, ApiKey]:
+        """Issue a replacement and revoke the old key; returns (new, revoked old)."""
+        old = next((k for k in self._keys.list_for_tenant(tenant_id) if k.prefix == prefix), None)
+        if old is None:
+            raise InvalidInput("prefix", f"no key {prefix} for tenant {tenant_id}")
+        issued = self.issue_key(tenant_id, label=old.label)
+        return issued, self._keys.revoke(tenant_id, prefix, self._clock())
+
+
+class Authenticator:
+    """Maps an ``Authorization: Bearer <key>`` header to the key's tenant."""
+
+    def __init__(self, keys: ApiKeyRepository) -> None:
+        self._keys = keys
+
+    def tenant_for(self, authorization: str | None) -> str:
+        """The tenant id; Unauthorized for a missing or unknown key, Forbidden for a revoked one."""
+        scheme, _, secret = (authorization or "").strip().partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not _KEY_PATTERN.match(secret):
+            # Malformed keys are refused without a table read.
+            raise Unauthorized("expected 'Authorization: Bearer <api key>'")
+        lookup = self._keys.find_by_hash(hash_key(secret))
+        if lookup is None:
+            raise Unauthorized("unknown API key")
+        if lookup.revoked_at is not None:
+            raise Forbidden(f"API key {lookup.prefix} was revoked")
+        return lookup.tenant_id

@@ -1,0 +1,71 @@
+"""The one place that reads the environment. template.yaml sets these variables on every function.
+
+Required resource names have no defaults: a function that is missing one fails at cold start
+with a message naming the variable, instead of talking to a table that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reach.domain.durations import ReminderOffset
+from reach.domain.quiet_hours import QuietHours
+
+
+class SettingsError(RuntimeError):
+    """The function's environment is incomplete or wrong."""
+
+
+class Settings(BaseModel):
+    """Configuration of one Reach function, read from its environment variables."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    tenants_table: str = Field(alias="TENANTS_TABLE", min_length=3)
+    appointments_table: str = Field(alias="APPOINTMENTS_TABLE", min_length=3)
+    region: str = Field(alias="AWS_REGION", min_length=1)
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    stage: str = Field(default="dev", alias="STAGE")
+    sms_provider: Literal["sns", "end-user-messaging"] = Field(default="sns", alias="SMS_PROVIDER")
+    origination_identity: str = Field(default="", alias="ORIGINATION_IDENTITY")
+    default_quiet_hours: str = Field(default="21:00-08:00", alias="DEFAULT_QUIET_HOURS")
+    default_reminder_offsets: str = Field(default="P1D,PT2H", alias="DEFAULT_REMINDER_OFFSETS")
+    due_shards: int = Field(default=8, alias="DUE_SHARDS", ge=1, le=64)
+
+    @field_validator("default_quiet_hours")
+    @classmethod
+    def _quiet_hours_parse(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("default_reminder_offsets")
+    @classmethod
+    def _offsets_parse(cls, value: str) -> str:
+        for text in value.split(","):
+            ReminderOffset.parse(text)
+        return value
+
+    @cached_property
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.default_quiet_hours)
+
+    @cached_property
+    def reminder_offsets(self) -> tuple[str, ...]:
+        return tuple(ReminderOffset.parse(t).text for t in self.default_reminder_offsets.split(","))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION", ""))
+        try:
+            return cls.model_validate(env)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            raise SettingsError(f"invalid Reach environment: {problems}") from error
