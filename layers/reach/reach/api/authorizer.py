@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
 )
 
 from reach.domain.errors import Forbidden, Unauthorized
+from reach.observability import build_metrics
 from reach.services.tenants import Authenticator
+
+# Shares Powertools' metric buffer with the handler, whose log_metrics flushes it.
+metrics = build_metrics("reach-authorizer")
 
 
 class Unauthorised401(Exception):
@@ -29,8 +34,10 @@ def authorize(authenticator: Authenticator, token: str | None, method_arn: str) 
     try:
         tenant_id = authenticator.tenant_for(token)
     except Unauthorized as error:
+        metrics.add_metric(name="ApiKeyRejected", unit=MetricUnit.Count, value=1)
         raise Unauthorised401 from error
     except Forbidden:
+        metrics.add_metric(name="RevokedApiKeyUsed", unit=MetricUnit.Count, value=1)
         policy = APIGatewayAuthorizerResponse.from_route_arn(method_arn, principal_id="revoked")
         policy.deny_all_routes()
         return policy.asdict()

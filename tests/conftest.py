@@ -1,0 +1,92 @@
+"""Shared fixtures. moto is imported before anything creates a boto3 client (facts.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import moto  # noqa: F401 - patch botocore before any client exists
+import pytest
+from moto import mock_aws
+from reach.settings import Settings
+from reach.wiring import Services, build_services, services_from_env
+from reach_tools.template import (
+    create_tables,
+    default_table_names,
+    function_environment,
+    load_template,
+)
+
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "Reach",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test can reach a real account: fake credentials, one region, no endpoint override."""
+    for name, value in FAKE_AWS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """moto with the template's own tables, the API function's own environment, and the
+    services a cold start would build from it."""
+    with mock_aws():
+        template = load_template()
+        names = default_table_names("test", template)
+        create_tables(boto3.client("dynamodb"), names, template=template)
+        for name, value in function_environment(template, "ApiFunction", names).items():
+            monkeypatch.setenv(name, value)
+        services_from_env.cache_clear()
+        yield build_services(Settings.from_env())
+        services_from_env.cache_clear()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "reach-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:reach-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+def load_function(name: str) -> ModuleType:
+    """Import functions/<name>/app.py from its file, as the Lambda runtime would."""
+    spec = importlib.util.spec_from_file_location(
+        f"reach_function_{name}", REPO / "functions" / name / "app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((REPO / "events" / name).read_text())
+    return event
