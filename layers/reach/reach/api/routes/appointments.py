@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel
 
 from reach.api.schemas import (
     AppointmentList,
     AppointmentView,
     CreateAppointmentRequest,
+    ErrorBody,
     UpdateAppointmentRequest,
 )
 from reach.domain.errors import InvalidInput, Unauthorized
@@ -43,17 +47,31 @@ def _service() -> AppointmentService:
     return service
 
 
+def _documented(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+_ERRORS: dict[int, OpenAPIResponse] = {
+    401: _documented("No usable API key", ErrorBody),
+    403: _documented("Revoked API key", ErrorBody),
+    404: _documented("No such appointment for this tenant", ErrorBody),
+    409: _documented("Stale version, or the appointment is closed", ErrorBody),
+    422: _documented("Invalid input; `fields` names each field at fault", ErrorBody),
+}
+
+
 @router.post(
     "/appointments",
     summary="Book an appointment and plan its reminders",
     responses={
-        201: {"description": "Created"},
-        200: {"description": "An earlier booking with the same external_id"},
+        201: _documented("Booked", AppointmentView),
+        200: _documented("An earlier booking with the same external_id", AppointmentView),
+        **_ERRORS,
     },
 )
 def create_appointment(
     body: Annotated[CreateAppointmentRequest, Body()],
-) -> tuple[dict[str, Any], int]:
+) -> Response[AppointmentView]:
     appointment, created = _service().create(
         _tenant_id(),
         NewAppointment(
@@ -70,11 +88,18 @@ def create_appointment(
     )
     if created:
         metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
-    status = HTTPStatus.CREATED if created else HTTPStatus.OK
-    return AppointmentView.of(appointment).model_dump(mode="json"), status.value
+    return Response(
+        status_code=(HTTPStatus.CREATED if created else HTTPStatus.OK).value,
+        content_type=content_types.APPLICATION_JSON,
+        body=AppointmentView.of(appointment),
+    )
 
 
-@router.get("/appointments", summary="List appointments by start time and status")
+@router.get(
+    "/appointments",
+    summary="List appointments by start time and status",
+    responses={200: _documented("A page of appointments", AppointmentList), **_ERRORS},
+)
 def list_appointments(
     starts_from: Annotated[datetime | None, Query(alias="from")] = None,
     starts_to: Annotated[datetime | None, Query(alias="to")] = None,
@@ -92,12 +117,20 @@ def list_appointments(
     )
 
 
-@router.get("/appointments/<id>", summary="An appointment with its reminders")
+@router.get(
+    "/appointments/<id>",
+    summary="An appointment with its reminders",
+    responses={200: _documented("The appointment", AppointmentView), **_ERRORS},
+)
 def get_appointment(id: AppointmentId) -> AppointmentView:
     return AppointmentView.of(_service().get(_tenant_id(), id))
 
 
-@router.patch("/appointments/<id>", summary="Reschedule or change details")
+@router.patch(
+    "/appointments/<id>",
+    summary="Reschedule or change details",
+    responses={200: _documented("The changed appointment", AppointmentView), **_ERRORS},
+)
 def update_appointment(
     id: AppointmentId,
     body: Annotated[UpdateAppointmentRequest, Body()],
@@ -124,7 +157,11 @@ def update_appointment(
     return AppointmentView.of(appointment)
 
 
-@router.post("/appointments/<id>/cancel", summary="Cancel an appointment and its reminders")
+@router.post(
+    "/appointments/<id>/cancel",
+    summary="Cancel an appointment and its reminders",
+    responses={200: _documented("The cancelled appointment", AppointmentView), **_ERRORS},
+)
 def cancel_appointment(id: AppointmentId) -> AppointmentView:
     appointment = _service().cancel(_tenant_id(), id)
     metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)

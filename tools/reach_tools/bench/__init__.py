@@ -1,0 +1,1 @@
+"""Benchmarks: counts and same-run ratios, never absolute timings judged by a test."""
