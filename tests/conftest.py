@@ -14,6 +14,7 @@ import boto3
 import moto  # noqa: F401 - patch botocore before any client exists
 import pytest
 from moto import mock_aws
+
 from reach.settings import Settings
 from reach.wiring import Services, build_services, services_from_env
 from reach_tools.template import (

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from reach.api.app import build_resolver
 from reach.observability import build_logger, build_metrics, build_tracer
 from reach.wiring import services_from_env

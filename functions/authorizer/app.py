@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from reach.api.authorizer import authorize
 from reach.observability import build_logger, build_metrics, build_tracer
 from reach.wiring import services_from_env

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 from botocore.client import BaseClient
+
 from conftest import load_event, load_function
 
 NEW_YORK = ZoneInfo("America/New_York")

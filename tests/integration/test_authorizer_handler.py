@@ -6,6 +6,7 @@ import copy
 
 import boto3
 import pytest
+
 from conftest import load_event, load_function
 
 API_WIDE = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/*/*"

@@ -1,4 +1,5 @@
 import pytest
+
 from reach.settings import Settings, SettingsError
 
 BASE = {"TENANTS_TABLE": "t-tenants", "APPOINTMENTS_TABLE": "t-appts", "AWS_REGION": "us-east-1"}

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from reach.domain.durations import ReminderOffset
 
 NEW_YORK = ZoneInfo("America/New_York")

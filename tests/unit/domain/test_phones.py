@@ -1,4 +1,5 @@
 import pytest
+
 from reach.domain.errors import InvalidInput
 from reach.domain.phones import mask_phone, mask_phones_in, region_of, to_e164
 

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from reach.domain.durations import ReminderOffset
 from reach.domain.planning import (
     CATCH_UP_MIN_LEAD,

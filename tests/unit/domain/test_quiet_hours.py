@@ -2,6 +2,7 @@ from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from reach.domain.quiet_hours import QuietHours
 
 NEW_YORK = ZoneInfo("America/New_York")
