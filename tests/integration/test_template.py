@@ -1,0 +1,564 @@
+"""template.yaml is what gets deployed: these tests read it (and what the SAM transform makes of
+it) and hold it to the architecture's promises: least privilege, retained and recoverable data,
+one runtime, logs that expire, and tables in tests built from the very same definitions."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from reach.settings import Settings
+from reach_tools import template_check
+from reach_tools.template import (
+    REPO_ROOT,
+    TemplateError,
+    create_tables,
+    default_table_names,
+    function_environment,
+    functions,
+    load_template,
+    table_create_kwargs,
+)
+
+API_ROUTES = {
+    ("/appointments", "post"),
+    ("/appointments", "get"),
+    ("/appointments/{id}", "get"),
+    ("/appointments/{id}", "patch"),
+    ("/appointments/{id}/cancel", "post"),
+}
+# What SAM attaches to every function for logs and tracing; anything else must be written out
+# as explicit statements in the template.
+ALLOWED_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+DATA_AND_MESSAGING_SERVICES = ("dynamodb", "sns", "sms-voice", "events")
+PHYSICAL = {"TenantsTable": "test-tenants", "AppointmentsTable": "test-appointments"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    return template_check.transform(template)
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _inline_statements(role: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for policy in role["Properties"].get("Policies", []):
+        yield from _as_list(policy["PolicyDocument"]["Statement"])
+
+
+# --- Lint and transform ------------------------------------------------------------------
+
+
+def test_the_template_passes_cfn_lint_before_and_after_the_sam_transform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the repository's template and a scratch place for the transformed copy
+    output = tmp_path / "transformed.json"
+
+    # when the template check runs as `make template-check` runs it
+    exit_code = template_check.main(["--output", str(output)])
+
+    # then both lints find no errors and the output is plain CloudFormation
+    report = capsys.readouterr().out
+    assert exit_code == 0, report
+    assert "FAILED" not in report
+    cloudformation = json.loads(output.read_text(encoding="utf-8"))
+    assert "Transform" not in cloudformation
+    assert not [
+        logical_id
+        for logical_id, resource in cloudformation["Resources"].items()
+        if resource["Type"].startswith("AWS::Serverless::")
+    ]
+
+
+def test_the_sam_transform_reports_a_broken_template_instead_of_passing_it(
+    template: dict[str, Any],
+) -> None:
+    # given the template with a default authorizer that is not defined (cfn-lint's SAM schema
+    # cannot know which authorizer names exist)
+    broken = json.loads(json.dumps(template))
+    broken["Resources"]["ReachApi"]["Properties"]["Auth"]["DefaultAuthorizer"] = "KeyAuthorizer"
+
+    # when it is transformed, then the check fails with SAM's reason
+    with pytest.raises(template_check.TemplateCheckError, match="KeyAuthorizer"):
+        template_check.transform(broken)
+
+
+# --- Runtime and packaging ---------------------------------------------------------------
+
+
+def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
+    transformed: dict[str, Any],
+) -> None:
+    # given the functions and the layer CloudFormation will create
+    lambdas = _resources(transformed, "AWS::Lambda::Function")
+    (layer_id,) = _resources(transformed, "AWS::Lambda::LayerVersion")
+
+    # then each one runs the supported runtime on Graviton and loads the shared layer
+    assert set(lambdas) == {"ApiFunction", "AuthorizerFunction"}
+    for logical_id, function in lambdas.items():
+        properties = function["Properties"]
+        assert properties["Runtime"] == "python3.13", logical_id
+        assert properties["Architectures"] == ["arm64"], logical_id
+        assert {"Ref": layer_id} in properties["Layers"], logical_id
+        assert properties["TracingConfig"] == {"Mode": "Active"}, logical_id
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON", logical_id
+
+
+def test_every_function_handler_exists_in_its_code_folder(template: dict[str, Any]) -> None:
+    for logical_id, properties in functions(template).items():
+        # given the handler the template names
+        module, _, handler = properties["Handler"].rpartition(".")
+
+        # then sam build packages a module that defines it
+        source = REPO_ROOT / properties["CodeUri"] / f"{module}.py"
+        assert source.is_file(), f"{logical_id}: {source} is missing"
+        assert re.search(
+            rf"^(def|async def) {handler}\b|^{handler}\s*=", source.read_text(), re.M
+        ), f"{logical_id}: {source} defines no {handler}"
+
+
+def test_the_layer_is_built_by_sam_for_python313_on_arm64(template: dict[str, Any]) -> None:
+    # given the layer resource
+    layer = template["Resources"]["ReachLayer"]
+
+    # then sam build installs its requirements for the Lambda platform, beside the package
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    content = REPO_ROOT / layer["Properties"]["ContentUri"]
+    assert (content / "requirements.txt").is_file()
+    assert (content / "reach" / "__init__.py").is_file()
+
+
+# --- Permissions -------------------------------------------------------------------------
+
+
+def test_no_role_grants_data_or_messaging_actions_on_every_resource(
+    transformed: dict[str, Any],
+) -> None:
+    # given every IAM role the stack creates
+    roles = _resources(transformed, "AWS::IAM::Role")
+    assert roles
+
+    for logical_id, role in roles.items():
+        # then managed policies are only SAM's logging and tracing ones
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= ALLOWED_MANAGED_POLICIES
+        # and no statement lets DynamoDB, SNS, SMS or EventBridge actions loose on "*"
+        for statement in _inline_statements(role):
+            actions = _as_list(statement["Action"])
+            assert not [a for a in actions if a == "*" or a.endswith(":*")], (logical_id, actions)
+            if "*" in _as_list(statement.get("Resource")):
+                risky = [a for a in actions if a.split(":")[0] in DATA_AND_MESSAGING_SERVICES]
+                assert not risky, (logical_id, risky)
+
+
+def test_the_authorizer_may_only_get_api_key_lookups_from_the_tenants_table(
+    transformed: dict[str, Any],
+) -> None:
+    # given the authorizer's role
+    role = transformed["Resources"]["AuthorizerFunctionRole"]
+
+    # when its inline statements are read
+    statements = list(_inline_statements(role))
+
+    # then there is exactly one: GetItem on the tenants table, apikey# items only
+    assert len(statements) == 1
+    (statement,) = statements
+    assert statement["Effect"] == "Allow"
+    assert _as_list(statement["Action"]) == ["dynamodb:GetItem"]
+    assert _as_list(statement["Resource"]) == [{"Fn::GetAtt": ["TenantsTable", "Arn"]}]
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["apikey#*"]}
+    }
+
+
+def test_the_api_reads_tenant_profiles_but_never_api_key_hashes(
+    transformed: dict[str, Any],
+) -> None:
+    # given the API function's role
+    statements = list(_inline_statements(transformed["Resources"]["ApiFunctionRole"]))
+
+    # when the statements on the tenants table are picked out
+    on_tenants = [s for s in statements if "TenantsTable" in json.dumps(s["Resource"])]
+
+    # then there is one GetItem limited to tenant# items, and appointments get item-level verbs
+    assert len(on_tenants) == 1
+    assert _as_list(on_tenants[0]["Action"]) == ["dynamodb:GetItem"]
+    assert on_tenants[0]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["tenant#*"]}
+    }
+    on_appointments = [s for s in statements if s not in on_tenants]
+    granted = {a for s in on_appointments for a in _as_list(s["Action"])}
+    assert granted == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    }
+    assert "dynamodb:Scan" not in granted
+
+
+# --- Data --------------------------------------------------------------------------------
+
+
+def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
+    template: dict[str, Any],
+) -> None:
+    # given the DynamoDB tables
+    tables = _resources(template, "AWS::DynamoDB::Table")
+    assert set(tables) == {"TenantsTable", "AppointmentsTable"}
+
+    for logical_id, table in tables.items():
+        properties = table["Properties"]
+        # then none is lost to a stack delete or a replacement, and each can be restored
+        assert table["DeletionPolicy"] == "Retain", logical_id
+        assert table["UpdateReplacePolicy"] == "Retain", logical_id
+        assert properties["BillingMode"] == "PAY_PER_REQUEST", logical_id
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }, logical_id
+        assert properties["SSESpecification"]["SSEEnabled"] is True, logical_id
+
+
+def test_table_definitions_drop_what_create_table_does_not_take(template: dict[str, Any]) -> None:
+    # when the appointments table becomes create_table arguments
+    kwargs = table_create_kwargs(template, "AppointmentsTable", "local-appointments")
+
+    # then only CreateTable's own parameters are left, indexes included
+    assert set(kwargs) == {
+        "TableName",
+        "AttributeDefinitions",
+        "KeySchema",
+        "BillingMode",
+        "GlobalSecondaryIndexes",
+    }
+    assert kwargs["TableName"] == "local-appointments"
+    assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == [
+        "by_start",
+        "by_status",
+        "due",
+    ]
+
+
+@pytest.fixture
+def moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+def test_create_tables_builds_both_tables_with_the_template_indexes(
+    template: dict[str, Any], moto_dynamodb: Any
+) -> None:
+    # given table names derived from the template
+    names = default_table_names("test", template)
+    assert names == PHYSICAL
+
+    # when the tables are created under moto
+    create_tables(moto_dynamodb, names, template=template)
+
+    # then each exists with the template's keys and GSIs
+    tenants = moto_dynamodb.describe_table(TableName="test-tenants")["Table"]
+    appointments = moto_dynamodb.describe_table(TableName="test-appointments")["Table"]
+    assert tenants["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert tenants.get("GlobalSecondaryIndexes", []) == []
+    indexes = {i["IndexName"]: i for i in appointments["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"by_start", "by_status", "due"}
+    assert indexes["due"]["KeySchema"] == [
+        {"AttributeName": "due_shard", "KeyType": "HASH"},
+        {"AttributeName": "due_at", "KeyType": "RANGE"},
+    ]
+    assert all(i["Projection"]["ProjectionType"] == "ALL" for i in indexes.values())
+
+
+def test_create_tables_refuses_names_that_do_not_match_the_template_tables(
+    template: dict[str, Any], moto_dynamodb: Any
+) -> None:
+    # given a mapping that forgets the appointments table
+    names = {"TenantsTable": "test-tenants"}
+
+    # when / then nothing is created and the missing table is named
+    with pytest.raises(TemplateError, match="AppointmentsTable"):
+        create_tables(moto_dynamodb, names, template=template)
+    assert moto_dynamodb.list_tables()["TableNames"] == []
+
+
+# --- Environment -------------------------------------------------------------------------
+
+
+def test_function_environment_resolves_table_names_and_parameter_defaults(
+    template: dict[str, Any],
+) -> None:
+    # when the API function's environment is resolved with local table names
+    environment = function_environment(template, "ApiFunction", PHYSICAL)
+
+    # then tables come from the physical names, parameters from their defaults
+    assert environment["TENANTS_TABLE"] == "test-tenants"
+    assert environment["APPOINTMENTS_TABLE"] == "test-appointments"
+    assert environment["STAGE"] == "dev"
+    assert environment["SMS_PROVIDER"] == "sns"
+    assert environment["ORIGINATION_IDENTITY"] == ""
+    assert environment["DEFAULT_QUIET_HOURS"] == "21:00-08:00"
+    assert environment["DEFAULT_REMINDER_OFFSETS"] == "P1D,PT2H"
+    assert environment["DUE_SHARDS"] == "8"
+    assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "Reach"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "reach-api"
+
+
+def test_function_environment_takes_given_parameters_over_defaults(
+    template: dict[str, Any],
+) -> None:
+    # when the authorizer's environment is resolved for a production stage
+    environment = function_environment(
+        template,
+        "AuthorizerFunction",
+        PHYSICAL,
+        parameters={"Stage": "prod", "SmsProvider": "end-user-messaging"},
+    )
+
+    # then the given values win and the function keeps its own service name
+    assert environment["STAGE"] == "prod"
+    assert environment["SMS_PROVIDER"] == "end-user-messaging"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "reach-authorizer"
+
+
+def test_function_environment_names_what_it_cannot_resolve(template: dict[str, Any]) -> None:
+    # given no physical name for the appointments table
+    physical = {"TenantsTable": "test-tenants"}
+
+    # when / then the error says which variable and which reference
+    with pytest.raises(TemplateError, match=r"APPOINTMENTS_TABLE.*AppointmentsTable"):
+        function_environment(template, "ApiFunction", physical)
+
+
+@pytest.mark.parametrize("logical_id", ["ApiFunction", "AuthorizerFunction"])
+def test_every_function_environment_is_valid_reach_settings(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    # given the environment a deployed function gets, plus the region Lambda sets
+    environment = function_environment(template, logical_id, PHYSICAL)
+    environment["AWS_REGION"] = "us-east-1"
+
+    # when the layer's settings read it
+    settings = Settings.from_env(environment)
+
+    # then nothing required is missing and the defaults parse
+    assert settings.tenants_table == "test-tenants"
+    assert settings.appointments_table == "test-appointments"
+    assert settings.due_shards == 8
+
+
+# --- Logs --------------------------------------------------------------------------------
+
+
+def test_every_function_logs_to_its_own_group_with_retention(template: dict[str, Any]) -> None:
+    log_groups = _resources(template, "AWS::Logs::LogGroup")
+    for logical_id, properties in functions(template).items():
+        # given the log group the function is wired to
+        reference = properties["LoggingConfig"]["LogGroup"]
+        assert set(reference) == {"Ref"}, logical_id
+        log_group = log_groups[reference["Ref"]]
+
+        # then its logs expire after the configured retention
+        assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert len({p["LoggingConfig"]["LogGroup"]["Ref"] for p in functions(template).values()}) == 2
+
+
+def test_api_access_logs_are_json_with_the_tenant_and_never_the_api_key(
+    template: dict[str, Any],
+) -> None:
+    # given the access log setting (on unless the ApiAccessLogs parameter turns it off)
+    api = template["Resources"]["ReachApi"]["Properties"]
+    condition, setting, _ = api["AccessLogSetting"]["Fn::If"]
+    assert condition == "WriteApiAccessLogs"
+    log_group = template["Resources"]["ApiAccessLogGroup"]
+
+    # when its format is read as JSON
+    record = json.loads(setting["Format"])
+
+    # then it carries the fields operators need, and nothing from request headers
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert record["tenant_id"] == "$context.authorizer.tenant_id"
+    for field in ("requestId", "ip", "httpMethod", "resourcePath", "status", "responseLength"):
+        assert field in record
+    assert "authorization" not in setting["Format"].lower().replace("context.authorizer", "")
+
+
+# --- API ---------------------------------------------------------------------------------
+
+
+def test_every_api_route_goes_through_the_token_authorizer(transformed: dict[str, Any]) -> None:
+    # given the OpenAPI body SAM generated for the REST API
+    body = transformed["Resources"]["ReachApi"]["Properties"]["Body"]
+
+    # when the routes are listed
+    routes = {(path, method) for path, methods in body["paths"].items() for method in methods}
+
+    # then they are the public contract's, each guarded by the TOKEN authorizer
+    assert routes == API_ROUTES
+    for path, method in routes:
+        assert body["paths"][path][method]["security"] == [{"TokenAuthorizer": []}], (path, method)
+    authorizer = body["securityDefinitions"]["TokenAuthorizer"]
+    assert authorizer["name"] == "Authorization"
+    assert authorizer["x-amazon-apigateway-authorizer"]["type"] == "token"
+
+
+def test_the_authorizer_cache_ttl_is_the_parameter(template: dict[str, Any]) -> None:
+    # given the authorizer's identity in the SAM template
+    identity = template["Resources"]["ReachApi"]["Properties"]["Auth"]["Authorizers"][
+        "TokenAuthorizer"
+    ]["Identity"]
+    assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
+    assert template["Parameters"]["AuthorizerCacheSeconds"]["Default"] == 60
+
+    for seconds in ("0", "300"):
+        # when the stack is deployed with another cache time
+        cloudformation = template_check.transform(
+            template, parameter_values={"AuthorizerCacheSeconds": seconds}
+        )
+
+        # then API Gateway caches authorizer decisions for exactly that long
+        body = cloudformation["Resources"]["ReachApi"]["Properties"]["Body"]
+        ttl = body["securityDefinitions"]["TokenAuthorizer"]["x-amazon-apigateway-authorizer"][
+            "authorizerResultTtlInSeconds"
+        ]
+        assert int(ttl) == int(seconds)
+
+
+def test_authorizer_rejections_answer_in_the_api_json_error_shape(
+    template: dict[str, Any],
+) -> None:
+    responses = template["Resources"]["ReachApi"]["Properties"]["GatewayResponses"]
+    for response_type, status, error in (
+        ("UNAUTHORIZED", 401, "unauthorized"),
+        ("ACCESS_DENIED", 403, "forbidden"),
+    ):
+        # given API Gateway's response to a missing/invalid key or a Deny policy
+        response = responses[response_type]
+
+        # when its body template is rendered
+        body = json.loads(response["ResponseTemplates"]["application/json"])
+
+        # then it is JSON with an error code and a message
+        assert response["StatusCode"] == status
+        assert body["error"] == error
+        assert body["message"]
+
+
+# --- Parameters and outputs --------------------------------------------------------------
+
+
+def test_quiet_hours_parameter_accepts_hh_mm_ranges_only(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["DefaultQuietHours"]
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch(parameter["Default"])
+    assert pattern.fullmatch("22:30-07:00")
+    for wrong in ("9pm-8am", "21:00", "24:00-08:00", "21:60-08:00"):
+        assert not pattern.fullmatch(wrong), wrong
+
+
+def test_the_outputs_the_admin_cli_reads_are_there(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${ReachApi}.execute-api.${AWS::Region}.amazonaws.com/${Stage}"
+    }
+    assert outputs["TenantsTableName"]["Value"] == {"Ref": "TenantsTable"}
+    assert outputs["AppointmentsTableName"]["Value"] == {"Ref": "AppointmentsTable"}
+    assert outputs["ReachLayerArn"]["Value"] == {"Ref": "ReachLayer"}
+
+
+# --- Loader ------------------------------------------------------------------------------
+
+
+def test_load_template_turns_short_tags_into_their_long_form(tmp_path: Path) -> None:
+    # given a template written with every short tag CloudFormation knows
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        """\
+AWSTemplateFormatVersion: 2010-09-09
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+  Either: !Or [!Condition IsProd, !Not [!Condition IsProd]]
+  Both: !And [!Condition IsProd, !Condition IsProd]
+Resources:
+  Thing:
+    Type: AWS::SNS::Topic
+    Properties:
+      A: !GetAtt Db.Endpoint.Address
+      B: !GetAtt [Db, Arn]
+      C: !Sub "${AWS::StackName}-x"
+      D: !If [IsProd, !Select [0, !GetAZs ""], !Join ["-", !Split [",", "a,b"]]]
+      E: !FindInMap [Map, !Ref "AWS::Region", Key]
+      F: !ImportValue shared-export
+      G: !Base64 hello
+      H: !Cidr ["10.0.0.0/16", 4, 8]
+""",
+        encoding="utf-8",
+    )
+
+    # when it is loaded
+    loaded = load_template(path)
+
+    # then each tag is the long form CloudFormation's JSON uses
+    assert loaded["AWSTemplateFormatVersion"] == "2010-09-09"
+    assert loaded["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert loaded["Conditions"]["Either"] == {
+        "Fn::Or": [{"Condition": "IsProd"}, {"Fn::Not": [{"Condition": "IsProd"}]}]
+    }
+    assert loaded["Conditions"]["Both"] == {
+        "Fn::And": [{"Condition": "IsProd"}, {"Condition": "IsProd"}]
+    }
+    properties = loaded["Resources"]["Thing"]["Properties"]
+    assert properties["A"] == {"Fn::GetAtt": ["Db", "Endpoint.Address"]}
+    assert properties["B"] == {"Fn::GetAtt": ["Db", "Arn"]}
+    assert properties["C"] == {"Fn::Sub": "${AWS::StackName}-x"}
+    assert properties["D"] == {
+        "Fn::If": [
+            "IsProd",
+            {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+            {"Fn::Join": ["-", {"Fn::Split": [",", "a,b"]}]},
+        ]
+    }
+    assert properties["E"] == {"Fn::FindInMap": ["Map", {"Ref": "AWS::Region"}, "Key"]}
+    assert properties["F"] == {"Fn::ImportValue": "shared-export"}
+    assert properties["G"] == {"Fn::Base64": "hello"}
+    assert properties["H"] == {"Fn::Cidr": ["10.0.0.0/16", 4, 8]}
