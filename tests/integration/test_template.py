@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from reach.settings import Settings
 from reach_tools import template_check
 from reach_tools.template import (

@@ -66,6 +66,12 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
             ErrorBody(error="validation_error", message=summary, fields=fields),
         )
 
+    @app.not_found
+    def _no_route(_: Exception) -> Response[str]:
+        return json_response(
+            HTTPStatus.NOT_FOUND, ErrorBody(error="not_found", message="no such route")
+        )
+
     @app.exception_handler(ReachError)
     def _domain_error(error: ReachError) -> Response[str]:
         status = next(

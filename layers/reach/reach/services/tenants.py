@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import ReminderOffset
-from reach.domain.errors import Forbidden, InvalidInput, Unauthorized
+from reach.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import QuietHours
@@ -75,6 +75,13 @@ class TenantAdmin:
         self._tenants.create(tenant)
         return tenant, self.issue_key(tenant.tenant_id, label="initial")
 
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        return self._tenants.get(tenant_id)
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every tenant, oldest first (admin tooling: it scans the tenants table)."""
+        return self._tenants.list_all()
+
     def issue_key(self, tenant_id: str, label: str | None = None) -> IssuedKey:
         self._tenants.get(tenant_id)  # NotFound for a tenant that does not exist
         prefix = f"rk_{secrets.token_hex(4)}"
@@ -84,6 +91,8 @@ class TenantAdmin:
         return IssuedKey(secret=secret, record=record)
 
     def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        """The tenant's keys; NotFound for an unknown tenant rather than a misleading []."""
+        self._tenants.get(tenant_id)
         return self._keys.list_for_tenant(tenant_id)
 
     def revoke_key(self, tenant_id: str, prefix: str) -> ApiKey:
@@ -93,7 +102,7 @@ class TenantAdmin:
         """Issue a replacement and revoke the old key; returns (new, revoked old)."""
         old = next((k for k in self._keys.list_for_tenant(tenant_id) if k.prefix == prefix), None)
         if old is None:
-            raise InvalidInput("prefix", f"no key {prefix} for tenant {tenant_id}")
+            raise NotFound(f"no key {prefix} for tenant {tenant_id}")
         issued = self.issue_key(tenant_id, label=old.label)
         return issued, self._keys.revoke(tenant_id, prefix, self._clock())
 

@@ -1,0 +1,368 @@
+"""The `reach` admin CLI against the template's tables under moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from reach.domain.errors import Forbidden
+from reach.wiring import Services
+from reach_tools.cli import StackLookupError, main, stack_environment
+from reach_tools.template import default_table_names, load_template, table_create_kwargs
+
+CLINIC = ["--name", "Riverside Family Clinic", "--timezone", "America/New_York"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def create_tenant(
+    capsys: pytest.CaptureFixture[str], number: str = "+12025550143", *extra: str
+) -> dict[str, Any]:
+    code, out, err = run(capsys, "tenants", "create", *CLINIC, "--number", number, *extra, "--json")
+    assert code == 0, err
+    created: dict[str, Any] = json.loads(out)
+    return created
+
+
+def test_creating_a_tenant_prints_it_with_a_first_key_that_authenticates(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the template's tables, empty
+    # when an operator creates a tenant
+    created = create_tenant(capsys)
+
+    # then the JSON describes the tenant and its key, and the key maps to that tenant
+    assert created["tenant_id"].startswith("ten_")
+    assert created["name"] == "Riverside Family Clinic"
+    assert created["timezone"] == "America/New_York"
+    assert created["sender_number"] == "+12025550143"
+    assert created["api_key"].startswith(created["key_prefix"] + "_")
+    assert aws.authenticator.tenant_for("Bearer " + created["api_key"]) == created["tenant_id"]
+
+
+def test_a_new_tenant_gets_the_settings_quiet_hours_and_reminders_unless_given(
+    aws: Services, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a stack whose defaults differ from the built-in ones
+    monkeypatch.setenv("DEFAULT_QUIET_HOURS", "22:00-07:00")
+    monkeypatch.setenv("DEFAULT_REMINDER_OFFSETS", "P2D")
+
+    # when one tenant takes the defaults and another sets its own
+    defaulted = create_tenant(capsys, "+12025550143")
+    own = create_tenant(
+        capsys, "+12025550144", "--quiet-hours", "20:00-09:00", "--reminders", "PT3H"
+    )
+
+    # then each has what it asked for
+    assert (defaulted["quiet_hours"], defaulted["reminder_offsets"]) == ("22:00-07:00", ["P2D"])
+    assert (own["quiet_hours"], own["reminder_offsets"]) == ("20:00-09:00", ["PT3H"])
+
+
+def test_creating_a_tenant_in_text_shows_the_key_once_and_says_so(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # when the tenant is created without --json
+    code, out, _ = run(capsys, "tenants", "create", *CLINIC, "--number", "+12025550143")
+
+    # then the key is printed with the warning that it will not be shown again
+    assert code == 0
+    assert "shown once" in out
+    secret = out.split("shown once")[1].split()[-1]
+    aws.authenticator.tenant_for("Bearer " + secret)
+
+
+def test_tenants_list_and_show_print_every_tenant_and_its_keys(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given two tenants
+    first = create_tenant(capsys, "+12025550143")
+    second = create_tenant(capsys, "+12025550144")
+
+    # when they are listed, and one is shown
+    _, listed, _ = run(capsys, "tenants", "list", "--json")
+    code, shown, _ = run(capsys, "tenants", "show", first["tenant_id"])
+
+    # then the list holds both and the show names the tenant and its key prefix
+    assert [t["tenant_id"] for t in json.loads(listed)] == [
+        first["tenant_id"],
+        second["tenant_id"],
+    ]
+    assert code == 0
+    assert "Riverside Family Clinic" in shown
+    assert first["key_prefix"] in shown
+
+
+def test_keys_list_shows_prefixes_and_labels_and_never_a_secret(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tenant with a second key
+    tenant = create_tenant(capsys)
+    code, out, _ = run(
+        capsys, "keys", "create", "--tenant", tenant["tenant_id"], "--label", "EHR", "--json"
+    )
+    assert code == 0
+    second = json.loads(out)
+
+    # when its keys are listed, as text and as JSON
+    _, text, _ = run(capsys, "keys", "list", "--tenant", tenant["tenant_id"])
+    _, as_json, _ = run(capsys, "keys", "list", "--tenant", tenant["tenant_id"], "--json")
+
+    # then both prefixes and the label show, and neither secret does
+    listed = json.loads(as_json)
+    assert [k["prefix"] for k in listed] == [tenant["key_prefix"], second["key_prefix"]]
+    assert [k["label"] for k in listed] == ["initial", "EHR"]
+    for output in (text, as_json):
+        assert tenant["key_prefix"] in output
+        assert second["key_prefix"] in output
+        assert tenant["api_key"] not in output
+        assert second["api_key"] not in output
+
+
+def test_a_revoked_key_is_forbidden(aws: Services, capsys: pytest.CaptureFixture[str]) -> None:
+    # given a tenant and its key
+    tenant = create_tenant(capsys)
+
+    # when the key is revoked
+    code, out, _ = run(
+        capsys,
+        "keys",
+        "revoke",
+        "--tenant",
+        tenant["tenant_id"],
+        "--prefix",
+        tenant["key_prefix"],
+        "--json",
+    )
+
+    # then the key's record says so and the key no longer authenticates
+    assert code == 0
+    assert json.loads(out)["revoked_at"] is not None
+    with pytest.raises(Forbidden):
+        aws.authenticator.tenant_for("Bearer " + tenant["api_key"])
+
+
+def test_rotating_a_key_issues_a_working_key_and_revokes_the_old_one(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tenant and its key
+    tenant = create_tenant(capsys)
+
+    # when the key is rotated
+    code, out, _ = run(
+        capsys,
+        "keys",
+        "rotate",
+        "--tenant",
+        tenant["tenant_id"],
+        "--prefix",
+        tenant["key_prefix"],
+        "--json",
+    )
+
+    # then the new key works for the same tenant and the old one is refused
+    assert code == 0
+    rotated = json.loads(out)
+    assert rotated["revoked"]["prefix"] == tenant["key_prefix"]
+    assert rotated["key_prefix"] != tenant["key_prefix"]
+    assert aws.authenticator.tenant_for("Bearer " + rotated["api_key"]) == tenant["tenant_id"]
+    with pytest.raises(Forbidden):
+        aws.authenticator.tenant_for("Bearer " + tenant["api_key"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "field"),
+    [
+        ("--timezone", "Mars/Olympus_Mons", "timezone"),
+        ("--number", "12345", "number"),
+        ("--quiet-hours", "9pm-8am", "quiet_hours"),
+        ("--reminders", "P1D,soon", "reminder_offsets[1]"),
+    ],
+)
+def test_a_bad_value_exits_2_naming_the_field_and_creates_nothing(
+    aws: Services, capsys: pytest.CaptureFixture[str], option: str, value: str, field: str
+) -> None:
+    # given otherwise valid tenant options
+    options = {"--timezone": "America/New_York", "--number": "+12025550143", option: value}
+
+    # when one of them is wrong
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "create",
+        "--name",
+        "Riverside Family Clinic",
+        *[part for pair in options.items() for part in pair],
+    )
+
+    # then the CLI exits 2 naming the field and its option, and stores no tenant
+    assert code == 2
+    assert out == ""
+    assert f"invalid {field} ({option})" in err
+    _, listed, _ = run(capsys, "tenants", "list", "--json")
+    assert json.loads(listed) == []
+
+
+def test_a_second_tenant_with_the_same_number_exits_2(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tenant that sends from +12025550143
+    create_tenant(capsys, "+12025550143")
+
+    # when another tenant claims the same number, written differently
+    code, _, err = run(
+        capsys, "tenants", "create", *CLINIC, "--number", "+1 202-555-0143", "--json"
+    )
+
+    # then the CLI refuses it
+    assert code == 2
+    assert "+12025550143 already belongs to a tenant" in err
+
+
+def test_an_unknown_tenant_or_key_prefix_exits_2(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given one tenant
+    tenant = create_tenant(capsys)
+
+    # when keys of a tenant that does not exist, or a key that does not exist, are asked for
+    listing = run(capsys, "keys", "list", "--tenant", "ten_missing")
+    revoking = run(
+        capsys, "keys", "revoke", "--tenant", tenant["tenant_id"], "--prefix", "rk_00000000"
+    )
+    rotating = run(
+        capsys, "keys", "rotate", "--tenant", tenant["tenant_id"], "--prefix", "rk_00000000"
+    )
+
+    # then each exits 2 with a message naming what is missing
+    assert listing[0] == 2
+    assert "ten_missing not found" in listing[2]
+    assert revoking[0] == 2
+    assert "rk_00000000" in revoking[2]
+    assert rotating[0] == 2
+    assert "rk_00000000" in rotating[2]
+
+
+def test_without_table_names_the_cli_exits_2_with_a_hint(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an environment that names no tables
+    monkeypatch.delenv("TENANTS_TABLE", raising=False)
+    monkeypatch.delenv("APPOINTMENTS_TABLE", raising=False)
+
+    # when any command runs
+    code, out, err = run(capsys, "tenants", "list")
+
+    # then it exits 2 and says how to name the tables
+    assert code == 2
+    assert out == ""
+    assert "TENANTS_TABLE" in err
+    assert "--stack" in err
+
+
+def test_stack_outputs_and_parameters_become_the_reach_environment() -> None:
+    # given a deployed stack's description
+    stack = {
+        "StackName": "reach-prod",
+        "Outputs": [
+            {"OutputKey": "ApiUrl", "OutputValue": "https://x.execute-api/prod"},
+            {"OutputKey": "TenantsTableName", "OutputValue": "reach-prod-TenantsTable-1"},
+            {"OutputKey": "AppointmentsTableName", "OutputValue": "reach-prod-Appts-2"},
+        ],
+        "Parameters": [
+            {"ParameterKey": "DefaultQuietHours", "ParameterValue": "22:00-07:00"},
+            {"ParameterKey": "DefaultReminderOffsets", "ParameterValue": "P2D,PT1H"},
+            {"ParameterKey": "Stage", "ParameterValue": "prod"},
+        ],
+    }
+
+    # when it is read as an environment
+    environment = stack_environment(stack, "eu-west-1")
+
+    # then the tables, the defaults for new tenants and the region come from it
+    assert environment == {
+        "TENANTS_TABLE": "reach-prod-TenantsTable-1",
+        "APPOINTMENTS_TABLE": "reach-prod-Appts-2",
+        "DEFAULT_QUIET_HOURS": "22:00-07:00",
+        "DEFAULT_REMINDER_OFFSETS": "P2D,PT1H",
+        "AWS_REGION": "eu-west-1",
+    }
+
+
+def test_a_stack_without_the_table_outputs_is_refused() -> None:
+    # given a stack that is not (or not yet) a deployed Reach stack
+    stack = {"StackName": "other", "Outputs": [{"OutputKey": "ApiUrl", "OutputValue": "x"}]}
+
+    # when it is read, then the error names the missing outputs
+    with pytest.raises(StackLookupError, match="TenantsTableName, AppointmentsTableName"):
+        stack_environment(stack, "us-east-1")
+
+
+def deploy_tables_stack(stack_name: str, prefix: str) -> dict[str, str]:
+    """A CloudFormation stack in moto with the template's tables and Reach's outputs."""
+    template = load_template()
+    names = default_table_names(prefix, template)
+    body = {
+        "Parameters": {"DefaultQuietHours": {"Type": "String", "Default": "22:30-07:30"}},
+        "Resources": {
+            logical_id: {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": table_create_kwargs(template, logical_id, name),
+            }
+            for logical_id, name in names.items()
+        },
+        "Outputs": {
+            "TenantsTableName": {"Value": {"Ref": "TenantsTable"}},
+            "AppointmentsTableName": {"Value": {"Ref": "AppointmentsTable"}},
+        },
+    }
+    cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(body))
+    return names
+
+
+def test_the_stack_option_finds_the_tables_in_the_stack_outputs(
+    aws: Services, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a deployed stack and an environment that names no tables
+    names = deploy_tables_stack("reach-staging", "staging")
+    monkeypatch.delenv("TENANTS_TABLE")
+    monkeypatch.delenv("APPOINTMENTS_TABLE")
+
+    # when a tenant is created with --stack
+    code, out, err = run(
+        capsys,
+        "--stack",
+        "reach-staging",
+        "tenants",
+        "create",
+        *CLINIC,
+        "--number",
+        "+12025550143",
+        "--json",
+    )
+
+    # then it lands in the stack's tenants table, with the stack's default quiet hours
+    assert code == 0, err
+    created = json.loads(out)
+    assert created["quiet_hours"] == "22:30-07:30"
+    profile = boto3.client("dynamodb").get_item(
+        TableName=names["TenantsTable"],
+        Key={"pk": {"S": f"tenant#{created['tenant_id']}"}, "sk": {"S": "profile"}},
+    )
+    assert profile["Item"]["name"]["S"] == "Riverside Family Clinic"
+
+
+def test_an_unknown_stack_exits_2(aws: Services, capsys: pytest.CaptureFixture[str]) -> None:
+    # when the CLI is pointed at a stack that does not exist
+    code, _, err = run(capsys, "tenants", "list", "--stack", "no-such-stack")
+
+    # then it says so and exits 2
+    assert code == 2
+    assert "no-such-stack" in err

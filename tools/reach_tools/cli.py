@@ -1,0 +1,391 @@
+"""``reach``: the admin CLI for tenants and their API keys.
+
+It talks to DynamoDB directly with the same services the functions use, so it needs table
+access (an operator's credentials), not an API key. The tables come from a deployed stack's
+outputs (``--stack``) or from the same environment variables template.yaml gives the
+functions (which is how it reaches the embedded AWS of ``reach-local serve``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+
+from reach.domain.errors import InvalidInput, ReachError
+from reach.domain.models import ApiKey, Tenant
+from reach.services.tenants import IssuedKey
+from reach.settings import Settings, SettingsError
+from reach.wiring import Services, build_services
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
+
+#: Exit status for bad input, a refused change or an incomplete configuration.
+EXIT_USAGE = 2
+#: Exit status when AWS itself failed (credentials, network, a missing table).
+EXIT_AWS = 1
+
+TABLE_OUTPUTS = {"TenantsTableName": "TENANTS_TABLE", "AppointmentsTableName": "APPOINTMENTS_TABLE"}
+# Stack parameters that become the defaults for new tenants, as they are for the functions.
+DEFAULT_PARAMETERS = {
+    "DefaultQuietHours": "DEFAULT_QUIET_HOURS",
+    "DefaultReminderOffsets": "DEFAULT_REMINDER_OFFSETS",
+}
+# InvalidInput names service fields; the user typed options.
+_OPTION_OF_FIELD = {
+    "name": "--name",
+    "timezone": "--timezone",
+    "number": "--number",
+    "quiet_hours": "--quiet-hours",
+    "reminder_offsets": "--reminders",
+    "prefix": "--prefix",
+}
+_SETTINGS_HINT = (
+    "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "
+    "APPOINTMENTS_TABLE and AWS_REGION (plus AWS_ENDPOINT_URL for `reach-local serve`)."
+)
+
+
+class StackLookupError(RuntimeError):
+    """The stack named by --stack could not be read or is not a Reach stack."""
+
+
+# --- Where the tables are ------------------------------------------------------------------
+
+
+def describe_stack(stack_name: str, region: str) -> StackTypeDef:
+    """The CloudFormation description of ``stack_name``, outputs and parameters included."""
+    client = boto3.client("cloudformation", region_name=region)
+    try:
+        stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        raise StackLookupError(
+            f"cannot read stack {stack_name!r} in {region}: {error.response['Error']['Message']}"
+        ) from error
+    if not stacks:
+        raise StackLookupError(f"stack {stack_name!r} not found in {region}")
+    return stacks[0]
+
+
+def stack_environment(stack: Mapping[str, Any], region: str) -> dict[str, str]:
+    """The Reach environment variables a deployed stack implies: its tables and defaults."""
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    missing = [name for name in TABLE_OUTPUTS if not outputs.get(name)]
+    if missing:
+        raise StackLookupError(
+            f"stack {stack.get('StackName', '?')!r} has no output {', '.join(missing)}: "
+            "is it a Reach stack, and has its deployment finished?"
+        )
+    environment = {variable: outputs[output] for output, variable in TABLE_OUTPUTS.items()}
+    parameters = {
+        p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
+    }
+    for parameter, variable in DEFAULT_PARAMETERS.items():
+        if parameters.get(parameter):
+            environment[variable] = parameters[parameter]
+    environment["AWS_REGION"] = region
+    return environment
+
+
+def _region(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    given: str | None = args.region
+    return (
+        given
+        or environ.get("AWS_REGION")
+        or environ.get("AWS_DEFAULT_REGION")
+        or boto3.session.Session().region_name
+    )
+
+
+def reach_environment(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    read_stack: Callable[[str, str], Mapping[str, Any]] = describe_stack,
+) -> dict[str, str]:
+    """The environment to build Settings from: the process's, overridden by --stack/--region."""
+    environment = dict(environ)
+    region = _region(args, environ)
+    if region:
+        environment["AWS_REGION"] = region
+    if args.stack:
+        if not region:
+            raise SettingsError("no AWS region: pass --region or set AWS_REGION")
+        environment.update(stack_environment(read_stack(args.stack, region), region))
+    return environment
+
+
+# --- Output --------------------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def tenant_json(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant.tenant_id,
+        "name": tenant.name,
+        "timezone": tenant.timezone,
+        "sender_number": tenant.sender_number,
+        "quiet_hours": tenant.quiet_hours,
+        "reminder_offsets": list(tenant.reminder_offsets),
+        "created_at": _when(tenant.created_at),
+    }
+
+
+def key_json(key: ApiKey) -> dict[str, Any]:
+    """A key's public record; there is no secret to leak here, only the prefix."""
+    return {
+        "tenant_id": key.tenant_id,
+        "prefix": key.prefix,
+        "label": key.label,
+        "created_at": _when(key.created_at),
+        "revoked_at": _when(key.revoked_at),
+        "active": key.is_active,
+    }
+
+
+def issued_json(issued: IssuedKey) -> dict[str, Any]:
+    return {"api_key": issued.secret, "key_prefix": issued.record.prefix, **key_json(issued.record)}
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = [list(headers), *([str(cell) for cell in row] for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def _short(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _tenant_text(tenant: Tenant) -> str:
+    return _table(
+        ("tenant id", tenant.tenant_id),
+        [
+            ("name", tenant.name),
+            ("time zone", tenant.timezone),
+            ("sender number", tenant.sender_number),
+            ("quiet hours", tenant.quiet_hours),
+            ("reminders", ", ".join(tenant.reminder_offsets)),
+            ("created", _short(tenant.created_at)),
+        ],
+    )
+
+
+def _keys_text(keys: Sequence[ApiKey]) -> str:
+    if not keys:
+        return "no API keys"
+    return _table(
+        ("PREFIX", "LABEL", "CREATED", "REVOKED"),
+        [(k.prefix, k.label or "-", _short(k.created_at), _short(k.revoked_at)) for k in keys],
+    )
+
+
+def _secret_text(issued: IssuedKey) -> str:
+    return (
+        f"API key {issued.record.prefix} (shown once: store it now, Reach keeps only its hash):\n"
+        f"  {issued.secret}"
+    )
+
+
+class Printer:
+    """Writes either the human text or one JSON document, as --json asks."""
+
+    def __init__(self, as_json: bool, out: TextIO) -> None:
+        self.as_json = as_json
+        self._out = out
+
+    def show(self, document: Any, text: Callable[[], str]) -> None:
+        if self.as_json:
+            self._out.write(json.dumps(document, indent=2) + "\n")
+        else:
+            self._out.write(text() + "\n")
+
+
+# --- Commands ------------------------------------------------------------------------------
+
+
+def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    settings = services.settings
+    reminders = (
+        tuple(part.strip() for part in args.reminders.split(",") if part.strip())
+        if args.reminders is not None
+        else settings.reminder_offsets
+    )
+    tenant, issued = services.admin.create_tenant(
+        name=args.name,
+        timezone=args.timezone,
+        sender_number=args.number,
+        quiet_hours=args.quiet_hours or settings.default_quiet_hours,
+        reminder_offsets=reminders,
+    )
+    printer.show(
+        {**tenant_json(tenant), "api_key": issued.secret, "key_prefix": issued.record.prefix},
+        lambda: f"Created tenant {tenant.name}\n{_tenant_text(tenant)}\n\n{_secret_text(issued)}",
+    )
+
+
+def _tenants_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    tenants = services.admin.list_tenants()
+    printer.show(
+        [tenant_json(t) for t in tenants],
+        lambda: (
+            _table(
+                ("TENANT ID", "NAME", "TIME ZONE", "SENDER", "CREATED"),
+                [
+                    (t.tenant_id, t.name, t.timezone, t.sender_number, _short(t.created_at))
+                    for t in tenants
+                ],
+            )
+            if tenants
+            else "no tenants yet: create one with `reach tenants create`"
+        ),
+    )
+
+
+def _tenants_show(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    tenant = services.admin.get_tenant(args.tenant_id)
+    keys = services.admin.list_keys(tenant.tenant_id)
+    printer.show(
+        {**tenant_json(tenant), "keys": [key_json(k) for k in keys]},
+        lambda: f"{_tenant_text(tenant)}\n\n{_keys_text(keys)}",
+    )
+
+
+def _keys_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    issued = services.admin.issue_key(args.tenant, label=args.label)
+    printer.show(issued_json(issued), lambda: _secret_text(issued))
+
+
+def _keys_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    keys = services.admin.list_keys(args.tenant)
+    printer.show([key_json(k) for k in keys], lambda: _keys_text(keys))
+
+
+def _keys_revoke(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    revoked = services.admin.revoke_key(args.tenant, args.prefix)
+    printer.show(
+        key_json(revoked),
+        lambda: (
+            f"Revoked {revoked.prefix} at {_short(revoked.revoked_at)}. A deployed API may "
+            "accept it for up to its authorizer cache time (ApiKeyRevocationDelaySeconds)."
+        ),
+    )
+
+
+def _keys_rotate(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    issued, revoked = services.admin.rotate_key(args.tenant, args.prefix)
+    printer.show(
+        {**issued_json(issued), "revoked": key_json(revoked)},
+        lambda: f"{_secret_text(issued)}\nRevoked {revoked.prefix}.",
+    )
+
+
+Command = Callable[[argparse.Namespace, Services, Printer], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --stack/--region/--json work before or after the subcommand; SUPPRESS keeps a leaf
+    # parser from resetting a value given on the main one.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
+        "--stack", default=argparse.SUPPRESS, help="read table names from this deployed stack"
+    )
+    connection.add_argument("--region", default=argparse.SUPPRESS, help="AWS region")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    leaf = [connection, output]
+
+    parser = argparse.ArgumentParser(
+        prog="reach",
+        description="Manage Reach tenants and their API keys.",
+        epilog=_SETTINGS_HINT,
+    )
+    parser.add_argument("--stack", help="read table names from this deployed stack's outputs")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{tenants,keys}")
+
+    tenants = groups.add_parser("tenants", help="create, list and show tenants")
+    tenant_commands = tenants.add_subparsers(dest="command", required=True)
+    create = tenant_commands.add_parser("create", parents=leaf, help="create a tenant and a key")
+    create.add_argument("--name", required=True, help="e.g. 'Riverside Family Clinic'")
+    create.add_argument("--timezone", required=True, help="IANA zone, e.g. America/New_York")
+    create.add_argument("--number", required=True, help="sending number, E.164")
+    create.add_argument("--quiet-hours", help="local HH:MM-HH:MM (default: the stack's)")
+    create.add_argument("--reminders", help="ISO 8601 offsets, e.g. P1D,PT2H (default: stack's)")
+    create.set_defaults(run=_tenants_create)
+    tenant_commands.add_parser("list", parents=leaf, help="every tenant").set_defaults(
+        run=_tenants_list
+    )
+    show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
+    show.add_argument("tenant_id")
+    show.set_defaults(run=_tenants_show)
+
+    keys = groups.add_parser("keys", help="issue, list, revoke and rotate API keys")
+    key_commands = keys.add_subparsers(dest="command", required=True)
+    specs: list[tuple[str, str, Command, bool]] = [
+        ("create", "issue a new key (shown once)", _keys_create, False),
+        ("list", "a tenant's keys (prefixes, never secrets)", _keys_list, False),
+        ("revoke", "revoke a key by its prefix", _keys_revoke, True),
+        ("rotate", "issue a replacement and revoke the old key", _keys_rotate, True),
+    ]
+    for name, summary, run, by_prefix in specs:
+        command = key_commands.add_parser(name, parents=leaf, help=summary)
+        command.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+        if by_prefix:
+            command.add_argument("--prefix", required=True, help="key prefix, e.g. rk_1a2b3c4d")
+        if name == "create":
+            command.add_argument("--label", help="what the key is for, e.g. 'scheduling system'")
+        command.set_defaults(run=run)
+    return parser
+
+
+def _field_message(error: InvalidInput) -> str:
+    stem = error.field.partition("[")[0]
+    option = _OPTION_OF_FIELD.get(stem)
+    where = f"{error.field} ({option})" if option else error.field
+    return f"invalid {where}: {error.reason}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    printer = Printer(bool(args.json), sys.stdout)
+    try:
+        settings = Settings.from_env(reach_environment(args, os.environ))
+        run: Command = args.run
+        run(args, build_services(settings), printer)
+    except InvalidInput as error:
+        print(f"reach: {_field_message(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReachError as error:
+        print(f"reach: {error.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SettingsError, StackLookupError) as error:
+        print(f"reach: {error}\n{_SETTINGS_HINT}", file=sys.stderr)
+        return EXIT_USAGE
+    except (PynamoDBException, BotoCoreError, ClientError) as error:
+        print(
+            f"reach: AWS call failed: {error}\n"
+            "Check your credentials, the region and that the tables exist.",
+            file=sys.stderr,
+        )
+        return EXIT_AWS
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

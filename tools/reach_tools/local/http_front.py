@@ -1,0 +1,101 @@
+"""The local API's HTTP server: turns HTTP requests into gateway calls and back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TextIO, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from reach_tools.local.gateway import HttpRequest, LocalGateway
+
+# Largest body read; the API's own bodies are a few hundred bytes.
+MAX_BODY_BYTES = 1_000_000
+
+
+class _FrontServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], gateway: LocalGateway, access_log: TextIO | None
+    ) -> None:
+        super().__init__(address, _GatewayRequestHandler)
+        self.gateway = gateway
+        self.access_log = access_log
+
+
+class _GatewayRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "reach-local"
+
+    def _forward(self) -> None:
+        began = time.perf_counter()
+        server = cast(_FrontServer, self.server)
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self.send_error(413, "request body too large")
+            return
+        request = HttpRequest(
+            method=self.command,
+            path=url.path or "/",
+            query=parse_qsl(url.query, keep_blank_values=True),
+            headers=list(self.headers.items()),
+            body=self.rfile.read(length) if length else b"",
+            source_ip=self.client_address[0],
+        )
+        response = server.gateway.handle(request)
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        if server.access_log is not None:
+            elapsed = (time.perf_counter() - began) * 1000
+            server.access_log.write(
+                f"{self.command} {self.path} -> {response.status} ({elapsed:.0f} ms)\n"
+            )
+            server.access_log.flush()
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _forward
+
+    def log_message(self, format: str, *args: object) -> None:
+        # The access log above is the one line per request; http.server's own goes to stderr.
+        return
+
+
+class HttpFront:
+    """A threading HTTP server on 127.0.0.1 in front of a LocalGateway."""
+
+    def __init__(
+        self,
+        gateway: LocalGateway,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        access_log: TextIO | None = None,
+    ) -> None:
+        self._server = _FrontServer((host, port), gateway, access_log)
+        # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="reach-local-http",
+            daemon=True,
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,103 @@
+"""The whole local stack: embedded AWS, the real functions and the HTTP front, in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+from reach.domain.models import Tenant
+from reach.services.tenants import IssuedKey, TenantAdmin
+from reach.wiring import services_from_env
+from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
+from reach_tools.local.functions import load_function
+from reach_tools.local.gateway import LocalGateway, rest_api_of
+from reach_tools.local.http_front import HttpFront
+from reach_tools.template import load_template
+
+API_FUNCTION = "ApiFunction"
+AUTHORIZER_FUNCTION = "AuthorizerFunction"
+
+
+class LocalReach:
+    """Reach on this machine: start it, create tenants, call ``api_url``, stop it."""
+
+    def __init__(
+        self,
+        *,
+        api_port: int = 0,
+        log_level: str = "WARNING",
+        extra_environment: Mapping[str, str] | None = None,
+        access_log: TextIO | None = None,
+        template: Mapping[str, Any] | None = None,
+        table_prefix: str = DEFAULT_TABLE_PREFIX,
+    ) -> None:
+        self.template = load_template() if template is None else template
+        self.aws = EmbeddedAws(
+            self.template,
+            log_level=log_level,
+            extra_environment=extra_environment,
+            table_prefix=table_prefix,
+        )
+        self._api_port = api_port
+        self._access_log = access_log
+        self._front: HttpFront | None = None
+
+    @property
+    def api_url(self) -> str:
+        if self._front is None:
+            raise RuntimeError("LocalReach is not started")
+        return self._front.url
+
+    def start(self) -> None:
+        self.aws.start()
+        try:
+            # The handlers read their environment at import, as in a Lambda cold start, so
+            # they are loaded only once the embedded AWS has set it.
+            gateway = LocalGateway(
+                authorizer=load_function(self.template, AUTHORIZER_FUNCTION, REGION),
+                api=load_function(self.template, API_FUNCTION, REGION),
+                rest_api=rest_api_of(self.template, API_FUNCTION),
+                region=REGION,
+            )
+            self._front = HttpFront(gateway, port=self._api_port, access_log=self._access_log)
+            self._front.start()
+        except BaseException:
+            self.aws.stop()
+            raise
+
+    @property
+    def admin(self) -> TenantAdmin:
+        """Tenant and key administration on the embedded tables (what `reach` does)."""
+        return services_from_env().admin
+
+    def create_tenant(
+        self, name: str, timezone: str, sender_number: str
+    ) -> tuple[Tenant, IssuedKey]:
+        """A tenant with the stack's default quiet hours and reminders, and its first key."""
+        services = services_from_env()
+        return self.admin.create_tenant(
+            name=name,
+            timezone=timezone,
+            sender_number=sender_number,
+            quiet_hours=services.settings.default_quiet_hours,
+            reminder_offsets=services.settings.reminder_offsets,
+        )
+
+    def stop(self) -> None:
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
+        self.aws.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
