@@ -457,3 +457,25 @@ def test_an_unknown_route_answers_in_the_api_error_shape(api):
 
     assert response["statusCode"] == 404
     assert json.loads(response["body"]) == {"error": "not_found", "message": "no such route"}
+
+
+def test_without_a_timezone_the_tenants_default_zone_plans_the_reminders(api, tenants):
+    # Given the cable company, whose default zone is America/Chicago
+    cable = api.as_tenant(tenants[1])
+    chicago = ZoneInfo("America/Chicago")
+    day = (datetime.now(chicago) + timedelta(days=4)).date()
+    start = datetime(day.year, day.month, day.day, 13, 0, tzinfo=chicago)
+
+    # When it books without naming a zone
+    status, appointment = cable.call(
+        "api_create_appointment.json",
+        body={"phone": "(312) 555-0123", "starts_at": start.isoformat(), "reminders": ["P1D"]},
+    )
+
+    # Then the appointment lives in Chicago time and P1D is 13:00 Chicago the day before
+    assert status == 201
+    assert appointment["timezone"] == "America/Chicago"
+    assert appointment["phone"] == "+13125550123"
+    send_at = datetime.fromisoformat(appointment["reminders"][0]["send_at"])
+    assert send_at.astimezone(chicago).time().isoformat() == "13:00:00"
+    assert (start.date() - send_at.astimezone(chicago).date()).days == 1

@@ -75,7 +75,9 @@ class CreateAppointmentRequest(BaseModel):
     starts_at: AwareDatetime = Field(
         description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
     )
-    timezone: ZoneName = Field(description="Recipient's IANA time zone")
+    timezone: ZoneName | None = Field(
+        default=None, description="Recipient's IANA time zone; the tenant's default when absent"
+    )
     external_id: str | None = Field(
         default=None,
         min_length=1,

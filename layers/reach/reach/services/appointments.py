@@ -43,7 +43,7 @@ class NewAppointment:
 
     phone: str
     starts_at: datetime
-    timezone: str
+    timezone: str | None = None
     external_id: str | None = None
     first_name: str | None = None
     location: str | None = None
@@ -90,7 +90,8 @@ class AppointmentService:
                 return existing, False
         tenant = self._tenants.get(tenant_id)
         now = self._clock()
-        load_zone(new.timezone)
+        timezone = new.timezone or tenant.timezone
+        load_zone(timezone)
         phone = to_e164(new.phone, default_region=region_of(tenant.sender_number))
         offsets = _offsets(new.reminders) if new.reminders is not None else tenant.reminder_offsets
         appointment = Appointment(
@@ -99,7 +100,7 @@ class AppointmentService:
             external_id=new.external_id,
             phone=phone,
             starts_at=_future_start(new.starts_at, now),
-            timezone=new.timezone,
+            timezone=timezone,
             kind=new.kind,
             language=new.language,
             status=AppointmentStatus.SCHEDULED,
