@@ -44,3 +44,20 @@ def test_the_region_falls_back_to_aws_default_region():
 def test_bad_values_fail_at_cold_start_naming_the_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**BASE, name: value})
+
+
+@pytest.mark.parametrize(
+    ("kind", "override", "expected"),
+    [("10dlc", "", 1), ("toll-free", "", 3), ("short-code", "", 100), ("toll-free", "7.5", 7.5)],
+)
+def test_throughput_defaults_by_origination_type_and_can_be_overridden(kind, override, expected):
+    settings = Settings.from_env({**BASE, "ORIGINATION_TYPE": kind, "ORIGINATION_MPS": override})
+
+    assert settings.throughput_mps == expected
+
+
+def test_a_setting_only_some_functions_need_fails_naming_its_variable_when_used():
+    settings = Settings.from_env(BASE)
+
+    with pytest.raises(SettingsError, match="SEND_QUEUE_URL"):
+        settings.require("send_queue_url")

@@ -17,6 +17,12 @@ from reach.domain.durations import ReminderOffset
 from reach.domain.quiet_hours import QuietHours
 
 
+OriginationType = Literal["toll-free", "10dlc", "short-code", "long-code"]
+#: Message parts per second by origination type, US defaults (facts.md): toll-free 3, 10DLC 1
+#: per number until carriers vet more, short code 100; long codes elsewhere 10.
+DEFAULT_MPS: dict[str, float] = {"toll-free": 3, "10dlc": 1, "short-code": 100, "long-code": 10}
+
+
 class SettingsError(RuntimeError):
     """The function's environment is incomplete or wrong."""
 
@@ -36,6 +42,28 @@ class Settings(BaseModel):
     default_quiet_hours: str = Field(default="21:00-08:00", alias="DEFAULT_QUIET_HOURS")
     default_reminder_offsets: str = Field(default="P1D,PT2H", alias="DEFAULT_REMINDER_OFFSETS")
     due_shards: int = Field(default=8, alias="DUE_SHARDS", ge=1, le=64)
+    configuration_set: str = Field(default="", alias="CONFIGURATION_SET")
+    origination_type: OriginationType = Field(default="10dlc", alias="ORIGINATION_TYPE")
+    origination_mps: float | None = Field(default=None, alias="ORIGINATION_MPS", gt=0, le=1000)
+    send_queue_url: str = Field(default="", alias="SEND_QUEUE_URL")
+
+    @field_validator("origination_mps", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def throughput_mps(self) -> float:
+        """Message parts per second the origination identity may send (facts.md defaults)."""
+        return self.origination_mps or DEFAULT_MPS[self.origination_type]
+
+    def require(self, name: str) -> str:
+        """A setting only some functions need; fails naming the variable when it is unset."""
+        value = getattr(self, name)
+        if not value:
+            alias = type(self).model_fields[name].alias
+            raise SettingsError(f"invalid Reach environment: {alias} is required here")
+        return str(value)
 
     @field_validator("default_quiet_hours")
     @classmethod
