@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import boto3
 import moto  # noqa: F401 - patch botocore before any client exists
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 
 from reach.settings import Settings
@@ -91,3 +93,18 @@ def load_function(name: str) -> ModuleType:
 def load_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((REPO / "events" / name).read_text())
     return event
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each request atomically; moto in-process does not (threads interleave
+    inside one TransactWriteItems). Serialise whole requests, and only requests, so that the
+    races left are the real ones: between a read and the conditional write that follows it."""
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def one_at_a_time(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        with lock:
+            return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)

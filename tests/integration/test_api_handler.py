@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
-from botocore.client import BaseClient
 
 from conftest import load_event, load_function
 from reach.domain.errors import Conflict
@@ -364,21 +363,6 @@ def test_an_unknown_appointment_is_404_and_a_malformed_id_is_422(api):
     status, error = api.call("api_get_appointment.json", appointment_id="apt_x")
     assert status == 422
     assert error["fields"][0]["field"] == "id"
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch):
-    """DynamoDB applies each request atomically; moto in-process does not (threads interleave
-    inside one TransactWriteItems). Serialise whole requests, and only requests, so that the
-    races left are the real ones: between a read and the conditional write that follows it."""
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def one_at_a_time(self, operation_name, api_params):
-        with lock:
-            return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
 
 
 @pytest.mark.usefixtures("atomic_requests")

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from reach.domain.durations import ReminderOffset
 from reach.domain.quiet_hours import QuietHours
 
-
 OriginationType = Literal["toll-free", "10dlc", "short-code", "long-code"]
 #: Message parts per second by origination type, US defaults (facts.md): toll-free 3, 10DLC 1
 #: per number until carriers vet more, short code 100; long codes elsewhere 10.

@@ -212,6 +212,7 @@ class AppointmentRepository:
             updated_at=appointment.updated_at,
             due_shard=shard,
             due_at=reminder.send_at if pending else None,
+            appointment_starts_at=appointment.starts_at,
         )
 
 

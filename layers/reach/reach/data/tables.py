@@ -17,6 +17,7 @@ Table names come from Settings through ``bind_tables``, never from import-time e
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -187,8 +188,39 @@ class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
     updated_at = UTCDateTimeAttribute()
     due_shard = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
+    # Named apart from the appointment's `starts_at` on purpose: a reminder carrying
+    # tenant_id and starts_at would land in the by_start listing index.
+    appointment_starts_at = UTCDateTimeAttribute(null=True)
+    claim_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message_id = UnicodeAttribute(null=True)
 
     due = DueIndex()
+
+
+class MessageItem(AppointmentsTableItem, discriminator="message"):
+    """One SMS in an appointment's conversation (outbound now, inbound with replies)."""
+
+    message_id = UnicodeAttribute()
+    direction = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    body = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    parts = NumberAttribute(default=0)
+    encoding = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
+    provider_message_id = UnicodeAttribute(null=True)
+    reminder_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class ProviderMessageItem(AppointmentsTableItem, discriminator="provider_message"):
+    """Provider message id -> our message: how replies and delivery receipts find it."""
+
+    message_id = UnicodeAttribute()
+    message_sk = UnicodeAttribute()
 
 
 def appointment_pk(tenant_id: str, appointment_id: str) -> str:
@@ -200,6 +232,18 @@ APPOINTMENT_SK = "appointment"
 
 def reminder_sk(reminder_id: str) -> str:
     return f"reminder#{reminder_id}"
+
+
+def message_sk(created_at: datetime, message_id: str) -> str:
+    # Time first, so one Query over the partition returns the conversation in order.
+    return f"message#{created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{message_id}"
+
+
+def provider_message_pk(provider_message_id: str) -> str:
+    return f"providermsg#{provider_message_id}"
+
+
+PROVIDER_MESSAGE_SK = "providermsg"
 
 
 def tenant_status_key(tenant_id: str, status: str) -> str:

@@ -34,6 +34,8 @@ class ReminderStatus(StrEnum):
     PENDING = "pending"
     #: Claimed by the dispatcher and handed to the send queue.
     QUEUED = "queued"
+    #: A sender holds it and is talking to the provider right now.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     #: Will not be sent; ``reason`` says why (planning rule, opt-out...).
