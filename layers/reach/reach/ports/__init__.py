@@ -1,0 +1,1 @@
+"""Ports: the interfaces services depend on, implemented by reach.adapters."""
