@@ -18,13 +18,23 @@ from botocore.client import BaseClient
 from moto import mock_aws
 
 from reach.settings import Settings
-from reach.wiring import Services, build_services, services_from_env
+from reach.wiring import (
+    Services,
+    build_services,
+    dispatcher_from_env,
+    sender_from_env,
+    services_from_env,
+)
 from reach_tools.template import (
     create_tables,
     default_table_names,
     function_environment,
+    functions,
     load_template,
 )
+
+# Each function builds its collaborators once per container; tests start every one afresh.
+CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env)
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -55,11 +65,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
         template = load_template()
         names = default_table_names("test", template)
         create_tables(boto3.client("dynamodb"), names, template=template)
-        for name, value in function_environment(template, "ApiFunction", names).items():
-            monkeypatch.setenv(name, value)
-        services_from_env.cache_clear()
+        sqs = boto3.client("sqs")
+        for queue in ("SendQueue", "SendDeadLetterQueue"):
+            names[queue] = sqs.create_queue(QueueName=f"test-{queue}")["QueueUrl"]
+        # Every function's variables at once: they agree on the shared ones, and each
+        # function reads only its own.
+        for function in functions(template):
+            for name, value in function_environment(template, function, names).items():
+                monkeypatch.setenv(name, value)
+        monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+        for cached in CACHED_WIRING:
+            cached.cache_clear()
         yield build_services(Settings.from_env())
-        services_from_env.cache_clear()
+        for cached in CACHED_WIRING:
+            cached.cache_clear()
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,6 +90,9 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:reach-test"
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
 
 
 @pytest.fixture

@@ -67,8 +67,14 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _inline_statements(role: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement a role may carry; both branches of a conditional (Fn::If) one."""
     for policy in role["Properties"].get("Policies", []):
-        yield from _as_list(policy["PolicyDocument"]["Statement"])
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            if set(statement) == {"Fn::If"}:
+                _, when_true, when_false = statement["Fn::If"]
+                yield from (s for s in (when_true, when_false) if s != {"Ref": "AWS::NoValue"})
+            else:
+                yield statement
 
 
 # --- Lint and transform ------------------------------------------------------------------
@@ -120,7 +126,12 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
     (layer_id,) = _resources(transformed, "AWS::Lambda::LayerVersion")
 
     # then each one runs the supported runtime on Graviton and loads the shared layer
-    assert set(lambdas) == {"ApiFunction", "AuthorizerFunction"}
+    assert set(lambdas) == {
+        "ApiFunction",
+        "AuthorizerFunction",
+        "DispatcherFunction",
+        "SenderFunction",
+    }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
         assert properties["Runtime"] == "python3.13", logical_id
@@ -400,7 +411,8 @@ def test_every_function_logs_to_its_own_group_with_retention(template: dict[str,
 
         # then its logs expire after the configured retention
         assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert len({p["LoggingConfig"]["LogGroup"]["Ref"] for p in functions(template).values()}) == 2
+    groups = {p["LoggingConfig"]["LogGroup"]["Ref"] for p in functions(template).values()}
+    assert len(groups) == len(functions(template))
 
 
 def test_api_access_logs_are_json_with_the_tenant_and_never_the_api_key(
@@ -563,3 +575,58 @@ Resources:
     assert properties["F"] == {"Fn::ImportValue": "shared-export"}
     assert properties["G"] == {"Fn::Base64": "hello"}
     assert properties["H"] == {"Fn::Cidr": ["10.0.0.0/16", 4, 8]}
+
+
+# --- Reminder delivery -----------------------------------------------------------------
+
+
+def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
+    transformed: dict[str, Any],
+) -> None:
+    rules = _resources(transformed, "AWS::Events::Rule")
+
+    schedules = [r["Properties"]["ScheduleExpression"] for r in rules.values()]
+
+    assert schedules == ["rate(1 minute)"]
+
+
+def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters(
+    template: dict[str, Any],
+) -> None:
+    from reach.services.delivery import MAX_RECEIVES
+
+    queue = template["Resources"]["SendQueue"]["Properties"]
+    sender = template["Resources"]["SenderFunction"]["Properties"]
+
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]
+    }
+    assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    mapping = template["Resources"]["SenderQueueMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+
+
+def test_the_sender_may_text_phone_numbers_but_publish_to_no_sns_topic(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["SenderFunctionRole"]
+
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    sns = statements["SnsDirectSms"]
+    assert _as_list(sns["Action"]) == ["sns:Publish"]
+    assert "Resource" not in sns
+    assert sns["NotResource"] == {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}
+    eum = statements["EndUserMessagingSend"]
+    assert _as_list(eum["Action"]) == ["sms-voice:SendTextMessage"]
+    assert eum["Resource"] != "*"
+    consume = statements["SendQueueConsume"]
+    assert consume["Resource"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+    tenants = statements["TenantsContactsAndPacing"]
+    assert tenants["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [
+        "tenant#*",
+        "contact#*",
+        "pace#*",
+    ]

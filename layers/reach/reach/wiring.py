@@ -7,9 +7,12 @@ from functools import lru_cache
 
 from reach.clock import system_clock
 from reach.data.appointments import AppointmentRepository
+from reach.data.reminders import ReminderLifecycle
 from reach.data.tables import bind_tables
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.services.appointments import AppointmentService
+from reach.services.delivery import ReminderSender
+from reach.services.dispatch import Dispatcher
 from reach.services.tenants import Authenticator, TenantAdmin
 from reach.settings import Settings
 
@@ -34,6 +37,56 @@ def build_services(settings: Settings) -> Services:
         authenticator=Authenticator(keys),
         admin=TenantAdmin(tenants, keys, system_clock),
     )
+
+
+def build_dispatcher(settings: Settings) -> Dispatcher:
+    """The dispatcher with its SQS send queue (only the dispatcher function pays for it)."""
+    import boto3
+
+    from reach.adapters.send_queue_sqs import SqsSendQueue
+
+    bind_tables(settings)
+    queue = SqsSendQueue(
+        boto3.client("sqs", region_name=settings.region), settings.require("send_queue_url")
+    )
+    return Dispatcher(ReminderLifecycle(), queue, settings.due_shards)
+
+
+@lru_cache(maxsize=1)
+def dispatcher_from_env() -> Dispatcher:
+    return build_dispatcher(Settings.from_env())
+
+
+def build_sender(settings: Settings) -> ReminderSender:
+    """The sender with its SMS provider and the origination's throughput gate."""
+    import time
+
+    from reach.adapters.sms_factory import build_sms_sender
+    from reach.data.contacts import ContactRepository
+    from reach.data.pacing import ThroughputGate
+
+    bind_tables(settings)
+    return ReminderSender(
+        reminders=ReminderLifecycle(),
+        appointments=AppointmentRepository(settings.due_shards),
+        tenants=TenantRepository(),
+        contacts=ContactRepository(),
+        sms=build_sms_sender(settings),
+        gate=ThroughputGate(
+            settings.origination_identity or "default",
+            settings.throughput_mps,
+            system_clock,
+            time.sleep,
+        ),
+        clock=system_clock,
+        origination_identity=settings.origination_identity,
+        configuration_set=settings.configuration_set,
+    )
+
+
+@lru_cache(maxsize=1)
+def sender_from_env() -> ReminderSender:
+    return build_sender(Settings.from_env())
 
 
 @lru_cache(maxsize=1)

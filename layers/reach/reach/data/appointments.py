@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from reach.data.tables import (
@@ -74,6 +74,14 @@ class AppointmentRepository:
             if error.cause_response_code == "TransactionCanceledException":
                 raise AlreadyExists(f"appointment {appointment.appointment_id} exists") from error
             raise
+
+    def get_without_reminders(self, tenant_id: str, appointment_id: str) -> Appointment | None:
+        """Just the appointment item (one GetItem): what a sender re-checks before sending."""
+        try:
+            item = AppointmentItem.get(appointment_pk(tenant_id, appointment_id), APPOINTMENT_SK)
+        except DoesNotExist:
+            return None
+        return _appointment(item, ())
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment:
         """The appointment with all its reminders (one Query), or NotFound."""

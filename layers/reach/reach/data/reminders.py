@@ -178,7 +178,7 @@ class ReminderLifecycle:
         )
         actions: list[Action] = [
             ReminderItem.status.set(status.value),
-            ReminderItem.reason.set(reason or ""),
+            ReminderItem.reason.set(reason) if reason else ReminderItem.reason.remove(),
             ReminderItem.updated_at.set(now),
             ReminderItem.due_shard.remove(),
             ReminderItem.due_at.remove(),

@@ -1,0 +1,33 @@
+"""Scheduled every minute: claims due reminders and queues them for the sender."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from reach.observability import build_logger, build_metrics, build_tracer
+from reach.wiring import dispatcher_from_env
+
+logger = build_logger("reach-dispatcher")
+metrics = build_metrics("reach-dispatcher")
+tracer = build_tracer("reach-dispatcher")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    tick = parse(event=event, model=EventBridgeModel)
+    report = dispatcher_from_env().tick(tick.time)
+    for name, value in (
+        ("RemindersClaimed", report.claimed),
+        ("RemindersQueued", report.queued),
+        ("RemindersPastStart", report.expired),
+        ("RemindersOutcomeUnknown", report.unknown_outcome),
+        ("RemindersNotQueued", report.requeue_failures),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    logger.info("tick", extra={"now": tick.time.isoformat(), "read": report.read})
+    return {"read": report.read, "claimed": report.claimed, "queued": report.queued}

@@ -1,0 +1,67 @@
+"""Consumes the send queue: re-checks, paces and sends each reminder, reporting partial
+batch failures so that only the messages that need another try come back."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from reach.observability import build_logger, build_metrics, build_tracer
+from reach.ports.send_queue import QueuedReminder
+from reach.services.delivery import Outcome, RetryLater
+from reach.wiring import sender_from_env
+
+logger = build_logger("reach-sender")
+metrics = build_metrics("reach-sender")
+tracer = build_tracer("reach-sender")
+# An all-failed batch is reported like any other, not raised: SQS retries the same items.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+_METRIC = {
+    Outcome.SENT: "RemindersSent",
+    Outcome.FAILED: "RemindersFailed",
+    Outcome.SKIPPED: "RemindersSkipped",
+    Outcome.HELD: "RemindersHeld",
+    Outcome.DUPLICATE: "DuplicateDeliveries",
+    Outcome.RETRY: "SendRetries",
+}
+
+
+def send_one(record: SQSRecord) -> None:
+    try:
+        queued = QueuedReminder.model_validate_json(record.body)
+    except ValidationError:
+        # Our own queue never carries this; retrying can't fix it, so say so and let it go.
+        logger.error("malformed send-queue message", extra={"message_id": record.message_id})
+        metrics.add_metric(name="MalformedSendMessages", unit=MetricUnit.Count, value=1)
+        return
+    result = sender_from_env().send(
+        queued, receive_count=int(record.attributes.approximate_receive_count or 1)
+    )
+    metrics.add_metric(name=_METRIC[result.outcome], unit=MetricUnit.Count, value=1)
+    logger.info(
+        "reminder processed",
+        extra={"reminder": queued.reminder_id, "outcome": result.outcome, "reason": result.reason},
+    )
+    if result.outcome is Outcome.RETRY:
+        raise RetryLater(result.reason or "retry")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
+    sender_from_env().begin_batch(len(event.get("Records") or []), datetime.now(UTC) + remaining)
+    return process_partial_response(
+        event=event, record_handler=send_one, processor=processor, context=context
+    )

@@ -1,0 +1,393 @@
+"""Dispatcher and sender together under moto: every reminder reaches the right person once,
+at an allowed local time, or ends with a recorded reason."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import boto3
+import pytest
+
+from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.appointments import AppointmentRepository
+from reach.data.contacts import ContactRepository
+from reach.data.pacing import ThroughputGate
+from reach.data.reminders import ReminderLifecycle
+from reach.data.tenants import TenantRepository
+from reach.domain.models import AppointmentKind
+from reach.ports.send_queue import QueuedReminder
+from reach.ports.sms import SmsRejected, SmsThrottled
+from reach.services.appointments import AppointmentChanges, NewAppointment
+from reach.services.delivery import MAX_RECEIVES, Outcome, ReminderSender
+from reach.services.dispatch import Dispatcher
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class FakeClock:
+    """Shared time for dispatcher, sender and pacing; sleeping moves it forward."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += timedelta(seconds=max(seconds, 0))
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self.now = moment
+
+
+class MemoryQueue:
+    """An SQS stand-in with redelivery: what a consumer does not acknowledge comes back."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[QueuedReminder, int]] = deque()
+        self._lock = threading.Lock()
+
+    def enqueue(self, reminders):
+        with self._lock:
+            self.pending.extend((r, 0) for r in reminders)
+        return []
+
+    def receive(self) -> tuple[QueuedReminder, int] | None:
+        with self._lock:
+            if not self.pending:
+                return None
+            message, receives = self.pending.popleft()
+            return message, receives + 1
+
+    def give_back(self, message: QueuedReminder, receives: int) -> None:
+        with self._lock:
+            self.pending.append((message, receives))
+
+
+@pytest.fixture
+def clinic(aws):
+    tenant, _ = aws.admin.create_tenant(
+        "Riverside Family Clinic", "America/New_York", "+12025550143", "21:00-08:00", ("P1D",)
+    )
+    return tenant
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(datetime.now(UTC))
+
+
+class TimedSms(RecordingSmsSender):
+    """The recording fake, also noting when (by the shared clock) each text left."""
+
+    def __init__(self, clock: FakeClock, **options) -> None:
+        super().__init__(clock=clock, **options)
+        self.sent_times: list[datetime] = []
+        self._timer = clock
+
+    def send(self, sms):
+        receipt = super().send(sms)
+        self.sent_times.append(self._timer())
+        return receipt
+
+
+@pytest.fixture
+def sms(clock):
+    return TimedSms(clock)
+
+
+def make_sender(aws, sms, clock, mps: float = 100) -> ReminderSender:
+    return ReminderSender(
+        reminders=ReminderLifecycle(),
+        appointments=AppointmentRepository(aws.settings.due_shards),
+        tenants=TenantRepository(),
+        contacts=ContactRepository(),
+        sms=sms,
+        gate=ThroughputGate("+12025550143", mps, clock, clock.sleep),
+        clock=clock,
+        origination_identity="+12025550143",
+        configuration_set=None,
+    )
+
+
+def local_day(days: int, hour: int, minute: int = 0) -> datetime:
+    day = (datetime.now(NEW_YORK) + timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK)
+
+
+def book(aws, tenant, *, phone="+12025550187", days=3, hour=14, offsets=("P1D",), **extra):
+    appointment, _ = aws.appointments.create(
+        tenant.tenant_id,
+        NewAppointment(
+            phone=phone,
+            starts_at=local_day(days, hour),
+            timezone="America/New_York",
+            first_name="Ana",
+            reminders=list(offsets),
+            **extra,
+        ),
+    )
+    return appointment
+
+
+def tick(aws, queue, moment: datetime):
+    return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(moment)
+
+
+def drain(queue: MemoryQueue, sender: ReminderSender) -> list[Outcome]:
+    outcomes = []
+    while (delivery := queue.receive()) is not None:
+        message, receives = delivery
+        result = sender.send(message, receive_count=receives)
+        outcomes.append(result.outcome)
+        if result.outcome is Outcome.RETRY:
+            queue.give_back(message, receives)
+    return outcomes
+
+
+def reminders_of(aws, appointment):
+    current = aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
+    return [(r.reminder_id, r.status.value, r.reason) for r in current.reminders]
+
+
+def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clock, sms):
+    # Given a 14:00 visit in three days and its P1D reminder
+    appointment = book(aws, clinic)
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+
+    # When the dispatcher ticks when it is due and the sender drains the queue
+    clock.set(due)
+    tick(aws, queue, due)
+    outcomes = drain(queue, make_sender(aws, sms, clock))
+
+    # Then exactly one text went to the patient, in New York time, with no health details
+    assert outcomes == [Outcome.SENT]
+    [text] = sms.sent
+    assert text.destination == "+12025550187"
+    assert text.origination_identity == "+12025550143"
+    assert "Ana" in text.body
+    assert "2:00 PM" in text.body
+    assert "Riverside Family Clinic" in text.body
+    assert text.expires_at == appointment.starts_at
+    # And the reminder, the conversation and the provider-id lookup all say so
+    assert reminders_of(aws, appointment) == [("1.1", "sent", None)]
+    items = boto3.client("dynamodb").scan(TableName=aws.settings.appointments_table)["Items"]
+    [message] = [i for i in items if i["type"]["S"] == "message"]
+    assert message["status"]["S"] == "sent"
+    assert message["provider_message_id"]["S"] == sms.receipts[0].provider_message_id
+    assert message["parts"]["N"] == "1"
+    lookups = [i for i in items if i["type"]["S"] == "provider_message"]
+    assert [i["pk"]["S"] for i in lookups] == [f"providermsg#{sms.receipts[0].provider_message_id}"]
+
+
+def test_a_redelivered_queue_message_sends_nothing_twice(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+    [(message, _)] = list(queue.pending)
+    sender = make_sender(aws, sms, clock)
+
+    first = sender.send(message, receive_count=1)
+    again = sender.send(message, receive_count=2)
+
+    assert (first.outcome, again.outcome) == (Outcome.SENT, Outcome.DUPLICATE)
+    assert len(sms.sent) == 1
+
+
+def test_a_reschedule_between_claim_and_send_sends_nothing_stale(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+
+    # The clinic moves the visit while the reminder waits in the queue
+    aws.appointments.change(
+        clinic.tenant_id,
+        appointment.appointment_id,
+        AppointmentChanges(starts_at=local_day(5, 10)),
+    )
+    outcomes = drain(queue, make_sender(aws, sms, clock))
+
+    assert outcomes == [Outcome.SKIPPED]
+    assert sms.sent == []
+    statuses = reminders_of(aws, appointment)
+    assert ("1.1", "skipped", "rescheduled") in statuses
+    assert [s for s in statuses if s[0].startswith("2.")] == [("2.1", "pending", None)]
+
+
+def test_a_cancellation_between_claim_and_send_sends_nothing(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+
+    aws.appointments.cancel(clinic.tenant_id, appointment.appointment_id)
+    outcomes = drain(queue, make_sender(aws, sms, clock))
+
+    assert outcomes == [Outcome.SKIPPED]
+    assert sms.sent == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "appointment_cancelled")]
+
+
+def test_a_reminder_due_in_quiet_hours_is_held_until_morning_then_sent(aws, clinic, clock, sms):
+    # Given a reminder planned at 20:00 whose send slipped to 21:30 (a backlog, say)
+    appointment = book(aws, clinic, hour=20)
+    due = appointment.reminders[0].send_at
+    late = due + timedelta(minutes=90)
+    queue = MemoryQueue()
+    clock.set(late)
+    tick(aws, queue, late)
+
+    # When the sender gets it at 21:30 local
+    outcomes = drain(queue, make_sender(aws, sms, clock))
+
+    # Then nothing is sent; it waits for 08:00 and goes out at the first tick after that
+    assert outcomes == [Outcome.HELD]
+    assert sms.sent == []
+    morning = (late.astimezone(NEW_YORK) + timedelta(days=1)).replace(hour=8, minute=0)
+    assert tick(aws, queue, morning - timedelta(minutes=1)).claimed == 0
+    clock.set(morning)
+    assert tick(aws, queue, morning).claimed == 1
+    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SENT]
+    assert sms.sent[0].destination == appointment.phone
+
+
+def test_an_opted_out_recipient_gets_nothing(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    ContactRepository().mark_opted_out(clinic.tenant_id, appointment.phone, "keyword", clock())
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+
+    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "opted_out")]
+
+
+def test_a_provider_opt_out_marks_the_contact_so_no_later_reminder_is_tried(
+    aws, clinic, clock, sms
+):
+    first = book(aws, clinic, days=3)
+    second = book(aws, clinic, days=6)
+    sms.opt_out(first.phone)
+    queue = MemoryQueue()
+    for appointment in (first, second):
+        due = appointment.reminders[0].send_at
+        clock.set(due)
+        tick(aws, queue, due)
+        drain(queue, make_sender(aws, sms, clock))
+
+    assert len(sms.attempts) == 1
+    assert reminders_of(aws, first) == [("1.1", "skipped", "opted_out")]
+    assert reminders_of(aws, second) == [("1.1", "skipped", "opted_out")]
+    assert ContactRepository().get(clinic.tenant_id, first.phone).opted_out
+
+
+def test_throttling_retries_through_the_queue_and_the_last_try_records_failure(
+    aws, clinic, clock, sms
+):
+    recovers = book(aws, clinic, phone="+12025550189", days=3)
+    kept_failing = book(aws, clinic, phone="+12025550188", days=4)
+    sender = make_sender(aws, sms, clock)
+
+    # Throttled once, then fine: sent on the second delivery
+    queue = MemoryQueue()
+    sms.fail_next(SmsThrottled("throttled"))
+    due = recovers.reminders[0].send_at
+    clock.set(due)
+    tick(aws, queue, due)
+    assert drain(queue, sender) == [Outcome.RETRY, Outcome.SENT]
+
+    # Throttled on every delivery: failed, with the reason, on the last one
+    sms.fail_next(*[SmsThrottled("throttled") for _ in range(MAX_RECEIVES)])
+    due = kept_failing.reminders[0].send_at
+    clock.set(due)
+    tick(aws, queue, due)
+    outcomes = drain(queue, sender)
+    assert outcomes == [Outcome.RETRY] * (MAX_RECEIVES - 1) + [Outcome.FAILED]
+    assert reminders_of(aws, kept_failing) == [("1.1", "failed", "throttled")]
+    assert [s.destination for s in sms.sent] == [recovers.phone]
+
+
+def test_a_permanent_rejection_fails_with_its_reason_and_frees_the_daily_slot(
+    aws, clinic, clock, sms
+):
+    appointment = book(aws, clinic)
+    sms.fail_next(SmsRejected("invalid_request"))
+    due = appointment.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+
+    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.FAILED]
+    assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_request")]
+    assert ContactRepository().get(clinic.tenant_id, appointment.phone).recent_sends == ()
+
+
+def test_a_second_clinic_reminder_on_one_local_day_waits_for_the_next_day(aws, clinic, clock, sms):
+    # Given two clinic visits for one patient whose reminders fall on the same local day
+    early = book(aws, clinic, days=3, hour=10)  # P1D: 10:00 on day 2
+    late = book(aws, clinic, days=3, hour=14, offsets=("PT27H",))  # 11:00 on day 2
+    queue = MemoryQueue()
+    sender = make_sender(aws, sms, clock)
+    outcomes = []
+    for appointment in (early, late):
+        due = appointment.reminders[0].send_at
+        clock.set(due)
+        tick(aws, queue, due)
+        outcomes += drain(queue, sender)
+
+    # Then one is sent and the other is held for the next local day, not dropped
+    assert sorted(outcomes) == sorted([Outcome.SENT, Outcome.HELD])
+    assert len(sms.sent) == 1
+    statuses = {a.appointment_id: reminders_of(aws, a)[0][1:] for a in (early, late)}
+    assert sorted(statuses.values()) == [("pending", "held_daily_cap"), ("sent", None)]
+
+
+def test_service_visits_are_not_capped(aws, clinic, clock, sms):
+    visits = [
+        book(aws, clinic, days=3, hour=10, kind=AppointmentKind.SERVICE_VISIT),
+        book(aws, clinic, days=3, hour=16, kind=AppointmentKind.SERVICE_VISIT),
+    ]
+    queue = MemoryQueue()
+    outcomes = []
+    for visit in visits:
+        due = visit.reminders[0].send_at
+        clock.set(due)
+        tick(aws, queue, due)
+        outcomes += drain(queue, make_sender(aws, sms, clock))
+    assert outcomes == [Outcome.SENT, Outcome.SENT]
+
+
+def test_sends_are_paced_to_the_origination_throughput(aws, clinic, clock, sms):
+    # Given 12 reminders due at once and a 10DLC number (1 message part per second)
+    appointments = [book(aws, clinic, phone=f"+1202555{n:04d}") for n in range(200, 212)]
+    due = max(a.reminders[0].send_at for a in appointments)
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+    sender = make_sender(aws, sms, clock, mps=1)
+
+    sender.begin_batch(len(queue.pending))
+    drain(queue, sender)
+
+    # Then they left one per second, never faster
+    times = sms.sent_times
+    assert len(times) == 12
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1.0 - 1e-6
+    assert (times[-1] - times[0]).total_seconds() == pytest.approx(11, abs=0.5)

@@ -1,0 +1,45 @@
+"""The dispatcher function, invoked with events/dispatcher_scheduled.json under moto."""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from conftest import load_event, load_function
+from reach.ports.send_queue import QueuedReminder
+from reach.services.appointments import NewAppointment
+
+
+def test_a_scheduled_tick_queues_what_is_due_at_the_events_time(aws, lambda_context):
+    # Given a tenant without quiet hours and an appointment whose PT1H reminder is due
+    tenant, _ = aws.admin.create_tenant(
+        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("PT1H",)
+    )
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    appointment, _ = aws.appointments.create(
+        tenant.tenant_id,
+        NewAppointment(phone="+13125550123", starts_at=start, timezone="America/Chicago"),
+    )
+    event = copy.deepcopy(load_event("dispatcher_scheduled.json"))
+
+    # When EventBridge's tick arrives a minute before it is due, then on time
+    early = (start - timedelta(hours=1, minutes=1)).isoformat().replace("+00:00", "Z")
+    on_time = (start - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    handler = load_function("dispatcher").lambda_handler
+    before = handler({**event, "time": early}, lambda_context)
+    due = handler({**event, "time": on_time}, lambda_context)
+
+    # Then the early tick found nothing and the on-time tick queued the one reminder
+    assert before == {"read": 0, "claimed": 0, "queued": 0}
+    assert due == {"read": 1, "claimed": 1, "queued": 1}
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=os.environ["SEND_QUEUE_URL"], MaxNumberOfMessages=10
+    )["Messages"]
+    [queued] = [QueuedReminder.model_validate_json(m["Body"]) for m in messages]
+    assert (queued.tenant_id, queued.appointment_id) == (
+        tenant.tenant_id,
+        appointment.appointment_id,
+    )

@@ -1,0 +1,105 @@
+"""The sender function, invoked with events/sender_sqs.json under moto, sending through SNS."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from conftest import load_event, load_function
+from reach.domain.models import AppointmentKind
+from reach.ports.send_queue import QueuedReminder
+from reach.services.appointments import NewAppointment
+
+
+@pytest.fixture
+def queued(aws, lambda_context):
+    """One reminder claimed by the real dispatcher function and read back from SQS."""
+    tenant, _ = aws.admin.create_tenant(
+        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("PT1H",)
+    )
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=30)
+    aws.appointments.create(
+        tenant.tenant_id,
+        NewAppointment(
+            phone="+13125550123",
+            starts_at=start,
+            timezone="America/Chicago",
+            first_name="Sam",
+            kind=AppointmentKind.SERVICE_VISIT,
+            reminders=["PT2H"],
+        ),
+    )
+    # A late booking: PT2H has passed, so it is due at once (on the next tick)
+    tick = copy.deepcopy(load_event("dispatcher_scheduled.json"))
+    tick["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    assert load_function("dispatcher").lambda_handler(tick, lambda_context)["queued"] == 1
+    [message] = boto3.client("sqs").receive_message(QueueUrl=os.environ["SEND_QUEUE_URL"])[
+        "Messages"
+    ]
+    return message["Body"]
+
+
+def sqs_event(*bodies: str) -> dict:
+    sample = load_event("sender_sqs.json")["Records"][0]
+    records = []
+    for number, body in enumerate(bodies):
+        record = copy.deepcopy(sample)
+        record.update(messageId=f"m-{number}", body=body)
+        records.append(record)
+    return {"Records": records}
+
+
+def sent_sms() -> list:
+    return list(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values())
+
+
+def test_a_queued_reminder_goes_out_through_sns_and_a_repeat_sends_nothing(queued, lambda_context):
+    sender = load_function("sender").lambda_handler
+
+    first = sender(sqs_event(queued), lambda_context)
+    repeat = sender(sqs_event(queued), lambda_context)
+
+    assert first == {"batchItemFailures": []}
+    assert repeat == {"batchItemFailures": []}
+    [(phone, text)] = [tuple(sms)[:2] for sms in sent_sms()]
+    assert phone == "+13125550123"
+    assert "Sam" in text
+    assert "Hilltop Cable" in text
+
+
+def test_a_malformed_message_is_acknowledged_and_a_good_one_beside_it_still_sent(
+    queued, lambda_context
+):
+    result = load_function("sender").lambda_handler(
+        sqs_event("{not json", json.dumps({"tenant_id": "x"}), queued), lambda_context
+    )
+
+    assert result == {"batchItemFailures": []}
+    assert len(sent_sms()) == 1
+
+
+def test_a_throttled_send_is_reported_as_a_batch_item_failure(queued, lambda_context, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def throttled(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, "Publish")
+
+    sender = load_function("sender")
+    from reach.wiring import sender_from_env
+
+    sms = sender_from_env()._sms
+    monkeypatch.setattr(sms, "_send_once", throttled)
+    monkeypatch.setattr(sms, "_sleep", lambda _seconds: None)
+
+    result = sender.lambda_handler(sqs_event(queued), lambda_context)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert sent_sms() == []
+    assert QueuedReminder.model_validate_json(queued).reminder_id == "1.1"
