@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from reach.clock import system_clock
+from reach.clock import Clock, system_clock
 from reach.data.appointments import AppointmentRepository
-from reach.data.reminders import ReminderLifecycle
 from reach.data.tables import bind_tables
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.services.appointments import AppointmentService
-from reach.services.delivery import ReminderSender
-from reach.services.dispatch import Dispatcher
 from reach.services.tenants import Authenticator, TenantAdmin
 from reach.settings import Settings
+
+if TYPE_CHECKING:  # each function imports only the services it runs (cold start)
+    from reach.services.delivery import ReminderSender
+    from reach.services.dispatch import Dispatcher
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ def build_dispatcher(settings: Settings) -> Dispatcher:
     import boto3
 
     from reach.adapters.send_queue_sqs import SqsSendQueue
+    from reach.data.reminders import ReminderLifecycle
+    from reach.services.dispatch import Dispatcher
 
     bind_tables(settings)
     queue = SqsSendQueue(
@@ -57,13 +63,20 @@ def dispatcher_from_env() -> Dispatcher:
     return build_dispatcher(Settings.from_env())
 
 
-def build_sender(settings: Settings) -> ReminderSender:
-    """The sender with its SMS provider and the origination's throughput gate."""
-    import time
+def build_sender(
+    settings: Settings,
+    clock: Clock = system_clock,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReminderSender:
+    """The sender with its SMS provider and the origination's throughput gate.
 
+    ``clock`` and ``sleep`` are Lambda's real ones; the local run passes a clock it can move.
+    """
     from reach.adapters.sms_factory import build_sms_sender
     from reach.data.contacts import ContactRepository
     from reach.data.pacing import ThroughputGate
+    from reach.data.reminders import ReminderLifecycle
+    from reach.services.delivery import ReminderSender
 
     bind_tables(settings)
     return ReminderSender(
@@ -75,10 +88,10 @@ def build_sender(settings: Settings) -> ReminderSender:
         gate=ThroughputGate(
             settings.origination_identity or "default",
             settings.throughput_mps,
-            system_clock,
-            time.sleep,
+            clock,
+            sleep,
         ),
-        clock=system_clock,
+        clock=clock,
         origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
     )

@@ -8,12 +8,14 @@ sender, in every Lambda container, reserves from the same ``next_free`` (kept in
 reach.data.pacing), so the identity's schedule is one queue however many senders run.
 
 Burst rule: no banked credit. An idle limiter (``next_free`` in the past, or never used)
-restarts at ``now``; the only "burst" is the message being started, whose parts go out in one
-API call. Why none, when a token bucket would allow e.g. one second's worth: any credit ``B``
-lets ``B`` parts go out at the instant the limiter wakes and the steady ``mps`` follow right
-behind them, so some one-second window would carry ``B + mps`` parts, and the rule here is
-that no one-second window ever carries more than ``mps``. The cost of having none is at most
-one second of extra latency for the first messages after a lull: nothing for a reminder.
+restarts at ``now``, and no two messages ever share a start; the only "burst" is the message
+being started, whose k parts go out in one API call (each part counted in its own 1/mps slot
+of the message's occupancy). Why no credit, when a token bucket would allow e.g. one
+second's worth: credit ``B`` lets ``B`` parts go out the instant the limiter wakes with the
+steady ``mps`` right behind them, so some one-second window would carry ``B + mps`` parts,
+and the rule here is that no one-second window ever carries more than ``mps``. The cost is
+at most a second of extra latency for the first messages after a lull: nothing for a
+reminder.
 """
 
 from __future__ import annotations
