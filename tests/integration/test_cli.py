@@ -366,3 +366,55 @@ def test_an_unknown_stack_exits_2(aws: Services, capsys: pytest.CaptureFixture[s
     # then it says so and exits 2
     assert code == 2
     assert "no-such-stack" in err
+
+
+def test_a_tenant_template_is_stored_sized_and_can_be_reset(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tenant
+    tenant = create_tenant(capsys)
+    base = ["--tenant", tenant["tenant_id"], "--kind", "clinic_visit", "--language", "en"]
+
+    # when it stores its own wording, with a curly apostrophe that flips the encoding
+    text = "Hi {first_name}, it\u2019s {org_name} on {date} at {time}. {reply_options}"
+    code, out, err = run(capsys, "templates", "set", *base, "--text", text, "--json")
+
+    # then the report says what the edit costs, and the wording is listed
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["encoding"] == "UCS-2"
+    assert report["parts"] >= 2
+    assert any("UCS-2" in warning for warning in report["warnings"])
+    code, out, _ = run(capsys, "templates", "list", "--tenant", tenant["tenant_id"], "--json")
+    assert json.loads(out) == [{"kind": "clinic_visit", "language": "en", "text": text}]
+
+    # and a reset brings the default back
+    code, out, _ = run(capsys, "templates", "reset", *base, "--json")
+    assert json.loads(out) == {"removed": True}
+    code, out, _ = run(capsys, "templates", "list", "--tenant", tenant["tenant_id"], "--json")
+    assert json.loads(out) == []
+
+
+def test_a_clinic_template_asking_for_more_than_the_minimum_is_refused(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys)
+
+    code, _, err = run(
+        capsys,
+        "templates",
+        "set",
+        "--tenant",
+        tenant["tenant_id"],
+        "--kind",
+        "clinic_visit",
+        "--language",
+        "en",
+        "--text",
+        "Hi {first_name}, your {diagnosis} follow-up is {date} at {location}",
+    )
+
+    assert code == 2
+    assert "(--text)" in err
+    assert "diagnosis" in err
+    assert aws.admin.templates(tenant["tenant_id"]) == {}

@@ -391,3 +391,25 @@ def test_sends_are_paced_to_the_origination_throughput(aws, clinic, clock, sms):
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1.0 - 1e-6
     assert (times[-1] - times[0]).total_seconds() == pytest.approx(11, abs=0.5)
+
+
+def test_the_tenants_own_wording_is_used_in_the_recipients_language(aws, clinic, clock, sms):
+    aws.admin.set_template(
+        clinic.tenant_id,
+        "clinic_visit",
+        "es",
+        "Hola {first_name}: {org_name}, {date} {time}. {reply_options}",
+    )
+    spanish = book(aws, clinic, phone="+12025550190", language="es")
+    english = book(aws, clinic, phone="+12025550191", days=4)
+    queue = MemoryQueue()
+    for appointment in (spanish, english):
+        due = appointment.reminders[0].send_at
+        clock.set(due)
+        tick(aws, queue, due)
+        drain(queue, make_sender(aws, sms, clock))
+
+    texts = {s.destination: s.body for s in sms.sent}
+    assert texts[spanish.phone].startswith("Hola Ana: Riverside Family Clinic, ")
+    assert "STOP" in texts[spanish.phone]
+    assert texts[english.phone].startswith("Hi Ana, Riverside Family Clinic visit")

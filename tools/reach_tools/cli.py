@@ -48,6 +48,8 @@ _OPTION_OF_FIELD = {
     "quiet_hours": "--quiet-hours",
     "reminder_offsets": "--reminders",
     "prefix": "--prefix",
+    "text": "--text",
+    "kind": "--kind",
 }
 _SETTINGS_HINT = (
     "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "
@@ -294,6 +296,52 @@ def _keys_rotate(args: argparse.Namespace, services: Services, printer: Printer)
     )
 
 
+def _templates_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    overrides = services.admin.templates(args.tenant)
+    rows = [
+        {"kind": kind, "language": language, "text": text}
+        for (kind, language), text in sorted(overrides.items())
+    ]
+    printer.show(
+        rows,
+        lambda: (
+            "\n".join(f"{r['kind']} [{r['language']}]  {r['text']}" for r in rows)
+            or "no overrides: every reminder uses Reach's default wording"
+        ),
+    )
+
+
+def _templates_set(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    report = services.admin.set_template(args.tenant, args.kind, args.language, args.text)
+    segments = report.segments
+    summary = {
+        "kind": args.kind,
+        "language": args.language,
+        "encoding": str(segments.encoding),
+        "parts": segments.parts,
+        "warnings": report.warnings,
+    }
+    printer.show(
+        summary,
+        lambda: "\n".join(
+            [
+                f"Saved. With the longest likely values it is {segments.units} "
+                f"{'characters' if segments.encoding == 'GSM-7' else 'UCS-2 code units'}: "
+                f"{segments.parts} part(s), {segments.encoding}.",
+                *(f"warning: {w}" for w in report.warnings),
+            ]
+        ),
+    )
+
+
+def _templates_reset(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    removed = services.admin.reset_template(args.tenant, args.kind, args.language)
+    printer.show(
+        {"removed": removed},
+        lambda: "Back to the default wording." if removed else "There was no override.",
+    )
+
+
 Command = Callable[[argparse.Namespace, Services, Printer], None]
 
 
@@ -317,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="read table names from this deployed stack's outputs")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{tenants,keys}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{tenants,keys,templates}")
 
     tenants = groups.add_parser("tenants", help="create, list and show tenants")
     tenant_commands = tenants.add_subparsers(dest="command", required=True)
@@ -350,6 +398,28 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--prefix", required=True, help="key prefix, e.g. rk_1a2b3c4d")
         if name == "create":
             command.add_argument("--label", help="what the key is for, e.g. 'scheduling system'")
+        command.set_defaults(run=run)
+
+    templates = groups.add_parser("templates", help="a tenant's reminder wording")
+    template_commands = templates.add_subparsers(dest="command", required=True)
+    listing = template_commands.add_parser("list", parents=leaf, help="the tenant's overrides")
+    listing.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+    listing.set_defaults(run=_templates_list)
+    for name, summary, run in (
+        ("set", "store wording for one kind and language; reports parts and cost", _templates_set),
+        ("reset", "go back to Reach's default wording", _templates_reset),
+    ):
+        command = template_commands.add_parser(name, parents=leaf, help=summary)
+        command.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+        command.add_argument("--kind", required=True, choices=["clinic_visit", "service_visit"])
+        command.add_argument("--language", required=True, help="e.g. en, es, es-MX")
+        if name == "set":
+            command.add_argument(
+                "--text",
+                required=True,
+                help="with {first_name} {date} {time} {org_name} {org_phone} {reply_options}"
+                " (service visits may add {location})",
+            )
         command.set_defaults(run=run)
     return parser
 

@@ -66,6 +66,16 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     created_at = UTCDateTimeAttribute()
 
 
+class TemplateItem(TenantsTableItem, discriminator="template"):
+    """A tenant's own wording for one kind of reminder in one language."""
+
+    tenant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    language = UnicodeAttribute()
+    text = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
 class ApiKeyRecordItem(TenantsTableItem, discriminator="api_key"):
     tenant_id = UnicodeAttribute()
     prefix = UnicodeAttribute()
@@ -90,6 +100,11 @@ def tenant_pk(tenant_id: str) -> str:
 
 
 PROFILE_SK = "profile"
+
+
+def template_sk(kind: str, language: str) -> str:
+    # Sorts after "profile", so one Query from "profile" reads a tenant with its templates.
+    return f"template#{kind}#{language}"
 
 
 def key_record_sk(prefix: str) -> str:

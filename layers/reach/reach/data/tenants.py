@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from reach.data.tables import (
@@ -14,12 +14,14 @@ from reach.data.tables import (
     ApiKeyLookupItem,
     ApiKeyRecordItem,
     SenderNumberItem,
+    TemplateItem,
     TenantProfileItem,
     TenantsTableItem,
     key_lookup_pk,
     key_record_sk,
     number_pk,
     strings,
+    template_sk,
     tenant_pk,
 )
 from reach.domain.errors import Conflict, NotFound
@@ -63,6 +65,44 @@ class TenantRepository:
         except DoesNotExist as error:
             raise NotFound(f"tenant {tenant_id} not found") from error
         return _tenant(item)
+
+    def get_with_templates(self, tenant_id: str) -> tuple[Tenant, dict[tuple[str, str], str]]:
+        """The tenant and its template overrides, (kind, language) -> text: one Query."""
+        tenant: Tenant | None = None
+        templates: dict[tuple[str, str], str] = {}
+        for item in TenantsTableItem.query(tenant_pk(tenant_id), TenantsTableItem.sk >= PROFILE_SK):
+            if isinstance(item, TenantProfileItem):
+                tenant = _tenant(item)
+            elif isinstance(item, TemplateItem):
+                templates[(item.kind, item.language)] = item.text
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant, templates
+
+    def put_template(
+        self, tenant_id: str, kind: str, language: str, text: str, when: datetime
+    ) -> None:
+        TemplateItem(
+            pk=tenant_pk(tenant_id),
+            sk=template_sk(kind, language),
+            tenant_id=tenant_id,
+            kind=kind,
+            language=language,
+            text=text,
+            updated_at=when,
+        ).save()
+
+    def delete_template(self, tenant_id: str, kind: str, language: str) -> bool:
+        """Remove an override (the default applies again); False when there was none."""
+        try:
+            TemplateItem(pk=tenant_pk(tenant_id), sk=template_sk(kind, language)).delete(
+                condition=TemplateItem.pk.exists()
+            )
+        except DeleteError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def tenant_for_number(self, e164: str) -> str | None:
         """The tenant that sends from ``e164``: how replies find their way home."""

@@ -113,7 +113,7 @@ class ReminderSender:
         self._configuration_set = configuration_set or None
         self._new_message_id = new_message_id
         self._slots = SlotBook(gate, 1)
-        self._tenant_cache: dict[str, Tenant] = {}
+        self._tenant_cache: dict[str, tuple[Tenant, dict[tuple[str, str], str]]] = {}
         self._deadline: datetime | None = None
 
     def begin_batch(self, size: int, deadline: datetime | None = None) -> None:
@@ -162,7 +162,11 @@ class ReminderSender:
     ) -> SendResult:
         """Render, pace and send; ``reserved_at`` is when the caps were reserved (to undo)."""
         body = render_reminder(
-            template_for(appointment.kind, appointment.language),
+            template_for(
+                appointment.kind,
+                appointment.language,
+                self._tenant_and_templates(tenant.tenant_id)[1],
+            ),
             first_name=appointment.first_name,
             starts_at=appointment.starts_at,
             zone=zone,
@@ -303,8 +307,12 @@ class ReminderSender:
         return SendResult(outcome, reason)
 
     def _tenant(self, tenant_id: str) -> Tenant:
+        return self._tenant_and_templates(tenant_id)[0]
+
+    def _tenant_and_templates(self, tenant_id: str) -> tuple[Tenant, dict[tuple[str, str], str]]:
+        # One Query per tenant per batch: a batch is usually one tenant's reminders.
         if tenant_id not in self._tenant_cache:
-            self._tenant_cache[tenant_id] = self._tenants.get(tenant_id)
+            self._tenant_cache[tenant_id] = self._tenants.get_with_templates(tenant_id)
         return self._tenant_cache[tenant_id]
 
 

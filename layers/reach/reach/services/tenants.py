@@ -12,7 +12,8 @@ from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import ReminderOffset
 from reach.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from reach.domain.models import ApiKey, Tenant
+from reach.domain.messages import TemplateReport, normalize_language, review_template_edit
+from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.zones import load_zone
@@ -81,6 +82,29 @@ class TenantAdmin:
     def list_tenants(self) -> list[Tenant]:
         """Every tenant, oldest first (admin tooling: it scans the tenants table)."""
         return self._tenants.list_all()
+
+    def templates(self, tenant_id: str) -> dict[tuple[str, str], str]:
+        """The tenant's template overrides, (kind, language) -> text."""
+        return self._tenants.get_with_templates(tenant_id)[1]
+
+    def set_template(self, tenant_id: str, kind: str, language: str, text: str) -> TemplateReport:
+        """Store the tenant's wording for ``kind`` in ``language``; returns its size and the
+        warnings of the edit (UCS-2, more parts, a lost opt-out hint...).
+
+        A clinic template that asks for more than the minimum necessary is refused.
+        """
+        try:
+            visit = AppointmentKind(kind)
+        except ValueError as error:
+            raise InvalidInput("kind", f"one of {[k.value for k in AppointmentKind]}") from error
+        language = normalize_language(language)
+        old = self.templates(tenant_id).get((visit.value, language))
+        report = review_template_edit(visit, language, text, old)
+        self._tenants.put_template(tenant_id, visit.value, language, text, self._clock())
+        return report
+
+    def reset_template(self, tenant_id: str, kind: str, language: str) -> bool:
+        return self._tenants.delete_template(tenant_id, kind, normalize_language(language))
 
     def issue_key(self, tenant_id: str, label: str | None = None) -> IssuedKey:
         self._tenants.get(tenant_id)  # NotFound for a tenant that does not exist
