@@ -594,6 +594,7 @@ def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters
     template: dict[str, Any],
 ) -> None:
     from reach.services.delivery import MAX_RECEIVES
+    from reach.services.dispatch import CLAIM_LEASE
 
     queue = template["Resources"]["SendQueue"]["Properties"]
     sender = template["Resources"]["SenderFunction"]["Properties"]
@@ -603,6 +604,8 @@ def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters
         "Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]
     }
     assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    # A retried claim must come back through SQS before its lease lets a dispatcher re-claim
+    assert CLAIM_LEASE.total_seconds() > queue["VisibilityTimeout"]
     mapping = template["Resources"]["SenderQueueMapping"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}

@@ -127,12 +127,19 @@ class ReminderLifecycle:
             & (ReminderItem.claim_id == claim_id),
         )
 
-    def back_to_queue(self, key: ReminderKey, claim_id: str, now: datetime) -> None:
-        """sending -> queued after a retryable failure, so the queue's retry can send it."""
+    def back_to_queue(
+        self, key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
+    ) -> None:
+        """sending -> queued after a retryable failure, so the queue's retry can send it.
+
+        The lease is renewed to outlast the queue's visibility timeout: the redelivery of
+        this claim, not a new claim, makes the next attempt, so receives keep counting.
+        """
         self._transition(
             key,
             actions=[
                 ReminderItem.status.set(ReminderStatus.QUEUED.value),
+                ReminderItem.due_at.set(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
             condition=(ReminderItem.status == ReminderStatus.SENDING.value)

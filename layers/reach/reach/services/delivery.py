@@ -28,6 +28,7 @@ from reach.domain.segments import count_segments
 from reach.domain.zones import load_zone
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
+from reach.services.dispatch import CLAIM_LEASE
 
 #: How long a sender may hold a reminder in ``sending`` before a dispatcher treats its
 #: outcome as unknown. Longer than the sender's Lambda timeout.
@@ -286,7 +287,8 @@ class ReminderSender:
         reason: str,
     ) -> SendResult:
         self._release_caps(appointment, reserved_at)
-        self._reminders.back_to_queue(key, queued.claim_id, self._clock())
+        now = self._clock()
+        self._reminders.back_to_queue(key, queued.claim_id, now, now + CLAIM_LEASE)
         return SendResult(Outcome.RETRY, reason)
 
     def _end(
