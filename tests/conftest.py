@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,15 +119,19 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """DynamoDB applies each request atomically; moto in-process does not (threads interleave
     inside one TransactWriteItems). Serialise whole requests, and only requests, so that the
-    races left are the real ones: between a read and the conditional write that follows it."""
+    races left are the real ones: between a read and the conditional write that follows it.
+    Returns the count of requests by operation."""
     lock = threading.Lock()
+    calls: Counter[str] = Counter()
     original = BaseClient._make_api_call
 
     def one_at_a_time(self: BaseClient, operation_name: str, api_params: Any) -> Any:
         with lock:
+            calls[operation_name] += 1
             return original(self, operation_name, api_params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
+    return calls

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,24 +25,6 @@ def ny(*args: int) -> datetime:
 @pytest.fixture
 def contacts(aws) -> ContactRepository:
     return ContactRepository()
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch) -> Counter[str]:
-    """DynamoDB applies each request atomically; moto in-process does not (threads interleave
-    inside one request). Serialise whole requests, and only requests, so that the races left
-    are the real ones: between a read and the conditional write that follows it."""
-    lock = threading.Lock()
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def one_at_a_time(self, operation_name, api_params):
-        with lock:
-            calls[operation_name] += 1
-            return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
-    return calls
 
 
 def test_a_contact_never_seen_is_opted_in_with_no_sends(contacts):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from botocore.client import BaseClient
 
 from reach.data.pacing import PACE_SK, PaceItem, ThroughputGate, pace_pk
 from reach.domain.pacing import PacingContention, occupancy
@@ -31,25 +29,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch) -> Counter[str]:
-    """DynamoDB applies each request atomically; moto in-process does not (threads interleave
-    inside one request). Serialise whole requests, and only requests, so that the races left
-    are the real ones: between a read and the conditional write that follows it. Counts the
-    requests by operation too."""
-    lock = threading.Lock()
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def one_at_a_time(self, operation_name, api_params):
-        with lock:
-            calls[operation_name] += 1
-            return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
-    return calls
 
 
 def stored_next_free(identity: str) -> datetime:
