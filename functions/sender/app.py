@@ -1,7 +1,7 @@
 """Consumes the send queue: re-checks, paces and sends each reminder, reporting partial
 batch failures so that only the messages that need another try come back."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -61,7 +61,7 @@ def send_one(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
-    sender_from_env().begin_batch(len(event.get("Records") or []), datetime.now(UTC) + remaining)
+    sender_from_env().begin_batch(len(event.get("Records") or []), remaining)
     return process_partial_response(
         event=event, record_handler=send_one, processor=processor, context=context
     )

@@ -1,21 +1,31 @@
-"""The local run: embedded AWS, the real authorizer and API functions, called over real HTTP."""
+"""The local run: embedded AWS, the real authorizer and API functions, called over real HTTP,
+and the scheduler that runs the real dispatcher and sender on a clock it can move."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from botocore.exceptions import ClientError
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
 
+from reach.adapters.sms_sns import SnsSmsSender
+from reach_tools.local.__main__ import outcome_lines
 from reach_tools.local.demo import run_demo
+from reach_tools.local.scheduler import DemoClock, SchedulerThread, TickReport
 from reach_tools.local.stack import LocalReach
+from reach_tools.template import load_template
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -207,6 +217,207 @@ def test_an_unknown_path_reaches_the_api_function_and_gets_404(clinic: Caller) -
     assert status == 404
 
 
+def sms_in_moto() -> dict[str, tuple[str, str]]:
+    """Every text moto's SNS holds in this process: message id -> (phone, body)."""
+    return dict(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages)
+
+
+@pytest.fixture
+def delivering() -> Iterator[tuple[LocalReach, Caller]]:
+    """A stack of its own, so that no other test's reminders fall due when its clock moves."""
+    reach = LocalReach(
+        extra_environment={"POWERTOOLS_METRICS_DISABLED": "true"}, table_prefix="test-delivery"
+    )
+    reach.start()
+    _, issued = reach.create_tenant("Riverside Family Clinic", "America/New_York", "+12025550143")
+    yield reach, Caller(reach.api_url, f"Bearer {issued.secret}")
+    reach.stop()
+
+
+def test_the_send_queue_and_its_dead_letter_queue_follow_the_template(local: LocalReach) -> None:
+    # given the template's queue definitions
+    resources = load_template()["Resources"]
+    send_queue = resources["SendQueue"]["Properties"]
+
+    # when the embedded AWS has started
+    sqs = local.aws.sqs()
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=local.aws.queue_urls["SendQueue"], AttributeNames=["All"]
+    )["Attributes"]
+    dead_letters = sqs.get_queue_attributes(
+        QueueUrl=local.aws.queue_urls["SendDeadLetterQueue"], AttributeNames=["QueueArn"]
+    )["Attributes"]
+
+    # then the send queue has the template's timeout and redrive to the local dead-letter queue
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(attributes["VisibilityTimeout"]) == send_queue["VisibilityTimeout"]
+    assert int(redrive["maxReceiveCount"]) == send_queue["RedrivePolicy"]["maxReceiveCount"]
+    assert redrive["deadLetterTargetArn"] == dead_letters["QueueArn"]
+    # and the dispatcher's SEND_QUEUE_URL (the template's !Ref SendQueue) is its local URL
+    assert os.environ["SEND_QUEUE_URL"] == local.aws.queue_urls["SendQueue"]
+
+
+def test_a_booked_reminder_goes_out_through_sns_when_the_clock_reaches_it(
+    delivering: tuple[LocalReach, Caller],
+) -> None:
+    reach, clinic = delivering
+    # given a visit booked over HTTP, reminded a day before
+    appointment = book(
+        clinic,
+        phone="(202) 555-0181",
+        first_name="Ana",
+        starts_at=local_start(3, 14),
+        reminders=["P1D"],
+    )
+    send_at = datetime.fromisoformat(appointment["reminders"][0]["send_at"])
+    before = sms_in_moto()
+
+    # when the scheduler ticks a minute early, then when the clock reaches the reminder
+    early = reach.scheduler.tick(send_at - timedelta(minutes=1))
+    reach.clock.advance_to(send_at)
+    due = reach.scheduler.tick()
+
+    # then nothing went early, and one text went to the patient, with the clinic's name
+    assert early.published == ()
+    new = [sms for message_id, sms in sms_in_moto().items() if message_id not in before]
+    assert len(new) == 1
+    [(phone, text)] = new
+    assert phone == "+12025550181"
+    assert "Riverside Family Clinic" in text
+    assert "Ana" in text
+    assert [(sms.phone, sms.body) for sms in due.published] == [(phone, text)]
+    # and the API reports the reminder as sent
+    status, current = clinic("GET", f"/appointments/{appointment['id']}")
+    assert status == 200
+    assert [r["status"] for r in current["reminders"]] == ["sent"]
+
+
+def test_a_cancelled_appointments_reminder_sends_nothing_when_its_time_comes(
+    delivering: tuple[LocalReach, Caller],
+) -> None:
+    reach, clinic = delivering
+    # given a visit booked and then cancelled before its reminder is due
+    appointment = book(
+        clinic, phone="(202) 555-0182", starts_at=local_start(3, 14), reminders=["P1D"]
+    )
+    send_at = datetime.fromisoformat(appointment["reminders"][0]["send_at"])
+    status, _ = clinic("POST", f"/appointments/{appointment['id']}/cancel")
+    assert status == 200
+    before = sms_in_moto()
+
+    # when the clock reaches the reminder's time, and later
+    at_time = reach.scheduler.tick(send_at)
+    later = reach.scheduler.tick(send_at + timedelta(hours=1))
+
+    # then the dispatcher found nothing and no text was sent
+    assert at_time.dispatched["read"] == later.dispatched["read"] == 0
+    assert at_time.handoffs == later.handoffs == ()
+    assert sms_in_moto() == before
+    _, current = clinic("GET", f"/appointments/{appointment['id']}")
+    assert [(r["status"], r["reason"]) for r in current["reminders"]] == [
+        ("cancelled", "appointment_cancelled")
+    ]
+
+
+def test_a_throttled_send_comes_back_after_the_visibility_timeout_in_demo_time(
+    delivering: tuple[LocalReach, Caller], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reach, clinic = delivering
+    # given a due reminder and an SNS that throttles every attempt of the first delivery
+    appointment = book(
+        clinic, phone="(202) 555-0183", starts_at=local_start(3, 14), reminders=["P1D"]
+    )
+    send_at = datetime.fromisoformat(appointment["reminders"][0]["send_at"])
+    publish = SnsSmsSender._send_once
+    throttled_calls: list[str] = []
+
+    def throttled_at_first(sender: SnsSmsSender, sms: Any) -> str:
+        if len(throttled_calls) < 4:  # the adapter's attempts for one delivery
+            throttled_calls.append(sms.destination)
+            raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, "Publish")
+        return publish(sender, sms)
+
+    monkeypatch.setattr(SnsSmsSender, "_send_once", throttled_at_first)
+    visibility = timedelta(
+        seconds=load_template()["Resources"]["SendQueue"]["Properties"]["VisibilityTimeout"]
+    )
+
+    # when it is due, a minute later, and once the queue's visibility timeout has passed
+    first = reach.scheduler.tick(send_at)
+    soon = reach.scheduler.tick(send_at + timedelta(minutes=1))
+    after = reach.scheduler.tick(send_at + visibility + timedelta(minutes=1))
+
+    # then the first delivery is handed back and stays invisible until the timeout has passed,
+    # when SQS delivers it again and exactly one text goes out
+    assert [(h.retried, h.receive_count) for h in first.handoffs] == [(True, 1)]
+    assert first.published == soon.published == soon.handoffs == ()
+    # (the claim's lease outlasts the visibility timeout, so no second claim races it)
+    assert [(h.message_id, h.retried, h.receive_count) for h in after.handoffs] == [
+        (first.handoffs[0].message_id, False, 2)
+    ]
+    assert [sms.phone for sms in after.published] == ["+12025550183"]
+    _, current = clinic("GET", f"/appointments/{appointment['id']}")
+    assert [r["status"] for r in current["reminders"]] == ["sent"]
+
+
+def test_serve_ticks_in_the_background_and_prints_each_text_as_it_leaves(
+    delivering: tuple[LocalReach, Caller],
+) -> None:
+    reach, _ = delivering
+    # given a tenant without quiet hours (so the test passes at any hour) and a late booking,
+    # whose reminder is due at once
+    _, issued = reach.admin.create_tenant(
+        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("P1D",)
+    )
+    clinic = Caller(reach.api_url, f"Bearer {issued.secret}")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    book(clinic, phone="+13125550184", starts_at=start.isoformat(), reminders=["P1D"])
+    reports: list[TickReport] = []
+    errors: list[Exception] = []
+    sent = threading.Event()
+
+    def on_tick(report: TickReport) -> None:
+        reports.append(report)
+        if report.published:
+            sent.set()
+
+    # when serve's scheduler thread ticks on the real clock
+    ticker = SchedulerThread(reach.scheduler, 0.2, on_tick, errors.append)
+    ticker.start()
+    try:
+        assert sent.wait(timeout=30), "no text left within 30 s"
+    finally:
+        ticker.stop()
+
+    # then the text left on a tick, and the line serve prints for it is masked
+    assert errors == []
+    [report] = [r for r in reports if r.published]
+    assert [sms.phone for sms in report.published] == ["+13125550184"]
+    [line] = outcome_lines(report)
+    assert "+1*******184  sent  1 part" in line
+    assert "+13125550184" not in line
+
+
+def test_the_demo_clock_moves_only_when_told_and_sleeping_moves_it() -> None:
+    # given a clock at a known moment
+    start = datetime(2027, 3, 14, 12, 0, tzinfo=UTC)
+    clock = DemoClock(start)
+
+    # when pacing sleeps, and the clock is moved to an earlier and a later moment
+    clock.sleep(1.5)
+    slept = clock()
+    clock.advance_to(start)
+    not_back = clock()
+    clock.advance(timedelta(minutes=1))
+
+    # then it moved by exactly what it was told, and never backwards by itself
+    assert slept == start + timedelta(seconds=1.5)
+    assert not_back == slept
+    assert clock() == slept + timedelta(minutes=1)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(timedelta(seconds=-1))
+
+
 def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     # given nothing running: the demo starts its own stack
     out = io.StringIO()
@@ -219,4 +430,8 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     text = out.getvalue()
     for answer in ("201 Created", "404 Not Found", "422 Unprocessable", "401 Unauthorized"):
         assert answer in text
-    assert "Done: 7 steps" in text
+    # and a timeline of reminders sent, masked, and of the cancelled one that was not
+    assert '+1*******172  sent  1 part  "Hi Maria, Riverside Family Clinic' in text
+    assert '+1*******175  sent  1 part  "Hi Tom, ' in text
+    assert "+1*******176  nothing sent" in text
+    assert "Done: 10 steps" in text

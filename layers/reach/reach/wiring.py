@@ -84,7 +84,7 @@ def build_sender(
         appointments=AppointmentRepository(settings.due_shards),
         tenants=TenantRepository(),
         contacts=ContactRepository(),
-        sms=build_sms_sender(settings),
+        sms=build_sms_sender(settings, clock=clock, sleep=sleep),
         gate=ThroughputGate(
             settings.origination_identity or "default",
             settings.throughput_mps,

@@ -1,4 +1,5 @@
-"""``reach-local demo`` walks through the API; ``reach-local serve`` keeps it running."""
+"""``reach-local demo`` walks through the API and sends reminders on a fast-forwarded clock;
+``reach-local serve`` keeps it all running, the dispatcher ticking on the real clock."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ import shlex
 import signal
 import sys
 import threading
+import traceback
 import warnings
+from datetime import UTC
 from types import FrameType
 
-from reach_tools.local.demo import CLINIC, run_demo
+from reach.domain.errors import ReachError
+from reach.domain.models import ReminderStatus
+from reach.domain.zones import load_zone
+from reach.wiring import services_from_env
+from reach_tools.local.demo import CLINIC, run_demo, sent_text, timeline_line
+from reach_tools.local.scheduler import SchedulerThread, TickReport
 from reach_tools.local.stack import LocalReach
+
+#: EventBridge's rate(1 minute), the DispatcherFunction's schedule in template.yaml.
+DEFAULT_TICK_SECONDS = 60.0
 
 
 def _quiet_powertools_warnings() -> None:
@@ -19,8 +30,70 @@ def _quiet_powertools_warnings() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def serve(port: int) -> int:
-    """Run the local stack until Ctrl-C (or SIGTERM), with a demo tenant to call it with."""
+def outcome_lines(report: TickReport) -> list[str]:
+    """What the tick's sender did, one line per reminder: each text as it left for moto's SNS
+    (the phone masked, the time in the recipient's zone), or why nothing left."""
+    services = services_from_env()
+    lines: list[str] = []
+    texts = list(report.published)
+    for handoff in report.handoffs:
+        if handoff.reminder is None:
+            lines.append(f"   {report.at:%a %d %b %H:%M %Z}  malformed queue message, dropped")
+            continue
+        queued = handoff.reminder
+        try:
+            appointment = services.appointments.get(queued.tenant_id, queued.appointment_id)
+            zone = load_zone(appointment.timezone)
+        except ReachError:
+            # Deleted or unreadable since the dispatcher queued it; the sender said why.
+            continue
+        reminder = next(
+            (r for r in appointment.reminders if r.reminder_id == queued.reminder_id), None
+        )
+        when = report.at.astimezone(zone)
+        if handoff.retried:
+            what = (
+                f"not sent yet: back in the queue for another try (receive {handoff.receive_count})"
+            )
+        elif reminder is None:
+            what = "no such reminder"
+        elif reminder.status is ReminderStatus.SENT:
+            sms = next((t for t in texts if t.phone == appointment.phone), None)
+            if sms is not None:
+                texts.remove(sms)
+                when = sms.published_at.astimezone(zone)
+            what = (
+                sent_text(sms)
+                if sms is not None
+                else "repeat delivery of a reminder already sent: nothing sent again"
+            )
+        elif reminder.status is ReminderStatus.PENDING and reminder.send_at is not None:
+            until = reminder.send_at.astimezone(zone)
+            what = f"held until {until:%a %d %b %H:%M %Z} ({reminder.reason})"
+        else:
+            what = f"{reminder.status.value} ({reminder.reason or '-'})"
+        lines.append(timeline_line(f"{when:%a %d %b %H:%M %Z}", appointment.phone, what))
+    # A text no handed-off reminder accounts for: shown all the same, in UTC.
+    for sms in texts:
+        when = sms.published_at.astimezone(UTC)
+        lines.append(timeline_line(f"{when:%a %d %b %H:%M %Z}", sms.phone, sent_text(sms)))
+    return lines
+
+
+def _print_outcomes(report: TickReport) -> None:
+    lines = outcome_lines(report)
+    if lines:
+        print("\n".join(lines), flush=True)
+
+
+def _print_tick_error(error: Exception) -> None:
+    print("reach-local: a scheduled tick failed; the next one runs as usual", file=sys.stderr)
+    traceback.print_exception(error, file=sys.stderr)
+
+
+def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
+    """Run the local stack until Ctrl-C (or SIGTERM), with a demo tenant to call it with,
+    and the dispatcher and sender running every ``tick_seconds``."""
     stop = threading.Event()
 
     def _on_signal(number: int, frame: FrameType | None) -> None:
@@ -54,8 +127,16 @@ def serve(port: int) -> int:
         for name, value in exports.items():
             print(f"  export {name}={shlex.quote(value)}")
         print("  reach tenants list")
+        print(
+            f"\nScheduler         the dispatcher ticks every {tick_seconds:g} s on the real clock"
+        )
+        print("                  (EventBridge, played locally) and the sender drains the queue;")
+        print("                  texts go to moto's SNS and show up here as they leave.")
         print("\nData lives in memory and is gone when this stops. Ctrl-C to stop.\n", flush=True)
+        ticker = SchedulerThread(reach.scheduler, tick_seconds, _print_outcomes, _print_tick_error)
+        ticker.start()
         stop.wait()
+        ticker.stop()
     finally:
         reach.stop()
     print("stopped")
@@ -70,11 +151,28 @@ def main(argv: list[str] | None = None) -> int:
     modes.add_parser("demo", help="walk through the API in a few seconds, then exit")
     serve_parser = modes.add_parser("serve", help="keep the local API running until Ctrl-C")
     serve_parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
+    serve_parser.add_argument(
+        "--tick-seconds",
+        type=_positive,
+        default=DEFAULT_TICK_SECONDS,
+        metavar="N",
+        help="run the dispatcher every N real seconds (default 60, as deployed; less for a demo)",
+    )
     args = parser.parse_args(argv)
     _quiet_powertools_warnings()
     if args.mode == "demo":
         return run_demo()
-    return serve(args.port)
+    return serve(args.port, args.tick_seconds)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
 
 
 if __name__ == "__main__":

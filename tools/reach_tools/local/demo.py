@@ -1,8 +1,11 @@
-"""``reach-local demo``: a short, numbered walk through the clinic API over real HTTP.
+"""``reach-local demo``: a short, numbered walk through the clinic API over real HTTP, then
+Reach's main job: reminders going out as the clock runs.
 
 Everything runs in this process on the embedded AWS; each step calls the local API with
 urllib, as a clinic's scheduling system would, and stops the demo if an answer is not the
-one the contract promises.
+one the contract promises. The second part fast-forwards the scheduler's clock from one due
+moment to the next, ticks the real dispatcher, lets the real sender drain the send queue
+into moto's SNS, and prints what was sent to whom, and when, in the recipient's local time.
 """
 
 from __future__ import annotations
@@ -10,19 +13,35 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from http import HTTPStatus
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from reach.domain.models import Tenant
+from reach.domain.phones import mask_phone
+from reach.domain.segments import count_segments
+from reach_tools.local.scheduler import PublishedSms, TickReport
 from reach_tools.local.stack import LocalReach
 
 CLINIC = ("Riverside Family Clinic", "America/New_York", "+12025550143")
 OTHER_TENANT = ("Lakeshore Home Services", "America/Chicago", "+13125550178")
 PATIENT_PHONE = "(202) 555-0172"  # national format: read in the clinic's own country
+# The recipients of the reminders part. Each has a number of their own: the healthcare caps
+# allow a recipient one clinic text a local day, which would hold texts the demo means to show.
+MARIA = ("Maria", PATIENT_PHONE)
+TOM = ("Tom", "(202) 555-0175")
+AISHA = ("Aisha", "(202) 555-0176")
+#: Far more ticks than three appointments need, few enough that a reminder which keeps coming
+#: back stops the demo instead of looping.
+MAX_TICKS = 40
+#: How much of a text the timeline shows.
+BODY_SHOWN = 100
 
 
 class DemoFailure(RuntimeError):
@@ -89,6 +108,9 @@ class Walkthrough:
     def say(self, text: str = "") -> None:
         self._out.write(text + "\n")
 
+    def part(self, title: str) -> None:
+        self.say(f"\n{title}\n{'-' * len(title)}")
+
     def step(self, title: str) -> None:
         self._step += 1
         self.say(f"\n{self._step}. {title}")
@@ -148,7 +170,10 @@ def walk_through(reach: LocalReach, out: TextIO) -> int:
     other, other_key = reach.create_tenant(*OTHER_TENANT)
     zone = ZoneInfo(clinic.timezone)
     show.say(f"Local API      {reach.api_url}  (API Gateway + authorizer, played locally)")
-    show.say(f"Embedded AWS   {reach.aws.endpoint_url}  (moto: DynamoDB tables from template.yaml)")
+    show.say(
+        f"Embedded AWS   {reach.aws.endpoint_url}  "
+        "(moto: DynamoDB tables and SQS queues from template.yaml)"
+    )
     show.say("\nTenants (API keys are shown once, like `reach tenants create` does):")
     for tenant, issued in ((clinic, clinic_key), (other, other_key)):
         show.say(f"  {tenant.name:<24} {tenant.tenant_id}  {tenant.timezone}")
@@ -237,17 +262,309 @@ def walk_through(reach: LocalReach, out: TextIO) -> int:
         and all(r["status"] != "pending" for r in cancelled["reminders"]),
         "a cancelled appointment should have no pending reminder",
     )
+
+    send_reminders(reach, show, api, clinic)
     show.say(
-        f"\nDone: {show.steps} steps, every answer as the API contract says. "
-        "`reach-local serve` keeps this running for your own calls."
+        f"\nDone: {show.steps} steps, every answer as the API contract says and every reminder "
+        "where it should be. `reach-local serve` keeps this running for your own calls."
     )
     return show.steps
+
+
+def read(api: ApiClient, path: str) -> Any:
+    """GET ``path``, quietly: the timeline reads appointments between its own lines."""
+    reply = api.call("GET", path)
+    if reply.status != HTTPStatus.OK:
+        raise DemoFailure(f"GET {path} answered {reply.status}: {json.dumps(reply.body)}")
+    return reply.body
+
+
+def late_start(now: datetime, zone: ZoneInfo) -> datetime:
+    """A start for a booking made too late for its day-before reminder.
+
+    The first of 09:30, 11:30 ... 17:30, today or tomorrow, at least two hours away: its P1D
+    reminder has passed, and the catch-up (due at once, or when the current quiet period ends)
+    keeps the hour's lead it needs before the start, whatever the time the demo runs at.
+    """
+    local = now.astimezone(zone)
+    candidates = [
+        _at(local.date() + timedelta(days=days), time(hour, 30), zone)
+        for days in (0, 1)
+        for hour in (9, 11, 13, 15, 17)
+    ]
+    return next(c for c in candidates if c >= now + timedelta(hours=2))
+
+
+def minute_ceiling(moment: datetime) -> datetime:
+    """The first whole minute at or after ``moment``: EventBridge's rate(1 minute) ticks."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """An appointment of the reminders part, and how many texts its recipient should get."""
+
+    first_name: str
+    appointment: dict[str, Any]
+    expected_texts: int
+
+    @property
+    def id(self) -> str:
+        return str(self.appointment["id"])
+
+    @property
+    def phone(self) -> str:
+        return str(self.appointment["phone"])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.appointment["timezone"])
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.fromisoformat(self.appointment["starts_at"])
+
+    def when(self, moment: datetime) -> str:
+        """``moment`` in the recipient's local time, as the timeline shows it."""
+        return f"{moment.astimezone(self.zone):%a %d %b %H:%M %Z}"
+
+
+def timeline_line(when: str, phone: str, what: str) -> str:
+    return f"   {when}  {mask_phone(phone)}  {what}"
+
+
+def sent_text(sms: PublishedSms) -> str:
+    """``sent  1 part  "Hi Maria, ..."``: the outcome, its size and how it begins."""
+    parts = count_segments(sms.body).parts
+    body = sms.body if len(sms.body) <= BODY_SHOWN else sms.body[: BODY_SHOWN - 3] + "..."
+    return f'sent  {parts} part{"s" if parts != 1 else ""}  "{body}"'
+
+
+def tick_lines(
+    api: ApiClient, report: TickReport, booked: dict[str, Booked], sent: set[tuple[str, str]]
+) -> tuple[list[str], list[PublishedSms]]:
+    """One line per reminder the sender handled in the tick, joining each text in moto's SNS
+    with its appointment as the API reports it; the texts, for the final count. ``sent`` holds
+    the (appointment, reminder) pairs already sent, and gets this tick's."""
+    lines: list[str] = []
+    unclaimed = list(report.published)
+    for handoff in report.handoffs:
+        if handoff.reminder is None:
+            raise DemoFailure(f"the send queue carried a message that is not a reminder: {handoff}")
+        target = booked.get(handoff.reminder.appointment_id)
+        if target is None:
+            raise DemoFailure(
+                f"the sender got a reminder of {handoff.reminder.appointment_id}, "
+                "which the demo did not book for sending"
+            )
+        current = read(api, f"/appointments/{target.id}")
+        reminder = next(
+            (r for r in current["reminders"] if r["id"] == handoff.reminder.reminder_id), None
+        )
+        if reminder is None:
+            raise DemoFailure(f"{target.id} has no reminder {handoff.reminder.reminder_id}")
+        status, reason = reminder["status"], reminder["reason"]
+        key = (target.id, reminder["id"])
+        if handoff.retried:
+            what = f"not sent yet: back in the queue for another try ({reason or status})"
+            lines.append(timeline_line(target.when(report.at), target.phone, what))
+        elif status == "sent" and key in sent:
+            # A repeated queue message: the claim it carries is spent, so the sender drops it.
+            what = "repeat delivery of a reminder already sent: nothing sent again"
+            lines.append(timeline_line(target.when(report.at), target.phone, what))
+        elif status == "sent":
+            sms = next((t for t in unclaimed if t.phone == target.phone), None)
+            if sms is None:
+                raise DemoFailure(
+                    f"{target.first_name}'s reminder {reminder['id']} is sent, but no text to "
+                    f"{mask_phone(target.phone)} reached SNS"
+                )
+            unclaimed.remove(sms)
+            sent.add(key)
+            lines.append(timeline_line(target.when(sms.published_at), target.phone, sent_text(sms)))
+        elif status == "pending":
+            until = target.when(datetime.fromisoformat(reminder["send_at"]))
+            lines.append(
+                timeline_line(
+                    target.when(report.at), target.phone, f"held until {until} ({reason})"
+                )
+            )
+        else:
+            lines.append(
+                timeline_line(target.when(report.at), target.phone, f"{status} ({reason})")
+            )
+    if unclaimed:
+        raise DemoFailure(
+            "texts reached SNS that no queued reminder accounts for: "
+            + ", ".join(mask_phone(t.phone) for t in unclaimed)
+        )
+    return lines, list(report.published)
+
+
+def book_for_reminders(
+    show: Walkthrough, api: ApiClient, clinic: Tenant
+) -> tuple[Booked, Booked, Booked]:
+    """Maria (a reminder moved out of quiet hours), Tom (booked late) and Aisha (to cancel)."""
+    zone = ZoneInfo(clinic.timezone)
+    today = datetime.now(zone).date()
+    plans = (
+        (MARIA, _at(today + timedelta(days=2), time(8, 30), zone), ["P1D", "PT2H"], 2),
+        (TOM, late_start(datetime.now(zone), zone), ["P1D"], 1),
+        (AISHA, _at(today + timedelta(days=3), time(10, 0), zone), ["P1D"], 0),
+    )
+    booked: list[Booked] = []
+    for (name, phone), start, offsets, texts in plans:
+        body = {
+            "phone": phone,
+            "starts_at": start.isoformat(),
+            "timezone": clinic.timezone,
+            "external_id": f"visit-{name.lower()}",
+            "first_name": name,
+            "location": "Riverside Family Clinic, 12 Main St",
+            "reminders": offsets,
+        }
+        request = f"POST /appointments  {name}, {start:%a %d %b %H:%M}, {' and '.join(offsets)}"
+        appointment = show.expect(api.call("POST", "/appointments", body), 201, request)
+        show.say("\n".join(reminders_table(appointment)))
+        booked.append(Booked(name, appointment, texts))
+    maria, tom, aisha = booked
+    reasons = {r["reason"] or "" for r in maria.appointment["reminders"]}
+    _check(
+        "moved_out_of_quiet_hours" in reasons,
+        "Maria's 2-hour reminder (06:30) should have moved out of quiet hours",
+    )
+    [catch_up] = tom.appointment["reminders"]
+    _check(
+        catch_up["status"] == "pending" and "due_at_once" in (catch_up["reason"] or ""),
+        f"Tom's late booking should have one reminder due at once, not {catch_up}",
+    )
+    catch_up_when = "at once" if catch_up["reason"] == "due_at_once" else "when quiet hours end"
+    show.say(
+        "   Maria's PT2H waits for 08:00, the end of quiet hours; Tom booked too late for P1D,\n"
+        f"   so his one reminder is due {catch_up_when}; Aisha's visit will be cancelled."
+    )
+    return maria, tom, aisha
+
+
+def send_reminders(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant) -> None:
+    """The reminders part: book, fast-forward the clock tick by tick, check every outcome."""
+    show.part("Reminders go out")
+    show.say(
+        "EventBridge's every-minute schedule and the send queue's event source mapping, played\n"
+        "locally on a clock that jumps from one due moment to the next: each tick runs the real\n"
+        "dispatcher (due reminders -> SQS), then the real sender drains the queue and texts\n"
+        "through the real SNS adapter into moto."
+    )
+    show.step("Riverside books three visits whose reminders the clock will reach")
+    maria, tom, aisha = book_for_reminders(show, api, clinic)
+    everyone = {b.id: b for b in (maria, tom, aisha)}
+    [aisha_reminder] = aisha.appointment["reminders"]
+    aisha_due = datetime.fromisoformat(aisha_reminder["send_at"])
+    final_tick = minute_ceiling(max(b.starts_at for b in everyone.values())) + timedelta(minutes=1)
+
+    show.step("The clock runs: a tick at each due moment, and one after the last start")
+    scheduler, clock = reach.scheduler, reach.clock
+    published: list[PublishedSms] = []
+    sent: set[tuple[str, str]] = set()
+    ticks = claimed = 0
+
+    def tick(at: datetime) -> TickReport:
+        nonlocal ticks, claimed
+        report = scheduler.tick(at)
+        ticks += 1
+        claimed += report.dispatched.get("claimed", 0)
+        lines, texts = tick_lines(api, report, everyone, sent)
+        published.extend(texts)
+        for line in lines:
+            show.say(line)
+        return report
+
+    def cancel_aisha(at: datetime) -> None:
+        # A scheduling system's change arrives between ticks, as in real life.
+        clock.advance_to(at)
+        path = f"/appointments/{aisha.id}/cancel"
+        reply = api.call("POST", path)
+        _check(reply.status == HTTPStatus.OK, f"POST {path} answered {reply.status}")
+        what = f"Riverside cancels Aisha's visit: POST .../cancel -> {reply.status_text}"
+        show.say(timeline_line(aisha.when(at), aisha.phone, what))
+
+    def nothing_for_aisha(at: datetime) -> None:
+        report = tick(at)
+        _check(
+            all(t.phone != aisha.phone for t in report.published)
+            and all(
+                h.reminder is None or h.reminder.appointment_id != aisha.id for h in report.handoffs
+            ),
+            f"nothing should have been sent to Aisha at her reminder's time: {report}",
+        )
+        what = "nothing sent: her reminder was cancelled with the visit"
+        show.say(timeline_line(aisha.when(at), aisha.phone, what))
+
+    # What happens at a given moment besides the ticks the due reminders call for.
+    scripted: list[tuple[datetime, Callable[[datetime], None]]] = [
+        (aisha_due - timedelta(days=1), cancel_aisha),
+        (aisha_due, nothing_for_aisha),
+    ]
+    for _ in range(MAX_TICKS):
+        due = scheduler.next_due(final_tick)
+        moment = None if due is None else minute_ceiling(max(due, clock()))
+        if scripted and (moment is None or scripted[0][0] <= moment):
+            at, action = scripted.pop(0)
+            action(at)
+        elif moment is not None:
+            tick(moment)
+        else:
+            break
+    else:
+        raise DemoFailure(f"reminders were still due after {MAX_TICKS} ticks")
+    # After the last start nothing may be left: no reminder due, none in the queue.
+    report = tick(final_tick)
+    _check(
+        not report.handoffs and not report.published,
+        f"nothing should be left to send after the last start: {report}",
+    )
+    show.say(f"   {aisha.when(final_tick)}  final tick, after the last start: nothing left to send")
+    show.say(
+        f"   {ticks} ticks; the dispatcher claimed {claimed} reminders, "
+        f"the sender put {len(published)} texts into moto's SNS."
+    )
+
+    show.step("Each appointment's reminders, as GET /appointments/{id} reports them")
+    for person in (maria, tom, aisha):
+        current = read(api, f"/appointments/{person.id}")
+        show.say(f"   {person.first_name}: {person.id}, {current['status']}")
+        show.say("\n".join(reminders_table(current)))
+        statuses = [r["status"] for r in current["reminders"]]
+        texts = [t for t in published if t.phone == person.phone]
+        if person.expected_texts:
+            _check(
+                statuses == ["sent"] * person.expected_texts,
+                f"{person.first_name}'s reminders should all have been sent, not {statuses}",
+            )
+        else:
+            _check(
+                current["status"] == "cancelled" and statuses == ["cancelled"],
+                f"{person.first_name}'s visit and reminder should be cancelled, not {statuses}",
+            )
+        _check(
+            len(texts) == person.expected_texts,
+            f"{person.first_name} should have got {person.expected_texts} texts, not {len(texts)}",
+        )
+        for text in texts:
+            _check(
+                person.first_name in text.body and clinic.name in text.body,
+                f"{person.first_name}'s text should name them and {clinic.name}: {text.body!r}",
+            )
 
 
 def run_demo(out: TextIO | None = None) -> int:
     """Start the local stack, run the script, stop; 0 when every step behaved."""
     stream = sys.stdout if out is None else out
-    stream.write("Reach local demo: the real authorizer and API functions, no AWS account.\n")
+    stream.write(
+        "Reach local demo: the real authorizer, API, dispatcher and sender functions, "
+        "no AWS account.\n"
+    )
     # Metrics would print one CloudWatch EMF JSON line per call, drowning the script.
     with LocalReach(
         log_level="WARNING",
@@ -264,5 +581,10 @@ def run_demo(out: TextIO | None = None) -> int:
             print(
                 f"\nreach-local demo failed: unexpected response body ({error!r})", file=sys.stderr
             )
+            return 1
+        except Exception as error:
+            # A function or the embedded AWS failed: the trace says where, the last line what.
+            traceback.print_exc(file=sys.stderr)
+            print(f"\nreach-local demo failed: {error!r}", file=sys.stderr)
             return 1
     return 0

@@ -1,15 +1,19 @@
-"""The embedded AWS: moto's server in this process, holding the tables template.yaml defines.
+"""The embedded AWS: moto's server in this process, holding the tables and queues that
+template.yaml defines.
 
 The process environment is pointed at it (endpoint, region, fake credentials) and set to what
-Lambda would give the API function, so the handlers run unchanged. ``stop`` puts the previous
-environment back, which lets tests start and stop the stack inside one pytest process.
+Lambda would give the API, dispatcher and sender functions, so the handlers run unchanged.
+``stop`` puts the previous environment back, which lets tests start and stop the stack inside
+one pytest process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -17,24 +21,142 @@ from typing import TYPE_CHECKING, Any, Self
 import boto3
 from moto.server import ThreadedMotoServer
 
-from reach.wiring import services_from_env
-from reach_tools.template import create_tables, default_table_names, function_environment
+from reach.wiring import dispatcher_from_env, sender_from_env, services_from_env
+from reach_tools.template import (
+    TemplateError,
+    create_tables,
+    default_table_names,
+    function_environment,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "reach-local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-#: The function whose environment the process takes on (every function shares the tables).
-ENVIRONMENT_SOURCE = "ApiFunction"
+#: The functions whose environments the process takes on, the first one's winning where a
+#: variable is each function's own (see ``PER_FUNCTION_VARIABLES``).
+ENVIRONMENT_SOURCES = ("ApiFunction", "DispatcherFunction", "SenderFunction")
+#: Variables that legitimately differ between functions. One process holds one environment,
+#: and no handler reads these (each names its Powertools service in code), so the first wins.
+PER_FUNCTION_VARIABLES = frozenset({"POWERTOOLS_SERVICE_NAME"})
+QUEUE_TYPE = "AWS::SQS::Queue"
 # A named profile would win over the fake credentials, and a real session token does not
 # belong next to them.
 _PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
+# The wiring caches what a Lambda container builds once; each embedded AWS is a new container.
+_CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env)
+
+# AWS::SQS::Queue properties that CreateQueue takes as attributes of the same name. Tags and
+# the KMS key are left out, as create_tables leaves out a table's encryption: the local queue
+# needs neither.
+_QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "DelaySeconds",
+    "FifoQueue",
+    "FifoThroughputLimit",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "SqsManagedSseEnabled",
+    "VisibilityTimeout",
+)
+# Properties that are JSON documents in CreateQueue's attributes.
+_QUEUE_DOCUMENTS: tuple[QueueAttributeNameType, ...] = ("RedrivePolicy", "RedriveAllowPolicy")
+
+
+class _NotCreatedYet(Exception):
+    """A queue's properties refer to a queue that has not been created yet."""
+
+
+def default_queue_names(prefix: str, template: Mapping[str, Any]) -> dict[str, str]:
+    """Logical id -> ``<prefix>-<name>``: SendQueue -> ``reach-local-send-queue``."""
+    names: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():
+        if isinstance(resource, dict) and resource.get("Type") == QUEUE_TYPE:
+            kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", logical_id).lower()
+            fifo = resource.get("Properties", {}).get("FifoQueue") in (True, "true")
+            # SQS insists on the suffix for FIFO queues.
+            names[logical_id] = f"{prefix}-{kebab}" + (".fifo" if fifo else "")
+    return names
+
+
+def create_queues(
+    sqs: SQSClient, names: Mapping[str, str], template: Mapping[str, Any]
+) -> dict[str, str]:
+    """Create every AWS::SQS::Queue of the template; returns logical id -> queue URL.
+
+    A queue that names another (a RedrivePolicy's ``!GetAtt SendDeadLetterQueue.Arn``) is
+    created after it, with the reference resolved to the local queue's ARN.
+    """
+    resources = template["Resources"]
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    pending = sorted(names)
+    while pending:
+        waiting: list[str] = []
+        for logical_id in pending:
+            properties = resources[logical_id].get("Properties", {})
+            try:
+                attributes = _queue_attributes(logical_id, properties, urls, arns)
+            except _NotCreatedYet:
+                waiting.append(logical_id)
+                continue
+            url = sqs.create_queue(QueueName=names[logical_id], Attributes=attributes)["QueueUrl"]
+            urls[logical_id] = url
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            arns[logical_id] = arn["Attributes"]["QueueArn"]
+        if len(waiting) == len(pending):
+            raise TemplateError(f"queues {waiting} refer to each other or to no queue at all")
+        pending = waiting
+    return urls
+
+
+def _queue_attributes(
+    logical_id: str,
+    properties: Mapping[str, Any],
+    urls: Mapping[str, str],
+    arns: Mapping[str, str],
+) -> dict[QueueAttributeNameType, str]:
+    def resolve(value: Any, where: str) -> Any:
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            target, attribute = value["Fn::GetAtt"]
+            if attribute != "Arn":
+                raise TemplateError(f"{where}: only a queue's Arn resolves locally")
+            if target not in arns:
+                raise _NotCreatedYet(target)
+            return arns[target]
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            if value["Ref"] not in urls:
+                raise _NotCreatedYet(value["Ref"])
+            return urls[value["Ref"]]
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)).startswith("Fn::"):
+                raise TemplateError(f"{where} uses {value!r}, which only CloudFormation resolves")
+            return {key: resolve(item, f"{where}.{key}") for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item, f"{where}[{n}]") for n, item in enumerate(value)]
+        return value
+
+    attributes: dict[QueueAttributeNameType, str] = {}
+    for key in _QUEUE_SCALARS:
+        if key in properties:
+            value = resolve(properties[key], f"{logical_id}.{key}")
+            # The API spells every attribute as a string, booleans in lower case.
+            attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    for key in _QUEUE_DOCUMENTS:
+        if key in properties:
+            attributes[key] = json.dumps(resolve(properties[key], f"{logical_id}.{key}"))
+    return attributes
 
 
 class EmbeddedAws:
-    """moto's server on 127.0.0.1 with Reach's tables; the process environment points at it."""
+    """moto's server on 127.0.0.1 with Reach's tables and queues; the process environment
+    points at it."""
 
     def __init__(
         self,
@@ -51,20 +173,24 @@ class EmbeddedAws:
         self._saved_environment: dict[str, str] | None = None
         self.endpoint_url = ""
         # moto keeps one set of backends per process, shared by every server in it: embedded
-        # AWSes that run side by side (a test's and the demo's) need tables of their own.
+        # AWSes that run side by side (a test's and the demo's) need tables and queues of
+        # their own.
         self.table_names = default_table_names(table_prefix, template)
+        self.queue_names = default_queue_names(table_prefix, template)
+        #: Logical id -> URL (what ``!Ref`` gives a queue), once started.
+        self.queue_urls: dict[str, str] = {}
 
     def start(self) -> None:
         # werkzeug logs every DynamoDB call moto serves: noise for someone reading the demo.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._saved_environment = dict(os.environ)
         try:
-            self._start_server_and_tables()
+            self._start_server_and_resources()
         except BaseException:
             self.stop()
             raise
 
-    def _start_server_and_tables(self) -> None:
+    def _start_server_and_resources(self) -> None:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -73,13 +199,19 @@ class EmbeddedAws:
             os.environ.pop(variable, None)
         os.environ.update(self.aws_environment())
         create_tables(self._dynamodb(), self.table_names, template=self._template)
+        self.queue_urls = create_queues(self.sqs(), self.queue_names, self._template)
         os.environ.update(self.function_environment())
         os.environ.update(self._extra)
         # Lambda builds services once per container; this "container" starts fresh.
-        services_from_env.cache_clear()
+        for cached in _CACHED_WIRING:
+            cached.cache_clear()
 
     def _dynamodb(self) -> DynamoDBClient:
         return boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint_url)
+
+    def sqs(self) -> SQSClient:
+        """A client of the embedded SQS (the scheduler plays the sender's event source)."""
+        return boto3.client("sqs", region_name=REGION, endpoint_url=self.endpoint_url)
 
     def aws_environment(self) -> dict[str, str]:
         """What any AWS client needs to reach the embedded AWS (also what `reach` needs)."""
@@ -91,13 +223,26 @@ class EmbeddedAws:
         }
 
     def function_environment(self) -> dict[str, str]:
-        """The API function's variables as template.yaml resolves them, plus local switches."""
-        environment = function_environment(
-            self._template,
-            ENVIRONMENT_SOURCE,
-            {**self.table_names, "AWS::Region": REGION},
-            parameters={"LogLevel": self._log_level},
-        )
+        """The API's, dispatcher's and sender's variables as template.yaml resolves them (the
+        send queue's ``!Ref`` is its local URL), plus local switches.
+
+        They share the Globals and differ only in what each adds (the dispatcher's
+        SEND_QUEUE_URL); a variable two functions set differently would be a variable one
+        process cannot hold, so that is refused.
+        """
+        physical = {**self.table_names, **self.queue_urls, "AWS::Region": REGION}
+        environment: dict[str, str] = {}
+        for logical_id in ENVIRONMENT_SOURCES:
+            own = function_environment(
+                self._template, logical_id, physical, parameters={"LogLevel": self._log_level}
+            )
+            for name, value in own.items():
+                known = environment.setdefault(name, value)
+                if known != value and name not in PER_FUNCTION_VARIABLES:
+                    raise TemplateError(
+                        f"{logical_id} sets {name}={value!r} where another function has "
+                        f"{known!r}: the local run holds one environment for all of them"
+                    )
         # No X-Ray daemon here to send traces to.
         environment.update(
             POWERTOOLS_TRACE_DISABLED="1",
@@ -109,18 +254,24 @@ class EmbeddedAws:
         if self._server is not None:
             if self.endpoint_url:
                 # The backends outlive the server; the next embedded AWS in this process
-                # starts from empty tables.
+                # starts from empty tables and queues.
                 dynamodb = self._dynamodb()
                 for name in self.table_names.values():
                     with contextlib.suppress(dynamodb.exceptions.ResourceNotFoundException):
                         dynamodb.delete_table(TableName=name)
+                sqs = self.sqs()
+                for url in self.queue_urls.values():
+                    with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
+                        sqs.delete_queue(QueueUrl=url)
+                self.queue_urls = {}
             self._server.stop()
             self._server = None
         if self._saved_environment is not None:
             os.environ.clear()
             os.environ.update(self._saved_environment)
             self._saved_environment = None
-        services_from_env.cache_clear()
+        for cached in _CACHED_WIRING:
+            cached.cache_clear()
 
     def __enter__(self) -> Self:
         self.start()

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from reach_tools.template import REPO_ROOT, functions
@@ -41,13 +42,18 @@ class LocalLambdaContext:
 
 @dataclass(frozen=True)
 class LocalFunction:
-    """One function of the template, ready to invoke with an event."""
+    """One function of the template, ready to invoke with an event.
+
+    ``module`` is the loaded app.py, for the one local difference the scheduler needs: the
+    sender is handed a clock the demo can move (see reach_tools.local.scheduler).
+    """
 
     logical_id: str
     handler: Handler
     memory_mb: int
     timeout_seconds: int
     region: str
+    module: ModuleType
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LocalLambdaContext(
@@ -84,4 +90,5 @@ def load_function(
         memory_mb=int(properties.get("MemorySize", defaults.get("MemorySize", 128))),
         timeout_seconds=int(properties.get("Timeout", defaults.get("Timeout", 3))),
         region=region,
+        module=module,
     )

@@ -1,4 +1,5 @@
-"""The whole local stack: embedded AWS, the real functions and the HTTP front, in one process."""
+"""The whole local stack: embedded AWS, the real functions, the HTTP front and the scheduler
+that plays EventBridge and the send queue's event source mapping, in one process."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
 from reach_tools.local.functions import load_function
 from reach_tools.local.gateway import LocalGateway, rest_api_of
 from reach_tools.local.http_front import HttpFront
+from reach_tools.local.scheduler import DemoClock, LocalScheduler
 from reach_tools.template import load_template
 
 API_FUNCTION = "ApiFunction"
@@ -31,8 +33,12 @@ class LocalReach:
         access_log: TextIO | None = None,
         template: Mapping[str, Any] | None = None,
         table_prefix: str = DEFAULT_TABLE_PREFIX,
+        clock: DemoClock | None = None,
     ) -> None:
         self.template = load_template() if template is None else template
+        #: Reach's "now" for the dispatcher and the sender (the API books on the real clock).
+        self.clock = DemoClock() if clock is None else clock
+        self._table_prefix = table_prefix
         self.aws = EmbeddedAws(
             self.template,
             log_level=log_level,
@@ -42,12 +48,20 @@ class LocalReach:
         self._api_port = api_port
         self._access_log = access_log
         self._front: HttpFront | None = None
+        self._scheduler: LocalScheduler | None = None
 
     @property
     def api_url(self) -> str:
         if self._front is None:
             raise RuntimeError("LocalReach is not started")
         return self._front.url
+
+    @property
+    def scheduler(self) -> LocalScheduler:
+        """The dispatcher's schedule and the sender's queue mapping: ``tick`` runs both."""
+        if self._scheduler is None:
+            raise RuntimeError("LocalReach is not started")
+        return self._scheduler
 
     def start(self) -> None:
         self.aws.start()
@@ -60,9 +74,13 @@ class LocalReach:
                 rest_api=rest_api_of(self.template, API_FUNCTION),
                 region=REGION,
             )
+            self._scheduler = LocalScheduler(
+                self.template, self.aws, self.clock, table_prefix=self._table_prefix
+            )
             self._front = HttpFront(gateway, port=self._api_port, access_log=self._access_log)
             self._front.start()
         except BaseException:
+            self._scheduler = None
             self.aws.stop()
             raise
 
@@ -88,6 +106,7 @@ class LocalReach:
         if self._front is not None:
             self._front.stop()
             self._front = None
+        self._scheduler = None
         self.aws.stop()
 
     def __enter__(self) -> Self:

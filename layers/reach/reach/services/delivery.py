@@ -117,11 +117,12 @@ class ReminderSender:
         self._tenant_cache: dict[str, tuple[Tenant, dict[tuple[str, str], str]]] = {}
         self._deadline: datetime | None = None
 
-    def begin_batch(self, size: int, deadline: datetime | None = None) -> None:
-        """Reserve pacing for a batch of ``size`` messages that must finish by ``deadline``."""
+    def begin_batch(self, size: int, time_left: timedelta | None = None) -> None:
+        """Reserve pacing for a batch of ``size`` messages that must be done in ``time_left``
+        (the invocation's remaining time), measured on this sender's own clock."""
         self._slots = SlotBook(self._gate, size)
         self._tenant_cache = {}
-        self._deadline = deadline
+        self._deadline = None if time_left is None else self._clock() + time_left
 
     def send(self, queued: QueuedReminder, *, receive_count: int = 1) -> SendResult:
         key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
