@@ -24,28 +24,9 @@ from reach.ports.sms import SmsRejected, SmsThrottled
 from reach.services.appointments import AppointmentChanges, NewAppointment
 from reach.services.delivery import MAX_RECEIVES, Outcome, ReminderSender
 from reach.services.dispatch import Dispatcher
+from reach_tools.demo_clock import DemoClock
 
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-class FakeClock:
-    """Shared time for dispatcher, sender and pacing; sleeping moves it forward."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += timedelta(seconds=max(seconds, 0))
-
-    def set(self, moment: datetime) -> None:
-        with self._lock:
-            self.now = moment
 
 
 class MemoryQueue:
@@ -82,13 +63,13 @@ def clinic(aws):
 
 @pytest.fixture
 def clock():
-    return FakeClock(datetime.now(UTC))
+    return DemoClock(datetime.now(UTC))
 
 
 class TimedSms(RecordingSmsSender):
     """The recording fake, also noting when (by the shared clock) each text left."""
 
-    def __init__(self, clock: FakeClock, **options) -> None:
+    def __init__(self, clock: DemoClock, **options) -> None:
         super().__init__(clock=clock, **options)
         self.sent_times: list[datetime] = []
         self._timer = clock

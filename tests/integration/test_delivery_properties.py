@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_delivery import FakeClock, MemoryQueue, TimedSms, drain, make_sender, tick
+from test_delivery import MemoryQueue, TimedSms, drain, make_sender, tick
 
 from reach.data.contacts import ContactRepository
 from reach.domain.quiet_hours import QuietHours
 from reach.services.appointments import NewAppointment
+from reach_tools.demo_clock import DemoClock
 
 ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Australia/Sydney"]
 NUMBERS = itertools.count(1000)
@@ -60,7 +61,7 @@ def test_no_text_in_quiet_hours_after_the_start_or_to_an_opted_out_number(
     )
     if opted_out:
         ContactRepository().mark_opted_out(tenant.tenant_id, phone, "keyword", booked_on)
-    clock = FakeClock(booked_on)
+    clock = DemoClock(booked_on)
     sms = TimedSms(clock)
     quiet = QuietHours.parse(window)
 

@@ -10,13 +10,14 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from botocore.exceptions import ClientError
-from test_delivery import FakeClock, MemoryQueue, book, make_sender, reminders_of
+from test_delivery import MemoryQueue, book, make_sender, reminders_of
 
 from reach.adapters.sms_base import Classification, SmsProviderBase
 from reach.data.reminders import ReminderLifecycle
 from reach.ports.sms import OutboundSms, SmsThrottled
 from reach.services.delivery import Outcome
 from reach.services.dispatch import Dispatcher
+from reach_tools.demo_clock import DemoClock
 
 
 class FlakyProvider(SmsProviderBase):
@@ -26,7 +27,7 @@ class FlakyProvider(SmsProviderBase):
     name = "flaky"
     ERRORS = MappingProxyType({"ThrottlingException": Classification(SmsThrottled, "throttled")})
 
-    def __init__(self, clock: FakeClock, rate: float, seed: int) -> None:
+    def __init__(self, clock: DemoClock, rate: float, seed: int) -> None:
         super().__init__(sleep=clock.sleep, clock=clock, random=random.Random(seed).random)
         self._draw = random.Random(seed + 1)
         self._lock = threading.Lock()
@@ -70,7 +71,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
         book(aws, tenant, phone=f"+1202555{n:04d}", days=3, hour=9 + n % 8) for n in range(24)
     ]
     due = max(a.reminders[0].send_at for a in appointments)
-    clock = FakeClock(due)
+    clock = DemoClock(due)
     provider = FlakyProvider(clock, rate=0.3, seed=7)
     queue = MemoryQueue()
     outcomes: list[Outcome] = []
@@ -122,7 +123,7 @@ def test_a_reschedule_racing_the_sender_never_lets_a_stale_reminder_out(aws, ato
     )
     appointments = [book(aws, tenant, phone=f"+1202555{n:04d}", days=3) for n in range(10)]
     due = max(a.reminders[0].send_at for a in appointments)
-    clock = FakeClock(due)
+    clock = DemoClock(due)
     provider = FlakyProvider(clock, rate=0.0, seed=1)
     queue = MemoryQueue()
     Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(due)

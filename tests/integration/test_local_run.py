@@ -21,9 +21,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from reach.adapters.sms_sns import SnsSmsSender
+from reach_tools.demo_clock import DemoClock
 from reach_tools.local.__main__ import outcome_lines
 from reach_tools.local.demo import run_demo
-from reach_tools.local.scheduler import DemoClock, SchedulerThread, TickReport
+from reach_tools.local.scheduler import SchedulerThread, TickReport
 from reach_tools.local.stack import LocalReach
 from reach_tools.template import load_template
 

@@ -29,6 +29,7 @@ from reach.data.reminders import ReminderLifecycle
 from reach.ports.send_queue import QueuedReminder
 from reach.settings import Settings
 from reach.wiring import build_sender
+from reach_tools.demo_clock import DemoClock
 from reach_tools.local.embedded import REGION, EmbeddedAws
 from reach_tools.local.functions import ACCOUNT_ID, load_function
 from reach_tools.template import TemplateError, functions
@@ -42,49 +43,6 @@ SENDER_FUNCTION = "SenderFunction"
 MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 #: What ReceiveMessage returns at most, whatever a mapping's BatchSize.
 SQS_RECEIVE_LIMIT = 10
-
-
-class DemoClock:
-    """Reach's "now" in the local run: starts at the real time and moves only when told to.
-
-    Thread-safe: the HTTP front, the scheduler thread and pacing's ``sleep`` share it.
-    """
-
-    def __init__(self, start: datetime | None = None) -> None:
-        moment = system_clock() if start is None else start
-        if moment.tzinfo is None:
-            raise ValueError("the demo clock keeps aware times only")
-        self._now = moment.astimezone(UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, moment: datetime) -> None:
-        """Put the clock at ``moment``, earlier or later (tests replay a moment this way)."""
-        if moment.tzinfo is None:
-            raise ValueError("the demo clock keeps aware times only")
-        with self._lock:
-            self._now = moment.astimezone(UTC)
-
-    def advance(self, span: timedelta) -> datetime:
-        """Move ``span`` forward; returns the new time."""
-        if span < timedelta(0):
-            raise ValueError("the demo clock only moves forward; use set() to go back")
-        with self._lock:
-            self._now += span
-            return self._now
-
-    def advance_to(self, moment: datetime) -> datetime:
-        """Move forward to ``moment`` unless the clock is already past it; returns the time."""
-        with self._lock:
-            self._now = max(self._now, moment.astimezone(UTC))
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        """What pacing calls to wait for a send slot: the wait passes at once, in demo time."""
-        self.advance(timedelta(seconds=max(seconds, 0.0)))
 
 
 @dataclass(frozen=True)

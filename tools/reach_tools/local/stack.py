@@ -10,11 +10,12 @@ from typing import Any, Self, TextIO
 from reach.domain.models import Tenant
 from reach.services.tenants import IssuedKey, TenantAdmin
 from reach.wiring import services_from_env
+from reach_tools.demo_clock import DemoClock
 from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
 from reach_tools.local.functions import load_function
 from reach_tools.local.gateway import LocalGateway, rest_api_of
 from reach_tools.local.http_front import HttpFront
-from reach_tools.local.scheduler import DemoClock, LocalScheduler
+from reach_tools.local.scheduler import LocalScheduler
 from reach_tools.template import load_template
 
 API_FUNCTION = "ApiFunction"
