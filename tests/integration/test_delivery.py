@@ -394,3 +394,16 @@ def test_the_tenants_own_wording_is_used_in_the_recipients_language(aws, clinic,
     assert texts[spanish.phone].startswith("Hola Ana: Riverside Family Clinic, ")
     assert "STOP" in texts[spanish.phone]
     assert texts[english.phone].startswith("Hi Ana, Riverside Family Clinic visit")
+
+
+def test_an_opted_out_recipient_of_a_service_visit_gets_nothing_either(aws, clinic, clock, sms):
+    visit = book(aws, clinic, kind=AppointmentKind.SERVICE_VISIT)
+    ContactRepository().mark_opted_out(clinic.tenant_id, visit.phone, "keyword", clock())
+    due = visit.reminders[0].send_at
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+
+    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, visit) == [("1.1", "skipped", "opted_out")]

@@ -17,18 +17,26 @@ from reach.services.dispatch import CLAIM_LEASE, Dispatcher
 
 
 class RecordingQueue:
-    """A send queue that keeps what it is given (thread-safe), optionally refusing some."""
+    """A send queue that keeps what it is given (thread-safe). It refuses the reminders of
+    ``flaky`` appointments once and those of ``broken`` ones every time."""
 
-    def __init__(self, refuse: int = 0) -> None:
+    def __init__(self, flaky: set[str] = frozenset(), broken: set[str] = frozenset()) -> None:
         self.items: list[QueuedReminder] = []
-        self.refuse = refuse
+        self.calls = 0
+        self._flaky = set(flaky)
+        self._broken = set(broken)
         self._lock = threading.Lock()
 
     def enqueue(self, reminders):
         with self._lock:
-            refused, accepted = list(reminders[: self.refuse]), list(reminders[self.refuse :])
-            self.refuse = max(0, self.refuse - len(refused))
-            self.items += accepted
+            self.calls += 1
+            refused = []
+            for reminder in reminders:
+                if reminder.appointment_id in self._broken | self._flaky:
+                    self._flaky.discard(reminder.appointment_id)
+                    refused.append(reminder)
+                else:
+                    self.items.append(reminder)
             return refused
 
 
@@ -154,10 +162,12 @@ def test_queue_failures_are_retried_once_and_what_still_fails_waits_for_its_leas
     due = book(aws, tenant_id, 3, hours_ahead=2)
     now = max(a.reminders[0].send_at for a in due) + timedelta(seconds=1)
 
-    flaky = RecordingQueue(refuse=4)  # the first try refuses 3, the retry refuses 1 more
-    report = dispatcher(aws, flaky).tick(now)
+    # One reminder is refused once, another every time
+    queue = RecordingQueue(flaky={due[0].appointment_id}, broken={due[1].appointment_id})
+    report = dispatcher(aws, queue).tick(now)
 
     assert (report.claimed, report.queued, report.requeue_failures) == (3, 2, 1)
+    assert {q.appointment_id for q in queue.items} == {due[0].appointment_id, due[2].appointment_id}
     # Nothing was sent meanwhile, so when the leases end every claim is visible again,
     # including the one that never reached the queue: it is late, not lost.
     later = dispatcher(aws, RecordingQueue()).tick(now + CLAIM_LEASE + timedelta(seconds=1))

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-FUNCTIONS = ("api", "authorizer")
+
+
+def function_names() -> tuple[str, ...]:
+    """Every Lambda function in the repository: each ``functions/<name>/app.py``."""
+    return tuple(sorted(path.parent.name for path in (REPO / "functions").glob("*/app.py")))
+
 
 _PROBE = """
 import importlib.util, sys, time
@@ -36,6 +41,13 @@ class ImportCost:
     target: str
     median_ms: float
     ratio_to_boto3: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "median_ms": self.median_ms,
+            "ratio_to_boto3": self.ratio_to_boto3,
+        }
 
 
 def _lambda_like_environment() -> dict[str, str]:
@@ -64,9 +76,11 @@ def _sample(target: str, env: dict[str, str]) -> float:
 
 
 def measure(rounds: int = 9) -> list[ImportCost]:
+    if rounds < 1:
+        raise ValueError("at least one round is needed")
     env = _lambda_like_environment()
     targets = {"boto3": "boto3"} | {
-        f"functions/{name}": str(REPO / "functions" / name / "app.py") for name in FUNCTIONS
+        f"functions/{name}": str(REPO / "functions" / name / "app.py") for name in function_names()
     }
     samples: dict[str, list[float]] = {label: [] for label in targets}
     for _ in range(rounds):

@@ -26,7 +26,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from reach.data.tables import TenantsTableItem
-from reach.domain.caps import CapDecision, Contact, check_caps, prune_sends
+from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
 from reach.domain.errors import Conflict, InvalidInput
 from reach.domain.phones import mask_phone
 
@@ -77,6 +77,8 @@ class ContactRepository:
         """
 
         def reserve(item: ContactItem) -> tuple[CapDecision, bool]:
+            if item.opted_out:
+                return CapDecision(reason=CapReason.OPTED_OUT), False
             sends = _datetimes(item.recent_sends)
             decision = check_caps(sends, at, zone)
             if not decision.allowed:

@@ -33,6 +33,9 @@ RETENTION = timedelta(days=8)
 class CapReason(StrEnum):
     DAILY_CAP = "daily_cap"
     WEEKLY_CAP = "weekly_cap"
+    #: Not a cap: the reservation also refuses a recipient who has opted out, so that the
+    #: consent check and the cap write are one read and one conditional write.
+    OPTED_OUT = "opted_out"
 
 
 @dataclass(frozen=True)

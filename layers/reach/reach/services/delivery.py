@@ -21,6 +21,7 @@ from reach.data.contacts import ContactRepository
 from reach.data.pacing import ThroughputGate
 from reach.data.reminders import OutboundRecord, ReminderKey, ReminderLifecycle
 from reach.data.tenants import TenantRepository
+from reach.domain.caps import CapReason
 from reach.domain.messages import render_reminder, template_for
 from reach.domain.models import Appointment, AppointmentKind, ReminderStatus, Tenant
 from reach.domain.quiet_hours import QuietHours
@@ -138,14 +139,17 @@ class ReminderSender:
             return self._end(key, queued, Outcome.SKIPPED, stale or "appointment_missing")
         tenant = self._tenant(queued.tenant_id)
         zone = load_zone(appointment.timezone)
-        if self._contacts.get(tenant.tenant_id, appointment.phone).opted_out:
-            return self._end(key, queued, Outcome.SKIPPED, "opted_out")
         held = self._hold_for_quiet_hours(key, queued, appointment, tenant, zone, now)
         if held is not None:
             return held
-        capped = self._reserve_caps(key, queued, appointment, zone, now)
-        if capped is not None:
-            return capped
+        # Consent: clinic visits read it inside the cap reservation (one read, one write);
+        # other kinds have no caps and read it alone.
+        if appointment.kind is AppointmentKind.CLINIC_VISIT:
+            refused = self._reserve_caps(key, queued, appointment, zone, now)
+            if refused is not None:
+                return refused
+        elif self._contacts.get(tenant.tenant_id, appointment.phone).opted_out:
+            return self._end(key, queued, Outcome.SKIPPED, "opted_out")
         try:
             return self._deliver(key, queued, appointment, tenant, zone, receive_count, now)
         except BaseException:
@@ -255,14 +259,14 @@ class ReminderSender:
         zone: ZoneInfo,
         now: datetime,
     ) -> SendResult | None:
-        if appointment.kind is not AppointmentKind.CLINIC_VISIT:
-            return None
         decision = self._contacts.reserve_clinic_send(
             appointment.tenant_id, appointment.phone, now, zone
         )
         if decision.allowed:
             return None
         reason = decision.reason.value if decision.reason else "cap"
+        if decision.reason is CapReason.OPTED_OUT:
+            return self._end(key, queued, Outcome.SKIPPED, reason)
         later = decision.next_allowed_at
         if later is not None and later < appointment.starts_at:
             return self._hold(key, queued, later, f"held_{reason}", now)

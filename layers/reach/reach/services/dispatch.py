@@ -11,6 +11,8 @@ from reach.data.reminders import ReminderLifecycle
 from reach.domain.models import ReminderStatus
 from reach.ports.send_queue import QueuedReminder, SendQueue
 
+#: Claims queued together: SQS SendMessageBatch's limit.
+QUEUE_BATCH = 10
 #: How long a claimed reminder may sit in the queue (or a sender) before it becomes visible in
 #: the due index again. Longer than the queue's worst drain time at the origination's pace.
 CLAIM_LEASE = timedelta(minutes=15)
@@ -84,10 +86,21 @@ class Dispatcher:
                         claim_id=claim_id,
                     )
                 )
+                # Queue every full batch at once: senders start while the tick is still
+                # claiming, and a tick cut short by its timeout leaves at most a batch
+                # claimed but unqueued (it comes back when its lease ends).
+                if len(claimed) == QUEUE_BATCH:
+                    self._enqueue(claimed, report)
+                    claimed = []
+        self._enqueue(claimed, report)
+        return report
+
+    def _enqueue(self, claimed: list[QueuedReminder], report: TickReport) -> None:
+        if not claimed:
+            return
         failed = self._queue.enqueue(claimed)
         if failed:
             # One more try; what still fails stays claimed and comes back when its lease ends.
             failed = self._queue.enqueue(failed)
-        report.requeue_failures = len(failed)
-        report.queued = len(claimed) - len(failed)
-        return report
+        report.requeue_failures += len(failed)
+        report.queued += len(claimed) - len(failed)

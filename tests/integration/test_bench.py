@@ -1,0 +1,147 @@
+"""The benchmarks' quick modes, asserting what must hold whatever the machine's speed.
+
+Only counts and same-run ratios are asserted, never a timing: machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from botocore.exceptions import ClientError
+
+from reach_tools.bench import cold_start
+from reach_tools.bench.__main__ import main
+from reach_tools.bench.harness import counting_aws_calls, embedded_aws
+from reach_tools.bench.send_path import FLOOR, PROVIDER_SEND
+from reach_tools.bench.suite import Options, Results, run
+
+#: Calls per sent reminder that the send path may not exceed, by appointment kind.
+#:
+#: What a reminder needs, one call each: claim (UpdateItem), mark sending (UpdateItem),
+#: re-read the appointment (GetItem), read the contact's consent (GetItem), the provider
+#: send, and the final record with the message (TransactWriteItems): 6. Shared by a batch of
+#: ten: the enqueue, the tenant read and the pacing write (0.3), plus the due queries
+#: (shards / N). A clinic visit also records its healthcare-cap send on the contact it has
+#: just read (one conditional write): 7.3 in all, 6.3 for a service visit. Each ceiling is
+#: that budget plus under three calls: room for today's second read of the contact (see the
+#: benchmark report) and little more, so any new per-reminder round trip pair, or a
+#: per-batch call turning per-reminder, fails here.
+CEILING = {"clinic_visit": 10.0, "service_visit": 8.0}
+
+
+@pytest.fixture(scope="module")
+def quick() -> Results:
+    # Three independent moto worlds (clinic, service, reads) in two processes: counts don't
+    # depend on what else runs, and the quick test stays within a minute on two cores.
+    return run(Options(only=("calls", "reads"), quick=True, jobs=2))
+
+
+def test_both_kinds_are_measured_at_the_quick_size(quick: Results) -> None:
+    assert [r.kind for r in quick.send_path] == ["clinic_visit", "service_visit"]
+    assert all(r.due == 100 for r in quick.send_path)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["clinic_visit", "service_visit"])
+def test_every_due_reminder_is_sent_exactly_once(quick: Results, index: int) -> None:
+    result = quick.send_path[index]
+    assert result.sent == result.due
+    assert result.stored_sent == result.due
+    assert result.duplicates == 0
+    assert result.outcomes == {"sent": result.due}
+    assert result.dispatcher_read == result.due
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["clinic_visit", "service_visit"])
+def test_calls_per_sent_reminder_are_finite_and_within_the_ceiling(
+    quick: Results, index: int
+) -> None:
+    result = quick.send_path[index]
+    assert math.isfinite(result.calls_per_sent)
+    assert FLOOR <= result.calls_per_sent <= CEILING[result.kind]
+    per_sent = result.per_sent()
+    # One provider call and one final record per reminder: the floor's two calls
+    assert per_sent[PROVIDER_SEND] == 1.0
+    assert per_sent["dynamodb:TransactWriteItems"] == 1.0
+    # Batched where batching is possible; never a Scan on a scheduled path
+    assert result.calls["sqs:SendMessageBatch"] == math.ceil(result.due / 10)
+    assert "dynamodb:Scan" not in result.calls
+
+
+def test_a_clinic_visit_costs_more_than_a_service_visit_only_by_its_caps(quick: Results) -> None:
+    clinic, service = quick.send_path
+    extra = clinic.calls_per_sent - service.calls_per_sent
+    assert 0 < extra <= 2.0 + 1e-9  # the healthcare-cap read and write, at most
+
+
+def test_the_lambda_services_queue_calls_are_counted_apart(quick: Results) -> None:
+    for result in quick.send_path:
+        assert not any(op.startswith("sqs:Receive") for op in result.calls)
+        assert not any(op.startswith("sqs:Delete") for op in result.calls)
+        assert result.lambda_calls["sqs:DeleteMessageBatch"] == math.ceil(result.due / 10)
+        assert result.lambda_calls["sqs:ReceiveMessage"] >= math.ceil(result.due / 10)
+
+
+def test_the_index_dispatcher_reads_about_one_item_per_due_reminder(quick: Results) -> None:
+    reads = quick.due_reads
+    assert reads is not None
+    assert (reads.stored, reads.due) == (10_000, 100)
+    assert reads.index_per_due <= 1.1
+    assert reads.index_report_read == reads.due
+    assert reads.index_claimed == reads.index_queued == reads.due
+    assert set(reads.index_calls) == {"dynamodb:Query", "dynamodb:UpdateItem"}
+
+
+def test_the_scan_baseline_reads_the_whole_table(quick: Results) -> None:
+    reads = quick.due_reads
+    assert reads is not None
+    assert reads.baseline_found == reads.due  # it finds the same work...
+    assert reads.baseline_scanned >= reads.stored + reads.due  # ...by reading everything
+    assert reads.baseline_scanned >= reads.table_items
+    # So the ratio grows with stored data: here the table is 101 times the due work
+    assert reads.ratio >= 0.5 * (reads.stored + reads.due) / reads.due
+
+
+def test_an_idle_tick_reads_nothing_however_much_is_stored(quick: Results) -> None:
+    reads = quick.due_reads
+    assert reads is not None
+    assert reads.idle_scanned == 0
+    assert reads.idle_calls == {"dynamodb:Query": reads.shards}
+
+
+def test_the_report_and_the_json_carry_the_numbers(quick: Results) -> None:
+    text = quick.report()
+    assert "AWS calls per reminder sent" in text
+    assert "Items read per due reminder" in text
+    document = json.loads(json.dumps(quick.to_json()))
+    assert document["quick"] is True
+    assert [c["kind"] for c in document["calls_per_sent"]] == ["clinic_visit", "service_visit"]
+    assert document["items_read_per_due"]["index"]["items_read_per_due"] <= 1.1
+
+
+def test_cold_start_covers_every_function_as_a_ratio_to_boto3(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cold_start.function_names() == ("api", "authorizer", "dispatcher", "sender")
+
+    assert main(["--only", "cold-start", "--rounds", "1", "--json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    costs = {c["target"]: c["ratio_to_boto3"] for c in document["cold_start"]}
+    assert set(costs) == {"boto3"} | {f"functions/{name}" for name in cold_start.function_names()}
+    assert costs["boto3"] == 1.0
+    assert all(math.isfinite(ratio) and ratio > 0 for ratio in costs.values())
+
+
+def test_the_counter_counts_failed_calls_and_nothing_outside_a_measurement() -> None:
+    with embedded_aws("bench") as aws, counting_aws_calls() as counter:
+        table = aws.settings.tenants_table
+        item = {"pk": {"S": "x"}, "sk": {"S": "y"}}
+        aws.dynamodb.put_item(TableName=table, Item=item)  # setup: not counted
+        with counter.measuring("probe"), pytest.raises(ClientError):
+            aws.dynamodb.put_item(
+                TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+    assert counter.by_operation("probe") == {"dynamodb:PutItem": 1}
+    assert counter.total("reach") == 0

@@ -1,0 +1,333 @@
+"""AWS calls per reminder sent, over the whole send path.
+
+Setup (not measured): one tenant with no quiet hours, N appointments booked through the
+appointment service, each with one ``P1D`` reminder, each for a different phone.
+
+Measured: one dispatcher tick (production wiring: ``build_dispatcher`` with its SQS queue)
+that finds the N due reminders, claims and queues them; then the sender draining the send
+queue the way the SQS event source mapping feeds it: batches of up to 10, ``begin_batch``
+with the invocation's time left (the sender's timeout), one ``send`` per record, successful
+records deleted. The receives and deletes are made by the Lambda service, not by our code:
+they are counted apart. Each provider ``send()`` of the recording SMS fake counts as one call.
+
+The floor (the issue's): one provider send and one write per reminder, 2 calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from reach.adapters.sms_fake import RecordingSmsSender
+from reach.clock import Clock
+from reach.data.appointments import AppointmentRepository
+from reach.data.contacts import ContactRepository
+from reach.data.pacing import ThroughputGate
+from reach.data.reminders import ReminderLifecycle
+from reach.data.tenants import ApiKeyRepository, TenantRepository
+from reach.domain.models import AppointmentKind
+from reach.ports.send_queue import QueuedReminder
+from reach.ports.sms import OutboundSms, SentSms
+from reach.services.appointments import AppointmentService, NewAppointment
+from reach.services.delivery import Outcome, ReminderSender
+from reach.services.tenants import TenantAdmin
+from reach.wiring import build_dispatcher
+from reach_tools.bench.harness import (
+    ORIGINATION,
+    BenchAws,
+    CallCounter,
+    counting_aws_calls,
+    embedded_aws,
+    per,
+)
+from reach_tools.demo_clock import DemoClock
+
+FULL_REMINDERS = 1_000
+QUICK_REMINDERS = 100
+#: One provider send and one write: the least any design can do per reminder.
+FLOOR = 2
+#: The sender function's timeout when the template gives none (it gives 90 s).
+_DEFAULT_TIMEOUT = 90
+PROVIDER_SEND = "sms:Send (provider)"
+ZONE = "America/New_York"
+
+
+class CountingSms(RecordingSmsSender):
+    """The recording fake; each ``send`` is one provider call in the counter."""
+
+    def __init__(self, counter: CallCounter, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self._counter = counter
+
+    def send(self, sms: OutboundSms) -> SentSms:
+        self._counter.record("sms", "Send (provider)", None)
+        return super().send(sms)
+
+
+@dataclass(frozen=True)
+class SendPathResult:
+    kind: str
+    due: int
+    #: Provider sends that were accepted.
+    sent: int
+    #: Reminders stored as ``sent`` afterwards, and recipients texted more than once.
+    stored_sent: int
+    duplicates: int
+    outcomes: dict[str, int]
+    #: Our calls (dispatcher + sender + provider) by ``service:Operation``.
+    calls: dict[str, int]
+    #: The Lambda service's own calls (SQS event source mapping), by ``service:Operation``.
+    lambda_calls: dict[str, int]
+    #: Our calls by what they touched (``Operation table[/index] item-kind``).
+    targets: dict[str, int]
+    dispatcher_read: int
+    #: Claims (UpdateItem) the tick made before its first SendMessageBatch: how much work a
+    #: dispatcher timeout would strand (claimed, not queued, back only when the lease ends).
+    claims_before_first_enqueue: int
+    floor: int = FLOOR
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @property
+    def calls_per_sent(self) -> float:
+        return per(self.total_calls, self.sent)
+
+    @property
+    def lambda_calls_per_sent(self) -> float:
+        return per(sum(self.lambda_calls.values()), self.sent)
+
+    def per_sent(self) -> dict[str, float]:
+        return {operation: per(n, self.sent) for operation, n in self.calls.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "due": self.due,
+            "sent": self.sent,
+            "stored_sent": self.stored_sent,
+            "duplicates": self.duplicates,
+            "outcomes": self.outcomes,
+            "total_calls": self.total_calls,
+            "calls_per_sent": self.calls_per_sent,
+            "floor": self.floor,
+            "ratio_to_floor": self.calls_per_sent / self.floor,
+            "calls": self.calls,
+            "calls_per_sent_by_operation": self.per_sent(),
+            "calls_per_sent_by_target": {
+                target: per(n, self.sent) for target, n in self.targets.items()
+            },
+            "lambda_calls": self.lambda_calls,
+            "lambda_calls_per_sent": self.lambda_calls_per_sent,
+            "dispatcher_read": self.dispatcher_read,
+            "claims_before_first_enqueue": self.claims_before_first_enqueue,
+        }
+
+
+def measure(
+    reminders: int = FULL_REMINDERS, kind: AppointmentKind | str = "clinic_visit"
+) -> SendPathResult:
+    """Book ``reminders`` appointments of ``kind``, then count one tick and the drain."""
+    kind = AppointmentKind(kind)
+    start = datetime.now(UTC).replace(microsecond=0)
+    clock = DemoClock(start)
+    with embedded_aws("bench") as aws, counting_aws_calls() as counter:
+        tick_at = _book(aws, clock, reminders, kind)
+        sms = CountingSms(counter, clock)
+        sender = _sender(aws, sms, clock)
+        clock.set(tick_at)
+        with counter.measuring("reach"):
+            report = build_dispatcher(aws.settings).tick(tick_at)
+        tick_calls = [operation for _, operation in counter.sequence]
+        outcomes = _drain(aws, sender, counter)
+        destinations = Counter(text.destination for text in sms.sent)
+        return SendPathResult(
+            kind=kind.value,
+            due=reminders,
+            sent=len(sms.sent),
+            stored_sent=_stored_sent(aws),
+            duplicates=sum(n - 1 for n in destinations.values() if n > 1),
+            outcomes={outcome.value: n for outcome, n in sorted(outcomes.items())},
+            calls=counter.by_operation("reach"),
+            lambda_calls=counter.by_operation("lambda"),
+            targets=counter.by_target("reach"),
+            dispatcher_read=report.read,
+            claims_before_first_enqueue=_claims_before_first_enqueue(tick_calls),
+        )
+
+
+def _claims_before_first_enqueue(tick_calls: list[str]) -> int:
+    first = (
+        tick_calls.index("sqs:SendMessageBatch")
+        if "sqs:SendMessageBatch" in tick_calls
+        else len(tick_calls)
+    )
+    return tick_calls[:first].count("dynamodb:UpdateItem")
+
+
+def _book(aws: BenchAws, clock: DemoClock, count: int, kind: AppointmentKind) -> datetime:
+    """One tenant, ``count`` appointments a second apart; returns when all are due."""
+    tenants = TenantRepository()
+    admin = TenantAdmin(tenants, ApiKeyRepository(), clock)
+    # No quiet hours: timing must not interfere with counting.
+    tenant, _ = admin.create_tenant("Bench Clinic", ZONE, ORIGINATION, "00:00-00:00", ("P1D",))
+    service = AppointmentService(AppointmentRepository(aws.settings.due_shards), tenants, clock)
+    first = (clock() + timedelta(days=2)).replace(hour=15, minute=0, second=0)
+    due: list[datetime] = []
+    for n in range(count):
+        appointment, _ = service.create(
+            tenant.tenant_id,
+            NewAppointment(
+                phone=f"+1202555{n % 10_000:04d}",
+                starts_at=first + timedelta(seconds=n),
+                timezone=ZONE,
+                first_name="Ana",
+                kind=kind,
+                reminders=["P1D"],
+            ),
+        )
+        [reminder] = appointment.reminders
+        assert reminder.send_at is not None
+        due.append(reminder.send_at)
+    return max(due) + timedelta(seconds=1)
+
+
+def _sender(aws: BenchAws, sms: RecordingSmsSender, clock: DemoClock) -> ReminderSender:
+    """What ``reach.wiring.build_sender`` builds, with the recording SMS fake and our clock."""
+    settings = aws.settings
+    return ReminderSender(
+        reminders=ReminderLifecycle(),
+        appointments=AppointmentRepository(settings.due_shards),
+        tenants=TenantRepository(),
+        contacts=ContactRepository(),
+        sms=sms,
+        gate=ThroughputGate(
+            settings.origination_identity, settings.throughput_mps, clock, clock.sleep
+        ),
+        clock=clock,
+        origination_identity=settings.origination_identity,
+        configuration_set=settings.configuration_set,
+    )
+
+
+def _timeout(aws: BenchAws) -> timedelta:
+    properties = aws.template["Resources"]["SenderFunction"].get("Properties", {})
+    seconds = properties.get("Timeout") or aws.template.get("Globals", {}).get("Function", {}).get(
+        "Timeout", _DEFAULT_TIMEOUT
+    )
+    return timedelta(seconds=int(seconds))
+
+
+def _drain(aws: BenchAws, sender: ReminderSender, counter: CallCounter) -> Counter[Outcome]:
+    """The event source mapping's loop: receive up to 10, invoke, delete what succeeded.
+
+    A RETRY stays in the queue; moto keeps it invisible for the visibility timeout by the
+    wall clock, so it is made visible again at once (a Lambda-side call, counted as such).
+    """
+    outcomes: Counter[Outcome] = Counter()
+    timeout = _timeout(aws)
+    while True:
+        with counter.measuring("lambda"):
+            messages = aws.sqs.receive_message(
+                QueueUrl=aws.send_queue_url,
+                MaxNumberOfMessages=10,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+        if not messages:
+            return outcomes
+        done: list[str] = []
+        again: list[str] = []
+        with counter.measuring("reach"):
+            sender.begin_batch(len(messages), timeout)
+            for message in messages:
+                queued = QueuedReminder.model_validate_json(message["Body"])
+                receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                result = sender.send(queued, receive_count=receives)
+                outcomes[result.outcome] += 1
+                handle = message["ReceiptHandle"]
+                (again if result.outcome is Outcome.RETRY else done).append(handle)
+        with counter.measuring("lambda"):
+            if done:
+                aws.sqs.delete_message_batch(
+                    QueueUrl=aws.send_queue_url,
+                    Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(done)],
+                )
+            if again:
+                aws.sqs.change_message_visibility_batch(
+                    QueueUrl=aws.send_queue_url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                        for n, h in enumerate(again)
+                    ],
+                )
+
+
+def _stored_sent(aws: BenchAws) -> int:
+    """Reminders whose stored status is ``sent`` (a paginated Scan; setup, not measured)."""
+    paginator = aws.dynamodb.get_paginator("scan")
+    sent = 0
+    for page in paginator.paginate(
+        TableName=aws.settings.appointments_table,
+        FilterExpression="#type = :reminder AND #status = :sent",
+        ExpressionAttributeNames={"#type": "type", "#status": "status"},
+        ExpressionAttributeValues={":reminder": {"S": "reminder"}, ":sent": {"S": "sent"}},
+        Select="COUNT",
+    ):
+        sent += page["Count"]
+    return sent
+
+
+def report(results: list[SendPathResult]) -> str:
+    if not results:
+        return ""
+    lines = [
+        f"AWS calls per reminder sent (one tick + sender drain; floor = {FLOOR}: "
+        "one provider send + one write)"
+    ]
+    operations = sorted({op for result in results for op in result.calls})
+    rows: list[tuple[str, list[str]]] = [
+        ("due reminders", [f"{r.due:>16}" for r in results]),
+        ("sent (provider accepted)", [f"{r.sent:>16}" for r in results]),
+        ("stored as sent", [f"{r.stored_sent:>16}" for r in results]),
+        ("recipients texted twice+", [f"{r.duplicates:>16}" for r in results]),
+        (
+            "tick: claims before its first enqueue",
+            [f"{r.claims_before_first_enqueue:>16}" for r in results],
+        ),
+        ("our calls, total", [f"{r.total_calls:>16}" for r in results]),
+        ("our calls per sent", [f"{r.calls_per_sent:>16.3f}" for r in results]),
+        ("  x floor", [f"{r.calls_per_sent / r.floor:>16.2f}" for r in results]),
+    ]
+    rows += [
+        (f"  {op}", [f"{r.per_sent().get(op, 0.0):>16.3f}" for r in results]) for op in operations
+    ]
+    lambda_ops = sorted({op for r in results for op in r.lambda_calls})
+    rows.append(
+        ("Lambda ESM calls per sent", [f"{r.lambda_calls_per_sent:>16.3f}" for r in results])
+    )
+    rows += [
+        (f"  {op}", [f"{per(r.lambda_calls.get(op, 0), r.sent):>16.3f}" for r in results])
+        for op in lambda_ops
+    ]
+    targets = sorted({target for r in results for target in r.targets})
+    rows.append(("our calls per sent, by target", ["" for _ in results]))
+    rows += [
+        (
+            f"  {_short(target)}",
+            [f"{per(r.targets.get(target, 0), r.sent):>16.3f}" for r in results],
+        )
+        for target in targets
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines.append(f"  {'':<{width}}" + "".join(f"{r.kind:>16}" for r in results))
+    lines += [f"  {label:<{width}}" + "".join(cells) for label, cells in rows]
+    return "\n".join(lines)
+
+
+def _short(target: str) -> str:
+    """Table names without the benchmark's prefix: ``GetItem tenants contact``."""
+    return target.replace("bench-", "")
