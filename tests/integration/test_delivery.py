@@ -123,6 +123,15 @@ def tick(aws, queue, moment: datetime):
     return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(moment)
 
 
+def claim_when_due(aws, clock, appointment, queue: MemoryQueue | None = None) -> MemoryQueue:
+    """Move the clock to the appointment's first reminder and let a dispatcher tick."""
+    queue = MemoryQueue() if queue is None else queue
+    due = appointment.reminders[0].send_at
+    clock.set(due)
+    tick(aws, queue, due)
+    return queue
+
+
 def drain(queue: MemoryQueue, sender: ReminderSender) -> list[Outcome]:
     outcomes = []
     while (delivery := queue.receive()) is not None:
@@ -142,12 +151,9 @@ def reminders_of(aws, appointment):
 def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clock, sms):
     # Given a 14:00 visit in three days and its P1D reminder
     appointment = book(aws, clinic)
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
 
     # When the dispatcher ticks when it is due and the sender drains the queue
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
     # Then exactly one text went to the patient, in New York time, with no health details
@@ -172,10 +178,7 @@ def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clo
 
 def test_a_redelivered_queue_message_sends_nothing_twice(aws, clinic, clock, sms):
     appointment = book(aws, clinic)
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
     [(message, _)] = list(queue.pending)
     sender = make_sender(aws, sms, clock)
 
@@ -188,10 +191,7 @@ def test_a_redelivered_queue_message_sends_nothing_twice(aws, clinic, clock, sms
 
 def test_a_reschedule_between_claim_and_send_sends_nothing_stale(aws, clinic, clock, sms):
     appointment = book(aws, clinic)
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
 
     # The clinic moves the visit while the reminder waits in the queue
     aws.appointments.change(
@@ -210,10 +210,7 @@ def test_a_reschedule_between_claim_and_send_sends_nothing_stale(aws, clinic, cl
 
 def test_a_cancellation_between_claim_and_send_sends_nothing(aws, clinic, clock, sms):
     appointment = book(aws, clinic)
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
 
     aws.appointments.cancel(clinic.tenant_id, appointment.appointment_id)
     outcomes = drain(queue, make_sender(aws, sms, clock))
@@ -249,10 +246,7 @@ def test_a_reminder_due_in_quiet_hours_is_held_until_morning_then_sent(aws, clin
 def test_an_opted_out_recipient_gets_nothing(aws, clinic, clock, sms):
     appointment = book(aws, clinic)
     ContactRepository().mark_opted_out(clinic.tenant_id, appointment.phone, "keyword", clock())
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
 
     assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
     assert sms.attempts == []
@@ -267,9 +261,7 @@ def test_a_provider_opt_out_marks_the_contact_so_no_later_reminder_is_tried(
     sms.opt_out(first.phone)
     queue = MemoryQueue()
     for appointment in (first, second):
-        due = appointment.reminders[0].send_at
-        clock.set(due)
-        tick(aws, queue, due)
+        claim_when_due(aws, clock, appointment, queue)
         drain(queue, make_sender(aws, sms, clock))
 
     assert len(sms.attempts) == 1
@@ -288,16 +280,12 @@ def test_throttling_retries_through_the_queue_and_the_last_try_records_failure(
     # Throttled once, then fine: sent on the second delivery
     queue = MemoryQueue()
     sms.fail_next(SmsThrottled("throttled"))
-    due = recovers.reminders[0].send_at
-    clock.set(due)
-    tick(aws, queue, due)
+    claim_when_due(aws, clock, recovers, queue)
     assert drain(queue, sender) == [Outcome.RETRY, Outcome.SENT]
 
     # Throttled on every delivery: failed, with the reason, on the last one
     sms.fail_next(*[SmsThrottled("throttled") for _ in range(MAX_RECEIVES)])
-    due = kept_failing.reminders[0].send_at
-    clock.set(due)
-    tick(aws, queue, due)
+    claim_when_due(aws, clock, kept_failing, queue)
     outcomes = drain(queue, sender)
     assert outcomes == [Outcome.RETRY] * (MAX_RECEIVES - 1) + [Outcome.FAILED]
     assert reminders_of(aws, kept_failing) == [("1.1", "failed", "throttled")]
@@ -309,10 +297,7 @@ def test_a_permanent_rejection_fails_with_its_reason_and_frees_the_daily_slot(
 ):
     appointment = book(aws, clinic)
     sms.fail_next(SmsRejected("invalid_request"))
-    due = appointment.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, appointment)
 
     assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.FAILED]
     assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_request")]
@@ -327,9 +312,7 @@ def test_a_second_clinic_reminder_on_one_local_day_waits_for_the_next_day(aws, c
     sender = make_sender(aws, sms, clock)
     outcomes = []
     for appointment in (early, late):
-        due = appointment.reminders[0].send_at
-        clock.set(due)
-        tick(aws, queue, due)
+        claim_when_due(aws, clock, appointment, queue)
         outcomes += drain(queue, sender)
 
     # Then one is sent and the other is held for the next local day, not dropped
@@ -347,9 +330,7 @@ def test_service_visits_are_not_capped(aws, clinic, clock, sms):
     queue = MemoryQueue()
     outcomes = []
     for visit in visits:
-        due = visit.reminders[0].send_at
-        clock.set(due)
-        tick(aws, queue, due)
+        claim_when_due(aws, clock, visit, queue)
         outcomes += drain(queue, make_sender(aws, sms, clock))
     assert outcomes == [Outcome.SENT, Outcome.SENT]
 
@@ -385,9 +366,7 @@ def test_the_tenants_own_wording_is_used_in_the_recipients_language(aws, clinic,
     english = book(aws, clinic, phone="+12025550191", days=4)
     queue = MemoryQueue()
     for appointment in (spanish, english):
-        due = appointment.reminders[0].send_at
-        clock.set(due)
-        tick(aws, queue, due)
+        claim_when_due(aws, clock, appointment, queue)
         drain(queue, make_sender(aws, sms, clock))
 
     texts = {s.destination: s.body for s in sms.sent}
@@ -399,10 +378,7 @@ def test_the_tenants_own_wording_is_used_in_the_recipients_language(aws, clinic,
 def test_an_opted_out_recipient_of_a_service_visit_gets_nothing_either(aws, clinic, clock, sms):
     visit = book(aws, clinic, kind=AppointmentKind.SERVICE_VISIT)
     ContactRepository().mark_opted_out(clinic.tenant_id, visit.phone, "keyword", clock())
-    due = visit.reminders[0].send_at
-    queue = MemoryQueue()
-    clock.set(due)
-    tick(aws, queue, due)
+    queue = claim_when_due(aws, clock, visit)
 
     assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
     assert sms.attempts == []
