@@ -418,3 +418,42 @@ def test_a_clinic_template_asking_for_more_than_the_minimum_is_refused(
     assert "(--text)" in err
     assert "diagnosis" in err
     assert aws.admin.templates(tenant["tenant_id"]) == {}
+
+
+def test_a_tenant_update_changes_only_what_is_given_and_validates_it(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a tenant with the default quiet hours
+    tenant = create_tenant(capsys)
+
+    # when its quiet hours and reminders change
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "update",
+        tenant["tenant_id"],
+        "--quiet-hours",
+        "20:00-09:00",
+        "--reminders",
+        "P2D, PT3H",
+        "--json",
+    )
+
+    # then those change, the rest stays, and it is what the services now read
+    assert code == 0, err
+    updated = json.loads(out)
+    assert updated["quiet_hours"] == "20:00-09:00"
+    assert updated["reminder_offsets"] == ["P2D", "PT3H"]
+    assert updated["name"] == tenant["name"]
+    assert updated["timezone"] == tenant["timezone"]
+    stored = aws.admin.get_tenant(tenant["tenant_id"])
+    assert (stored.quiet_hours, stored.reminder_offsets) == ("20:00-09:00", ("P2D", "PT3H"))
+
+    # and bad values are refused naming the option, leaving the tenant as it was
+    code, _, err = run(capsys, "tenants", "update", tenant["tenant_id"], "--quiet-hours", "9pm")
+    assert code == 2
+    assert "(--quiet-hours)" in err
+    code, _, err = run(capsys, "tenants", "update", "ten_missing", "--name", "X")
+    assert code == 2
+    assert "ten_missing" in err
+    assert aws.admin.get_tenant(tenant["tenant_id"]).quiet_hours == "20:00-09:00"

@@ -220,13 +220,13 @@ class Printer:
 # --- Commands ------------------------------------------------------------------------------
 
 
+def _split(offsets: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in offsets.split(",") if part.strip())
+
+
 def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     settings = services.settings
-    reminders = (
-        tuple(part.strip() for part in args.reminders.split(",") if part.strip())
-        if args.reminders is not None
-        else settings.reminder_offsets
-    )
+    reminders = _split(args.reminders) if args.reminders is not None else settings.reminder_offsets
     tenant, issued = services.admin.create_tenant(
         name=args.name,
         timezone=args.timezone,
@@ -256,6 +256,17 @@ def _tenants_list(args: argparse.Namespace, services: Services, printer: Printer
             else "no tenants yet: create one with `reach tenants create`"
         ),
     )
+
+
+def _tenants_update(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    tenant = services.admin.update_tenant(
+        args.tenant_id,
+        name=args.name,
+        timezone=args.timezone,
+        quiet_hours=args.quiet_hours,
+        reminder_offsets=None if args.reminders is None else _split(args.reminders),
+    )
+    printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")
 
 
 def _tenants_show(args: argparse.Namespace, services: Services, printer: Printer) -> None:
@@ -379,6 +390,15 @@ def build_parser() -> argparse.ArgumentParser:
     tenant_commands.add_parser("list", parents=leaf, help="every tenant").set_defaults(
         run=_tenants_list
     )
+    update = tenant_commands.add_parser(
+        "update", parents=leaf, help="change name, zone, quiet hours or default reminders"
+    )
+    update.add_argument("tenant_id")
+    update.add_argument("--name")
+    update.add_argument("--timezone", help="IANA zone, e.g. America/Chicago")
+    update.add_argument("--quiet-hours", help="local HH:MM-HH:MM; applies to every send at once")
+    update.add_argument("--reminders", help="ISO 8601 offsets for new bookings, e.g. P2D,PT3H")
+    update.set_defaults(run=_tenants_update)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")
     show.set_defaults(run=_tenants_show)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from reach.data.tables import (
@@ -33,17 +33,7 @@ class TenantRepository:
 
     def create(self, tenant: Tenant) -> None:
         """Store a new tenant; its sending number must not belong to another tenant."""
-        profile = TenantProfileItem(
-            pk=tenant_pk(tenant.tenant_id),
-            sk=PROFILE_SK,
-            tenant_id=tenant.tenant_id,
-            name=tenant.name,
-            timezone=tenant.timezone,
-            sender_number=tenant.sender_number,
-            quiet_hours=tenant.quiet_hours,
-            reminder_offsets=list(tenant.reminder_offsets),
-            created_at=tenant.created_at,
-        )
+        profile = _profile(tenant)
         claim = SenderNumberItem(
             pk=number_pk(tenant.sender_number), sk=NUMBER_SK, tenant_id=tenant.tenant_id
         )
@@ -57,6 +47,15 @@ class TenantRepository:
                 raise Conflict(
                     f"sending number {tenant.sender_number} already belongs to a tenant"
                 ) from error
+            raise
+
+    def save_profile(self, tenant: Tenant) -> None:
+        """Overwrite an existing tenant's profile (the sending number is not changed here)."""
+        try:
+            _profile(tenant).save(condition=TenantsTableItem.pk.exists())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound(f"tenant {tenant.tenant_id} not found") from error
             raise
 
     def get(self, tenant_id: str) -> Tenant:
@@ -184,6 +183,20 @@ class ApiKeyRepository:
             )
         record.revoked_at = when
         return _api_key(record)
+
+
+def _profile(tenant: Tenant) -> TenantProfileItem:
+    return TenantProfileItem(
+        pk=tenant_pk(tenant.tenant_id),
+        sk=PROFILE_SK,
+        tenant_id=tenant.tenant_id,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        sender_number=tenant.sender_number,
+        quiet_hours=tenant.quiet_hours,
+        reminder_offsets=list(tenant.reminder_offsets),
+        created_at=tenant.created_at,
+    )
 
 
 def _tenant(item: TenantProfileItem) -> Tenant:

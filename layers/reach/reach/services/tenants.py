@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
@@ -51,30 +51,45 @@ class TenantAdmin:
         reminder_offsets: tuple[str, ...],
     ) -> tuple[Tenant, IssuedKey]:
         """Create a tenant and its first API key."""
-        if not name.strip() or len(name) > 100:
-            raise InvalidInput("name", "must be 1 to 100 characters")
-        load_zone(timezone)
-        try:
-            quiet = QuietHours.parse(quiet_hours)
-        except ValueError as error:
-            raise InvalidInput("quiet_hours", str(error)) from error
-        offsets: list[str] = []
-        for index, text in enumerate(reminder_offsets):
-            try:
-                offsets.append(ReminderOffset.parse(text).text)
-            except ValueError as error:
-                raise InvalidInput(f"reminder_offsets[{index}]", str(error)) from error
         tenant = Tenant(
             tenant_id=f"ten_{uuid.uuid4().hex[:20]}",
-            name=name.strip(),
-            timezone=timezone,
+            name=_name(name),
+            timezone=load_zone(timezone).key,
             sender_number=to_e164(sender_number, field="number"),
-            quiet_hours=str(quiet),
-            reminder_offsets=tuple(dict.fromkeys(offsets)),
+            quiet_hours=_quiet_hours(quiet_hours),
+            reminder_offsets=_offsets(reminder_offsets),
             created_at=self._clock(),
         )
         self._tenants.create(tenant)
         return tenant, self.issue_key(tenant.tenant_id, label="initial")
+
+    def update_tenant(
+        self,
+        tenant_id: str,
+        *,
+        name: str | None = None,
+        timezone: str | None = None,
+        quiet_hours: str | None = None,
+        reminder_offsets: tuple[str, ...] | None = None,
+    ) -> Tenant:
+        """Change a tenant's settings; None keeps a setting as it is.
+
+        New offsets apply to bookings made from now on. A new quiet-hours window applies to
+        every send at once, because the sender re-checks it right before each text.
+        """
+        current = self._tenants.get(tenant_id)
+        updated = replace(
+            current,
+            name=current.name if name is None else _name(name),
+            timezone=current.timezone if timezone is None else load_zone(timezone).key,
+            quiet_hours=current.quiet_hours if quiet_hours is None else _quiet_hours(quiet_hours),
+            reminder_offsets=current.reminder_offsets
+            if reminder_offsets is None
+            else _offsets(reminder_offsets),
+        )
+        if updated != current:
+            self._tenants.save_profile(updated)
+        return updated
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         return self._tenants.get(tenant_id)
@@ -150,3 +165,26 @@ class Authenticator:
         if lookup.revoked_at is not None:
             raise Forbidden(f"API key {lookup.prefix} was revoked")
         return lookup.tenant_id
+
+
+def _name(name: str) -> str:
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("name", "must be 1 to 100 characters")
+    return name.strip()
+
+
+def _quiet_hours(text: str) -> str:
+    try:
+        return str(QuietHours.parse(text))
+    except ValueError as error:
+        raise InvalidInput("quiet_hours", str(error)) from error
+
+
+def _offsets(texts: tuple[str, ...]) -> tuple[str, ...]:
+    offsets: list[str] = []
+    for index, text in enumerate(texts):
+        try:
+            offsets.append(ReminderOffset.parse(text).text)
+        except ValueError as error:
+            raise InvalidInput(f"reminder_offsets[{index}]", str(error)) from error
+    return tuple(dict.fromkeys(offsets))

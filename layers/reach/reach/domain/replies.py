@@ -1,0 +1,483 @@
+"""Inbound replies: what a recipient's text asks for, as a ``ReplyIntent``.
+
+Text is compared after folding: Unicode compatibility form, accents dropped, case folded,
+apostrophes removed ("don't" -> "dont") and everything that is not a letter or digit treated as
+a space; digits are split from letters ("15min" -> "15 min") and any script's decimal digits
+read as ASCII. Keywords are folded the same way, so ``SÍ`` matches "si", "Sí!" and " si. ".
+
+Rules, in order:
+
+1. **Opt-out wins over everything.** The FCC (2024 revocation order) lets consent be revoked
+   "by any reasonable means", so an opt-out word or phrase anywhere in the message, as a whole
+   word ("please stop texting me", "Stop. Thank you", "cancel all messages"), opts out. When in
+   doubt we opt out: negations ("don't stop") and homonyms ("the end of the road") still opt
+   out, because a wrongly kept consent is a legal risk and a wrongly dropped one costs a START.
+2. **The one exception is a sentence about cancelling the appointment.** The whole message
+   ``CANCEL`` is a carrier opt-out keyword and opts out; but a longer message with a cancel verb
+   (cancel, cancelar, anular), an appointment noun ("appointment", "visit", "cita"...), no
+   other opt-out word and no word for the messages themselves ("texts", "reminders"...) is
+   CANCEL_APPOINTMENT ("I need to cancel my appointment"). Negated ("don't cancel my
+   appointment") it is UNKNOWN: neither a cancellation nor a revocation, so a person reads it.
+3. **Single-word keywords match the whole message** ("yes!", " Yes. ", "3"), after dropping
+   courtesy words ("Yes, thank you", "llámenme por favor"): a stray "yes" or "3" inside a
+   sentence is not a reply to the reminder.
+4. **Running late** is the word ``LATE``/``TARDE`` next to a number or a unit of time
+   ("LATE 15", "late 15 min", "15 minutes late", "tarde 10", "2 hours late") or one of the
+   running-late phrases; minutes are read from the adjacent number (hours times 60), capped at
+   240, and None when there is no number.
+5. **Multi-word phrases match anywhere** ("can you call me?", "I'm running late"), unless one
+   of the two words before them is a negation ("please don't call me").
+
+Anything else, including empty bodies, emoji and text in other scripts, is UNKNOWN.
+
+Tenants may replace keyword sets (``ReplyKeywords.with_overrides``) but may not put an opt-out
+word into another intent, drop a carrier opt-out word, or give one keyword two intents.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from functools import lru_cache
+
+type Tokens = tuple[str, ...]
+
+
+class ReplyIntent(StrEnum):
+    CONFIRM = "confirm"
+    RESCHEDULE = "reschedule"
+    CANCEL_APPOINTMENT = "cancel_appointment"
+    RUNNING_LATE = "running_late"
+    CALL_ME = "call_me"
+    HELP = "help"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ClassifiedReply:
+    """The intent of one inbound text, with what matched it (folded) and any minutes late."""
+
+    intent: ReplyIntent
+    minutes_late: int | None = None
+    matched: str | None = None
+
+
+#: The AWS End User Messaging opt-out keywords plus the carriers' STOPALL and REVOKE. A tenant
+#: may add opt-out words but never remove these.
+CARRIER_OPT_OUT_WORDS = frozenset(
+    {
+        "ARRET",
+        "CANCEL",
+        "END",
+        "OPT-OUT",
+        "OPTOUT",
+        "QUIT",
+        "REMOVE",
+        "STOP",
+        "TD",
+        "UNSUBSCRIBE",
+        "STOPALL",
+        "REVOKE",
+    }
+)
+
+#: Longest running-late delay we report; beyond it the appointment is effectively missed.
+MAX_MINUTES_LATE = 240
+
+_CANCEL_VERBS = frozenset({"cancel", "cancelar", "anular"})
+#: Words for the messages themselves: "cancel the reminders" is about consent, not the visit.
+_MESSAGING_NOUNS = frozenset(
+    {
+        "text",
+        "texts",
+        "texting",
+        "message",
+        "messages",
+        "messaging",
+        "msg",
+        "msgs",
+        "sms",
+        "reminder",
+        "reminders",
+        "notification",
+        "notifications",
+        "alert",
+        "alerts",
+        "mensaje",
+        "mensajes",
+        "texto",
+        "textos",
+        "recordatorio",
+        "recordatorios",
+        "notificacion",
+        "notificaciones",
+    }
+)
+_NEGATIONS = frozenset({"not", "no", "dont", "don", "wont", "never", "cant", "nunca"})
+_NEGATION_WINDOW = 2
+_COURTESY: tuple[Tokens, ...] = (
+    ("thank", "you"),
+    ("thanks",),
+    ("thx",),
+    ("please",),
+    ("pls",),
+    ("sorry",),
+    ("ok",),
+    ("okay",),
+    ("gracias",),
+    ("por", "favor"),
+)
+_MINUTE_UNITS = frozenset({"m", "min", "mins", "minute", "minutes", "minuto", "minutos"})
+_HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "hora", "horas"})
+#: Longer digit runs are not a delay; they also stay clear of int()'s digit limit.
+_MAX_NUMBER_DIGITS = 4
+
+_APOSTROPHES = re.compile(r"['’‘ʼ`´]")  # noqa: RUF001 - the look-alikes are the point
+_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+
+
+def fold(text: str) -> Tokens:
+    """The words of ``text`` as compared: unaccented, case-folded, punctuation dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    unaccented = "".join(
+        _ascii_digit(ch) for ch in decomposed if not unicodedata.combining(ch)
+    ).casefold()
+    return tuple(_TOKEN.findall(_APOSTROPHES.sub("", unaccented)))
+
+
+def _ascii_digit(ch: str) -> str:
+    # Arabic-Indic, Devanagari... digits are \d too; read them as the digit they are.
+    return str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+
+
+def _find(tokens: Tokens, phrase: Tokens, *, skip_negated: bool = False) -> int | None:
+    """Index of the first occurrence of ``phrase`` in ``tokens`` (optionally not negated)."""
+    width = len(phrase)
+    for start in range(len(tokens) - width + 1):
+        if tokens[start : start + width] == phrase and not (
+            skip_negated and _negated(tokens, start)
+        ):
+            return start
+    return None
+
+
+def _negated(tokens: Tokens, start: int) -> bool:
+    return any(t in _NEGATIONS for t in tokens[max(0, start - _NEGATION_WINDOW) : start])
+
+
+def _words(*keywords: str) -> frozenset[str]:
+    return frozenset(keywords)
+
+
+@dataclass(frozen=True)
+class ReplyKeywords:
+    """Keywords per intent, as tenants write them (any case, accents, punctuation).
+
+    A keyword of one word matches the whole message; a keyword of several words matches as a
+    phrase anywhere. ``appointment_nouns`` are the words that make "cancel my ..." a request to
+    cancel the appointment instead of an opt-out.
+    """
+
+    confirm: frozenset[str] = field(default_factory=frozenset)
+    reschedule: frozenset[str] = field(default_factory=frozenset)
+    cancel_appointment: frozenset[str] = field(default_factory=frozenset)
+    running_late: frozenset[str] = field(default_factory=frozenset)
+    call_me: frozenset[str] = field(default_factory=frozenset)
+    help: frozenset[str] = field(default_factory=frozenset)
+    opt_in: frozenset[str] = field(default_factory=frozenset)
+    opt_out: frozenset[str] = CARRIER_OPT_OUT_WORDS
+    appointment_nouns: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def with_overrides(self, **sets: Iterable[str]) -> ReplyKeywords:
+        """A copy with whole keyword sets replaced; raises ValueError if the result is unsafe."""
+        known = {f.name for f in fields(self)}
+        for name in sets:
+            if name not in known:
+                raise ValueError(f"'{name}' is not a reply keyword set")
+        return replace(self, **{name: frozenset(words) for name, words in sets.items()})
+
+    def intent_sets(self) -> dict[ReplyIntent, frozenset[str]]:
+        """Keywords per intent, opt-out included."""
+        return {
+            ReplyIntent.CONFIRM: self.confirm,
+            ReplyIntent.RESCHEDULE: self.reschedule,
+            ReplyIntent.CANCEL_APPOINTMENT: self.cancel_appointment,
+            ReplyIntent.RUNNING_LATE: self.running_late,
+            ReplyIntent.CALL_ME: self.call_me,
+            ReplyIntent.HELP: self.help,
+            ReplyIntent.OPT_IN: self.opt_in,
+            ReplyIntent.OPT_OUT: self.opt_out,
+        }
+
+
+def _validate(keywords: ReplyKeywords) -> None:
+    carrier = {fold(w) for w in CARRIER_OPT_OUT_WORDS}
+    folded_opt_out = {fold(w) for w in keywords.opt_out}
+    missing = sorted(w for w in CARRIER_OPT_OUT_WORDS if fold(w) not in folded_opt_out)
+    if missing:
+        raise ValueError(f"opt_out must keep the carrier opt-out word '{missing[0]}'")
+    opt_outs = folded_opt_out | carrier
+    owner: dict[Tokens, str] = {}
+    others = {f.name: getattr(keywords, f.name) for f in fields(keywords) if f.name != "opt_out"}
+    for name, words in [("opt_out", keywords.opt_out), *others.items()]:
+        for word in words:
+            tokens = fold(word)
+            if not tokens:
+                raise ValueError(f"keyword '{word}' in {name} has no letters or digits")
+            if name != "opt_out":
+                for opt_out in opt_outs:
+                    if _find(tokens, opt_out) is not None:
+                        raise ValueError(
+                            f"keyword '{word}' in {name} contains the opt-out word "
+                            f"'{' '.join(opt_out)}'; opt-out words always opt out"
+                        )
+            if name == "appointment_nouns":
+                continue
+            if owner.setdefault(tokens, name) != name:
+                raise ValueError(f"keyword '{word}' is in both {owner[tokens]} and {name}")
+
+
+DEFAULT_KEYWORDS = ReplyKeywords(
+    confirm=_words("1", "C", "Y", "YES", "CONFIRM", "SI", "SÍ", "CONFIRMO", "CONFIRMAR"),
+    reschedule=_words(
+        "2",
+        "R",
+        "RESCHEDULE",
+        "CAMBIAR",
+        "REPROGRAMAR",
+        "to reschedule",
+        "can I reschedule",
+        "another time",
+        "different time",
+        "cambiar la cita",
+        "cambiar mi cita",
+        "otro día",
+        "otra hora",
+    ),
+    # Never CANCEL: it is a carrier opt-out word (see the module docstring, rule 2).
+    cancel_appointment=_words("3", "X", "ANULAR"),
+    running_late=_words(
+        "LATE",
+        "TARDE",
+        "running late",
+        "running behind",
+        "I'm late",
+        "am late",
+        "be late",
+        "llego tarde",
+        "llegaré tarde",
+        "llegar tarde",
+        "voy tarde",
+    ),
+    call_me=_words(
+        "CALL",
+        "call me",
+        "give me a call",
+        "phone me",
+        "LLAMAR",
+        "llámenme",
+        "llámame",
+        "llamarme",
+    ),
+    help=_words("HELP", "INFO", "AYUDA"),
+    opt_in=_words("START", "UNSTOP"),
+    # Spanish speakers text the Spanish word; revocation "by any reasonable means" covers it.
+    opt_out=CARRIER_OPT_OUT_WORDS
+    | _words(
+        "ALTO",
+        "PARAR",
+        "DETENER",
+        "BAJA",
+        "CANCELAR",
+        "do not text",
+        "dont text",
+        "no more texts",
+        "no more messages",
+        "no más mensajes",
+        "wrong number",
+        "número equivocado",
+    ),
+    appointment_nouns=_words(
+        "appointment",
+        "appointments",
+        "appt",
+        "appts",
+        "visit",
+        "booking",
+        "reservation",
+        "session",
+        "consultation",
+        "cita",
+        "citas",
+        "consulta",
+        "turno",
+        "reserva",
+        "visita",
+        "sesión",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    whole: dict[Tokens, ReplyIntent]
+    phrases: tuple[tuple[ReplyIntent, Tokens], ...]
+    opt_outs: tuple[Tokens, ...]
+    late_markers: frozenset[str]
+    appointment_nouns: frozenset[str]
+
+
+#: Among phrases found anywhere, the first intent in this order wins.
+_PHRASE_ORDER = (
+    ReplyIntent.CANCEL_APPOINTMENT,
+    ReplyIntent.RESCHEDULE,
+    ReplyIntent.RUNNING_LATE,
+    ReplyIntent.CALL_ME,
+    ReplyIntent.CONFIRM,
+    ReplyIntent.HELP,
+    ReplyIntent.OPT_IN,
+)
+
+
+@lru_cache(maxsize=64)
+def _compile(keywords: ReplyKeywords) -> _Compiled:
+    sets = keywords.intent_sets()
+    whole: dict[Tokens, ReplyIntent] = {}
+    phrases: list[tuple[ReplyIntent, Tokens]] = []
+    for intent in _PHRASE_ORDER:
+        for word in sorted(sets[intent]):
+            tokens = fold(word)
+            whole[tokens] = intent
+            if len(tokens) > 1:
+                phrases.append((intent, tokens))
+    opt_outs = {fold(w) for w in keywords.opt_out | CARRIER_OPT_OUT_WORDS}
+    return _Compiled(
+        whole=whole,
+        phrases=tuple(phrases),
+        opt_outs=tuple(sorted(opt_outs)),
+        late_markers=frozenset(t[0] for w in keywords.running_late if len(t := fold(w)) == 1),
+        appointment_nouns=frozenset(t for w in keywords.appointment_nouns for t in fold(w)),
+    )
+
+
+def classify_reply(text: str, keywords: ReplyKeywords | None = None) -> ClassifiedReply:
+    """What ``text`` asks for, by the rules in this module's docstring; never raises."""
+    compiled = _compile(keywords or DEFAULT_KEYWORDS)
+    tokens = fold(text)
+    if not tokens:
+        return ClassifiedReply(ReplyIntent.UNKNOWN)
+
+    opt_out = _first_opt_out(tokens, compiled.opt_outs)
+    cancel_sentence = _cancel_sentence(tokens, compiled)
+    if opt_out is not None:
+        if cancel_sentence is not None and _only_opt_out_is_cancel(tokens, compiled.opt_outs):
+            return cancel_sentence
+        return ClassifiedReply(ReplyIntent.OPT_OUT, matched=" ".join(opt_out))
+
+    for candidate in (tokens, _without_courtesy(tokens)):
+        intent = compiled.whole.get(candidate)
+        if intent is not None:
+            return ClassifiedReply(intent, matched=" ".join(candidate))
+
+    if cancel_sentence is not None:
+        return cancel_sentence
+
+    late = _running_late(tokens, compiled.late_markers)
+    if late is not None:
+        return late
+
+    for intent, phrase in compiled.phrases:
+        start = _find(tokens, phrase, skip_negated=True)
+        if start is not None:
+            if intent is ReplyIntent.RUNNING_LATE:
+                minutes = _minutes_near(tokens, start, start + len(phrase))
+                return ClassifiedReply(intent, minutes_late=minutes, matched=" ".join(phrase))
+            return ClassifiedReply(intent, matched=" ".join(phrase))
+    return ClassifiedReply(ReplyIntent.UNKNOWN)
+
+
+def _first_opt_out(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> Tokens | None:
+    found = [(start, phrase) for phrase in opt_outs if (start := _find(tokens, phrase)) is not None]
+    return min(found)[1] if found else None
+
+
+def _only_opt_out_is_cancel(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> bool:
+    rest = tuple("" if t in _CANCEL_VERBS else t for t in tokens)
+    return _first_opt_out(rest, opt_outs) is None
+
+
+def _cancel_sentence(tokens: Tokens, compiled: _Compiled) -> ClassifiedReply | None:
+    """CANCEL_APPOINTMENT (or UNKNOWN when negated) for "cancel my appointment"-style text."""
+    if len(tokens) < 2 or not compiled.appointment_nouns.intersection(tokens):
+        return None
+    if _MESSAGING_NOUNS.intersection(tokens):
+        return None
+    verbs = [i for i, t in enumerate(tokens) if t in _CANCEL_VERBS]
+    if not verbs:
+        return None
+    if any(_negated(tokens, i) for i in verbs):
+        return ClassifiedReply(ReplyIntent.UNKNOWN)
+    return ClassifiedReply(ReplyIntent.CANCEL_APPOINTMENT, matched=tokens[verbs[0]])
+
+
+def _without_courtesy(tokens: Tokens) -> Tokens:
+    kept: list[str] = []
+    i = 0
+    while i < len(tokens):
+        polite = next((p for p in _COURTESY if tokens[i : i + len(p)] == p), None)
+        if polite is None:
+            kept.append(tokens[i])
+            i += 1
+        else:
+            i += len(polite)
+    return tuple(kept)
+
+
+def _running_late(tokens: Tokens, markers: frozenset[str]) -> ClassifiedReply | None:
+    """RUNNING_LATE for a late marker beside a number or a unit ("late 15", "10 min late")."""
+    for i, token in enumerate(tokens):
+        if token not in markers:
+            continue
+        before = tokens[i - 1] if i > 0 else ""
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        beside_time = _is_number(after) or _is_number(before) or before in _UNITS
+        start = i - 2 if before in _UNITS and i >= 2 and _is_number(tokens[i - 2]) else i - 1
+        if beside_time and not _negated(tokens, max(start, 0)):
+            return ClassifiedReply(
+                ReplyIntent.RUNNING_LATE, minutes_late=_minutes_near(tokens, i, i + 1), matched=token
+            )
+    return None
+
+
+_UNITS = _MINUTE_UNITS | _HOUR_UNITS
+
+
+def _is_number(token: str) -> bool:
+    return token.isdigit()
+
+
+def _minutes_near(tokens: Tokens, start: int, end: int) -> int | None:
+    """Minutes from the number right after ``tokens[start:end]``, else right before it."""
+    if end < len(tokens) and _is_number(tokens[end]):
+        unit = tokens[end + 1] if end + 1 < len(tokens) else ""
+        return _minutes(tokens[end], unit)
+    if start >= 1 and _is_number(tokens[start - 1]):
+        return _minutes(tokens[start - 1], "")
+    if start >= 2 and tokens[start - 1] in _UNITS and _is_number(tokens[start - 2]):
+        return _minutes(tokens[start - 2], tokens[start - 1])
+    return None
+
+
+def _minutes(number: str, unit: str) -> int:
+    if len(number.lstrip("0")) > _MAX_NUMBER_DIGITS:
+        return MAX_MINUTES_LATE
+    value = int(number) * (60 if unit in _HOUR_UNITS else 1)
+    return min(value, MAX_MINUTES_LATE)
