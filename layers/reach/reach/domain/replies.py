@@ -134,6 +134,7 @@ _COURTESY: tuple[Tokens, ...] = (
 )
 _MINUTE_UNITS = frozenset({"m", "min", "mins", "minute", "minutes", "minuto", "minutos"})
 _HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "hora", "horas"})
+_UNITS = _MINUTE_UNITS | _HOUR_UNITS
 #: Longer digit runs are not a delay; they also stay clear of int()'s digit limit.
 _MAX_NUMBER_DIGITS = 4
 
@@ -194,6 +195,9 @@ class ReplyKeywords:
     appointment_nouns: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
+        # Callers may pass sets or lists; frozensets keep the value hashable (compiled once).
+        for f in fields(self):
+            object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
         _validate(self)
 
     def with_overrides(self, **sets: Iterable[str]) -> ReplyKeywords:
@@ -332,7 +336,7 @@ class _Compiled:
     phrases: tuple[tuple[ReplyIntent, Tokens], ...]
     opt_outs: tuple[Tokens, ...]
     late_markers: frozenset[str]
-    appointment_nouns: frozenset[str]
+    appointment_nouns: tuple[Tokens, ...]
 
 
 #: Among phrases found anywhere, the first intent in this order wins.
@@ -364,7 +368,7 @@ def _compile(keywords: ReplyKeywords) -> _Compiled:
         phrases=tuple(phrases),
         opt_outs=tuple(sorted(opt_outs)),
         late_markers=frozenset(t[0] for w in keywords.running_late if len(t := fold(w)) == 1),
-        appointment_nouns=frozenset(t for w in keywords.appointment_nouns for t in fold(w)),
+        appointment_nouns=tuple(sorted(fold(w) for w in keywords.appointment_nouns)),
     )
 
 
@@ -416,7 +420,7 @@ def _only_opt_out_is_cancel(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> boo
 
 def _cancel_sentence(tokens: Tokens, compiled: _Compiled) -> ClassifiedReply | None:
     """CANCEL_APPOINTMENT (or UNKNOWN when negated) for "cancel my appointment"-style text."""
-    if len(tokens) < 2 or not compiled.appointment_nouns.intersection(tokens):
+    if len(tokens) < 2 or all(_find(tokens, noun) is None for noun in compiled.appointment_nouns):
         return None
     if _MESSAGING_NOUNS.intersection(tokens):
         return None
@@ -452,12 +456,11 @@ def _running_late(tokens: Tokens, markers: frozenset[str]) -> ClassifiedReply | 
         start = i - 2 if before in _UNITS and i >= 2 and _is_number(tokens[i - 2]) else i - 1
         if beside_time and not _negated(tokens, max(start, 0)):
             return ClassifiedReply(
-                ReplyIntent.RUNNING_LATE, minutes_late=_minutes_near(tokens, i, i + 1), matched=token
+                ReplyIntent.RUNNING_LATE,
+                minutes_late=_minutes_near(tokens, i, i + 1),
+                matched=token,
             )
     return None
-
-
-_UNITS = _MINUTE_UNITS | _HOUR_UNITS
 
 
 def _is_number(token: str) -> bool:
