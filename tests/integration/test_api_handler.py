@@ -291,7 +291,10 @@ def test_only_pending_reminders_sit_in_the_due_index(api, aws):
     table = aws.settings.appointments_table
     items = boto3.client("dynamodb").scan(TableName=table, IndexName="due")["Items"]
 
-    assert sorted(item["sk"]["S"] for item in items) == ["reminder#1.1", "reminder#1.2"]
+    assert sorted(item["sk"]["S"] for item in items) == [
+        "appointment#reminder#1.1",
+        "appointment#reminder#1.2",
+    ]
     assert {item["appointment_id"]["S"] for item in items} == {kept["id"]}
 
 

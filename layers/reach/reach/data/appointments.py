@@ -87,7 +87,10 @@ class AppointmentRepository:
         """The appointment with all its reminders (one Query), or NotFound."""
         appointment: AppointmentItem | None = None
         reminders: list[ReminderItem] = []
-        for item in AppointmentsTableItem.query(appointment_pk(tenant_id, appointment_id)):
+        for item in AppointmentsTableItem.query(
+            appointment_pk(tenant_id, appointment_id),
+            AppointmentsTableItem.sk.startswith(APPOINTMENT_SK),
+        ):
             if isinstance(item, AppointmentItem):
                 appointment = item
             elif isinstance(item, ReminderItem):

@@ -9,7 +9,7 @@ TenantsTable (pk, sk) holds one item family per access path:
 AppointmentsTable (pk = ``<tenant>#<appointment>``) keeps an appointment and its reminders in
 one item collection, so reading an appointment with its reminders is one Query:
   ``... / appointment``              the appointment; GSIs by_start and by_status list it
-  ``... / reminder#<id>``            a reminder; while pending it carries due_shard/due_at and
+  ``... / appointment#reminder#<id>`` a reminder; while pending it carries due_shard/due_at and
                                      so sits in the sparse ``due`` GSI the dispatcher queries
 
 Table names come from Settings through ``bind_tables``, never from import-time environment.
@@ -246,7 +246,9 @@ APPOINTMENT_SK = "appointment"
 
 
 def reminder_sk(reminder_id: str) -> str:
-    return f"reminder#{reminder_id}"
+    # Under the appointment's own sort key, so that reading an appointment with its reminders
+    # is one Query on begins_with("appointment"), which skips the conversation's messages.
+    return f"{APPOINTMENT_SK}#reminder#{reminder_id}"
 
 
 def message_sk(created_at: datetime, message_id: str) -> str:
