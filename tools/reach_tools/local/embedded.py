@@ -15,13 +15,13 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 
 from reach.wiring import dispatcher_from_env, sender_from_env, services_from_env
+from reach_tools.local.lifecycle import Startable
 from reach_tools.template import (
     TemplateError,
     create_tables,
@@ -154,7 +154,7 @@ def _queue_attributes(
     return attributes
 
 
-class EmbeddedAws:
+class EmbeddedAws(Startable):
     """moto's server on 127.0.0.1 with Reach's tables and queues; the process environment
     points at it."""
 
@@ -272,15 +272,3 @@ class EmbeddedAws:
             self._saved_environment = None
         for cached in _CACHED_WIRING:
             cached.cache_clear()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -4,8 +4,7 @@ that plays EventBridge and the send queue's event source mapping, in one process
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self, TextIO
+from typing import Any, TextIO
 
 from reach.domain.models import Tenant
 from reach.services.tenants import IssuedKey, TenantAdmin
@@ -15,6 +14,7 @@ from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
 from reach_tools.local.functions import load_function
 from reach_tools.local.gateway import LocalGateway, rest_api_of
 from reach_tools.local.http_front import HttpFront
+from reach_tools.local.lifecycle import Startable
 from reach_tools.local.scheduler import LocalScheduler
 from reach_tools.template import load_template
 
@@ -22,7 +22,7 @@ API_FUNCTION = "ApiFunction"
 AUTHORIZER_FUNCTION = "AuthorizerFunction"
 
 
-class LocalReach:
+class LocalReach(Startable):
     """Reach on this machine: start it, create tenants, call ``api_url``, stop it."""
 
     def __init__(
@@ -109,15 +109,3 @@ class LocalReach:
             self._front = None
         self._scheduler = None
         self.aws.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -134,9 +134,11 @@ class ReminderSender:
         appointment = self._appointments.get_without_reminders(
             queued.tenant_id, queued.appointment_id
         )
+        if appointment is None:
+            return self._end(key, queued, Outcome.SKIPPED, "appointment_missing")
         stale = _why_stale(appointment, state.appointment_version, now)
-        if stale is not None or appointment is None:
-            return self._end(key, queued, Outcome.SKIPPED, stale or "appointment_missing")
+        if stale is not None:
+            return self._end(key, queued, Outcome.SKIPPED, stale)
         tenant = self._tenant(queued.tenant_id)
         zone = load_zone(appointment.timezone)
         held = self._hold_for_quiet_hours(key, queued, appointment, tenant, zone, now)
@@ -223,15 +225,15 @@ class ReminderSender:
                 tenant.tenant_id, appointment.phone, "provider_opt_out", now
             )
             self._release_caps(appointment, reserved_at)
-            record = _with(record, status="skipped", reason=error.reason)
+            record = replace(record, status="skipped", reason=error.reason)
             return self._end(key, queued, Outcome.SKIPPED, "opted_out", record)
         except SmsError as error:
             if error.retryable and receive_count < MAX_RECEIVES:
                 return self._retry(key, queued, appointment, reserved_at, error.reason)
             self._release_caps(appointment, reserved_at)
-            record = _with(record, status="failed", reason=error.reason)
+            record = replace(record, status="failed", reason=error.reason)
             return self._end(key, queued, Outcome.FAILED, error.reason, record)
-        record = _with(record, provider_message_id=sent.provider_message_id)
+        record = replace(record, provider_message_id=sent.provider_message_id)
         self._end(key, queued, Outcome.SENT, None, record)
         return SendResult(Outcome.SENT, provider_message_id=sent.provider_message_id)
 
@@ -323,9 +325,7 @@ class ReminderSender:
         return self._tenant_cache[tenant_id]
 
 
-def _why_stale(appointment: Appointment | None, version: int, now: datetime) -> str | None:
-    if appointment is None:
-        return "appointment_missing"
+def _why_stale(appointment: Appointment, version: int, now: datetime) -> str | None:
     if appointment.status.is_closed:
         return f"appointment_{appointment.status.value}"
     if appointment.version != version:
@@ -333,9 +333,3 @@ def _why_stale(appointment: Appointment | None, version: int, now: datetime) -> 
     if appointment.starts_at <= now:
         return "past_start"
     return None
-
-
-def _with(record: OutboundRecord, **changes: object) -> OutboundRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)  # type: ignore[arg-type]
