@@ -197,8 +197,9 @@ class SmsProviderBase(ABC):
         senders that a provider throttled at the same moment, instead of having them all
         come back together (AWS Architecture Blog, "Exponential Backoff And Jitter").
         """
-        ceiling = min(self._backoff_cap, self._backoff_base * 2.0 ** (failed_attempts - 1))
-        return self._random() * ceiling
+        return full_jitter_delay(
+            failed_attempts, base=self._backoff_base, cap=self._backoff_cap, random=self._random
+        )
 
     def classify(self, error: ClientError) -> SmsError:
         """Translate a provider's ClientError into a Reach SMS error, by table."""
@@ -250,3 +251,11 @@ def _unlisted(status: int) -> Classification:
 
 def _elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
+
+
+def full_jitter_delay(
+    failed_attempts: int, *, base: float, cap: float, random: Callable[[], float]
+) -> float:
+    """Seconds to wait after ``failed_attempts`` failures: a uniform draw below the capped
+    exponential (full jitter, AWS Architecture Blog "Exponential Backoff And Jitter")."""
+    return random() * min(cap, base * 2.0 ** (failed_attempts - 1))
