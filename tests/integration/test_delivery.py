@@ -383,3 +383,21 @@ def test_an_opted_out_recipient_of_a_service_visit_gets_nothing_either(aws, clin
     assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
     assert sms.attempts == []
     assert reminders_of(aws, visit) == [("1.1", "skipped", "opted_out")]
+
+
+def test_a_detail_change_keeps_the_pending_reminders_valid(aws, clinic, clock, sms):
+    # Given a booked visit whose first name the clinic corrects before the reminder is due
+    appointment = book(aws, clinic)
+    changed = aws.appointments.change(
+        clinic.tenant_id, appointment.appointment_id, AppointmentChanges(first_name="Anna")
+    )
+    assert changed.version == appointment.version + 1
+
+    # When the reminder falls due and the sender drains the queue
+    queue = claim_when_due(aws, clock, changed)
+    outcomes = drain(queue, make_sender(aws, sms, clock))
+
+    # Then the same plan is sent, with the corrected name: only a new plan retires reminders
+    assert outcomes == [Outcome.SENT]
+    assert "Anna" in sms.sent[0].body
+    assert reminders_of(aws, appointment) == [("1.1", "sent", None)]

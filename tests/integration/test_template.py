@@ -275,6 +275,7 @@ def test_table_definitions_drop_what_create_table_does_not_take(template: dict[s
         "by_start",
         "by_status",
         "due",
+        "lookup",
     ]
 
 

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from reach.data.paging import decode_token, encode_token
 from reach.data.tables import (
     APPOINTMENT_SK,
     AppointmentItem,
     AppointmentsTableItem,
     ReminderItem,
     appointment_pk,
+    phone_lookup_key,
     reminder_sk,
     strings,
     tenant_status_key,
 )
-from reach.domain.errors import Conflict, InvalidInput, NotFound
+from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import (
     Appointment,
     AppointmentKind,
@@ -31,6 +30,9 @@ from reach.domain.models import (
     Reminder,
     ReminderStatus,
 )
+
+#: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
+OPTED_OUT_REASON = "opted_out"
 
 
 class ConcurrentChange(Conflict):
@@ -120,13 +122,17 @@ class AppointmentRepository:
         else:
             index = AppointmentItem.by_status
             hash_key = tenant_status_key(tenant_id, status)
-        start_key = _decode_token(next_token, hash_key) if next_token else None
+        start_key = (
+            decode_token(next_token, hash_key, ("tenant_id", "tenant_status"))
+            if next_token
+            else None
+        )
         results = index.query(
             hash_key, window, limit=limit, last_evaluated_key=start_key, page_size=limit
         )
         items = [_appointment(item, ()) for item in results]
         last_key = results.last_evaluated_key if len(items) == limit else None
-        return AppointmentPage(items=items, next_token=_encode_token(last_key))
+        return AppointmentPage(items=items, next_token=encode_token(last_key))
 
     def save_changes(
         self,
@@ -172,6 +178,85 @@ class AppointmentRepository:
                 ) from error
             raise
 
+    def for_phone(
+        self, tenant_id: str, phone: str, starting_after: datetime, limit: int = 25
+    ) -> list[Appointment]:
+        """The recipient's appointments with the tenant starting after ``starting_after``
+        (soonest first, without reminders): one key-bound Query on the lookup index."""
+        items = AppointmentItem.lookup.query(
+            phone_lookup_key(tenant_id, phone),
+            AppointmentItem.lookup_at >= starting_after,
+            limit=limit,
+            page_size=limit,
+        )
+        return [_appointment(item, ()) for item in items if isinstance(item, AppointmentItem)]
+
+    def pause_for_opt_out(self, appointment: Appointment, now: datetime) -> int:
+        """Skip the appointment's pending reminders (reason ``opted_out``): they leave the due
+        index. Each is one conditional update, so a reminder a dispatcher claims meanwhile is
+        left to the sender, whose consent check stops it. Returns how many were skipped."""
+        skipped = 0
+        for reminder in appointment.reminders:
+            if reminder.status is not ReminderStatus.PENDING:
+                continue
+            item = self._reminder_item(appointment, reminder)
+            try:
+                item.update(
+                    actions=[
+                        ReminderItem.status.set(ReminderStatus.SKIPPED.value),
+                        ReminderItem.reason.set(OPTED_OUT_REASON),
+                        ReminderItem.updated_at.set(now),
+                        ReminderItem.due_shard.remove(),
+                        ReminderItem.due_at.remove(),
+                    ],
+                    condition=ReminderItem.status == ReminderStatus.PENDING.value,
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            skipped += 1
+        return skipped
+
+    def resume_after_opt_in(self, appointment: Appointment, now: datetime) -> int:
+        """Put back the reminders an opt-out skipped, for the appointment's current version,
+        whose send time is still ahead. Returns how many were resumed."""
+        resumed = 0
+        for reminder in appointment.reminders:
+            if (
+                reminder.status is not ReminderStatus.SKIPPED
+                or reminder.reason != OPTED_OUT_REASON
+                or reminder.appointment_version != appointment.current_plan
+                or reminder.send_at is None
+                or reminder.send_at <= now
+            ):
+                continue
+            item = self._reminder_item(appointment, reminder)
+            try:
+                item.update(
+                    actions=[
+                        ReminderItem.status.set(ReminderStatus.PENDING.value),
+                        ReminderItem.reason.set("resumed_opt_in"),
+                        ReminderItem.updated_at.set(now),
+                        ReminderItem.due_shard.set(
+                            self.due_shard(
+                                appointment.tenant_id,
+                                appointment.appointment_id,
+                                reminder.reminder_id,
+                            )
+                        ),
+                        ReminderItem.due_at.set(reminder.send_at),
+                    ],
+                    condition=(ReminderItem.status == ReminderStatus.SKIPPED.value)
+                    & (ReminderItem.reason == OPTED_OUT_REASON),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            resumed += 1
+        return resumed
+
     def due_shard(self, tenant_id: str, appointment_id: str, reminder_id: str) -> str:
         """Spread pending reminders over shards so no one due-index partition runs hot."""
         key = f"{tenant_id}#{appointment_id}#{reminder_id}".encode()
@@ -200,6 +285,12 @@ class AppointmentRepository:
             location=appointment.location,
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,
+            plan_version=appointment.current_plan,
+            late_minutes=appointment.late_minutes,
+            last_reply_id=appointment.last_reply_id,
+            last_reply_at=appointment.last_reply_at,
+            lookup_key=phone_lookup_key(appointment.tenant_id, appointment.phone),
+            lookup_at=appointment.starts_at,
         )
 
     def _reminder_item(self, appointment: Appointment, reminder: Reminder) -> ReminderItem:
@@ -245,6 +336,10 @@ def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:
         location=item.location,
         created_at=item.created_at,
         updated_at=item.updated_at,
+        plan_version=int(item.plan_version or item.version),
+        late_minutes=None if item.late_minutes is None else int(item.late_minutes),
+        last_reply_id=item.last_reply_id,
+        last_reply_at=item.last_reply_at,
         reminders=tuple(_reminder(r) for r in ordered),
     )
 
@@ -263,25 +358,3 @@ def _reminder(item: ReminderItem) -> Reminder:
 def _ordinal(reminder_id: str) -> int:
     _, _, number = reminder_id.rpartition(".")
     return int(number) if number.isdigit() else 0
-
-
-def _encode_token(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode()
-
-
-def _decode_token(token: str, hash_key: str) -> dict[str, Any]:
-    """Decode a page token, refusing one minted for another tenant, status or index."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise InvalidInput("next_token", "not a token this API issued") from error
-    hash_values = [
-        attribute.get("S")
-        for name, attribute in (key.items() if isinstance(key, dict) else [])
-        if name in ("tenant_id", "tenant_status") and isinstance(attribute, dict)
-    ]
-    if hash_values != [hash_key]:
-        raise InvalidInput("next_token", "not a token for this listing")
-    return dict(key)

@@ -11,7 +11,8 @@ overwritten by a sender recording its send (the loser re-reads and decides again
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -19,18 +20,41 @@ from zoneinfo import ZoneInfo
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
 from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from reach.data.tables import TenantsTableItem
 from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
+from reach.domain.conversation import PendingChoice
 from reach.domain.errors import Conflict, InvalidInput
 from reach.domain.phones import mask_phone
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+class ContactsByPhoneIndex(GlobalSecondaryIndex["ContactItem"]):
+    """Every tenant's contact for one phone number: what a provider's (account-wide)
+    opt-out list is reconciled against."""
+
+    class Meta:
+        index_name = "contacts_by_phone"
+        projection = AllProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute(range_key=True)
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """A consent update's result: the contact as stored and whether this call changed it."""
+
+    contact: Contact
+    changed: bool
 
 
 class ContactItem(TenantsTableItem, discriminator="contact"):
@@ -47,7 +71,17 @@ class ContactItem(TenantsTableItem, discriminator="contact"):
     recent_sends = cast(
         "ListAttribute[datetime]", ListAttribute(of=UTCDateTimeAttribute, default=list)
     )
+    # A question we asked ("which appointment?") and the intent it holds until answered.
+    pending_choice = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True))
+    pending_intent = UnicodeAttribute(null=True)
+    pending_minutes = NumberAttribute(null=True)
+    pending_asked_at = UTCDateTimeAttribute(null=True)
+    #: When we last answered an unrecognised reply; cleared by the next recognised one, so
+    #: an auto-responder on the other end gets one answer, not an endless conversation.
+    nudged_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+
+    by_phone = ContactsByPhoneIndex()
 
 
 def contact_pk(tenant_id: str, phone: str) -> str:
@@ -105,22 +139,30 @@ class ContactRepository:
         return self._change(tenant_id, phone, release)[0]
 
     def mark_opted_out(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
-        """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``).
-
-        Idempotent: an opted-out contact keeps its first opt-out's source and time. Inbound
-        order is not guaranteed (facts.md), so an opt-out older than the last recorded
-        consent change is stale and ignored; at the same moment, opting out wins.
-        """
-
-        def opt_out(item: ContactItem) -> tuple[None, bool]:
-            if item.opted_out or not _is_newer(at, item.consent_changed_at, ties_win=True):
-                return None, False
-            _set_consent(item, opted_out=True, source=source, at=at)
-            return None, True
-
-        return _contact(self._change(tenant_id, phone, opt_out)[1])
+        return self.opt_out(tenant_id, phone, source, at).contact
 
     def mark_opted_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
+        return self.opt_in(tenant_id, phone, source, at).contact
+
+    def opt_out(self, tenant_id: str, phone: str, source: str, at: datetime) -> ConsentChange:
+        """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``).
+
+        Idempotent: an opted-out contact keeps its first opt-out's source and time, and
+        ``changed`` is True only for the call that opted it out. Inbound order is not
+        guaranteed (facts.md), so an opt-out older than the last recorded consent change is
+        stale and ignored; at the same moment, opting out wins.
+        """
+
+        def opt_out(item: ContactItem) -> tuple[bool, bool]:
+            if item.opted_out or not _is_newer(at, item.consent_changed_at, ties_win=True):
+                return False, False
+            _set_consent(item, opted_out=True, source=source, at=at)
+            return True, True
+
+        changed, item = self._change(tenant_id, phone, opt_out)
+        return ConsentChange(_contact(item), changed)
+
+    def opt_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> ConsentChange:
         """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``).
 
         Idempotent: a contact already opted in with a recorded consent keeps that record.
@@ -128,16 +170,96 @@ class ContactRepository:
         ignored.
         """
 
-        def opt_in(item: ContactItem) -> tuple[None, bool]:
+        def opt_in(item: ContactItem) -> tuple[bool, bool]:
             recorded = item.consent_source is not None
             if (not item.opted_out and recorded) or not _is_newer(
                 at, item.consent_changed_at, ties_win=False
             ):
-                return None, False
+                return False, False
             _set_consent(item, opted_out=False, source=source, at=at)
+            return True, True
+
+        changed, item = self._change(tenant_id, phone, opt_in)
+        return ConsentChange(_contact(item), changed)
+
+    def record_first_consent(
+        self, tenant_id: str, phone: str, source: str, at: datetime
+    ) -> ConsentChange:
+        """Record where consent came from (e.g. ``booking``) for a contact with no consent
+        record yet. Never overrides an existing record, least of all an opt-out."""
+
+        def first(item: ContactItem) -> tuple[bool, bool]:
+            if item.consent_source is not None or item.opted_out:
+                return False, False
+            _set_consent(item, opted_out=False, source=source, at=at)
+            return True, True
+
+        changed, item = self._change(tenant_id, phone, first)
+        return ConsentChange(_contact(item), changed)
+
+    def with_phone(self, phone: str) -> Iterator[Contact]:
+        """Every tenant's contact for ``phone`` (the contacts_by_phone index, key-bound)."""
+        for item in ContactItem.by_phone.query(phone):
+            yield _contact(item)
+
+    def pending_choice(self, tenant_id: str, phone: str) -> PendingChoice | None:
+        item = self._load(tenant_id, phone)
+        if not item.pending_choice or item.pending_asked_at is None:
+            return None
+        return PendingChoice(
+            appointment_ids=tuple(str(v) for v in item.pending_choice),
+            intent=item.pending_intent or "",
+            minutes_late=None if item.pending_minutes is None else int(item.pending_minutes),
+            asked_at=item.pending_asked_at,
+        )
+
+    def ask_choice(self, tenant_id: str, phone: str, choice: PendingChoice) -> None:
+        """Remember the question we are asking; it replaces any earlier one."""
+
+        def ask(item: ContactItem) -> tuple[None, bool]:
+            item.pending_choice = list(choice.appointment_ids)
+            item.pending_intent = choice.intent
+            item.pending_minutes = choice.minutes_late
+            item.pending_asked_at = choice.asked_at
             return None, True
 
-        return _contact(self._change(tenant_id, phone, opt_in)[1])
+        self._change(tenant_id, phone, ask)
+
+    def clear_choice(self, tenant_id: str, phone: str, asked_at: datetime) -> None:
+        """Forget the question asked at ``asked_at`` (answered); a newer one stays."""
+
+        def clear(item: ContactItem) -> tuple[None, bool]:
+            if item.pending_asked_at != asked_at:
+                return None, False
+            item.pending_choice = None
+            item.pending_intent = None
+            item.pending_minutes = None
+            item.pending_asked_at = None
+            return None, True
+
+        self._change(tenant_id, phone, clear)
+
+    def nudge(self, tenant_id: str, phone: str, at: datetime) -> bool:
+        """Whether to answer an unrecognised reply: True once until a recognised reply."""
+
+        def nudge(item: ContactItem) -> tuple[bool, bool]:
+            if item.nudged_at is not None:
+                return False, False
+            item.nudged_at = at
+            return True, True
+
+        return self._change(tenant_id, phone, nudge)[0]
+
+    def recognised(self, tenant_id: str, phone: str) -> None:
+        """A recognised reply arrived: the next unrecognised one gets an answer again."""
+
+        def reset(item: ContactItem) -> tuple[None, bool]:
+            if item.nudged_at is None:
+                return None, False
+            item.nudged_at = None
+            return None, True
+
+        self._change(tenant_id, phone, reset)
 
     def _change[R](
         self, tenant_id: str, phone: str, decide: Callable[[ContactItem], tuple[R, bool]]

@@ -11,6 +11,15 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``... / appointment``              the appointment; GSIs by_start and by_status list it
   ``... / appointment#reminder#<id>`` a reminder; while pending it carries due_shard/due_at and
                                      so sits in the sparse ``due`` GSI the dispatcher queries
+  ``... / message#<time>#<id>``      one SMS of the appointment's conversation, either direction
+  ``providermsg#<id> / providermsg`` provider message id -> our message (replies, receipts)
+  ``<tenant>#contact#<e164> / message#...``  replies that matched no appointment
+  ``<tenant>#callback#<id> / callback``      a recipient's request for a voice call back
+  ``<tenant>#callbackguard#<e164> / ...``    at most one open callback per recipient
+
+The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
+Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
+tenant's callback requests by status (``<tenant>#callbacks#open``, by request time).
 
 Table names come from Settings through ``bind_tables``, never from import-time environment.
 """
@@ -162,6 +171,17 @@ class DueIndex(GlobalSecondaryIndex["ReminderItem"]):
     due_at = UTCDateTimeAttribute(range_key=True)
 
 
+class LookupIndex(GlobalSecondaryIndex["AppointmentsTableItem"]):
+    """Sparse: items that carry lookup_key/lookup_at (see the module docstring)."""
+
+    class Meta:
+        index_name = "lookup"
+        projection = AllProjection()
+
+    lookup_key = UnicodeAttribute(hash_key=True)
+    lookup_at = UTCDateTimeAttribute(range_key=True)
+
+
 class AppointmentsTableItem(Model):
     class Meta(_Unbound):
         pass
@@ -188,9 +208,20 @@ class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
     location = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    #: The version whose reminder plan is current (absent: the same as version).
+    plan_version = NumberAttribute(null=True)
+    #: Minutes the recipient said they would be late (a RUNNING_LATE reply).
+    late_minutes = NumberAttribute(null=True)
+    #: The last reply applied to the appointment: replays and older replies change nothing.
+    last_reply_id = UnicodeAttribute(null=True)
+    last_reply_at = UTCDateTimeAttribute(null=True)
+    #: ``<tenant>#phone#<e164>`` and the start: the recipient's appointments, key-bound.
+    lookup_key = UnicodeAttribute(null=True)
+    lookup_at = UTCDateTimeAttribute(null=True)
 
     by_start = ByStartIndex()
     by_status = ByStatusIndex()
+    lookup = LookupIndex()
 
 
 class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
@@ -227,6 +258,10 @@ class MessageItem(AppointmentsTableItem, discriminator="message"):
     provider = UnicodeAttribute(null=True)
     provider_message_id = UnicodeAttribute(null=True)
     reminder_id = UnicodeAttribute(null=True)
+    #: Inbound: what the reply was read as. Outbound auto-replies: the reply kind.
+    intent = UnicodeAttribute(null=True)
+    #: An auto-reply's inbound message id (and the inbound's own id on inbound rows).
+    inbound_message_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
@@ -236,6 +271,32 @@ class ProviderMessageItem(AppointmentsTableItem, discriminator="provider_message
 
     message_id = UnicodeAttribute()
     message_sk = UnicodeAttribute()
+
+
+class CallbackItem(AppointmentsTableItem, discriminator="callback"):
+    """A recipient asked for a voice call back by text. ``appointment_id`` is "" when the
+    request matched no appointment. While open it sits in the lookup index under
+    ``<tenant>#callbacks#open``; closing moves it to ``...#closed``."""
+
+    callback_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    status = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    expected_by = UTCDateTimeAttribute()
+    inbound_message_id = UnicodeAttribute()
+    closed_at = UTCDateTimeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    lookup_key = UnicodeAttribute(null=True)
+    lookup_at = UTCDateTimeAttribute(null=True)
+
+    lookup = LookupIndex()
+
+
+class CallbackGuardItem(AppointmentsTableItem, discriminator="callback_guard"):
+    """Exists while ``callback_id`` is the recipient's open callback request."""
+
+    callback_id = UnicodeAttribute()
 
 
 def appointment_pk(tenant_id: str, appointment_id: str) -> str:
@@ -265,6 +326,33 @@ PROVIDER_MESSAGE_SK = "providermsg"
 
 def tenant_status_key(tenant_id: str, status: str) -> str:
     return f"{tenant_id}#{status}"
+
+
+def contact_conversation_pk(tenant_id: str, phone: str) -> str:
+    """Replies that matched no appointment, kept for the clinic to read."""
+    return f"{tenant_id}#contact#{phone}"
+
+
+def callback_pk(tenant_id: str, callback_id: str) -> str:
+    return f"{tenant_id}#callback#{callback_id}"
+
+
+CALLBACK_SK = "callback"
+
+
+def callback_guard_pk(tenant_id: str, phone: str) -> str:
+    return f"{tenant_id}#callbackguard#{phone}"
+
+
+CALLBACK_GUARD_SK = "callback_guard"
+
+
+def phone_lookup_key(tenant_id: str, phone: str) -> str:
+    return f"{tenant_id}#phone#{phone}"
+
+
+def callbacks_lookup_key(tenant_id: str, status: str) -> str:
+    return f"{tenant_id}#callbacks#{status}"
 
 
 def strings(values: Any) -> tuple[str, ...]:

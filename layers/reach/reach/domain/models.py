@@ -99,4 +99,17 @@ class Appointment:
     external_id: str | None = None
     first_name: str | None = None
     location: str | None = None
+    #: The version whose reminder plan is current: it moves only when the plan is replaced
+    #: (a new time, zone or offsets), so a detail change or a reply keeps reminders valid.
+    #: 0 means "the same as version" (appointments stored before plans had their own).
+    plan_version: int = 0
+    #: Minutes the recipient said they would be late (their last RUNNING_LATE reply).
+    late_minutes: int | None = None
+    #: The recipient's last reply applied to the appointment, and when it was received.
+    last_reply_id: str | None = None
+    last_reply_at: datetime | None = None
     reminders: tuple[Reminder, ...] = field(default=())
+
+    @property
+    def current_plan(self) -> int:
+        return self.plan_version or self.version

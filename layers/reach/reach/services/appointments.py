@@ -105,6 +105,7 @@ class AppointmentService:
             language=new.language,
             status=AppointmentStatus.SCHEDULED,
             version=1,
+            plan_version=1,
             reminder_offsets=offsets,
             first_name=new.first_name,
             location=new.location,
@@ -216,6 +217,7 @@ class AppointmentService:
         retired: list[Reminder] = []
         added: list[Reminder] = []
         if replan:
+            updated = replace(updated, plan_version=updated.version)
             retired = _retire(current, "rescheduled")
             added = _plan(updated, tenant, now)
             if updated.starts_at != current.starts_at:
@@ -275,8 +277,8 @@ def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Remin
     )
     return [
         Reminder(
-            reminder_id=f"{appointment.version}.{number}",
-            appointment_version=appointment.version,
+            reminder_id=f"{appointment.current_plan}.{number}",
+            appointment_version=appointment.current_plan,
             offsets=plan.offsets,
             send_at=plan.send_at,
             status=ReminderStatus.PENDING if plan.will_send else ReminderStatus.SKIPPED,

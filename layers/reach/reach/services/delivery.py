@@ -325,10 +325,11 @@ class ReminderSender:
         return self._tenant_cache[tenant_id]
 
 
-def _why_stale(appointment: Appointment, version: int, now: datetime) -> str | None:
+def _why_stale(appointment: Appointment, plan: int, now: datetime) -> str | None:
+    """Why a reminder of plan ``plan`` must not be sent now (None: it may)."""
     if appointment.status.is_closed:
         return f"appointment_{appointment.status.value}"
-    if appointment.version != version:
+    if appointment.current_plan != plan:
         return "rescheduled"
     if appointment.starts_at <= now:
         return "past_start"
