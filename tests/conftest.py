@@ -23,6 +23,7 @@ from reach.wiring import (
     Services,
     build_services,
     dispatcher_from_env,
+    inbound_from_env,
     sender_from_env,
     services_from_env,
 )
@@ -35,7 +36,7 @@ from reach_tools.template import (
 )
 
 # Each function builds its collaborators once per container; tests start every one afresh.
-CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env)
+CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env, inbound_from_env)
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -67,8 +68,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
         names = default_table_names("test", template)
         create_tables(boto3.client("dynamodb"), names, template=template)
         sqs = boto3.client("sqs")
-        for queue in ("SendQueue", "SendDeadLetterQueue"):
+        for queue in ("SendQueue", "SendDeadLetterQueue", "InboundQueue", "InboundDeadLetterQueue"):
             names[queue] = sqs.create_queue(QueueName=f"test-{queue}")["QueueUrl"]
+        names["ReachEventBus"] = "test-reach"
+        boto3.client("events").create_event_bus(Name=names["ReachEventBus"])
         # Every function's variables at once: they agree on the shared ones, and each
         # function reads only its own.
         for function in functions(template):

@@ -41,7 +41,13 @@ ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 DATA_AND_MESSAGING_SERVICES = ("dynamodb", "sns", "sms-voice", "events")
-PHYSICAL = {"TenantsTable": "test-tenants", "AppointmentsTable": "test-appointments"}
+PHYSICAL = {
+    "TenantsTable": "test-tenants",
+    "AppointmentsTable": "test-appointments",
+    "IdempotencyTable": "test-idempotency",
+}
+#: What !Ref gives the other resources function environments name.
+REFS = {**PHYSICAL, "ReachEventBus": "test-reach", "SendQueue": "https://sqs.test/send"}
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +137,7 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
         "AuthorizerFunction",
         "DispatcherFunction",
         "SenderFunction",
+        "InboundFunction",
     }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
@@ -244,7 +251,14 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
 ) -> None:
     # given the DynamoDB tables
     tables = _resources(template, "AWS::DynamoDB::Table")
-    assert set(tables) == {"TenantsTable", "AppointmentsTable"}
+    assert set(tables) == {"TenantsTable", "AppointmentsTable", "IdempotencyTable"}
+    # Idempotency records expire by TTL after 14 days: nothing there is worth restoring.
+    idempotency = tables.pop("IdempotencyTable")["Properties"]
+    assert idempotency["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+    assert idempotency["SSESpecification"]["SSEEnabled"] is True
 
     for logical_id, table in tables.items():
         properties = table["Properties"]
@@ -311,9 +325,18 @@ def test_create_tables_builds_both_tables_with_the_template_indexes(
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    assert tenants.get("GlobalSecondaryIndexes", []) == []
+    [by_phone] = tenants["GlobalSecondaryIndexes"]
+    assert by_phone["IndexName"] == "contacts_by_phone"
+    assert by_phone["KeySchema"] == [
+        {"AttributeName": "phone", "KeyType": "HASH"},
+        {"AttributeName": "tenant_id", "KeyType": "RANGE"},
+    ]
     indexes = {i["IndexName"]: i for i in appointments["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_start", "by_status", "due"}
+    assert set(indexes) == {"by_start", "by_status", "due", "lookup"}
+    assert indexes["lookup"]["KeySchema"] == [
+        {"AttributeName": "lookup_key", "KeyType": "HASH"},
+        {"AttributeName": "lookup_at", "KeyType": "RANGE"},
+    ]
     assert indexes["due"]["KeySchema"] == [
         {"AttributeName": "due_shard", "KeyType": "HASH"},
         {"AttributeName": "due_at", "KeyType": "RANGE"},
@@ -382,12 +405,21 @@ def test_function_environment_names_what_it_cannot_resolve(template: dict[str, A
         function_environment(template, "ApiFunction", physical)
 
 
-@pytest.mark.parametrize("logical_id", ["ApiFunction", "AuthorizerFunction"])
+@pytest.mark.parametrize(
+    "logical_id",
+    [
+        "ApiFunction",
+        "AuthorizerFunction",
+        "DispatcherFunction",
+        "SenderFunction",
+        "InboundFunction",
+    ],
+)
 def test_every_function_environment_is_valid_reach_settings(
     template: dict[str, Any], logical_id: str
 ) -> None:
     # given the environment a deployed function gets, plus the region Lambda sets
-    environment = function_environment(template, logical_id, PHYSICAL)
+    environment = function_environment(template, logical_id, REFS)
     environment["AWS_REGION"] = "us-east-1"
 
     # when the layer's settings read it
@@ -634,3 +666,62 @@ def test_the_sender_may_text_phone_numbers_but_publish_to_no_sns_topic(
         "contact#*",
         "pace#*",
     ]
+
+
+# --- Two-way replies ---------------------------------------------------------------------
+
+
+def test_replies_reach_the_inbound_function_through_a_queue_with_a_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    from reach.services.delivery import MAX_RECEIVES
+
+    resources = template["Resources"]
+    subscription = resources["InboundSubscription"]["Properties"]
+    assert subscription["Protocol"] == "sqs"
+    assert subscription["TopicArn"] == {"Ref": "InboundTopic"}
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
+    # The SNS envelope is kept, and the function reads the reply out of it
+    assert subscription["RawMessageDelivery"] is False
+    queue = resources["InboundQueue"]["Properties"]
+    function = resources["InboundFunction"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["InboundDeadLetterQueue", "Arn"]
+    }
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    mapping = resources["InboundQueueMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
+    # Only the topic may send to the queue, and only End User Messaging of this account may
+    # publish to the topic
+    [send] = resources["InboundQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert send["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "InboundTopic"}}}
+    [publish] = resources["InboundTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert publish["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert publish["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+
+
+def test_the_inbound_function_may_publish_only_to_the_reach_bus_and_text_only_phones(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["InboundFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    assert statements["DomainEvents"]["Resource"] == {"Fn::GetAtt": ["ReachEventBus", "Arn"]}
+    assert statements["SnsDirectSms"]["NotResource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"
+    }
+    tenants = statements["RoutingConsentAndPacing"]
+    assert tenants["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [
+        "tenant#*",
+        "number#*",
+        "contact#*",
+        "pace#*",
+    ]
+    assert statements["InboundQueueConsume"]["Resource"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
+    assert statements["IdempotencyRecords"]["Resource"] == {
+        "Fn::GetAtt": ["IdempotencyTable", "Arn"]
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cached_property
 from typing import Literal
 
@@ -45,6 +46,10 @@ class Settings(BaseModel):
     origination_type: OriginationType = Field(default="10dlc", alias="ORIGINATION_TYPE")
     origination_mps: float | None = Field(default=None, alias="ORIGINATION_MPS", gt=0, le=1000)
     send_queue_url: str = Field(default="", alias="SEND_QUEUE_URL")
+    event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
+    idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
+    callback_within: str = Field(default="PT2H", alias="CALLBACK_WITHIN")
+    opt_out_list_name: str = Field(default="Default", alias="OPT_OUT_LIST_NAME")
 
     @field_validator("origination_mps", mode="before")
     @classmethod
@@ -76,6 +81,20 @@ class Settings(BaseModel):
         for text in value.split(","):
             ReminderOffset.parse(text)
         return value
+
+    @field_validator("callback_within")
+    @classmethod
+    def _callback_within_parses(cls, value: str) -> str:
+        offset = ReminderOffset.parse(value)
+        if offset.years or offset.months:
+            raise ValueError("use days, hours or minutes, e.g. PT2H or P1D")
+        return value
+
+    @cached_property
+    def callback_window(self) -> timedelta:
+        """How long a clinic takes to call a recipient back who asked by text."""
+        offset = ReminderOffset.parse(self.callback_within)
+        return timedelta(days=offset.days) + offset.elapsed
 
     @cached_property
     def quiet_hours(self) -> QuietHours:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -17,29 +17,75 @@ from reach.services.tenants import Authenticator, TenantAdmin
 from reach.settings import Settings
 
 if TYPE_CHECKING:  # each function imports only the services it runs (cold start)
+    from reach.data.contacts import ContactRepository
+    from reach.data.conversations import ConversationRepository
+    from reach.ports.events import DomainEvent, EventPublisher
+    from reach.services.consent import ConsentService
+    from reach.ports.sms import SmsSender
     from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
+    from reach.services.inbound import InboundService
 
 
 @dataclass(frozen=True)
 class Services:
+    """What the API (and the admin CLI, and the authorizer) run on."""
+
     settings: Settings
     appointments: AppointmentService
     authenticator: Authenticator
     admin: TenantAdmin
+    tenants: TenantRepository
+    contacts: ContactRepository
+    conversations: ConversationRepository
+    consent: ConsentService
+    clock: Clock
 
 
-def build_services(settings: Settings) -> Services:
+class _EventBusOnFirstUse:
+    """The EventBridge publisher, built when an event is first published: functions that
+    never publish (the authorizer, most API calls) neither import the adapter nor need
+    EVENT_BUS_NAME. A function that does publish without it fails naming the variable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._publisher: EventPublisher | None = None
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self._publisher is None:
+            from reach.adapters.events_eventbridge import build_event_publisher
+
+            self._publisher = build_event_publisher(
+                self._settings.require("event_bus_name"), self._settings.region
+            )
+        self._publisher.publish(events)
+
+
+def build_services(
+    settings: Settings, *, clock: Clock = system_clock, events: EventPublisher | None = None
+) -> Services:
+    """The API's services. ``events`` replaces the real bus (the local run records them)."""
+    from reach.data.contacts import ContactRepository
+    from reach.data.conversations import ConversationRepository
+    from reach.services.consent import ConsentService
+
     bind_tables(settings)
     tenants = TenantRepository()
     keys = ApiKeyRepository()
+    contacts = ContactRepository()
+    appointments = AppointmentRepository(settings.due_shards)
     return Services(
         settings=settings,
-        appointments=AppointmentService(
-            AppointmentRepository(settings.due_shards), tenants, system_clock
-        ),
+        appointments=AppointmentService(appointments, tenants, contacts, clock),
         authenticator=Authenticator(keys),
-        admin=TenantAdmin(tenants, keys, system_clock),
+        admin=TenantAdmin(tenants, keys, clock),
+        tenants=tenants,
+        contacts=contacts,
+        conversations=ConversationRepository(),
+        consent=ConsentService(
+            contacts, appointments, events or _EventBusOnFirstUse(settings), clock
+        ),
+        clock=clock,
     )
 
 
@@ -100,6 +146,61 @@ def build_sender(
 @lru_cache(maxsize=1)
 def sender_from_env() -> ReminderSender:
     return build_sender(Settings.from_env())
+
+
+def build_inbound(
+    settings: Settings,
+    clock: Clock = system_clock,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    sms: SmsSender | None = None,
+    events: EventPublisher | None = None,
+) -> InboundService:
+    """The inbound reply handler with its answers' SMS provider, pace and event bus.
+
+    ``sms`` and ``events`` replace the real provider and bus (the local run records them).
+    """
+    from reach.adapters.events_eventbridge import build_event_publisher
+    from reach.adapters.sms_factory import build_sms_sender
+    from reach.data.contacts import ContactRepository
+    from reach.data.conversations import ConversationRepository
+    from reach.data.pacing import ThroughputGate
+    from reach.services.consent import ConsentService
+    from reach.services.inbound import InboundService
+    from reach.services.replies import ReplySender
+
+    bind_tables(settings)
+    contacts = ContactRepository()
+    conversations = ConversationRepository()
+    appointments = AppointmentRepository(settings.due_shards)
+    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
+    answers = ReplySender(
+        sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
+        gate=ThroughputGate(
+            settings.origination_identity or "default", settings.throughput_mps, clock, sleep
+        ),
+        conversations=conversations,
+        contacts=contacts,
+        clock=clock,
+        origination_identity=settings.origination_identity,
+        configuration_set=settings.configuration_set,
+    )
+    return InboundService(
+        tenants=TenantRepository(),
+        appointments=appointments,
+        contacts=contacts,
+        conversations=conversations,
+        answers=answers,
+        events=publisher,
+        consent=ConsentService(contacts, appointments, publisher, clock),
+        clock=clock,
+        callback_within=settings.callback_window,
+    )
+
+
+@lru_cache(maxsize=1)
+def inbound_from_env() -> InboundService:
+    return build_inbound(Settings.from_env())
 
 
 @lru_cache(maxsize=1)

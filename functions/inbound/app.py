@@ -1,0 +1,104 @@
+"""Consumes the inbound queue (SNS topic of two-way replies -> SQS): each reply is parsed at
+the edge, processed once per inboundMessageId (Powertools idempotency), and acknowledged.
+
+A payload that cannot be read is logged masked and acknowledged: retrying cannot fix it, and
+a poison message must never block the queue. A reply whose processing failed for a reason a
+retry can fix (throttled answer, event bus or table hiccup) is reported as a batch item
+failure, so SQS delivers it again and, after five tries, keeps it in the dead-letter queue.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from reach.domain.inbound import InboundSms, RejectedInbound, parse_inbound
+from reach.observability import build_logger, build_metrics, build_tracer
+from reach.settings import Settings
+from reach.wiring import inbound_from_env
+
+logger = build_logger("reach-inbound")
+metrics = build_metrics("reach-inbound")
+tracer = build_tracer("reach-inbound")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+#: Replies are remembered for 14 days: longer than SQS keeps a message (redrives included).
+IDEMPOTENCY_SECONDS = 14 * 24 * 3600
+idempotency = IdempotencyConfig(
+    event_key_jmespath="inbound_message_id",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=IDEMPOTENCY_SECONDS,
+)
+persistence = DynamoDBPersistenceLayer(table_name=Settings.from_env().require("idempotency_table"))
+
+
+@idempotent_function(data_keyword_argument="sms", config=idempotency, persistence_store=persistence)
+def process_reply(*, sms: InboundSms, received_at: str) -> dict[str, Any]:
+    """One reply, once: a replay of the same inboundMessageId returns the stored result."""
+    result = inbound_from_env().receive(sms, datetime.fromisoformat(received_at))
+    return {
+        "outcome": result.outcome.value,
+        "intent": result.intent.value if result.intent else None,
+        "tenant_id": result.tenant_id,
+        "appointment_id": result.appointment_id,
+        "answer": result.answer.value if result.answer else None,
+        "answer_status": result.answer_status,
+        "events": [e.value for e in result.events],
+    }
+
+
+def handle_record(record: SQSRecord) -> None:
+    parsed = parse_inbound(record.body)
+    if isinstance(parsed, RejectedInbound):
+        logger.warning(
+            "inbound message rejected",
+            extra={
+                "reason": parsed.reason,
+                "fields": list(parsed.fields),
+                "summary": parsed.summary,
+                "sqs_message_id": record.message_id,
+            },
+        )
+        metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
+        return
+    received_at = _received_at(record)
+    outcome = process_reply(sms=parsed, received_at=received_at.isoformat())
+    metrics.add_metric(name="InboundProcessed", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "inbound message processed",
+        extra={"inbound_message_id": parsed.inbound_message_id, **outcome},
+    )
+
+
+def _received_at(record: SQSRecord) -> datetime:
+    """When the reply reached AWS: the queue's SentTimestamp (SNS delivers within moments).
+
+    Inbound order is not guaranteed; this time is what consent and reply ordering go by.
+    """
+    sent = record.attributes.sent_timestamp
+    if sent and sent.isdigit():
+        return datetime.fromtimestamp(int(sent) / 1000, UTC)
+    return datetime.now(UTC)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

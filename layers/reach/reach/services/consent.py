@@ -1,0 +1,128 @@
+"""Consent changes and what follows from them, whoever makes them (a text, the API, the
+provider's opt-out list): the consent record, the recipient's pending reminders with the
+tenant, and the OptedOut / OptedIn event for the clinic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from reach.clock import Clock
+from reach.data.appointments import AppointmentRepository
+from reach.data.contacts import ConsentChange, ContactRepository
+from reach.domain.caps import Contact
+from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+
+#: Upcoming appointments of one recipient looked at when pausing or resuming reminders.
+MAX_APPOINTMENTS = 100
+
+
+@dataclass(frozen=True)
+class ConsentResult:
+    contact: Contact
+    #: This call changed the record (False: it already said so, or the change was stale).
+    changed: bool
+    #: Reminders skipped (opt-out) or put back (opt-in).
+    reminders: int = 0
+
+
+class ConsentService:
+    def __init__(
+        self,
+        contacts: ContactRepository,
+        appointments: AppointmentRepository,
+        events: EventPublisher,
+        clock: Clock,
+    ) -> None:
+        self._contacts = contacts
+        self._appointments = appointments
+        self._events = events
+        self._clock = clock
+
+    def opt_out(
+        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+    ) -> ConsentResult:
+        """Record an opt-out and skip the recipient's pending reminders.
+
+        ``cause`` names what caused it in the event's ids (``inbound_message_id``, or the API
+        ``request_id``); the event id derives from it. A repeat of the same cause finds the
+        record it wrote and completes the follow-up again, so a retried message loses nothing.
+        """
+        change = self._contacts.opt_out(tenant_id, phone, source, at)
+        if not self._by(change, source, at, opted_out=True):
+            return ConsentResult(change.contact, False)
+        skipped = self.pause_reminders(tenant_id, phone)
+        self._publish(EventType.OPTED_OUT, tenant_id, source, at, cause)
+        return ConsentResult(change.contact, True, skipped)
+
+    def opt_in(
+        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+    ) -> ConsentResult:
+        """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
+        change = self._contacts.opt_in(tenant_id, phone, source, at)
+        if not self._by(change, source, at, opted_out=False):
+            return ConsentResult(change.contact, False)
+        resumed = self.resume_reminders(tenant_id, phone)
+        self._publish(EventType.OPTED_IN, tenant_id, source, at, cause)
+        return ConsentResult(change.contact, True, resumed)
+
+    def pause_reminders(self, tenant_id: str, phone: str) -> int:
+        """Skip the pending reminders of every upcoming appointment of the recipient."""
+        now = self._clock()
+        skipped = 0
+        for listed in self._appointments.for_phone(tenant_id, phone, now, MAX_APPOINTMENTS):
+            appointment = self._appointments.get(tenant_id, listed.appointment_id)
+            skipped += self._appointments.pause_for_opt_out(appointment, now)
+        return skipped
+
+    def resume_reminders(self, tenant_id: str, phone: str) -> int:
+        """Put back the reminders an opt-out skipped that are still ahead."""
+        now = self._clock()
+        resumed = 0
+        for listed in self._appointments.for_phone(tenant_id, phone, now, MAX_APPOINTMENTS):
+            if listed.status.is_closed:
+                continue
+            appointment = self._appointments.get(tenant_id, listed.appointment_id)
+            resumed += self._appointments.resume_after_opt_in(appointment, now)
+        return resumed
+
+    @staticmethod
+    def _by(change: ConsentChange, source: str, at: datetime, *, opted_out: bool) -> bool:
+        """Whether the record now says what this change said, because of this change."""
+        contact = change.contact
+        return change.changed or (
+            contact.opted_out is opted_out
+            and contact.consent_source == source
+            and contact.consent_changed_at == at
+        )
+
+    def _publish(
+        self,
+        event_type: EventType,
+        tenant_id: str,
+        source: str,
+        at: datetime,
+        cause: Mapping[str, str],
+    ) -> None:
+        self._events.publish(
+            [
+                DomainEvent(
+                    type=event_type,
+                    tenant_id=tenant_id,
+                    event_id=event_id_for(event_type, tenant_id, *sorted(cause.values())),
+                    occurred_at=at,
+                    ids=dict(cause),
+                    data={"source": source_kind(source)},
+                )
+            ]
+        )
+
+
+def source_kind(source: str) -> str:
+    """The consent source as events and the API name it: sms_keyword, sms_text, api, ..."""
+    if source == "sms:text":
+        return "sms_text"
+    if source.startswith("sms:"):
+        return "sms_keyword"
+    return source

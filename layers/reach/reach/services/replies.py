@@ -1,0 +1,164 @@
+"""Automatic answers to a recipient's reply: stored first, consent-checked, paced, sent once.
+
+Each answer's id and position in the conversation derive from the inbound message it
+answers, so a replayed or retried inbound message finds its answer already stored and does
+not send it again. An answer that failed for a retryable reason is left ``retry`` and is
+sent by the retry of its inbound message.
+
+Consent: nothing goes to an opted-out recipient except the single opt-out confirmation,
+which the caller asks for explicitly (``confirms_opt_out``): the opt-out it confirms must
+not suppress it (Rock #7049 in facts.md).
+
+Quiet hours do not apply: the recipient has just written to us, and quiet hours are about
+messages they did not ask for. Throughput does: answers share the sending number's pace
+with reminders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reach.clock import Clock
+from reach.data.contacts import ContactRepository
+from reach.data.conversations import OUTBOUND, ConversationRepository, MessageRecord, Thread
+from reach.data.pacing import ThroughputGate
+from reach.domain.conversation_texts import ReplyKind
+from reach.domain.segments import count_segments
+from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
+
+#: An answer not delivered within this long is not worth delivering.
+REPLY_TTL = timedelta(hours=1)
+#: Where an answer sorts after the message it answers.
+_AFTER_INBOUND = timedelta(milliseconds=1)
+
+SENT = "sent"
+SKIPPED = "skipped"
+FAILED = "failed"
+RETRY = "retry"
+SENDING = "sending"
+
+
+class ReplyRetryLater(Exception):
+    """The provider refused for now (throttled, unavailable): retry the inbound message."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One automatic answer to send: to whom, about which thread, in reply to what."""
+
+    tenant_id: str
+    thread: Thread
+    inbound_message_id: str
+    received_at: datetime
+    kind: ReplyKind
+    body: str
+    confirms_opt_out: bool = False
+
+
+class ReplySender:
+    """Sends automatic answers through the tenant's number, once each."""
+
+    def __init__(
+        self,
+        *,
+        sms: SmsSender,
+        gate: ThroughputGate,
+        conversations: ConversationRepository,
+        contacts: ContactRepository,
+        clock: Clock,
+        origination_identity: str,
+        configuration_set: str | None,
+    ) -> None:
+        self._sms = sms
+        self._gate = gate
+        self._conversations = conversations
+        self._contacts = contacts
+        self._clock = clock
+        self._origination = origination_identity
+        self._configuration_set = configuration_set or None
+
+    def send(self, answer: Answer) -> str:
+        """Send ``answer`` unless it was sent (or settled) before; returns its status."""
+        record = self._record(answer)
+        if not self._conversations.add(answer.thread, record):
+            stored = self._conversations.get(answer.thread, record.created_at, record.message_id)
+            if stored is None or stored.status != RETRY:
+                return stored.status if stored else SENDING
+        if (
+            not answer.confirms_opt_out
+            and self._contacts.get(answer.tenant_id, answer.thread.phone).opted_out
+        ):
+            return self._finish(answer, record, SKIPPED, "opted_out")
+        self._gate.wait_for(self._gate.reserve([record.parts]).starts[0])
+        now = self._clock()
+        try:
+            sent = self._sms.send(
+                OutboundSms(
+                    destination=answer.thread.phone,
+                    body=answer.body,
+                    origination_identity=self._origination,
+                    tenant_id=answer.tenant_id,
+                    message_id=record.message_id,
+                    expires_at=now + REPLY_TTL,
+                    configuration_set=self._configuration_set,
+                    parts=record.parts,
+                )
+            )
+        except RecipientOptedOut as error:
+            self._contacts.mark_opted_out(
+                answer.tenant_id, answer.thread.phone, "provider_opt_out", now
+            )
+            return self._finish(answer, record, SKIPPED, error.reason)
+        except SmsError as error:
+            if error.retryable:
+                self._finish(answer, record, RETRY, error.reason)
+                raise ReplyRetryLater(error.reason) from error
+            return self._finish(answer, record, FAILED, error.reason)
+        return self._finish(answer, record, SENT, None, sent.provider, sent.provider_message_id)
+
+    def _record(self, answer: Answer) -> MessageRecord:
+        segments = count_segments(answer.body)
+        created_at = answer.received_at + _AFTER_INBOUND
+        return MessageRecord(
+            message_id=answer_id(answer.inbound_message_id, answer.kind),
+            direction=OUTBOUND,
+            phone=answer.thread.phone,
+            body=answer.body,
+            status=SENDING,
+            created_at=created_at,
+            updated_at=self._clock(),
+            intent=answer.kind.value,
+            parts=segments.parts,
+            encoding=str(segments.encoding),
+            provider=self._sms.name,
+            inbound_message_id=answer.inbound_message_id,
+            appointment_id=answer.thread.appointment_id,
+        )
+
+    def _finish(
+        self,
+        answer: Answer,
+        record: MessageRecord,
+        status: str,
+        reason: str | None,
+        provider: str | None = None,
+        provider_message_id: str | None = None,
+    ) -> str:
+        self._conversations.finish_outbound(
+            answer.thread,
+            record,
+            status=status,
+            reason=reason,
+            provider=provider,
+            provider_message_id=provider_message_id,
+            now=self._clock(),
+        )
+        return status
+
+
+def answer_id(inbound_message_id: str, kind: ReplyKind) -> str:
+    """The id of our answer of ``kind`` to an inbound message: the same on every replay."""
+    digest = hashlib.sha256(f"{inbound_message_id}\x1f{kind.value}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"

@@ -1,0 +1,596 @@
+"""Two-way replies end to end under moto: routing, consent, matching, intents, callbacks,
+events and answers, with replays, reordering and a second tenant sharing the recipient."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reach.adapters.events_fake import RecordingPublisher
+from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.contacts import ContactRepository
+from reach.data.conversations import OUTBOUND, ConversationRepository, MessageRecord, Thread
+from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
+from reach.domain.conversation_texts import ReplyKind
+from reach.domain.inbound import InboundSms, parse_inbound
+from reach.domain.models import AppointmentStatus, ReminderStatus
+from reach.domain.replies import ReplyIntent
+from reach.ports.events import EventType
+from reach.ports.sms import SmsThrottled
+from reach.services.appointments import NewAppointment
+from reach.services.inbound import InboundService, Outcome
+from reach.services.replies import ReplyRetryLater
+from reach.wiring import build_inbound
+from reach_tools.demo_clock import DemoClock
+
+NEW_YORK = ZoneInfo("America/New_York")
+CLINIC_NUMBER = "+12025550143"
+OTHER_NUMBER = "+12025550199"
+PATIENT = "+12025550187"
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def clock() -> DemoClock:
+    return DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def clinic(aws):
+    tenant, _ = aws.admin.create_tenant(
+        "Riverside Family Clinic", "America/New_York", CLINIC_NUMBER, "21:00-08:00", ("P1D",)
+    )
+    return tenant
+
+
+@pytest.fixture
+def other_clinic(aws):
+    tenant, _ = aws.admin.create_tenant(
+        "Hillside Dental", "America/New_York", OTHER_NUMBER, "21:00-08:00", ("P1D",)
+    )
+    return tenant
+
+
+@pytest.fixture
+def sms(clock) -> RecordingSmsSender:
+    return RecordingSmsSender(clock=clock)
+
+
+@pytest.fixture
+def events() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def inbound(aws, clock, sms, events) -> InboundService:
+    return build_inbound(aws.settings, clock, clock.sleep, sms=sms, events=events)
+
+
+def book(aws, clock, tenant, *, days=3, hour=14, phone=PATIENT, **extra):
+    """A visit ``days`` ahead at ``hour`` New York time, booked "now" by the demo clock."""
+    aws.appointments._clock = clock
+    day = (clock().astimezone(NEW_YORK) + timedelta(days=days)).date()
+    appointment, _ = aws.appointments.create(
+        tenant.tenant_id,
+        NewAppointment(
+            phone=phone,
+            starts_at=datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK),
+            timezone="America/New_York",
+            first_name="Ana",
+            reminders=["P1D"],
+            **extra,
+        ),
+    )
+    return appointment
+
+
+def reply(
+    body: str,
+    *,
+    to: str = CLINIC_NUMBER,
+    phone: str = PATIENT,
+    inbound_id: str | None = None,
+    previous: str | None = None,
+) -> InboundSms:
+    parsed = parse_inbound(
+        {
+            "originationNumber": phone,
+            "destinationNumber": to,
+            "messageKeyword": "",
+            "messageBody": body,
+            "inboundMessageId": inbound_id or f"in-{next(_ids):06d}-x",
+            "previousPublishedMessageId": previous or "",
+        }
+    )
+    assert isinstance(parsed, InboundSms), parsed
+    return parsed
+
+
+def receive(inbound, clock, body, **kwargs):
+    return inbound.receive(reply(body, **kwargs), clock())
+
+
+def remember_sent(tenant_id: str, appointment_id: str, provider_message_id: str) -> None:
+    """The provider-id lookup the sender writes with each reminder it sends."""
+    ProviderMessageItem(
+        pk=provider_message_pk(provider_message_id),
+        sk=PROVIDER_MESSAGE_SK,
+        tenant_id=tenant_id,
+        appointment_id=appointment_id,
+        message_id=f"msg_{provider_message_id}",
+        message_sk="message#x",
+    ).save()
+
+
+def current(aws, appointment):
+    return aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
+
+
+def answers_to(sms, phone=PATIENT):
+    return [m.body for m in sms.sent_to(phone)]
+
+
+# --- intents ---------------------------------------------------------------------------
+
+
+def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+
+    result = receive(inbound, clock, "1")
+
+    assert (result.outcome, result.intent) == (Outcome.APPLIED, ReplyIntent.CONFIRM)
+    after = current(aws, visit)
+    assert after.status is AppointmentStatus.CONFIRMED
+    assert after.version == visit.version + 1
+    # The reminder plan is untouched: a confirmed patient still gets the day-before text
+    assert [r.status for r in after.reminders] == [ReminderStatus.PENDING]
+    [event] = events.events
+    assert event.type is EventType.APPOINTMENT_CONFIRMED
+    assert event.ids["appointment_id"] == visit.appointment_id
+    assert "body" not in event.detail()
+    [answer] = answers_to(sms)
+    assert "confirmed" in answer
+    assert "Riverside Family Clinic" in answer
+    # Both directions are in the appointment's conversation, in order
+    thread = ConversationRepository().thread(
+        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
+    )
+    assert [(m.direction, m.status, m.intent) for m in thread] == [
+        ("inbound", "received", "confirm"),
+        ("outbound", "sent", ReplyKind.CONFIRMED.value),
+    ]
+    assert thread[0].body == "1"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "event_type"),
+    [
+        ("2", AppointmentStatus.RESCHEDULE_REQUESTED, EventType.RESCHEDULE_REQUESTED),
+        ("R", AppointmentStatus.RESCHEDULE_REQUESTED, EventType.RESCHEDULE_REQUESTED),
+        ("3", AppointmentStatus.CANCELLED, EventType.APPOINTMENT_CANCELLED),
+        ("x", AppointmentStatus.CANCELLED, EventType.APPOINTMENT_CANCELLED),
+        ("Yes!", AppointmentStatus.CONFIRMED, EventType.APPOINTMENT_CONFIRMED),
+        ("Sí", AppointmentStatus.CONFIRMED, EventType.APPOINTMENT_CONFIRMED),
+    ],
+)
+def test_each_appointment_intent_sets_its_status_and_event(
+    aws, clinic, clock, inbound, sms, events, body, status, event_type
+):
+    visit = book(aws, clock, clinic)
+
+    receive(inbound, clock, body)
+
+    assert current(aws, visit).status is status
+    assert [e.type for e in events.events] == [event_type]
+    assert len(answers_to(sms)) == 1
+
+
+def test_cancelling_the_appointment_by_reply_retires_its_reminders_but_keeps_consent(
+    aws, clinic, clock, inbound, sms
+):
+    visit = book(aws, clock, clinic)
+
+    receive(inbound, clock, "3")
+
+    after = current(aws, visit)
+    assert after.status is AppointmentStatus.CANCELLED
+    assert [(r.status, r.reason) for r in after.reminders] == [
+        (ReminderStatus.CANCELLED, "cancelled_by_recipient")
+    ]
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
+    assert "cancelled" in answers_to(sms)[0]
+
+
+def test_the_word_cancel_opts_out_and_leaves_the_appointment_alone(
+    aws, clinic, clock, inbound, sms
+):
+    visit = book(aws, clock, clinic)
+
+    result = receive(inbound, clock, "CANCEL")
+
+    assert result.intent is ReplyIntent.OPT_OUT
+    assert current(aws, visit).status is AppointmentStatus.SCHEDULED
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+
+
+def test_running_late_records_the_minutes_and_tells_the_clinic(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic, days=0, hour=11)  # 11:00 today, it is 10:00 in New York
+
+    receive(inbound, clock, "running late, 15 min")
+
+    assert current(aws, visit).late_minutes == 15
+    [event] = events.of_type(EventType.RUNNING_LATE)
+    assert event.data["minutes_late"] == 15
+    assert "15 min" in answers_to(sms)[0]
+
+
+def test_a_reply_to_a_closed_appointment_changes_nothing_and_says_to_call(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+    receive(inbound, clock, "3")
+    clock.advance(timedelta(minutes=5))
+
+    result = receive(inbound, clock, "1", previous=None)
+
+    # The cancelled visit is no longer a candidate: there is nothing open to confirm
+    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert current(aws, visit).status is AppointmentStatus.CANCELLED
+    assert "call" in answers_to(sms)[-1].lower()
+
+
+def test_a_reply_naming_a_closed_appointment_is_told_it_is_closed(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+    aws.appointments.cancel(clinic.tenant_id, visit.appointment_id)
+    # A reminder for it went out earlier: its provider id names the appointment
+    remember_sent(clinic.tenant_id, visit.appointment_id, "sns-msg-1")
+
+    result = receive(inbound, clock, "1", previous="sns-msg-1")
+
+    assert result.outcome is Outcome.CLOSED
+    assert result.appointment_id == visit.appointment_id
+    assert "can't be changed" in answers_to(sms)[-1]
+    assert events.events == []
+
+
+# --- replays and order -----------------------------------------------------------------
+
+
+def test_a_replayed_reply_changes_nothing_twice_and_answers_once(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+    message = reply("1", inbound_id="in-replayed")
+    at = clock()
+
+    inbound.receive(message, at)
+    clock.advance(timedelta(minutes=3))
+    again = inbound.receive(message, at)
+
+    assert again.outcome is Outcome.APPLIED
+    assert current(aws, visit).version == visit.version + 1
+    assert len(answers_to(sms)) == 1
+    # The event may be published again (at least once), always under the same id
+    assert len({e.event_id for e in events.events}) == 1
+
+
+def test_an_older_reply_arriving_late_does_not_undo_a_newer_one(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+    confirm_sent_at = clock()
+    reschedule_sent_at = confirm_sent_at + timedelta(minutes=2)
+
+    # The later "2" is delivered first, the earlier "1" after it
+    inbound.receive(reply("2"), reschedule_sent_at)
+    late = inbound.receive(reply("1"), confirm_sent_at)
+
+    assert late.outcome is Outcome.SUPERSEDED
+    assert current(aws, visit).status is AppointmentStatus.RESCHEDULE_REQUESTED
+    assert [e.type for e in events.events] == [EventType.RESCHEDULE_REQUESTED]
+    assert len(answers_to(sms)) == 1
+
+
+def test_a_retried_answer_is_sent_once_after_a_throttled_first_try(
+    aws, clinic, clock, inbound, sms
+):
+    visit = book(aws, clock, clinic)
+    message = reply("1")
+    at = clock()
+    sms.fail_next(SmsThrottled("throttled"))
+
+    with pytest.raises(ReplyRetryLater):
+        inbound.receive(message, at)
+    # The appointment changed; the answer waits for the message's retry
+    assert current(aws, visit).status is AppointmentStatus.CONFIRMED
+    assert answers_to(sms) == []
+
+    inbound.receive(message, at)
+    inbound.receive(message, at)
+
+    assert len(answers_to(sms)) == 1
+
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def test_stop_opts_out_skips_pending_reminders_and_sends_one_confirmation(
+    aws, clinic, clock, inbound, sms, events
+):
+    first = book(aws, clock, clinic, days=3)
+    second = book(aws, clock, clinic, days=10)
+
+    result = receive(inbound, clock, "STOP")
+    clock.advance(timedelta(minutes=1))
+    again = receive(inbound, clock, "stop")
+    clock.advance(timedelta(minutes=1))
+    help_ = receive(inbound, clock, "HELP")
+
+    assert result.answer is ReplyKind.OPTED_OUT
+    assert again.answer is None
+    contact = ContactRepository().get(clinic.tenant_id, PATIENT)
+    assert (contact.opted_out, contact.consent_source) == (True, "sms:STOP")
+    for visit in (first, second):
+        assert [(r.status, r.reason) for r in current(aws, visit).reminders] == [
+            (ReminderStatus.SKIPPED, "opted_out")
+        ]
+    # Exactly one text reached the opted-out number: the confirmation; HELP got nothing
+    [confirmation] = answers_to(sms)
+    assert "START" in confirmation
+    assert help_.answer_status == "skipped"
+    assert [e.type for e in events.events] == [EventType.OPTED_OUT]
+
+
+@pytest.mark.parametrize("body", ["Stop. Thank you", "please stop texting me", "UNSUBSCRIBE me"])
+def test_free_text_revocation_opts_out(aws, clinic, clock, inbound, sms, body):
+    book(aws, clock, clinic)
+
+    result = receive(inbound, clock, body)
+
+    assert result.intent is ReplyIntent.OPT_OUT
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    assert len(answers_to(sms)) == 1
+
+
+def test_start_restores_consent_and_the_reminders_still_ahead(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic, days=5)
+    receive(inbound, clock, "STOP")
+    clock.advance(timedelta(hours=1))
+
+    result = receive(inbound, clock, "START")
+
+    assert result.answer is ReplyKind.OPTED_IN
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
+    [reminder] = current(aws, visit).reminders
+    assert (reminder.status, reminder.reason) == (ReminderStatus.PENDING, "resumed_opt_in")
+    assert [e.type for e in events.events] == [EventType.OPTED_OUT, EventType.OPTED_IN]
+    assert len(answers_to(sms)) == 2
+
+
+def test_a_start_older_than_a_stop_leaves_the_recipient_opted_out(aws, clinic, clock, inbound, sms):
+    book(aws, clock, clinic)
+    stop_at = clock()
+
+    inbound.receive(reply("STOP"), stop_at)
+    result = inbound.receive(reply("START"), stop_at - timedelta(minutes=1))
+
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    assert result.answer is None
+    assert len(answers_to(sms)) == 1
+
+
+def test_help_names_the_brand_contact_frequency_rates_and_how_to_stop(
+    aws, clinic, clock, inbound, sms
+):
+    result = receive(inbound, clock, "help")
+
+    assert result.outcome is Outcome.HELP
+    [text] = answers_to(sms)
+    for piece in (
+        "Riverside Family Clinic",
+        "(202) 555-0143",
+        "frequency",
+        "Msg & data rates may apply",
+        "STOP",
+    ):
+        assert piece in text
+
+
+# --- matching --------------------------------------------------------------------------
+
+
+def test_a_reply_to_a_reminder_applies_to_that_reminders_appointment(
+    aws, clinic, clock, inbound, sms
+):
+    first = book(aws, clock, clinic, days=3)
+    second = book(aws, clock, clinic, days=4)
+    remember_sent(clinic.tenant_id, second.appointment_id, "sns-for-second")
+
+    result = receive(inbound, clock, "1", previous="sns-for-second")
+
+    assert result.appointment_id == second.appointment_id
+    assert current(aws, second).status is AppointmentStatus.CONFIRMED
+    assert current(aws, first).status is AppointmentStatus.SCHEDULED
+
+
+def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies(
+    aws, clinic, clock, inbound, sms, events
+):
+    first = book(aws, clock, clinic, days=3)
+    second = book(aws, clock, clinic, days=4)
+
+    asked = receive(inbound, clock, "2")
+    assert asked.outcome is Outcome.ASKED
+    question = answers_to(sms)[-1]
+    assert "A)" in question
+    assert "B)" in question
+    assert events.events == []
+    assert current(aws, first).status is AppointmentStatus.SCHEDULED
+
+    clock.advance(timedelta(minutes=4))
+    chosen = receive(inbound, clock, "b")
+
+    assert chosen.outcome is Outcome.APPLIED
+    assert chosen.appointment_id == second.appointment_id
+    assert current(aws, second).status is AppointmentStatus.RESCHEDULE_REQUESTED
+    assert current(aws, first).status is AppointmentStatus.SCHEDULED
+
+    # The conversation now continues about the chosen one: a bare reply applies to it
+    clock.advance(timedelta(minutes=4))
+    follow_up = receive(inbound, clock, "1")
+    assert follow_up.appointment_id == second.appointment_id
+
+
+def test_a_choice_letter_with_a_new_answer_applies_that_answer(aws, clinic, clock, inbound, sms):
+    first = book(aws, clock, clinic, days=3)
+    second = book(aws, clock, clinic, days=4)
+    receive(inbound, clock, "1")
+    clock.advance(timedelta(minutes=1))
+
+    result = receive(inbound, clock, "a: 3")
+
+    assert result.appointment_id == first.appointment_id
+    assert current(aws, first).status is AppointmentStatus.CANCELLED
+    assert current(aws, second).status is AppointmentStatus.SCHEDULED
+    # A letter that was not offered is just text
+    clock.advance(timedelta(minutes=1))
+    assert receive(inbound, clock, "Z").intent is ReplyIntent.UNKNOWN
+
+
+def test_the_appointment_texted_last_is_the_one_a_bare_reply_is_about(
+    aws, clinic, clock, inbound, sms
+):
+    book(aws, clock, clinic, days=3)
+    second = book(aws, clock, clinic, days=4)
+    ConversationRepository().add(
+        Thread(clinic.tenant_id, second.appointment_id, PATIENT),
+        MessageRecord(
+            message_id="msg_reminder",
+            direction=OUTBOUND,
+            phone=PATIENT,
+            body="reminder",
+            status="sent",
+            created_at=clock() - timedelta(hours=1),
+            updated_at=clock() - timedelta(hours=1),
+        ),
+    )
+
+    result = receive(inbound, clock, "1")
+
+    assert result.outcome is Outcome.APPLIED
+    assert result.appointment_id == second.appointment_id
+
+
+def test_no_open_appointment_gets_a_call_us_answer(aws, clinic, clock, inbound, sms):
+    result = receive(inbound, clock, "1")
+
+    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert "(202) 555-0143" in answers_to(sms)[0]
+
+
+def test_a_reply_to_an_unknown_number_is_dropped_without_an_answer(
+    aws, clinic, clock, inbound, sms
+):
+    result = receive(inbound, clock, "1", to="+12025550100")
+
+    assert result.outcome is Outcome.UNROUTABLE
+    assert sms.attempts == []
+
+
+def test_a_reply_to_tenant_a_never_touches_tenant_bs_appointment_for_the_same_phone(
+    aws, clinic, other_clinic, clock, inbound, sms, events
+):
+    mine = book(aws, clock, clinic)
+    theirs = book(aws, clock, other_clinic)
+    # Even a reference to tenant B's message, sent to tenant A's number, is not followed
+    remember_sent(other_clinic.tenant_id, theirs.appointment_id, "sns-of-b")
+
+    receive(inbound, clock, "3", previous="sns-of-b")
+    receive(inbound, clock, "STOP")
+
+    assert current(aws, mine).status is AppointmentStatus.CANCELLED
+    assert current(aws, theirs).status is AppointmentStatus.SCHEDULED
+    assert [r.status for r in current(aws, theirs).reminders] == [ReminderStatus.PENDING]
+    assert ContactRepository().get(other_clinic.tenant_id, PATIENT).opted_out is False
+    assert {e.tenant_id for e in events.events} == {clinic.tenant_id}
+
+
+# --- unknown text and callbacks ----------------------------------------------------------
+
+
+def test_unknown_text_is_stored_for_the_clinic_and_answered_once(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+
+    first = receive(inbound, clock, "Is there parking near you?")
+    clock.advance(timedelta(minutes=1))
+    second = receive(inbound, clock, "hello??")
+
+    assert (first.answer, second.answer) == (ReplyKind.UNKNOWN, None)
+    assert len(answers_to(sms)) == 1
+    assert [e.type for e in events.events] == [EventType.REPLY_RECEIVED] * 2
+    thread = ConversationRepository().thread(
+        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
+    )
+    assert [m.body for m in thread if m.direction == "inbound"] == [
+        "Is there parking near you?",
+        "hello??",
+    ]
+
+    # A recognised reply in between earns the next unknown one an answer again
+    clock.advance(timedelta(minutes=1))
+    receive(inbound, clock, "1")
+    clock.advance(timedelta(minutes=1))
+    third = receive(inbound, clock, "thanks so much")
+    assert third.answer is ReplyKind.UNKNOWN
+
+
+def test_call_me_opens_one_callback_request_and_says_when_to_expect_the_call(
+    aws, clinic, clock, inbound, sms, events
+):
+    visit = book(aws, clock, clinic)
+
+    first = receive(inbound, clock, "call me")
+    clock.advance(timedelta(minutes=2))
+    second = receive(inbound, clock, "CALL")
+
+    assert first.callback_id == second.callback_id
+    callbacks = ConversationRepository().callbacks(clinic.tenant_id, "open", 10, None).items
+    [callback] = callbacks
+    assert callback.appointment_id == visit.appointment_id
+    assert callback.phone == PATIENT
+    assert callback.expected_by == callback.requested_at + timedelta(hours=2)
+    [event] = events.of_type(EventType.CALLBACK_REQUESTED)
+    assert event.ids["callback_id"] == callback.callback_id
+    assert all("call you" in text for text in answers_to(sms))
+
+    # Once the clinic closes it, a new request opens a new one
+    ConversationRepository().close_callback(
+        clinic.tenant_id, callback.callback_id, "reached", None, clock()
+    )
+    clock.advance(timedelta(minutes=2))
+    third = receive(inbound, clock, "call me please")
+    assert third.callback_id != first.callback_id
+
+
+def test_a_callback_asked_for_at_night_is_promised_after_quiet_hours(
+    aws, clinic, clock, inbound, sms
+):
+    clock.set(datetime(2026, 12, 2, 3, 30, tzinfo=UTC))  # 22:30 in New York
+
+    result = receive(inbound, clock, "call me")
+
+    callback = ConversationRepository().get_callback(clinic.tenant_id, result.callback_id or "")
+    assert callback.expected_by == datetime(2026, 12, 2, 10, 0, tzinfo=NEW_YORK)
