@@ -272,9 +272,13 @@ class InboundService:
                 if answered is not None:
                     return answered, ()
         now = self._clock()
-        listed = open_candidates(
-            self._appointments.for_phone(tenant_id, phone, now - LATE_GRACE), now
-        )
+        recent = self._appointments.for_phone(tenant_id, phone, now - LATE_GRACE)
+        for appointment in recent:
+            if appointment.last_reply_id == reply.inbound_id:
+                # This very message changed it on an earlier try (which then failed): it is
+                # the one, even though a cancellation has taken it out of the candidates.
+                return appointment, ()
+        listed = open_candidates(recent, now)
         candidates = [
             Candidate(
                 a,
