@@ -210,3 +210,30 @@ def test_four_senders_racing_for_the_last_daily_slot_leave_exactly_one_winner(
     stored = ContactItem.get(contact_pk(CLINIC, PATIENT), CONTACT_SK)
     assert len(stored.recent_sends) == 1
     assert stored.recent_sends[0].astimezone(UTC) in {m.astimezone(UTC) for m in moments}
+
+
+def test_consent_from_a_booking_never_outweighs_an_opt_out_and_yields_to_a_start(contacts):
+    # Given a contact whose only consent came with a booking
+    booked = ny(2026, 6, 1, 10, 0)
+    assert contacts.record_first_consent(CLINIC, PATIENT, "booking", booked).changed
+    # A booking for a recipient already on record adds nothing
+    assert not contacts.record_first_consent(CLINIC, PATIENT, "booking", booked).changed
+
+    # When an opt-out dated before the booking arrives (a provider's listing, a late STOP)
+    change = contacts.opt_out(CLINIC, PATIENT, "provider_opt_out_list", booked - timedelta(1))
+
+    # Then it applies: the booking was the clinic's word, not the recipient's
+    assert change.changed
+    assert change.contact.opted_out is True
+    # And a booking can never opt the recipient back in
+    assert not contacts.record_first_consent(CLINIC, PATIENT, "booking", booked).changed
+    assert contacts.get(CLINIC, PATIENT).opted_out is True
+
+
+def test_an_explicit_start_replaces_consent_that_came_with_a_booking(contacts):
+    contacts.record_first_consent(CLINIC, PATIENT, "booking", ny(2026, 6, 1, 10, 0))
+
+    change = contacts.opt_in(CLINIC, PATIENT, "sms:START", ny(2026, 6, 1, 11, 0))
+
+    assert change.changed
+    assert change.contact.consent_source == "sms:START"

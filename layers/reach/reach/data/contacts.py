@@ -149,12 +149,12 @@ class ContactRepository:
 
         Idempotent: an opted-out contact keeps its first opt-out's source and time, and
         ``changed`` is True only for the call that opted it out. Inbound order is not
-        guaranteed (facts.md), so an opt-out older than the last recorded consent change is
-        stale and ignored; at the same moment, opting out wins.
+        guaranteed (facts.md), so an opt-out older than the last explicit consent change is
+        stale and ignored (a booking is not one); at the same moment, opting out wins.
         """
 
         def opt_out(item: ContactItem) -> tuple[bool, bool]:
-            if item.opted_out or not _is_newer(at, item.consent_changed_at, ties_win=True):
+            if item.opted_out or not _is_newer(at, _explicit_change(item), ties_win=True):
                 return False, False
             _set_consent(item, opted_out=True, source=source, at=at)
             return True, True
@@ -165,15 +165,15 @@ class ContactRepository:
     def opt_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> ConsentChange:
         """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``).
 
-        Idempotent: a contact already opted in with a recorded consent keeps that record.
-        A stale opt-in (older than the last recorded change, or as old as an opt-out) is
-        ignored.
+        Idempotent: a contact already opted in explicitly keeps that record; consent that only
+        came with a booking is replaced. A stale opt-in (older than the last explicit change,
+        or as old as an opt-out) is ignored.
         """
 
         def opt_in(item: ContactItem) -> tuple[bool, bool]:
-            recorded = item.consent_source is not None
-            if (not item.opted_out and recorded) or not _is_newer(
-                at, item.consent_changed_at, ties_win=False
+            explicit = _explicit_change(item) is not None
+            if (not item.opted_out and explicit) or not _is_newer(
+                at, _explicit_change(item), ties_win=False
             ):
                 return False, False
             _set_consent(item, opted_out=False, source=source, at=at)
@@ -300,6 +300,18 @@ class ContactRepository:
                 tenant_id=tenant_id,
                 phone=phone,
             )
+
+
+#: Consent that came with a booking: the clinic's word, not the recipient's. It never makes
+#: a recipient's (or the provider's) opt-out look stale, and an explicit opt-in replaces it.
+IMPLICIT_SOURCES = frozenset({"booking"})
+
+
+def _explicit_change(item: ContactItem) -> datetime | None:
+    """When the recipient's consent last changed explicitly (None: never)."""
+    if item.consent_source is None or item.consent_source in IMPLICIT_SOURCES:
+        return None
+    return item.consent_changed_at
 
 
 def _is_newer(at: datetime, last_change: datetime | None, *, ties_win: bool) -> bool:

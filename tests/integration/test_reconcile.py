@@ -1,0 +1,162 @@
+"""Opt-out reconciliation under moto: the provider's list and Reach's records, both ways."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reach.adapters.events_fake import RecordingPublisher
+from reach.adapters.opt_outs_fake import FakeOptOutList
+from reach.data.appointments import AppointmentRepository
+from reach.data.contacts import ContactRepository
+from reach.domain.models import ReminderStatus
+from reach.ports.events import EventType
+from reach.ports.opt_outs import OptOutListError
+from reach.services.appointments import NewAppointment
+from reach.services.consent import ConsentService
+from reach.services.reconcile import PROVIDER_SOURCE, OptOutReconciler
+from reach_tools.demo_clock import DemoClock
+
+NEW_YORK = ZoneInfo("America/New_York")
+PATIENT = "+12025550187"
+OTHER = "+12025550111"
+
+
+@pytest.fixture
+def clock() -> DemoClock:
+    return DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def tenants(aws):
+    made = []
+    for name, number in (("Riverside", "+12025550143"), ("Hillside", "+12025550199")):
+        tenant, _ = aws.admin.create_tenant(
+            name, "America/New_York", number, "21:00-08:00", ("P1D",)
+        )
+        made.append(tenant)
+    return made
+
+
+@pytest.fixture
+def provider() -> FakeOptOutList:
+    return FakeOptOutList()
+
+
+@pytest.fixture
+def events() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def reconciler(aws, provider, events, clock) -> OptOutReconciler:
+    contacts = ContactRepository()
+    appointments = AppointmentRepository(aws.settings.due_shards)
+    return OptOutReconciler(
+        provider, contacts, ConsentService(contacts, appointments, events, clock), clock
+    )
+
+
+def book(aws, clock, tenant, phone=PATIENT):
+    aws.appointments._clock = clock
+    day = (clock().astimezone(NEW_YORK) + timedelta(days=4)).date()
+    appointment, _ = aws.appointments.create(
+        tenant.tenant_id,
+        NewAppointment(
+            phone=phone,
+            starts_at=datetime(day.year, day.month, day.day, 14, tzinfo=NEW_YORK),
+            reminders=["P1D"],
+        ),
+    )
+    return appointment
+
+
+def test_a_number_the_provider_lists_is_opted_out_for_every_tenant_that_knows_it(
+    aws, tenants, clock, provider, reconciler, events
+):
+    riverside, hillside = tenants
+    visits = [book(aws, clock, riverside), book(aws, clock, hillside)]
+    book(aws, clock, riverside, phone=OTHER)
+    provider.add(PATIENT, at=clock() - timedelta(days=1))
+
+    report = reconciler.run()
+
+    assert (report.listed, report.contacts_seen, report.marked_opted_out) == (1, 2, 2)
+    for tenant in tenants:
+        contact = ContactRepository().get(tenant.tenant_id, PATIENT)
+        assert (contact.opted_out, contact.consent_source) == (True, PROVIDER_SOURCE)
+    for visit in visits:
+        [reminder] = aws.appointments.get(visit.tenant_id, visit.appointment_id).reminders
+        assert (reminder.status, reminder.reason) == (ReminderStatus.SKIPPED, "opted_out")
+    assert ContactRepository().get(riverside.tenant_id, OTHER).opted_out is False
+    assert {e.tenant_id for e in events.of_type(EventType.OPTED_OUT)} == {
+        t.tenant_id for t in tenants
+    }
+    assert all(PATIENT not in str(e.detail()) for e in events.events)
+
+
+def test_a_second_run_changes_nothing(aws, tenants, clock, provider, reconciler, events):
+    book(aws, clock, tenants[0])
+    provider.add(PATIENT, at=clock() - timedelta(days=1))
+    reconciler.run()
+
+    again = reconciler.run()
+
+    assert (again.marked_opted_out, again.already_agreed) == (0, 1)
+    assert len(events.events) == 1
+
+
+def test_a_recipient_who_texted_start_after_the_listing_is_removed_from_the_provider_list(
+    aws, tenants, clock, provider, reconciler
+):
+    riverside = tenants[0]
+    book(aws, clock, riverside)
+    listed_at = clock() - timedelta(days=2)
+    ContactRepository().mark_opted_in(riverside.tenant_id, PATIENT, "sms:START", clock())
+    provider.add(PATIENT, at=listed_at)
+
+    report = reconciler.run()
+
+    assert report.removed_from_provider == 1
+    assert provider.entries == {}
+    assert ContactRepository().get(riverside.tenant_id, PATIENT).opted_out is False
+
+
+def test_a_booking_older_than_the_listing_does_not_outweigh_it(
+    aws, tenants, clock, provider, reconciler
+):
+    riverside = tenants[0]
+    book(aws, clock, riverside)  # records consent source "booking"
+    provider.add(PATIENT, at=clock() + timedelta(minutes=5))
+    clock.advance(timedelta(minutes=10))
+
+    report = reconciler.run()
+
+    assert report.removed_from_provider == 0
+    assert report.marked_opted_out == 1
+    assert PATIENT in provider.entries
+
+
+def test_a_refused_provider_opt_in_is_counted_and_tried_again_next_run(
+    aws, tenants, clock, provider, reconciler
+):
+    riverside = tenants[0]
+    ContactRepository().mark_opted_in(riverside.tenant_id, PATIENT, "sms:START", clock())
+    provider.add(PATIENT)  # SNS: no listing time; the recipient's own START wins
+    provider.refuse_opt_in.add(PATIENT)
+
+    first = reconciler.run()
+    provider.refuse_opt_in.clear()
+    second = reconciler.run()
+
+    assert (first.provider_refused, second.removed_from_provider) == (1, 1)
+    assert ContactRepository().get(riverside.tenant_id, PATIENT).opted_out is False
+
+
+def test_a_provider_failure_surfaces_so_the_schedule_retries(aws, tenants, provider, reconciler):
+    provider.fail_next(OptOutListError("throttled", retryable=True))
+
+    with pytest.raises(OptOutListError):
+        reconciler.run()
