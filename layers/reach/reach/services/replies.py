@@ -122,7 +122,7 @@ class ReplySender:
         segments = count_segments(answer.body)
         created_at = answer.received_at + _AFTER_INBOUND
         return MessageRecord(
-            message_id=answer_id(answer.inbound_message_id, answer.kind),
+            message_id=answer_id(answer.inbound_message_id),
             direction=OUTBOUND,
             phone=answer.thread.phone,
             body=answer.body,
@@ -158,7 +158,8 @@ class ReplySender:
         return status
 
 
-def answer_id(inbound_message_id: str, kind: ReplyKind) -> str:
-    """The id of our answer of ``kind`` to an inbound message: the same on every replay."""
-    digest = hashlib.sha256(f"{inbound_message_id}\x1f{kind.value}".encode()).hexdigest()
+def answer_id(inbound_message_id: str) -> str:
+    """The id of our answer to an inbound message: one answer per message, the same id on
+    every replay, whatever the replay would answer now."""
+    digest = hashlib.sha256(f"answer\x1f{inbound_message_id}".encode()).hexdigest()
     return f"msg_{digest[:32]}"
