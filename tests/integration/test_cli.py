@@ -457,3 +457,44 @@ def test_a_tenant_update_changes_only_what_is_given_and_validates_it(
     assert code == 2
     assert "ten_missing" in err
     assert aws.admin.get_tenant(tenant["tenant_id"]).quiet_hours == "20:00-09:00"
+
+
+def test_a_tenant_adds_its_own_reply_words_but_never_captures_an_opt_out_word(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys)
+
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "update",
+        tenant["tenant_id"],
+        "--keywords",
+        "confirm=OK, SURE",
+        "--keywords",
+        "call_me=ring me",
+        "--json",
+    )
+
+    assert code == 0, err
+    assert json.loads(out)["reply_keywords"] == {"call_me": ["ring me"], "confirm": ["OK", "SURE"]}
+    stored = aws.admin.get_tenant(tenant["tenant_id"])
+    assert stored.reply_keywords == (("call_me", ("ring me",)), ("confirm", ("OK", "SURE")))
+
+    # A word that would turn STOP (or any opt-out word) into something else is refused
+    code, _, err = run(
+        capsys, "tenants", "update", tenant["tenant_id"], "--keywords", "confirm=stop"
+    )
+    assert code == 2
+    assert "(--keywords)" in err
+    code, _, err = run(capsys, "tenants", "update", tenant["tenant_id"], "--keywords", "nope=x")
+    assert code == 2
+    assert "not a reply keyword set" in err
+    assert aws.admin.get_tenant(tenant["tenant_id"]).reply_keywords == stored.reply_keywords
+
+    # And --reset-keywords goes back to the defaults alone
+    code, out, err = run(
+        capsys, "tenants", "update", tenant["tenant_id"], "--reset-keywords", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["reply_keywords"] == {}

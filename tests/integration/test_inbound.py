@@ -594,3 +594,16 @@ def test_a_callback_asked_for_at_night_is_promised_after_quiet_hours(
 
     callback = ConversationRepository().get_callback(clinic.tenant_id, result.callback_id or "")
     assert callback.expected_by == datetime(2026, 12, 2, 10, 0, tzinfo=NEW_YORK)
+
+
+def test_a_tenants_own_reply_words_work_beside_the_defaults(aws, clinic, clock, inbound, sms):
+    visit = book(aws, clock, clinic)
+    aws.admin.update_tenant(clinic.tenant_id, reply_keywords={"confirm": ("sounds good",)})
+
+    result = receive(inbound, clock, "Sounds good!")
+
+    assert result.intent is ReplyIntent.CONFIRM
+    assert current(aws, visit).status is AppointmentStatus.CONFIRMED
+    # STOP stays an opt-out whatever the tenant adds
+    clock.advance(timedelta(minutes=1))
+    assert receive(inbound, clock, "stop").intent is ReplyIntent.OPT_OUT

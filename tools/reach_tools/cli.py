@@ -47,6 +47,8 @@ _OPTION_OF_FIELD = {
     "number": "--number",
     "quiet_hours": "--quiet-hours",
     "reminder_offsets": "--reminders",
+    "reply_keywords": "--keywords",
+    "keywords": "--keywords",
     "prefix": "--prefix",
     "text": "--text",
     "kind": "--kind",
@@ -140,6 +142,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "sender_number": tenant.sender_number,
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
+        "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
         "created_at": _when(tenant.created_at),
     }
 
@@ -265,8 +268,22 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         timezone=args.timezone,
         quiet_hours=args.quiet_hours,
         reminder_offsets=None if args.reminders is None else _split(args.reminders),
+        reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
     )
     printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")
+
+
+def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
+    """``--keywords confirm=OK,SURE`` options as keyword set -> words (None: unchanged)."""
+    if given is None:
+        return {} if reset else None
+    sets: dict[str, tuple[str, ...]] = {}
+    for option in given:
+        name, equals, words = option.partition("=")
+        if not equals or not name.strip():
+            raise InvalidInput("keywords", f"'{option}' is not SET=WORD,WORD (e.g. confirm=OK)")
+        sets[name.strip()] = (*sets.get(name.strip(), ()), *_split(words))
+    return sets
 
 
 def _tenants_show(args: argparse.Namespace, services: Services, printer: Printer) -> None:
@@ -398,6 +415,16 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--timezone", help="IANA zone, e.g. America/Chicago")
     update.add_argument("--quiet-hours", help="local HH:MM-HH:MM; applies to every send at once")
     update.add_argument("--reminders", help="ISO 8601 offsets for new bookings, e.g. P2D,PT3H")
+    update.add_argument(
+        "--keywords",
+        action="append",
+        metavar="SET=WORDS",
+        help="the tenant's own reply words, added to the defaults; repeat per set, e.g. "
+        "--keywords confirm=OK,SURE --keywords call_me='ring me' (replaces earlier ones)",
+    )
+    update.add_argument(
+        "--reset-keywords", action="store_true", help="back to the default reply words only"
+    )
     update.set_defaults(run=_tenants_update)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")

@@ -11,6 +11,7 @@ from reach.domain.replies import (
     ReplyKeywords,
     classify_reply,
     fold,
+    keywords_with,
 )
 
 CONFIRM = ReplyIntent.CONFIRM
@@ -494,3 +495,29 @@ def test_any_text_with_a_standalone_opt_out_word_opts_out(
 
     # Then it opts out
     assert reply.intent == OPT_OUT
+
+
+def test_a_tenants_words_are_added_to_the_defaults_not_instead_of_them() -> None:
+    keywords = keywords_with((("confirm", ("sounds good", "vale")),))
+
+    assert classify_reply("Sounds good", keywords).intent is ReplyIntent.CONFIRM
+    assert classify_reply("vale", keywords).intent is ReplyIntent.CONFIRM
+    assert classify_reply("1", keywords).intent is ReplyIntent.CONFIRM
+    assert classify_reply("STOP", keywords).intent is ReplyIntent.OPT_OUT
+    # The same words in another order are the same keyword set (compiled once)
+    assert keywords_with((("confirm", ("vale", "sounds good")),)) is keywords
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((("confirm", ("stop",)),), "stop"),
+        ((("call_me", ("please unsubscribe",)),), "unsubscribe"),
+        ((("nonsense", ("x",)),), "not a reply keyword set"),
+    ],
+)
+def test_a_tenants_words_may_not_capture_an_opt_out_word_or_name_an_unknown_set(
+    extra: tuple[tuple[str, tuple[str, ...]], ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        keywords_with(extra)

@@ -73,6 +73,8 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     quiet_hours = UnicodeAttribute()
     reminder_offsets = ListAttribute(of=UnicodeAttribute)
     created_at = UTCDateTimeAttribute()
+    #: JSON object: keyword set name -> the tenant's own words (added to the defaults).
+    reply_keywords = UnicodeAttribute(null=True)
 
 
 class TemplateItem(TenantsTableItem, discriminator="template"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
@@ -196,6 +197,9 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         quiet_hours=tenant.quiet_hours,
         reminder_offsets=list(tenant.reminder_offsets),
         created_at=tenant.created_at,
+        reply_keywords=json.dumps(dict(tenant.reply_keywords), sort_keys=True)
+        if tenant.reply_keywords
+        else None,
     )
 
 
@@ -208,7 +212,14 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         quiet_hours=item.quiet_hours,
         reminder_offsets=strings(item.reminder_offsets),
         created_at=item.created_at,
+        reply_keywords=_keywords(item.reply_keywords),
     )
+
+
+def _keywords(stored: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not stored:
+        return ()
+    return tuple(sorted((str(k), tuple(str(w) for w in v)) for k, v in json.loads(stored).items()))
 
 
 def _api_key(item: ApiKeyRecordItem) -> ApiKey:

@@ -55,6 +55,8 @@ class Tenant:
     quiet_hours: str
     reminder_offsets: tuple[str, ...]
     created_at: datetime
+    #: The tenant's own reply words, added to the defaults: (keyword set, words) pairs.
+    reply_keywords: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

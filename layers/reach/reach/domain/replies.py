@@ -372,6 +372,29 @@ def _compile(keywords: ReplyKeywords) -> _Compiled:
     )
 
 
+def keywords_with(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywords:
+    """The default keywords plus a tenant's own words per set (``(set name, words)`` pairs):
+    additions only, so the defaults the reminders and answers advertise keep working.
+
+    Raises ValueError naming the problem: an unknown set, or a word that would capture an
+    opt-out word (a tenant can never make STOP mean anything else).
+    """
+    return _keywords_with(tuple(sorted((name, tuple(sorted(words))) for name, words in extra)))
+
+
+@lru_cache(maxsize=64)
+def _keywords_with(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywords:
+    if not extra:
+        return DEFAULT_KEYWORDS
+    known = {f.name for f in fields(ReplyKeywords)}
+    sets: dict[str, frozenset[str]] = {}
+    for name, words in extra:
+        if name not in known:
+            raise ValueError(f"'{name}' is not a reply keyword set ({', '.join(sorted(known))})")
+        sets[name] = frozenset(getattr(DEFAULT_KEYWORDS, name)) | frozenset(words)
+    return DEFAULT_KEYWORDS.with_overrides(**sets)
+
+
 def classify_reply(text: str, keywords: ReplyKeywords | None = None) -> ClassifiedReply:
     """What ``text`` asks for, by the rules in this module's docstring; never raises."""
     compiled = _compile(keywords or DEFAULT_KEYWORDS)

@@ -54,7 +54,13 @@ from reach.domain.inbound import InboundSms
 from reach.domain.models import Appointment, AppointmentStatus, Tenant
 from reach.domain.phones import mask_phones_in
 from reach.domain.quiet_hours import QuietHours
-from reach.domain.replies import ClassifiedReply, ReplyIntent, classify_reply, fold
+from reach.domain.replies import (
+    ClassifiedReply,
+    ReplyIntent,
+    classify_reply,
+    fold,
+    keywords_with,
+)
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
 from reach.services.appointments import retire_pending
@@ -170,7 +176,8 @@ class InboundService:
         if tenant_id is None:
             return InboundResult(Outcome.UNROUTABLE)
         tenant = self._tenants.get(tenant_id)
-        reply = _Reply(sms, received_at, tenant, classify_reply(sms.body))
+        keywords = keywords_with(tenant.reply_keywords)
+        reply = _Reply(sms, received_at, tenant, classify_reply(sms.body, keywords))
         intent = reply.reading.intent
         if intent is ReplyIntent.OPT_OUT:
             return self._opt_out(reply)
@@ -256,7 +263,8 @@ class InboundService:
             if answer is not None:
                 chosen = self._own_appointment(tenant_id, phone, answer.appointment_id)
                 if chosen is not None:
-                    reading = classify_reply(answer.rest) if answer.rest else None
+                    keywords = keywords_with(reply.tenant.reply_keywords)
+                    reading = classify_reply(answer.rest, keywords) if answer.rest else None
                     if reading is None or reading.intent is ReplyIntent.UNKNOWN:
                         reading = ClassifiedReply(
                             ReplyIntent(pending.intent), pending.minutes_late, "choice"

@@ -16,6 +16,7 @@ from reach.domain.messages import TemplateReport, normalize_language, review_tem
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import QuietHours
+from reach.domain.replies import keywords_with
 from reach.domain.zones import load_zone
 
 _KEY_PATTERN = re.compile(r"^(rk_[0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
@@ -71,8 +72,12 @@ class TenantAdmin:
         timezone: str | None = None,
         quiet_hours: str | None = None,
         reminder_offsets: tuple[str, ...] | None = None,
+        reply_keywords: dict[str, tuple[str, ...]] | None = None,
     ) -> Tenant:
         """Change a tenant's settings; None keeps a setting as it is.
+
+        ``reply_keywords`` (keyword set -> words) replaces the tenant's own reply words, which
+        are added to the defaults; ``{}`` goes back to the defaults alone.
 
         New offsets apply to bookings made from now on. A new quiet-hours window applies to
         every send at once, because the sender re-checks it right before each text.
@@ -86,6 +91,9 @@ class TenantAdmin:
             reminder_offsets=current.reminder_offsets
             if reminder_offsets is None
             else _offsets(reminder_offsets),
+            reply_keywords=current.reply_keywords
+            if reply_keywords is None
+            else _reply_keywords(reply_keywords),
         )
         if updated != current:
             self._tenants.save_profile(updated)
@@ -188,3 +196,16 @@ def _offsets(texts: tuple[str, ...]) -> tuple[str, ...]:
         except ValueError as error:
             raise InvalidInput(f"reminder_offsets[{index}]", str(error)) from error
     return tuple(dict.fromkeys(offsets))
+
+
+def _reply_keywords(
+    sets: dict[str, tuple[str, ...]],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    extra = tuple(
+        sorted((name, tuple(sorted(set(words)))) for name, words in sets.items() if words)
+    )
+    try:
+        keywords_with(extra)
+    except ValueError as error:
+        raise InvalidInput("reply_keywords", str(error)) from error
+    return extra
