@@ -607,3 +607,24 @@ def test_a_tenants_own_reply_words_work_beside_the_defaults(aws, clinic, clock, 
     # STOP stays an opt-out whatever the tenant adds
     clock.advance(timedelta(minutes=1))
     assert receive(inbound, clock, "stop").intent is ReplyIntent.OPT_OUT
+
+
+def test_stop_and_help_are_filed_in_the_conversation_of_the_appointment_they_answer(
+    aws, clinic, clock, inbound, sms
+):
+    visit = book(aws, clock, clinic)
+    remember_sent(clinic.tenant_id, visit.appointment_id, "sns-reminder")
+
+    receive(inbound, clock, "HELP", previous="sns-reminder")
+    clock.advance(timedelta(minutes=1))
+    receive(inbound, clock, "STOP")
+
+    thread = ConversationRepository().thread(
+        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
+    )
+    assert [(m.direction, m.intent) for m in thread] == [
+        ("inbound", "help"),
+        ("outbound", ReplyKind.HELP.value),
+        ("inbound", "opt_out"),
+        ("outbound", ReplyKind.OPTED_OUT.value),
+    ]

@@ -184,7 +184,7 @@ class InboundService:
         if intent is ReplyIntent.OPT_IN:
             return self._opt_in(reply)
         if intent is ReplyIntent.HELP:
-            thread = Thread(tenant_id, None, reply.phone)
+            thread = self._file_under(reply)
             self._store_inbound(reply, thread)
             return self._answer(reply, Outcome.HELP, thread, ReplyKind.HELP, None)
         return self._about_an_appointment(reply)
@@ -193,7 +193,7 @@ class InboundService:
 
     def _opt_out(self, reply: _Reply) -> InboundResult:
         tenant_id = reply.tenant.tenant_id
-        thread = Thread(tenant_id, None, reply.phone)
+        thread = self._file_under(reply)
         self._store_inbound(reply, thread)
         result = self._consent.opt_out(
             tenant_id, reply.phone, _consent_source(reply), reply.received_at, cause=reply.cause
@@ -214,7 +214,7 @@ class InboundService:
 
     def _opt_in(self, reply: _Reply) -> InboundResult:
         tenant_id = reply.tenant.tenant_id
-        thread = Thread(tenant_id, None, reply.phone)
+        thread = self._file_under(reply)
         self._store_inbound(reply, thread)
         result = self._consent.opt_in(
             tenant_id, reply.phone, _consent_source(reply), reply.received_at, cause=reply.cause
@@ -272,6 +272,23 @@ class InboundService:
                     reply.reading = reading
                     self._contacts.clear_choice(tenant_id, phone, pending.asked_at)
                     return chosen, ()
+        return self._referenced_or_relevant(reply)
+
+    def _file_under(self, reply: _Reply) -> Thread:
+        """Where a reply that is not about an appointment (STOP, START, HELP) is filed: the
+        conversation of the appointment it answers or would be about, so the clinic reads it
+        there; the recipient's own thread when there is none, or several equally likely."""
+        appointment, _ = self._referenced_or_relevant(reply)
+        return Thread(
+            reply.tenant.tenant_id, appointment.appointment_id if appointment else None, reply.phone
+        )
+
+    def _referenced_or_relevant(
+        self, reply: _Reply
+    ) -> tuple[Appointment | None, tuple[Appointment, ...]]:
+        """The appointment the reply references, or the most relevant one, or those to ask
+        about (see reach.domain.conversation)."""
+        tenant_id, phone = reply.tenant.tenant_id, reply.phone
         previous = reply.sms.previous_published_message_id
         if previous:
             ref = self._conversations.find_provider_message(previous)
