@@ -24,6 +24,7 @@ from reach.wiring import (
     build_services,
     dispatcher_from_env,
     inbound_from_env,
+    reconciler_from_env,
     sender_from_env,
     services_from_env,
 )
@@ -36,7 +37,13 @@ from reach_tools.template import (
 )
 
 # Each function builds its collaborators once per container; tests start every one afresh.
-CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env, inbound_from_env)
+CACHED_WIRING = (
+    services_from_env,
+    dispatcher_from_env,
+    sender_from_env,
+    inbound_from_env,
+    reconciler_from_env,
+)
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",

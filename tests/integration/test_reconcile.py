@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conftest import load_event, load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.opt_outs_fake import FakeOptOutList
 from reach.data.appointments import AppointmentRepository
@@ -160,3 +161,22 @@ def test_a_provider_failure_surfaces_so_the_schedule_retries(aws, tenants, provi
 
     with pytest.raises(OptOutListError):
         reconciler.run()
+
+
+def test_the_hourly_function_reconciles_with_sns_under_moto(aws, tenants, lambda_context):
+    # moto's SNS lists a canned set of numbers as opted out; +447420500600 is one of them
+    listed = "+447420500600"
+    riverside = tenants[0]
+    ContactRepository().record_first_consent(
+        riverside.tenant_id, listed, "booking", datetime.now(UTC)
+    )
+    event = load_event("reconciler_scheduled.json")
+
+    counts = load_function("reconciler").lambda_handler(event, lambda_context)
+
+    assert counts["marked_opted_out"] == 1
+    contact = ContactRepository().get(riverside.tenant_id, listed)
+    assert (contact.opted_out, contact.consent_source) == (True, PROVIDER_SOURCE)
+    # The second hour finds nothing left to do
+    again = load_function("reconciler").lambda_handler(event, lambda_context)
+    assert again["marked_opted_out"] == 0

@@ -4,6 +4,7 @@ one runtime, logs that expire, and tables in tests built from the very same defi
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterator
@@ -33,6 +34,13 @@ API_ROUTES = {
     ("/appointments/{id}", "get"),
     ("/appointments/{id}", "patch"),
     ("/appointments/{id}/cancel", "post"),
+    ("/appointments/{id}/messages", "get"),
+    ("/callbacks", "get"),
+    ("/callbacks/{id}", "get"),
+    ("/callbacks/{id}/close", "post"),
+    ("/contacts/{phone}", "get"),
+    ("/contacts/{phone}/opt-out", "post"),
+    ("/contacts/{phone}/opt-in", "post"),
 }
 # What SAM attaches to every function for logs and tracing; anything else must be written out
 # as explicit statements in the template.
@@ -138,6 +146,7 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
         "DispatcherFunction",
         "SenderFunction",
         "InboundFunction",
+        "ReconcilerFunction",
     }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
@@ -223,24 +232,89 @@ def test_the_api_reads_tenant_profiles_but_never_api_key_hashes(
     statements = list(_inline_statements(transformed["Resources"]["ApiFunctionRole"]))
 
     # when the statements on the tenants table are picked out
-    on_tenants = [s for s in statements if "TenantsTable" in json.dumps(s["Resource"])]
+    on_tenants = {s["Sid"]: s for s in statements if "TenantsTable" in json.dumps(s["Resource"])}
 
-    # then there is one GetItem limited to tenant# items, and appointments get item-level verbs
-    assert len(on_tenants) == 1
-    assert _as_list(on_tenants[0]["Action"]) == ["dynamodb:GetItem"]
-    assert on_tenants[0]["Condition"] == {
+    # then tenant# items are read-only, and the one other statement there is the consent one
+    assert set(on_tenants) == {"TenantProfileRead", "ContactConsentReadWrite"}
+    assert _as_list(on_tenants["TenantProfileRead"]["Action"]) == ["dynamodb:GetItem"]
+    assert on_tenants["TenantProfileRead"]["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["tenant#*"]}
     }
-    on_appointments = [s for s in statements if s not in on_tenants]
-    granted = {a for s in on_appointments for a in _as_list(s["Action"])}
+
+
+def test_the_api_may_read_and_write_contact_items_but_never_api_key_items(
+    transformed: dict[str, Any],
+) -> None:
+    # given the API function's statements on the tenants table
+    statements = list(_inline_statements(transformed["Resources"]["ApiFunctionRole"]))
+    on_tenants = [s for s in statements if "TenantsTable" in json.dumps(s["Resource"])]
+
+    # when the leading keys each statement allows are read
+    allowed = {
+        prefix: {a for s in on_tenants for a in _as_list(s["Action"]) if _leads(s, prefix)}
+        for prefix in ("contact#", "tenant#", "apikey#")
+    }
+
+    # then consent records may be read and written (item-level verbs only), tenant profiles
+    # only read, and apikey# items neither
+    assert allowed["contact#"] == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert allowed["tenant#"] == {"dynamodb:GetItem"}
+    assert allowed["apikey#"] == set()
+    for statement in on_tenants:
+        assert set(statement["Condition"]) == {"ForAllValues:StringLike"}
+        # each pattern a fixed prefix: "contact#*", never "*" or "c*"
+        assert all(k.endswith("#*") and "*" not in k[:-1] for k in _leading_keys(statement))
+
+
+def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reach_bus(
+    transformed: dict[str, Any],
+) -> None:
+    # given the API function's statements, by Sid
+    role = transformed["Resources"]["ApiFunctionRole"]
+    statements = {s["Sid"]: s for s in _inline_statements(role)}
+
+    # then appointments get item-level verbs (DeleteItem: closing a callback frees its
+    # guard item), never Scan
+    granted = set(_as_list(statements["AppointmentsReadWrite"]["Action"]))
     assert granted == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
         "dynamodb:Query",
         "dynamodb:ConditionCheckItem",
     }
     assert "dynamodb:Scan" not in granted
+    # and domain events go to the Reach bus alone
+    assert _as_list(statements["DomainEvents"]["Action"]) == ["events:PutEvents"]
+    assert statements["DomainEvents"]["Resource"] == {"Fn::GetAtt": ["ReachEventBus", "Arn"]}
+    assert set(statements) == {
+        "AppointmentsReadWrite",
+        "TenantProfileRead",
+        "ContactConsentReadWrite",
+        "DomainEvents",
+    }
+
+
+def test_the_api_function_is_told_which_event_bus_to_publish_to(
+    template: dict[str, Any],
+) -> None:
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert variables["EVENT_BUS_NAME"] == {"Ref": "ReachEventBus"}
+
+
+def _leading_keys(statement: dict[str, Any]) -> list[str]:
+    condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+    return list(condition.get("dynamodb:LeadingKeys", []))
+
+
+def _leads(statement: dict[str, Any], prefix: str) -> bool:
+    """Whether the statement lets a key starting with ``prefix`` in (without a LeadingKeys
+    condition, every key)."""
+    if "Condition" not in statement:
+        return True
+    return any(fnmatch.fnmatchcase(f"{prefix}x", key) for key in _leading_keys(statement))
 
 
 # --- Data --------------------------------------------------------------------------------
@@ -362,8 +436,8 @@ def test_create_tables_refuses_names_that_do_not_match_the_template_tables(
 def test_function_environment_resolves_table_names_and_parameter_defaults(
     template: dict[str, Any],
 ) -> None:
-    # when the API function's environment is resolved with local table names
-    environment = function_environment(template, "ApiFunction", PHYSICAL)
+    # when the API function's environment is resolved with local table and bus names
+    environment = function_environment(template, "ApiFunction", REFS)
 
     # then tables come from the physical names, parameters from their defaults
     assert environment["TENANTS_TABLE"] == "test-tenants"
@@ -377,6 +451,7 @@ def test_function_environment_resolves_table_names_and_parameter_defaults(
     assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "Reach"
     assert environment["POWERTOOLS_SERVICE_NAME"] == "reach-api"
+    assert environment["EVENT_BUS_NAME"] == "test-reach"
 
 
 def test_function_environment_takes_given_parameters_over_defaults(
@@ -618,9 +693,15 @@ def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
 ) -> None:
     rules = _resources(transformed, "AWS::Events::Rule")
 
-    schedules = [r["Properties"]["ScheduleExpression"] for r in rules.values()]
+    schedules = {
+        r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
+        for r in rules.values()
+    }
 
-    assert schedules == ["rate(1 minute)"]
+    assert schedules == {
+        "DispatcherFunction": "rate(1 minute)",
+        "ReconcilerFunction": "rate(1 hour)",
+    }
 
 
 def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters(
@@ -724,4 +805,21 @@ def test_the_inbound_function_may_publish_only_to_the_reach_bus_and_text_only_ph
     assert statements["InboundQueueConsume"]["Resource"] == {"Fn::GetAtt": ["InboundQueue", "Arn"]}
     assert statements["IdempotencyRecords"]["Resource"] == {
         "Fn::GetAtt": ["IdempotencyTable", "Arn"]
+    }
+
+
+def test_the_reconciler_may_read_and_clear_opt_out_lists_but_publish_to_no_topic(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["ReconcilerFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    sns = statements["SnsOptOutList"]
+    assert _as_list(sns["Action"]) == ["sns:ListPhoneNumbersOptedOut", "sns:OptInPhoneNumber"]
+    assert sns["NotResource"] == {"Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}
+    assert statements["ContactConsent"]["Condition"]["ForAllValues:StringLike"][
+        "dynamodb:LeadingKeys"
+    ] == ["contact#*"]
+    assert statements["ContactsByPhone"]["Resource"] == {
+        "Fn::Sub": "${TenantsTable.Arn}/index/contacts_by_phone"
     }

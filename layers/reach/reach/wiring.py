@@ -20,11 +20,13 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.contacts import ContactRepository
     from reach.data.conversations import ConversationRepository
     from reach.ports.events import DomainEvent, EventPublisher
-    from reach.services.consent import ConsentService
+    from reach.ports.opt_outs import ProviderOptOutList
     from reach.ports.sms import SmsSender
+    from reach.services.consent import ConsentService
     from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.reconcile import OptOutReconciler
 
 
 @dataclass(frozen=True)
@@ -207,3 +209,39 @@ def inbound_from_env() -> InboundService:
 def services_from_env() -> Services:
     """The services for this Lambda container, built on first use."""
     return build_services(Settings.from_env())
+
+
+def build_reconciler(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    provider: ProviderOptOutList | None = None,
+    events: EventPublisher | None = None,
+) -> OptOutReconciler:
+    """The opt-out reconciliation job with the provider's list and the event bus."""
+    from reach.adapters.events_eventbridge import build_event_publisher
+    from reach.adapters.opt_outs_factory import build_opt_out_list
+    from reach.data.contacts import ContactRepository
+    from reach.services.consent import ConsentService
+    from reach.services.reconcile import OptOutReconciler
+
+    bind_tables(settings)
+    contacts = ContactRepository()
+    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
+    return OptOutReconciler(
+        provider
+        or build_opt_out_list(
+            settings.sms_provider,
+            settings.region,
+            settings.opt_out_list_name,
+            endpoint_url=settings.endpoint_url,
+        ),
+        contacts,
+        ConsentService(contacts, AppointmentRepository(settings.due_shards), publisher, clock),
+        clock,
+    )
+
+
+@lru_cache(maxsize=1)
+def reconciler_from_env() -> OptOutReconciler:
+    return build_reconciler(Settings.from_env())

@@ -174,7 +174,9 @@ def _book(aws: BenchAws, clock: DemoClock, count: int, kind: AppointmentKind) ->
     admin = TenantAdmin(tenants, ApiKeyRepository(), clock)
     # No quiet hours: timing must not interfere with counting.
     tenant, _ = admin.create_tenant("Bench Clinic", ZONE, ORIGINATION, "00:00-00:00", ("P1D",))
-    service = AppointmentService(AppointmentRepository(aws.settings.due_shards), tenants, clock)
+    service = AppointmentService(
+        AppointmentRepository(aws.settings.due_shards), tenants, ContactRepository(), clock
+    )
     first = (clock() + timedelta(days=2)).replace(hour=15, minute=0, second=0)
     due: list[datetime] = []
     for n in range(count):

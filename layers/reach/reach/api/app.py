@@ -6,7 +6,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from reach.api.errors import register_error_handlers
-from reach.api.routes import appointments
+from reach.api.routes import appointments, callbacks, contacts
 
 API_TITLE = "Reach clinic API"
 API_VERSION = "1.0.0"
@@ -15,6 +15,8 @@ API_VERSION = "1.0.0"
 def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     app.include_router(appointments.router)
+    app.include_router(callbacks.router)
+    app.include_router(contacts.router)
     register_error_handlers(app, logger)
     return app
 
@@ -24,7 +26,11 @@ def openapi_json(logger: Logger) -> str:
     return build_resolver(logger).get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
-        description="Book, reschedule and cancel appointments; Reach plans and sends reminders.",
+        description=(
+            "Book, reschedule and cancel appointments; Reach plans and sends reminders. "
+            "Read each appointment's conversation, work the callback requests, and keep "
+            "recipients' consent."
+        ),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},  # type: ignore[dict-item]
         security=[{"bearer": []}],
     )

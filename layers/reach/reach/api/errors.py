@@ -19,6 +19,7 @@ from reach.domain.errors import (
     ReachError,
     Unauthorized,
 )
+from reach.ports.events import EventPublishError
 
 _STATUS: dict[type[ReachError], HTTPStatus] = {
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -26,6 +27,8 @@ _STATUS: dict[type[ReachError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     Unauthorized: HTTPStatus.UNAUTHORIZED,
     Forbidden: HTTPStatus.FORBIDDEN,
+    # The bus failed after the change was stored: the client cannot fix it by changing input.
+    EventPublishError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 _SOURCES = {"body", "query", "path", "header", "cookie"}
 

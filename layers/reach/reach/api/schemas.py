@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -11,13 +12,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     model_validator,
 )
 
+from reach.data.conversations import Callback, MessageRecord
+from reach.domain.caps import Contact
 from reach.domain.durations import ReminderOffset
 from reach.domain.errors import InvalidInput
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
 from reach.domain.zones import load_zone
+from reach.services.consent import source_kind
 
 
 def _offset(text: str) -> str:
@@ -35,6 +40,13 @@ def _zone(name: str) -> str:
 def _plain_text(text: str) -> str:
     if any(ord(ch) < 32 for ch in text):
         raise ValueError("must not contain control characters or line breaks")
+    return text.strip()
+
+
+def _note_text(text: str) -> str:
+    """Free text a person writes (a note, evidence of consent): line breaks are fine."""
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
+        raise ValueError("must be plain text, without control characters")
     return text.strip()
 
 
@@ -58,6 +70,20 @@ Location = Annotated[
         min_length=1,
         max_length=120,
         description="Where to go, e.g. the clinic's address; never a department or specialty.",
+    ),
+]
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_note_text),
+]
+Evidence = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=500),
+    AfterValidator(_note_text),
+    Field(
+        description="How the recipient's new consent was obtained, for the consent record",
+        examples=["Signed SMS consent form at the front desk on 2027-03-02"],
     ),
 ]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["en", "es"])]
@@ -190,6 +216,158 @@ class AppointmentView(BaseModel):
 class AppointmentList(BaseModel):
     items: list[AppointmentView]
     next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+class MessageView(BaseModel):
+    """One message of an appointment's conversation, either direction."""
+
+    id: str
+    direction: str = Field(description="inbound (the recipient's reply) or outbound (ours)")
+    status: str = Field(
+        description="received (inbound); sent, failed, skipped, sending or retry (outbound)"
+    )
+    reason: str | None = Field(default=None, description="Why it failed or was skipped")
+    body: str | None
+    parts: int = Field(description="SMS segments the text took")
+    encoding: str | None = Field(default=None, description="GSM-7 or UCS-2")
+    intent: str | None = Field(
+        default=None,
+        description="Inbound: how the reply was read (confirm, opt_out, unknown...); "
+        "outbound answers: the kind of answer",
+    )
+    reminder_id: str | None = Field(default=None, description="Outbound reminders: which one")
+    created_at: datetime = Field(description="In the appointment's time zone")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, message: MessageRecord, zone_name: str) -> MessageView:
+        zone = load_zone(zone_name)
+        return cls(
+            id=message.message_id,
+            direction=message.direction,
+            status=message.status,
+            reason=message.reason,
+            body=message.body,
+            parts=message.parts,
+            encoding=message.encoding,
+            intent=message.intent,
+            reminder_id=message.reminder_id,
+            created_at=message.created_at.astimezone(zone),
+            updated_at=message.updated_at.astimezone(zone),
+        )
+
+
+class MessageList(BaseModel):
+    items: list[MessageView] = Field(description="Oldest first")
+
+
+class CallbackStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CallbackOutcome(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    LEFT_VOICEMAIL = "left_voicemail"
+    WRONG_NUMBER = "wrong_number"
+    OTHER = "other"
+
+
+class CallbackView(BaseModel):
+    """A recipient's request (CALL) to be called back."""
+
+    id: str
+    phone: str
+    appointment_id: str | None = Field(description="The appointment it was about, if any")
+    status: CallbackStatus
+    requested_at: datetime = Field(description="In the tenant's time zone")
+    expected_by: datetime = Field(description="When the recipient was told to expect the call")
+    closed_at: datetime | None
+    outcome: CallbackOutcome | None
+    note: str | None
+
+    @classmethod
+    def of(cls, callback: Callback, zone_name: str) -> CallbackView:
+        zone = load_zone(zone_name)
+        return cls(
+            id=callback.callback_id,
+            phone=callback.phone,
+            appointment_id=callback.appointment_id,
+            status=CallbackStatus(callback.status),
+            requested_at=callback.requested_at.astimezone(zone),
+            expected_by=callback.expected_by.astimezone(zone),
+            closed_at=callback.closed_at.astimezone(zone) if callback.closed_at else None,
+            outcome=CallbackOutcome(callback.outcome) if callback.outcome else None,
+            note=callback.note,
+        )
+
+
+class CallbackList(BaseModel):
+    items: list[CallbackView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+class CloseCallbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: CallbackOutcome
+    note: Note | None = Field(default=None, description="Plain text, at most 500 characters")
+
+
+class ContactView(BaseModel):
+    """A recipient's consent with this tenant. A number never seen is opted in, no source."""
+
+    phone: str
+    opted_out: bool
+    consent_source: str | None = Field(
+        description="booking, api, sms_keyword (STOP/START...), provider_opt_out...",
+    )
+    consent_changed_at: datetime | None = Field(description="In the tenant's time zone")
+    consent_note: str | None = Field(
+        default=None,
+        description="What the clinic recorded with an API change: the evidence of new "
+        "consent, or the opt-out's note",
+    )
+
+    @classmethod
+    def fields_of(cls, contact: Contact, zone_name: str) -> dict[str, Any]:
+        changed = contact.consent_changed_at
+        return {
+            "phone": contact.phone,
+            "opted_out": contact.opted_out,
+            "consent_source": source_kind(contact.consent_source)
+            if contact.consent_source
+            else None,
+            "consent_changed_at": changed.astimezone(load_zone(zone_name)) if changed else None,
+            "consent_note": contact.consent_note,
+        }
+
+    @classmethod
+    def of(cls, contact: Contact, zone_name: str) -> ContactView:
+        return cls(**cls.fields_of(contact, zone_name))
+
+
+class OptOutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note | None = Field(
+        default=None, description="Why, e.g. how the recipient asked (kept in the audit log)"
+    )
+
+
+class OptOutView(ContactView):
+    reminders_skipped: int = Field(description="Pending reminders this opt-out skipped")
+
+
+class OptInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: Evidence
+
+
+class OptInView(ContactView):
+    reminders_resumed: int = Field(description="Reminders skipped by the opt-out now pending")
 
 
 class FieldError(BaseModel):

@@ -65,6 +65,7 @@ class ContactItem(TenantsTableItem, discriminator="contact"):
     opted_out = BooleanAttribute(default=False)
     consent_source = UnicodeAttribute(null=True)
     consent_changed_at = UTCDateTimeAttribute(null=True)
+    consent_note = UnicodeAttribute(null=True)
     # Only clinic-visit reminders, pruned to the last 8 days on every write: the item stays
     # a few hundred bytes however long the relationship lasts.
     # (PynamoDB types a typed list by its element's attribute class; the values are datetimes.)
@@ -144,7 +145,9 @@ class ContactRepository:
     def mark_opted_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
         return self.opt_in(tenant_id, phone, source, at).contact
 
-    def opt_out(self, tenant_id: str, phone: str, source: str, at: datetime) -> ConsentChange:
+    def opt_out(
+        self, tenant_id: str, phone: str, source: str, at: datetime, note: str | None = None
+    ) -> ConsentChange:
         """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``).
 
         Idempotent: an opted-out contact keeps its first opt-out's source and time, and
@@ -156,13 +159,15 @@ class ContactRepository:
         def opt_out(item: ContactItem) -> tuple[bool, bool]:
             if item.opted_out or not _is_newer(at, _explicit_change(item), ties_win=True):
                 return False, False
-            _set_consent(item, opted_out=True, source=source, at=at)
+            _set_consent(item, opted_out=True, source=source, at=at, note=note)
             return True, True
 
         changed, item = self._change(tenant_id, phone, opt_out)
         return ConsentChange(_contact(item), changed)
 
-    def opt_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> ConsentChange:
+    def opt_in(
+        self, tenant_id: str, phone: str, source: str, at: datetime, note: str | None = None
+    ) -> ConsentChange:
         """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``).
 
         Idempotent: a contact already opted in explicitly keeps that record; consent that only
@@ -176,7 +181,7 @@ class ContactRepository:
                 at, _explicit_change(item), ties_win=False
             ):
                 return False, False
-            _set_consent(item, opted_out=False, source=source, at=at)
+            _set_consent(item, opted_out=False, source=source, at=at, note=note)
             return True, True
 
         changed, item = self._change(tenant_id, phone, opt_in)
@@ -320,10 +325,13 @@ def _is_newer(at: datetime, last_change: datetime | None, *, ties_win: bool) -> 
     return at >= last_change if ties_win else at > last_change
 
 
-def _set_consent(item: ContactItem, *, opted_out: bool, source: str, at: datetime) -> None:
+def _set_consent(
+    item: ContactItem, *, opted_out: bool, source: str, at: datetime, note: str | None = None
+) -> None:
     item.opted_out = opted_out
     item.consent_source = source
     item.consent_changed_at = at
+    item.consent_note = note
 
 
 def _datetimes(values: list[datetime] | None) -> tuple[datetime, ...]:
@@ -339,4 +347,5 @@ def _contact(item: ContactItem) -> Contact:
         consent_changed_at=item.consent_changed_at,
         recent_sends=_datetimes(item.recent_sends),
         version=item.version or 0,
+        consent_note=item.consent_note,
     )

@@ -75,6 +75,8 @@ class Contact:
     consent_changed_at: datetime | None = None
     recent_sends: tuple[datetime, ...] = ()
     version: int = 0
+    #: What the clinic recorded with an API change: the evidence of new consent, a note.
+    consent_note: str | None = None
 
     def clinic_caps(self, at: datetime, zone: ZoneInfo) -> CapDecision:
         return check_caps(self.recent_sends, at, zone)

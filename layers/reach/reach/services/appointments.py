@@ -13,6 +13,7 @@ from reach.data.appointments import (
     AppointmentRepository,
     ConcurrentChange,
 )
+from reach.data.contacts import ContactRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.durations import ReminderOffset
 from reach.domain.errors import Conflict, InvalidInput, NotFound
@@ -31,6 +32,8 @@ from reach.domain.zones import load_zone
 
 #: Bookings further ahead than this are refused as probable typos (a wrong year).
 MAX_BOOKING_HORIZON = timedelta(days=400)
+#: Where the consent of a recipient first booked through the API came from.
+BOOKING_CONSENT_SOURCE = "booking"
 #: Attempts at a change that keeps meeting concurrent writers before giving up with 409.
 CHANGE_ATTEMPTS = 3
 # Namespace for ids derived from a tenant's external_id: the same booking, the same id.
@@ -69,13 +72,22 @@ class AppointmentChanges:
 
 
 class AppointmentService:
-    """Books appointments and keeps their reminder plans true to every change."""
+    """Books appointments and keeps their reminder plans true to every change.
+
+    A booking is where a recipient's consent to reminders comes from: the first booking (or
+    change of phone) for a number records it, and never overrides a recorded opt-out.
+    """
 
     def __init__(
-        self, appointments: AppointmentRepository, tenants: TenantRepository, clock: Clock
+        self,
+        appointments: AppointmentRepository,
+        tenants: TenantRepository,
+        contacts: ContactRepository,
+        clock: Clock,
     ) -> None:
         self._appointments = appointments
         self._tenants = tenants
+        self._contacts = contacts
         self._clock = clock
 
     def create(self, tenant_id: str, new: NewAppointment) -> tuple[Appointment, bool]:
@@ -113,6 +125,9 @@ class AppointmentService:
             updated_at=now,
         )
         appointment = replace(appointment, reminders=tuple(_plan(appointment, tenant, now)))
+        # Before the appointment: a failure here leaves nothing booked to retry around, and
+        # recording first consent twice (a retried booking) changes nothing.
+        self._contacts.record_first_consent(tenant_id, phone, BOOKING_CONSENT_SOURCE, now)
         try:
             self._appointments.create(appointment)
         except AlreadyExists:
@@ -122,6 +137,13 @@ class AppointmentService:
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment:
         return self._appointments.get(tenant_id, appointment_id)
+
+    def get_without_reminders(self, tenant_id: str, appointment_id: str) -> Appointment:
+        """The appointment alone (one GetItem), or NotFound."""
+        appointment = self._appointments.get_without_reminders(tenant_id, appointment_id)
+        if appointment is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        return appointment
 
     def list_page(
         self,
@@ -168,7 +190,7 @@ class AppointmentService:
             if current.status.is_closed:
                 raise Conflict(f"appointment is {current.status.value} and can't be cancelled")
             now = self._clock()
-            retired = _retire(current, "appointment_cancelled")
+            retired = retire_pending(current, "appointment_cancelled")
             updated = replace(
                 current,
                 status=AppointmentStatus.CANCELLED,
@@ -218,11 +240,15 @@ class AppointmentService:
         added: list[Reminder] = []
         if replan:
             updated = replace(updated, plan_version=updated.version)
-            retired = _retire(current, "rescheduled")
+            retired = retire_pending(current, "rescheduled")
             added = _plan(updated, tenant, now)
             if updated.starts_at != current.starts_at:
                 # A new time needs a new confirmation.
                 updated = replace(updated, status=AppointmentStatus.SCHEDULED)
+        if updated.phone != current.phone:
+            self._contacts.record_first_consent(
+                current.tenant_id, updated.phone, BOOKING_CONSENT_SOURCE, now
+            )
         self._appointments.save_changes(current, updated, retired, added)
         return self._appointments.get(current.tenant_id, current.appointment_id)
 
@@ -288,7 +314,8 @@ def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Remin
     ]
 
 
-def _retire(appointment: Appointment, reason: str) -> list[Reminder]:
+def retire_pending(appointment: Appointment, reason: str) -> list[Reminder]:
+    """The appointment's pending reminders, cancelled with ``reason`` (to be saved)."""
     return [
         replace(reminder, status=ReminderStatus.CANCELLED, reason=reason)
         for reminder in appointment.reminders

@@ -4,6 +4,7 @@ tenant, and the OptedOut / OptedIn event for the clinic."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,7 +42,14 @@ class ConsentService:
         self._clock = clock
 
     def opt_out(
-        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+        self,
+        tenant_id: str,
+        phone: str,
+        source: str,
+        at: datetime,
+        *,
+        cause: Mapping[str, str],
+        note: str | None = None,
     ) -> ConsentResult:
         """Record an opt-out and skip the recipient's pending reminders.
 
@@ -49,23 +57,36 @@ class ConsentService:
         ``request_id``); the event id derives from it. A repeat of the same cause finds the
         record it wrote and completes the follow-up again, so a retried message loses nothing.
         """
-        change = self._contacts.opt_out(tenant_id, phone, source, at)
-        if not self._by(change, source, at, opted_out=True):
-            return ConsentResult(change.contact, False)
-        skipped = self.pause_reminders(tenant_id, phone)
-        self._publish(EventType.OPTED_OUT, tenant_id, source, at, cause)
-        return ConsentResult(change.contact, True, skipped)
+        change = self._contacts.opt_out(tenant_id, phone, source, at, note)
+        if self._by(change, source, at, opted_out=True):
+            skipped = self.pause_reminders(tenant_id, phone)
+            self._publish(EventType.OPTED_OUT, change.contact, cause)
+            return ConsentResult(change.contact, True, skipped)
+        if _same_kind(change.contact, source, opted_out=True):
+            # A repeat of a change already made the same way (a client retrying after its
+            # first call failed to publish): the event again, under the change's own id.
+            self._publish(EventType.OPTED_OUT, change.contact, cause)
+        return ConsentResult(change.contact, False)
 
     def opt_in(
-        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+        self,
+        tenant_id: str,
+        phone: str,
+        source: str,
+        at: datetime,
+        *,
+        cause: Mapping[str, str],
+        note: str | None = None,
     ) -> ConsentResult:
         """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
-        change = self._contacts.opt_in(tenant_id, phone, source, at)
-        if not self._by(change, source, at, opted_out=False):
-            return ConsentResult(change.contact, False)
-        resumed = self.resume_reminders(tenant_id, phone)
-        self._publish(EventType.OPTED_IN, tenant_id, source, at, cause)
-        return ConsentResult(change.contact, True, resumed)
+        change = self._contacts.opt_in(tenant_id, phone, source, at, note)
+        if self._by(change, source, at, opted_out=False):
+            resumed = self.resume_reminders(tenant_id, phone)
+            self._publish(EventType.OPTED_IN, change.contact, cause)
+            return ConsentResult(change.contact, True, resumed)
+        if _same_kind(change.contact, source, opted_out=False):
+            self._publish(EventType.OPTED_IN, change.contact, cause)
+        return ConsentResult(change.contact, False)
 
     def pause_reminders(self, tenant_id: str, phone: str) -> int:
         """Skip the pending reminders of every upcoming appointment of the recipient."""
@@ -97,26 +118,34 @@ class ConsentService:
             and contact.consent_changed_at == at
         )
 
-    def _publish(
-        self,
-        event_type: EventType,
-        tenant_id: str,
-        source: str,
-        at: datetime,
-        cause: Mapping[str, str],
-    ) -> None:
+    def _publish(self, event_type: EventType, contact: Contact, cause: Mapping[str, str]) -> None:
+        """The event of the consent change ``contact`` records. Its id names that change (the
+        recipient, the time and the state), so publishing it again is deduplicated."""
+        at = contact.consent_changed_at or self._clock()
+        recipient = hashlib.sha256(contact.phone.encode()).hexdigest()[:16]
         self._events.publish(
             [
                 DomainEvent(
                     type=event_type,
-                    tenant_id=tenant_id,
-                    event_id=event_id_for(event_type, tenant_id, *sorted(cause.values())),
+                    tenant_id=contact.tenant_id,
+                    event_id=event_id_for(event_type, contact.tenant_id, recipient, at.isoformat()),
                     occurred_at=at,
                     ids=dict(cause),
-                    data={"source": source_kind(source)},
+                    data={"source": source_kind(contact.consent_source or "")},
                 )
             ]
         )
+
+
+def _same_kind(contact: Contact, source: str, *, opted_out: bool) -> bool:
+    """The record says ``opted_out`` because of a change of the same kind as ``source``
+    (a repeat from the API finds the API's own change)."""
+    return (
+        contact.opted_out is opted_out
+        and contact.consent_source is not None
+        and source_kind(contact.consent_source) == source_kind(source)
+        and source_kind(source) == "api"
+    )
 
 
 def source_kind(source: str) -> str:

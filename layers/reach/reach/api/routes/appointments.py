@@ -9,18 +9,19 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel
 
+from reach.api.routes.common import documented, errors, services, tenant_id
 from reach.api.schemas import (
     AppointmentList,
     AppointmentView,
     CreateAppointmentRequest,
-    ErrorBody,
+    MessageList,
+    MessageView,
     UpdateAppointmentRequest,
 )
-from reach.domain.errors import InvalidInput, Unauthorized
+from reach.data.conversations import Thread
+from reach.domain.errors import InvalidInput
 from reach.domain.models import AppointmentStatus
 from reach.observability import build_metrics
 from reach.services.appointments import AppointmentChanges, AppointmentService, NewAppointment
@@ -33,39 +34,25 @@ AppointmentId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^apt_
 
 
 def _tenant_id() -> str:
-    """The tenant, from the authorizer's context and nowhere else."""
-    request_context = router.current_event.raw_event.get("requestContext") or {}
-    authorizer = request_context.get("authorizer") or {}
-    tenant_id = authorizer.get("tenant_id") if isinstance(authorizer, dict) else None
-    if not isinstance(tenant_id, str) or not tenant_id:
-        raise Unauthorized("no tenant in the authorizer context")
-    return tenant_id
+    return tenant_id(router)
 
 
 def _service() -> AppointmentService:
-    service: AppointmentService = router.context["services"].appointments
-    return service
+    return services(router).appointments
 
 
-def _documented(description: str, model: type[BaseModel]) -> OpenAPIResponse:
-    return {"description": description, "content": {"application/json": {"model": model}}}
-
-
-_ERRORS: dict[int, OpenAPIResponse] = {
-    401: _documented("No usable API key", ErrorBody),
-    403: _documented("Revoked API key", ErrorBody),
-    404: _documented("No such appointment for this tenant", ErrorBody),
-    409: _documented("Stale version, or the appointment is closed", ErrorBody),
-    422: _documented("Invalid input; `fields` names each field at fault", ErrorBody),
-}
+_ERRORS = errors(
+    "No such appointment for this tenant",
+    {409: "Stale version, or the appointment is closed"},
+)
 
 
 @router.post(
     "/appointments",
     summary="Book an appointment and plan its reminders",
     responses={
-        201: _documented("Booked", AppointmentView),
-        200: _documented("An earlier booking with the same external_id", AppointmentView),
+        201: documented("Booked", AppointmentView),
+        200: documented("An earlier booking with the same external_id", AppointmentView),
         **_ERRORS,
     },
 )
@@ -98,7 +85,7 @@ def create_appointment(
 @router.get(
     "/appointments",
     summary="List appointments by start time and status",
-    responses={200: _documented("A page of appointments", AppointmentList), **_ERRORS},
+    responses={200: documented("A page of appointments", AppointmentList), **_ERRORS},
 )
 def list_appointments(
     starts_from: Annotated[datetime | None, Query(alias="from")] = None,
@@ -120,7 +107,7 @@ def list_appointments(
 @router.get(
     "/appointments/<id>",
     summary="An appointment with its reminders",
-    responses={200: _documented("The appointment", AppointmentView), **_ERRORS},
+    responses={200: documented("The appointment", AppointmentView), **_ERRORS},
 )
 def get_appointment(id: AppointmentId) -> AppointmentView:
     return AppointmentView.of(_service().get(_tenant_id(), id))
@@ -129,7 +116,7 @@ def get_appointment(id: AppointmentId) -> AppointmentView:
 @router.patch(
     "/appointments/<id>",
     summary="Reschedule or change details",
-    responses={200: _documented("The changed appointment", AppointmentView), **_ERRORS},
+    responses={200: documented("The changed appointment", AppointmentView), **_ERRORS},
 )
 def update_appointment(
     id: AppointmentId,
@@ -160,9 +147,29 @@ def update_appointment(
 @router.post(
     "/appointments/<id>/cancel",
     summary="Cancel an appointment and its reminders",
-    responses={200: _documented("The cancelled appointment", AppointmentView), **_ERRORS},
+    responses={200: documented("The cancelled appointment", AppointmentView), **_ERRORS},
 )
 def cancel_appointment(id: AppointmentId) -> AppointmentView:
     appointment = _service().cancel(_tenant_id(), id)
     metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)
     return AppointmentView.of(appointment)
+
+
+@router.get(
+    "/appointments/<id>/messages",
+    summary="The appointment's conversation: reminders, replies and answers, oldest first",
+    responses={
+        200: documented("The conversation", MessageList),
+        **errors("No such appointment for this tenant"),
+    },
+)
+def list_messages(
+    id: AppointmentId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> MessageList:
+    tenant = _tenant_id()
+    appointment = _service().get_without_reminders(tenant, id)
+    messages = services(router).conversations.thread(
+        Thread(tenant, appointment.appointment_id, appointment.phone), limit
+    )
+    return MessageList(items=[MessageView.of(m, appointment.timezone) for m in messages])

@@ -1,0 +1,79 @@
+"""Routes for /callbacks: recipients who texted CALL, for the clinic to call back and close."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from reach.api.routes.common import documented, errors, services, tenant_id
+from reach.api.schemas import (
+    CallbackList,
+    CallbackStatus,
+    CallbackView,
+    CloseCallbackRequest,
+)
+from reach.observability import build_metrics
+
+router = Router()
+metrics = build_metrics("reach-api")
+
+CallbackId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^cb_[0-9a-f]{32}$")]
+
+_ERRORS = errors("No such callback request for this tenant")
+
+
+def _zone(tenant: str) -> str:
+    """Callback times are shown in the tenant's own time zone."""
+    return services(router).tenants.get(tenant).timezone
+
+
+@router.get(
+    "/callbacks",
+    summary="Callback requests by status, oldest first",
+    responses={200: documented("A page of callback requests", CallbackList), **_ERRORS},
+)
+def list_callbacks(
+    status: Annotated[CallbackStatus, Query()] = CallbackStatus.OPEN,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> CallbackList:
+    tenant = tenant_id(router)
+    page = services(router).conversations.callbacks(tenant, status.value, limit, next_token)
+    zone = _zone(tenant)
+    return CallbackList(
+        items=[CallbackView.of(c, zone) for c in page.items], next_token=page.next_token
+    )
+
+
+@router.get(
+    "/callbacks/<id>",
+    summary="A callback request",
+    responses={200: documented("The callback request", CallbackView), **_ERRORS},
+)
+def get_callback(id: CallbackId) -> CallbackView:
+    tenant = tenant_id(router)
+    callback = services(router).conversations.get_callback(tenant, id)
+    return CallbackView.of(callback, _zone(tenant))
+
+
+@router.post(
+    "/callbacks/<id>/close",
+    summary="Close a callback request with how the call went (closing again changes nothing)",
+    responses={200: documented("The closed callback request", CallbackView), **_ERRORS},
+)
+def close_callback(
+    id: CallbackId,
+    body: Annotated[CloseCallbackRequest, Body()],
+) -> CallbackView:
+    tenant = tenant_id(router)
+    built = services(router)
+    now = built.clock()
+    callback = built.conversations.close_callback(
+        tenant, id, body.outcome.value, body.note or None, now
+    )
+    if callback.closed_at == now:  # closed by this request, not an earlier one
+        metrics.add_metric(name="CallbackClosed", unit=MetricUnit.Count, value=1)
+    return CallbackView.of(callback, _zone(tenant))

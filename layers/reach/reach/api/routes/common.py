@@ -1,0 +1,56 @@
+"""What every router shares: the tenant from the authorizer, the services, documented errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from reach.api.schemas import ErrorBody
+from reach.domain.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from reach.wiring import Services
+
+
+def tenant_id(router: Router) -> str:
+    """The tenant, from the authorizer's context and nowhere else."""
+    request_context = router.current_event.raw_event.get("requestContext") or {}
+    authorizer = request_context.get("authorizer") or {}
+    tenant = authorizer.get("tenant_id") if isinstance(authorizer, dict) else None
+    if not isinstance(tenant, str) or not tenant:
+        raise Unauthorized("no tenant in the authorizer context")
+    return tenant
+
+
+def request_id(router: Router) -> str:
+    """API Gateway's id of this request (in its access log), or a fresh one."""
+    request_context = router.current_event.raw_event.get("requestContext") or {}
+    value = request_context.get("requestId")
+    return value if isinstance(value, str) and value else str(uuid.uuid4())
+
+
+def services(router: Router) -> Services:
+    built: Services = router.context["services"]
+    return built
+
+
+def documented(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def errors(not_found: str, more: Mapping[int, str] | None = None) -> dict[int, OpenAPIResponse]:
+    """A route's error responses: 401, 403, 404 (described by ``not_found``), 422, and any
+    ``more`` (status code -> description)."""
+    described = {
+        401: "No usable API key",
+        403: "Revoked API key",
+        404: not_found,
+        422: "Invalid input; `fields` names each field at fault",
+        **(more or {}),
+    }
+    return {status: documented(text, ErrorBody) for status, text in sorted(described.items())}

@@ -1,0 +1,153 @@
+"""Routes for /contacts/{phone}: a recipient's consent with the tenant, read and changed.
+
+A recipient who texted STOP is opted back in only by their own START or by the clinic
+with evidence of new consent, which goes to the audit log with the request id.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.metrics import MetricUnit
+
+from reach.api.routes.common import documented, errors, request_id, services, tenant_id
+from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
+from reach.domain.errors import InvalidInput
+from reach.domain.models import Tenant
+from reach.domain.phones import region_of, to_e164
+from reach.observability import build_metrics
+
+router = Router()
+metrics = build_metrics("reach-api")
+logger = Logger(service="reach-api", child=True)
+
+#: Consent changes made through the API carry this source.
+API_SOURCE = "api"
+
+PhoneInPath = Annotated[
+    str,
+    Path(
+        min_length=3,
+        max_length=64,
+        description="E.164, URL-encoded (%2B15551234567), or a national number of the "
+        "tenant's country",
+        examples=["%2B12025550187"],
+    ),
+]
+
+_NO_TENANT = "The API key's tenant no longer exists"
+_READ_ERRORS = errors(_NO_TENANT)
+_CHANGE_ERRORS = errors(
+    _NO_TENANT,
+    {503: "The consent change is stored, but its event could not be published to the bus"},
+)
+
+
+def _recipient(raw: str) -> tuple[Tenant, str]:
+    """The tenant and the path's phone as E.164, read in the region of the tenant's number."""
+    tenant = services(router).tenants.get(tenant_id(router))
+    text = unquote(raw).strip()
+    if not text:
+        raise InvalidInput("phone", "required")
+    return tenant, to_e164(text, default_region=region_of(tenant.sender_number))
+
+
+@router.get(
+    "/contacts/<phone>",
+    summary="A recipient's consent: opted out or not, since when and why",
+    responses={200: documented("The consent record", ContactView), **_READ_ERRORS},
+)
+def get_contact(phone: PhoneInPath) -> ContactView:
+    tenant, e164 = _recipient(phone)
+    contact = services(router).contacts.get(tenant.tenant_id, e164)
+    return ContactView.of(contact, tenant.timezone)
+
+
+@router.post(
+    "/contacts/<phone>/opt-out",
+    summary="Opt a recipient out: no more texts, pending reminders are skipped",
+    responses={
+        200: documented("The consent record after the opt-out", OptOutView),
+        **_CHANGE_ERRORS,
+    },
+)
+def opt_out(
+    phone: PhoneInPath,
+    body: Annotated[OptOutRequest | None, Body()] = None,
+) -> OptOutView:
+    tenant, e164 = _recipient(phone)
+    built = services(router)
+    request = request_id(router)
+    result = built.consent.opt_out(
+        tenant.tenant_id,
+        e164,
+        API_SOURCE,
+        built.clock(),
+        cause={"request_id": request},
+        note=body.note if body else None,
+    )
+    logger.info(
+        "opt-out requested through the API",
+        extra={
+            "tenant_id": tenant.tenant_id,
+            "phone": e164,
+            "request_id": request,
+            "changed": result.changed,
+            "reminders_skipped": result.reminders,
+            "note": body.note if body else None,
+        },
+    )
+    if result.changed:
+        metrics.add_metric(name="OptedOutByApi", unit=MetricUnit.Count, value=1)
+    return OptOutView(
+        **ContactView.fields_of(result.contact, tenant.timezone),
+        reminders_skipped=result.reminders,
+    )
+
+
+@router.post(
+    "/contacts/<phone>/opt-in",
+    summary="Opt a recipient back in, with evidence of their new consent",
+    responses={
+        200: documented("The consent record after the opt-in", OptInView),
+        **_CHANGE_ERRORS,
+    },
+)
+def opt_in(
+    phone: PhoneInPath,
+    body: Annotated[OptInRequest | None, Body()] = None,
+) -> OptInView:
+    if body is None:
+        raise InvalidInput("evidence", "required: how the recipient's new consent was obtained")
+    tenant, e164 = _recipient(phone)
+    built = services(router)
+    request = request_id(router)
+    result = built.consent.opt_in(
+        tenant.tenant_id,
+        e164,
+        API_SOURCE,
+        built.clock(),
+        cause={"request_id": request},
+        note=body.evidence,
+    )
+    logger.info(
+        "opt-in requested through the API",
+        extra={
+            "tenant_id": tenant.tenant_id,
+            "phone": e164,
+            "request_id": request,
+            "changed": result.changed,
+            "reminders_resumed": result.reminders,
+            "evidence": body.evidence,
+        },
+    )
+    if result.changed:
+        metrics.add_metric(name="OptedInByApi", unit=MetricUnit.Count, value=1)
+    return OptInView(
+        **ContactView.fields_of(result.contact, tenant.timezone),
+        reminders_resumed=result.reminders,
+    )
