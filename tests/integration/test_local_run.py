@@ -25,7 +25,7 @@ from reach_tools.demo_clock import DemoClock
 from reach_tools.local.__main__ import outcome_lines
 from reach_tools.local.demo import run_demo
 from reach_tools.local.scheduler import SchedulerThread, TickReport
-from reach_tools.local.stack import LocalReach
+from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 from reach_tools.template import load_template
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -221,6 +221,37 @@ def test_an_unknown_path_reaches_the_api_function_and_gets_404(clinic: Caller) -
 def sms_in_moto() -> dict[str, tuple[str, str]]:
     """Every text moto's SNS holds in this process: message id -> (phone, body)."""
     return dict(sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages)
+
+
+def test_the_local_phone_plays_the_recipient_over_http(local: LocalReach, clinic: Caller) -> None:
+    # given a visit for a phone that will answer
+    appointment = book(clinic, phone="(202) 555-0190", first_name="Rosa", external_id="rosa-1")
+
+    # when that phone texts "2" to the clinic's number through the local-only route
+    status, report = Caller(local.api_url, None)(
+        "POST",
+        PHONE_ROUTE,
+        {"from": "+12025550190", "to": "+12025550143", "body": "2"},
+    )
+
+    # then the appointment changed, the answer went to the phone, the event to the bus
+    assert status == 200, report
+    [answer] = report["answers"]
+    assert "new time" in answer["body"]
+    [event] = report["events"]
+    assert event["detail-type"] == "RescheduleRequested"
+    assert event["detail"]["appointment_id"] == appointment["id"]
+    assert "+12025550190" not in json.dumps(event)
+    _, current = clinic("GET", f"/appointments/{appointment['id']}")
+    assert current["status"] == "reschedule_requested"
+    # and a request without the fields it needs is refused, naming them
+    status, problem = Caller(local.api_url, None)("POST", PHONE_ROUTE, {"from": "+12025550190"})
+    assert status == 422
+    assert [f["field"] for f in problem["fields"]] == ["to", "body"]
+
+
+# The tests below start stacks of their own, loading the API function again; Powertools
+# routers answer to the resolver that included them last, so `local`'s tests come first.
 
 
 @pytest.fixture
@@ -435,4 +466,11 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert '+1*******172  sent  1 part  "Hi Maria, Riverside Family Clinic' in text
     assert '+1*******175  sent  1 part  "Hi Tom, ' in text
     assert "+1*******176  nothing sent" in text
-    assert "Done: 10 steps" in text
+    # and the recipient's side: a reply, its answer and the event a clinic would receive
+    assert 'texts "Yes"' in text
+    assert "is confirmed." in text
+    assert "event AppointmentConfirmed" in text
+    assert "event CallbackRequested" in text
+    assert "Reply START to resubscribe" in text
+    assert "skipped  opted_out" in text
+    assert "Done: 15 steps" in text

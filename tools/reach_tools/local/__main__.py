@@ -19,7 +19,7 @@ from reach.domain.zones import load_zone
 from reach.wiring import services_from_env
 from reach_tools.local.demo import CLINIC, run_demo, sent_text, timeline_line
 from reach_tools.local.scheduler import SchedulerThread, TickReport
-from reach_tools.local.stack import LocalReach
+from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 
 #: EventBridge's rate(1 minute), the DispatcherFunction's schedule in template.yaml.
 DEFAULT_TICK_SECONDS = 60.0
@@ -127,6 +127,12 @@ def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
         for name, value in exports.items():
             print(f"  export {name}={shlex.quote(value)}")
         print("  reach tenants list")
+        print("\nPlay the recipient: text the demo tenant's number as any phone and see the")
+        print("answer and the events (book an appointment for that phone first):")
+        print(
+            f"  curl -X POST {reach.api_url}{PHONE_ROUTE} -d "
+            f'\'{{"from": "+12025550187", "to": "{tenant.sender_number}", "body": "1"}}\''
+        )
         print(
             f"\nScheduler         the dispatcher ticks every {tick_seconds:g} s on the real clock"
         )

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from reach.domain.models import Tenant
 from reach.domain.phones import mask_phone
 from reach.domain.segments import count_segments
+from reach_tools.local.recipient import ReplyReport
 from reach_tools.local.scheduler import PublishedSms, TickReport
 from reach_tools.local.stack import LocalReach
 
@@ -37,6 +38,7 @@ PATIENT_PHONE = "(202) 555-0172"  # national format: read in the clinic's own co
 MARIA = ("Maria", PATIENT_PHONE)
 TOM = ("Tom", "(202) 555-0175")
 AISHA = ("Aisha", "(202) 555-0176")
+LEO_PHONE = "(202) 555-0177"
 #: Far more ticks than three appointments need, few enough that a reminder which keeps coming
 #: back stops the demo instead of looping.
 MAX_TICKS = 40
@@ -264,6 +266,7 @@ def walk_through(reach: LocalReach, out: TextIO) -> int:
     )
 
     send_reminders(reach, show, api, clinic)
+    two_way(reach, show, api, clinic)
     show.say(
         f"\nDone: {show.steps} steps, every answer as the API contract says and every reminder "
         "where it should be. `reach-local serve` keeps this running for your own calls."
@@ -556,6 +559,98 @@ def send_reminders(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic:
                 person.first_name in text.body and clinic.name in text.body,
                 f"{person.first_name}'s text should name them and {clinic.name}: {text.body!r}",
             )
+
+
+def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant) -> None:
+    """The replies part: the local phone plays the recipient answering a reminder."""
+    show.part("The recipient answers")
+    show.say(
+        "The local phone texts Reach as the recipient would: the reply goes to the inbound SNS\n"
+        "topic, SQS delivers it to the real inbound function, and what comes back is shown:\n"
+        "the answer texted to the phone, and the event a clinic's EventBridge rule receives."
+    )
+    zone = ZoneInfo(clinic.timezone)
+    clock, phone = reach.clock, reach.phone
+    day = (clock().astimezone(zone) + timedelta(days=3)).date()
+    start = _at(day, time(10, 0), zone)
+    show.step(f"Riverside books Leo for {start:%a %d %b at %H:%M}, reminders P1D and PT2H")
+    body = {
+        "phone": LEO_PHONE,
+        "starts_at": start.isoformat(),
+        "timezone": clinic.timezone,
+        "first_name": "Leo",
+        "reminders": ["P1D", "PT2H"],
+    }
+    booked = Booked("Leo", show.expect(api.call("POST", "/appointments", body), 201, "POST"), 2)
+    path = f"/appointments/{booked.id}"
+    first_due = datetime.fromisoformat(booked.appointment["reminders"][0]["send_at"])
+    report = reach.scheduler.tick(minute_ceiling(first_due))
+    [reminder] = [t for t in report.published if t.phone == booked.phone]
+    show.say(timeline_line(booked.when(reminder.published_at), booked.phone, sent_text(reminder)))
+
+    def text(words: str, *, answering: str | None = None) -> ReplyReport:
+        clock.advance(timedelta(minutes=2))
+        result = phone.reply(
+            booked.phone, clinic.sender_number, words, previous_message_id=answering
+        )
+        show.say(timeline_line(booked.when(clock()), booked.phone, f'texts "{words}"'))
+        for answer in result.answers:
+            show.say(timeline_line(booked.when(clock()), answer.phone, f'<- "{answer.body}"'))
+        if not result.answers:
+            show.say(f"   {'':<21}{'':<13}<- no answer")
+        for event in result.events:
+            detail = event["detail"]
+            ids = ", ".join(
+                f"{k}={v}" for k, v in detail.items() if k.endswith("_id") and k != "event_id"
+            )
+            show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  {ids}")
+        return result
+
+    show.step('Leo answers the reminder "Yes"')
+    confirmed = text("Yes", answering=reminder.message_id)
+    now = read(api, path)
+    show.say(f"   GET {path}: status {now['status']}, version {now['version']}")
+    _check(now["status"] == "confirmed", f"Leo's visit should be confirmed, not {now['status']}")
+    _check(
+        [e["detail-type"] for e in confirmed.events] == ["AppointmentConfirmed"]
+        and len(confirmed.answers) == 1,
+        f"a confirmation should answer once and publish AppointmentConfirmed: {confirmed}",
+    )
+
+    show.step('Leo asks for a call: "can you call me?"')
+    called = text("can you call me?")
+    callbacks = read(api, "/callbacks?status=open")
+    for item in callbacks["items"]:
+        show.say(f"   GET /callbacks: {item['id']} expected by {_local_time(item['expected_by'])}")
+    _check(
+        len(callbacks["items"]) == 1
+        and [e["detail-type"] for e in called.events] == ["CallbackRequested"],
+        f"a call request should open one callback and publish CallbackRequested: {called}",
+    )
+
+    show.step('Leo opts out with "Stop. Thank you", then asks for HELP')
+    stopped = text("Stop. Thank you")
+    helped = text("HELP")
+    now = read(api, path)
+    show.say("\n".join(reminders_table(now)))
+    _check(
+        len(stopped.answers) == 1 and "START" in stopped.answers[0].body,
+        f"the opt-out should be confirmed by exactly one text: {stopped}",
+    )
+    _check(not helped.answers, f"nothing but the confirmation may reach Leo now: {helped}")
+    _check(
+        any(r["status"] == "skipped" and r["reason"] == "opted_out" for r in now["reminders"]),
+        "Leo's pending 2-hour reminder should be skipped for the opt-out",
+    )
+
+    show.step(f"The conversation, as GET {path}/messages reports it")
+    for message in read(api, f"{path}/messages")["items"]:
+        arrow = "->" if message["direction"] == "inbound" else "<-"
+        what = (message["body"] or "")[:60]
+        show.say(
+            f"   {_local_time(message['created_at'])}  {arrow} {message['status']:<8} "
+            f"{message['intent'] or '':<22} {what!r}"
+        )
 
 
 def run_demo(out: TextIO | None = None) -> int:

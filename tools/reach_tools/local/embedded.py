@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.server import ThreadedMotoServer
 
-from reach.wiring import dispatcher_from_env, sender_from_env, services_from_env
+from reach.wiring import (
+    dispatcher_from_env,
+    inbound_from_env,
+    sender_from_env,
+    services_from_env,
+)
 from reach_tools.local.lifecycle import Startable
 from reach_tools.template import (
     TemplateError,
@@ -39,7 +44,7 @@ DEFAULT_TABLE_PREFIX = "reach-local"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 #: The functions whose environments the process takes on, the first one's winning where a
 #: variable is each function's own (see ``PER_FUNCTION_VARIABLES``).
-ENVIRONMENT_SOURCES = ("ApiFunction", "DispatcherFunction", "SenderFunction")
+ENVIRONMENT_SOURCES = ("ApiFunction", "DispatcherFunction", "SenderFunction", "InboundFunction")
 #: Variables that legitimately differ between functions. One process holds one environment,
 #: and no handler reads these (each names its Powertools service in code), so the first wins.
 PER_FUNCTION_VARIABLES = frozenset({"POWERTOOLS_SERVICE_NAME"})
@@ -48,7 +53,10 @@ QUEUE_TYPE = "AWS::SQS::Queue"
 # belong next to them.
 _PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
 # The wiring caches what a Lambda container builds once; each embedded AWS is a new container.
-_CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env)
+_CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env, inbound_from_env)
+BUS_TYPE = "AWS::Events::EventBus"
+TOPIC_TYPE = "AWS::SNS::Topic"
+SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
 
 # AWS::SQS::Queue properties that CreateQueue takes as attributes of the same name. Tags and
 # the KMS key are left out, as create_tables leaves out a table's encryption: the local queue
@@ -179,6 +187,14 @@ class EmbeddedAws(Startable):
         self.queue_names = default_queue_names(table_prefix, template)
         #: Logical id -> URL (what ``!Ref`` gives a queue), once started.
         self.queue_urls: dict[str, str] = {}
+        #: Logical id -> event bus name (what ``!Ref`` gives a bus).
+        self.bus_names = {
+            logical_id: f"{table_prefix}-{_kebab(logical_id)}"
+            for logical_id in _of_type(template, BUS_TYPE)
+        }
+        #: Logical id -> topic ARN (what ``!Ref`` gives a topic), once started.
+        self.topic_arns: dict[str, str] = {}
+        self._prefix = table_prefix
 
     def start(self) -> None:
         # werkzeug logs every DynamoDB call moto serves: noise for someone reading the demo.
@@ -200,6 +216,10 @@ class EmbeddedAws(Startable):
         os.environ.update(self.aws_environment())
         create_tables(self._dynamodb(), self.table_names, template=self._template)
         self.queue_urls = create_queues(self.sqs(), self.queue_names, self._template)
+        events = self.client("events")
+        for name in self.bus_names.values():
+            events.create_event_bus(Name=name)
+        self._create_topics()
         os.environ.update(self.function_environment())
         os.environ.update(self._extra)
         # Lambda builds services once per container; this "container" starts fresh.
@@ -208,6 +228,37 @@ class EmbeddedAws(Startable):
 
     def _dynamodb(self) -> DynamoDBClient:
         return boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint_url)
+
+    def client(self, service: str) -> Any:
+        """A client of the embedded AWS for ``service``."""
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+    def _create_topics(self) -> None:
+        """The template's SNS topics, and their SQS subscriptions as the template sets them
+        (raw delivery or the SNS envelope)."""
+        sns = self.client("sns")
+        for logical_id in _of_type(self._template, TOPIC_TYPE):
+            name = f"{self._prefix}-{_kebab(logical_id)}"
+            self.topic_arns[logical_id] = sns.create_topic(Name=name)["TopicArn"]
+        sqs = self.sqs()
+        for logical_id, resource in _of_type(self._template, SUBSCRIPTION_TYPE).items():
+            properties = resource.get("Properties", {})
+            topic = properties.get("TopicArn", {}).get("Ref")
+            queue = (properties.get("Endpoint", {}).get("Fn::GetAtt") or [None])[0]
+            if properties.get("Protocol") != "sqs" or topic not in self.topic_arns:
+                raise TemplateError(f"{logical_id}: only SQS subscriptions to template topics")
+            if queue not in self.queue_urls:
+                raise TemplateError(f"{logical_id}: {queue} is not a template queue")
+            arn = sqs.get_queue_attributes(
+                QueueUrl=self.queue_urls[queue], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            raw = properties.get("RawMessageDelivery") in (True, "true")
+            sns.subscribe(
+                TopicArn=self.topic_arns[topic],
+                Protocol="sqs",
+                Endpoint=arn,
+                Attributes={"RawMessageDelivery": "true" if raw else "false"},
+            )
 
     def sqs(self) -> SQSClient:
         """A client of the embedded SQS (the scheduler plays the sender's event source)."""
@@ -230,7 +281,13 @@ class EmbeddedAws(Startable):
         SEND_QUEUE_URL); a variable two functions set differently would be a variable one
         process cannot hold, so that is refused.
         """
-        physical = {**self.table_names, **self.queue_urls, "AWS::Region": REGION}
+        physical = {
+            **self.table_names,
+            **self.queue_urls,
+            **self.bus_names,
+            **self.topic_arns,
+            "AWS::Region": REGION,
+        }
         environment: dict[str, str] = {}
         for logical_id in ENVIRONMENT_SOURCES:
             own = function_environment(
@@ -264,6 +321,14 @@ class EmbeddedAws(Startable):
                     with contextlib.suppress(sqs.exceptions.QueueDoesNotExist):
                         sqs.delete_queue(QueueUrl=url)
                 self.queue_urls = {}
+                events = self.client("events")
+                for name in self.bus_names.values():
+                    with contextlib.suppress(events.exceptions.ResourceNotFoundException):
+                        events.delete_event_bus(Name=name)
+                sns = self.client("sns")
+                for arn in self.topic_arns.values():
+                    sns.delete_topic(TopicArn=arn)
+                self.topic_arns = {}
             self._server.stop()
             self._server = None
         if self._saved_environment is not None:
@@ -272,3 +337,15 @@ class EmbeddedAws(Startable):
             self._saved_environment = None
         for cached in _CACHED_WIRING:
             cached.cache_clear()
+
+
+def _of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if isinstance(resource, dict) and resource.get("Type") == resource_type
+    }
+
+
+def _kebab(logical_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", logical_id).lower()

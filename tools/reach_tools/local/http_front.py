@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO, cast
 from urllib.parse import parse_qsl, urlsplit
@@ -13,16 +14,24 @@ from reach_tools.local.gateway import HttpRequest, LocalGateway
 # Largest body read; the API's own bodies are a few hundred bytes.
 MAX_BODY_BYTES = 1_000_000
 
+#: A local-only route (not part of the API, no authorizer): request body -> status, JSON body.
+type LocalRoute = Callable[[bytes], tuple[int, bytes]]
+
 
 class _FrontServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], gateway: LocalGateway, access_log: TextIO | None
+        self,
+        address: tuple[str, int],
+        gateway: LocalGateway,
+        access_log: TextIO | None,
+        local_routes: Mapping[tuple[str, str], LocalRoute],
     ) -> None:
         super().__init__(address, _GatewayRequestHandler)
         self.gateway = gateway
         self.access_log = access_log
+        self.local_routes = local_routes
 
 
 class _GatewayRequestHandler(BaseHTTPRequestHandler):
@@ -45,20 +54,24 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
             body=self.rfile.read(length) if length else b"",
             source_ip=self.client_address[0],
         )
-        response = server.gateway.handle(request)
-        self.send_response(response.status)
-        for name, value in response.headers:
+        local = server.local_routes.get((request.method, request.path))
+        if local is not None:
+            status, body = local(request.body)
+            headers: list[tuple[str, str]] = [("Content-Type", "application/json")]
+        else:
+            response = server.gateway.handle(request)
+            status, body, headers = response.status, response.body, list(response.headers)
+        self.send_response(status)
+        for name, value in headers:
             if name.lower() not in ("content-length", "connection"):
                 self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            self.wfile.write(body)
         if server.access_log is not None:
             elapsed = (time.perf_counter() - began) * 1000
-            server.access_log.write(
-                f"{self.command} {self.path} -> {response.status} ({elapsed:.0f} ms)\n"
-            )
+            server.access_log.write(f"{self.command} {self.path} -> {status} ({elapsed:.0f} ms)\n")
             server.access_log.flush()
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _forward
@@ -77,8 +90,9 @@ class HttpFront:
         port: int = 0,
         host: str = "127.0.0.1",
         access_log: TextIO | None = None,
+        local_routes: Mapping[tuple[str, str], LocalRoute] | None = None,
     ) -> None:
-        self._server = _FrontServer((host, port), gateway, access_log)
+        self._server = _FrontServer((host, port), gateway, access_log, local_routes or {})
         # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -15,10 +15,13 @@ from reach_tools.local.functions import load_function
 from reach_tools.local.gateway import LocalGateway, rest_api_of
 from reach_tools.local.http_front import HttpFront
 from reach_tools.local.lifecycle import Startable
+from reach_tools.local.recipient import LocalPhone
 from reach_tools.local.scheduler import LocalScheduler
 from reach_tools.template import load_template
 
 API_FUNCTION = "ApiFunction"
+#: Local only: text Reach as a recipient (see LocalPhone.http_reply).
+PHONE_ROUTE = "/_local/phone/replies"
 AUTHORIZER_FUNCTION = "AuthorizerFunction"
 
 
@@ -50,6 +53,7 @@ class LocalReach(Startable):
         self._access_log = access_log
         self._front: HttpFront | None = None
         self._scheduler: LocalScheduler | None = None
+        self._phone: LocalPhone | None = None
 
     @property
     def api_url(self) -> str:
@@ -63,6 +67,13 @@ class LocalReach(Startable):
         if self._scheduler is None:
             raise RuntimeError("LocalReach is not started")
         return self._scheduler
+
+    @property
+    def phone(self) -> LocalPhone:
+        """The recipient's side: text Reach as any number and see what comes back."""
+        if self._phone is None:
+            raise RuntimeError("LocalReach is not started")
+        return self._phone
 
     def start(self) -> None:
         self.aws.start()
@@ -78,10 +89,17 @@ class LocalReach(Startable):
             self._scheduler = LocalScheduler(
                 self.template, self.aws, self.clock, table_prefix=self._table_prefix
             )
-            self._front = HttpFront(gateway, port=self._api_port, access_log=self._access_log)
+            self._phone = LocalPhone(self.template, self.aws, self.clock, prefix=self._table_prefix)
+            self._front = HttpFront(
+                gateway,
+                port=self._api_port,
+                access_log=self._access_log,
+                local_routes={("POST", PHONE_ROUTE): self._phone.http_reply},
+            )
             self._front.start()
         except BaseException:
             self._scheduler = None
+            self._phone = None
             self.aws.stop()
             raise
 
@@ -108,4 +126,5 @@ class LocalReach(Startable):
             self._front.stop()
             self._front = None
         self._scheduler = None
+        self._phone = None
         self.aws.stop()
