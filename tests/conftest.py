@@ -92,6 +92,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
             cached.cache_clear()
 
 
+@pytest.fixture
+def tenants(aws: Services) -> tuple[str, str]:
+    """Two tenants' ids: a clinic in New York and a cable company in Chicago."""
+    clinic, _ = aws.admin.create_tenant(
+        "Riverside Family Clinic",
+        "America/New_York",
+        "+12025550143",
+        "21:00-08:00",
+        ("P1D", "PT2H"),
+    )
+    other, _ = aws.admin.create_tenant(
+        "Hilltop Cable", "America/Chicago", "+13125550100", "21:00-08:00", ("P1D",)
+    )
+    return clinic.tenant_id, other.tenant_id
+
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -72,21 +72,6 @@ class Api:
 
 
 @pytest.fixture
-def tenants(aws):
-    clinic, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic",
-        "America/New_York",
-        "+12025550143",
-        "21:00-08:00",
-        ("P1D", "PT2H"),
-    )
-    other, _ = aws.admin.create_tenant(
-        "Hilltop Cable", "America/Chicago", "+13125550100", "21:00-08:00", ("P1D",)
-    )
-    return clinic.tenant_id, other.tenant_id
-
-
-@pytest.fixture
 def api(tenants, lambda_context) -> Api:
     return Api(load_function("api"), lambda_context, tenants[0])
 

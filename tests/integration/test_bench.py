@@ -123,7 +123,14 @@ def test_the_report_and_the_json_carry_the_numbers(quick: Results) -> None:
 def test_cold_start_covers_every_function_as_a_ratio_to_boto3(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cold_start.function_names() == ("api", "authorizer", "dispatcher", "sender")
+    assert cold_start.function_names() == (
+        "api",
+        "authorizer",
+        "dispatcher",
+        "inbound",
+        "reconciler",
+        "sender",
+    )
 
     assert main(["--only", "cold-start", "--rounds", "1", "--json"]) == 0
 
@@ -145,3 +152,21 @@ def test_the_counter_counts_failed_calls_and_nothing_outside_a_measurement() -> 
             )
     assert counter.by_operation("probe") == {"dynamodb:PutItem": 1}
     assert counter.total("reach") == 0
+
+
+def test_every_reply_scenario_is_counted_with_its_provider_send_and_within_a_ceiling() -> None:
+    from reach_tools.bench import replies
+
+    result = replies.measure(3)
+
+    assert list(result.per_reply) == [s.name for s in replies.SCENARIOS]
+    for name, calls in result.per_reply.items():
+        operations = result.by_operation[name]
+        # Every reply is answered once through the provider, into moto's SNS
+        assert operations["sns:Publish"] == 1, name
+        # Never a Scan; and within a budget that a new per-reply round trip would break
+        assert "dynamodb:Scan" not in operations, name
+        assert replies.FLOOR <= calls <= 22, (name, calls)
+    # Asking which appointment publishes no event; a confirmation publishes one
+    assert "events:PutEvents" not in result.by_operation["confirm, two appointments (asks which)"]
+    assert result.by_operation["confirm, one open appointment"]["events:PutEvents"] == 1

@@ -58,6 +58,10 @@ def _lambda_like_environment() -> dict[str, str]:
         AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
         AWS_REGION=env.get("AWS_REGION", "us-east-1"),
         PYTHONDONTWRITEBYTECODE="1",
+        # The inbound function builds its idempotency store at import, as a cold start does.
+        IDEMPOTENCY_TABLE=env.get("IDEMPOTENCY_TABLE", "reach-bench-idempotency"),
+        TENANTS_TABLE=env.get("TENANTS_TABLE", "reach-bench-tenants"),
+        APPOINTMENTS_TABLE=env.get("APPOINTMENTS_TABLE", "reach-bench-appointments"),
     )
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     return env

@@ -19,9 +19,10 @@ from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
     from reach_tools.bench.due_reads import DueReadsResult
+    from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
 
-BENCHMARKS = ("calls", "reads", "cold-start")
+BENCHMARKS = ("calls", "reads", "replies", "cold-start")
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -45,6 +46,7 @@ class Results:
     quick: bool
     send_path: list[SendPathResult] = field(default_factory=list)
     due_reads: DueReadsResult | None = None
+    replies: RepliesResult | None = None
     cold_start: list[cold_start.ImportCost] = field(default_factory=list)
     #: Wall time per benchmark: for the reader, never a result.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -55,19 +57,23 @@ class Results:
             document["calls_per_sent"] = [result.to_json() for result in self.send_path]
         if self.due_reads is not None:
             document["items_read_per_due"] = self.due_reads.to_json()
+        if self.replies is not None:
+            document["calls_per_reply"] = self.replies.to_json()
         if self.cold_start:
             document["cold_start"] = [cost.to_json() for cost in self.cold_start]
         document["wall_seconds_informational"] = self.seconds
         return document
 
     def report(self) -> str:
-        from reach_tools.bench import due_reads, send_path
+        from reach_tools.bench import due_reads, replies, send_path
 
         sections: list[str] = []
         if self.send_path:
             sections.append(send_path.report(self.send_path))
         if self.due_reads is not None:
             sections.append(due_reads.report(self.due_reads))
+        if self.replies is not None:
+            sections.append(replies.report(self.replies))
         if self.cold_start:
             sections.append(cold_start.report(self.cold_start))
         took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
@@ -149,6 +155,11 @@ def run(options: Options) -> Results:
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    if "replies" in options.only:
+        from reach_tools.bench import replies
+
+        count = replies.QUICK_REPLIES if options.quick else replies.FULL_REPLIES
+        results.replies, results.seconds["replies"] = _timed(lambda: replies.measure(count))
     if "cold-start" in options.only:
         rounds = options.rounds or (QUICK_ROUNDS if options.quick else FULL_ROUNDS)
         results.cold_start, results.seconds["cold-start"] = _timed(

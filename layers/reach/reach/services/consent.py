@@ -5,7 +5,7 @@ tenant, and the OptedOut / OptedIn event for the clinic."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,20 +53,13 @@ class ConsentService:
     ) -> ConsentResult:
         """Record an opt-out and skip the recipient's pending reminders.
 
-        ``cause`` names what caused it in the event's ids (``inbound_message_id``, or the API
-        ``request_id``); the event id derives from it. A repeat of the same cause finds the
-        record it wrote and completes the follow-up again, so a retried message loses nothing.
+        ``cause`` names what caused it in the event's ids (``inbound_message_id``, the API's
+        ``request_id``, a provider ``listing_id``). The event id names the consent change
+        itself, so a repeat that finds the change already made (a retried message, a client
+        retrying after a failed publish) completes the follow-up again without a new event.
         """
         change = self._contacts.opt_out(tenant_id, phone, source, at, note)
-        if self._by(change, source, at, opted_out=True):
-            skipped = self.pause_reminders(tenant_id, phone)
-            self._publish(EventType.OPTED_OUT, change.contact, cause)
-            return ConsentResult(change.contact, True, skipped)
-        if _same_kind(change.contact, source, opted_out=True):
-            # A repeat of a change already made the same way (a client retrying after its
-            # first call failed to publish): the event again, under the change's own id.
-            self._publish(EventType.OPTED_OUT, change.contact, cause)
-        return ConsentResult(change.contact, False)
+        return self._follow_up(change, source, at, cause, EventType.OPTED_OUT, self.pause_reminders)
 
     def opt_in(
         self,
@@ -80,13 +73,28 @@ class ConsentService:
     ) -> ConsentResult:
         """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
         change = self._contacts.opt_in(tenant_id, phone, source, at, note)
-        if self._by(change, source, at, opted_out=False):
-            resumed = self.resume_reminders(tenant_id, phone)
-            self._publish(EventType.OPTED_IN, change.contact, cause)
-            return ConsentResult(change.contact, True, resumed)
-        if _same_kind(change.contact, source, opted_out=False):
-            self._publish(EventType.OPTED_IN, change.contact, cause)
-        return ConsentResult(change.contact, False)
+        return self._follow_up(change, source, at, cause, EventType.OPTED_IN, self.resume_reminders)
+
+    def _follow_up(
+        self,
+        change: ConsentChange,
+        source: str,
+        at: datetime,
+        cause: Mapping[str, str],
+        event_type: EventType,
+        reminders: Callable[[str, str], int],
+    ) -> ConsentResult:
+        contact = change.contact
+        opted_out = event_type is EventType.OPTED_OUT
+        if self._by(change, source, at, opted_out=opted_out):
+            moved = reminders(contact.tenant_id, contact.phone)
+            self._publish(event_type, contact, cause)
+            return ConsentResult(contact, True, moved)
+        if _same_kind(contact, source, opted_out=opted_out):
+            # A repeat of a change already made the same way (a client retrying after its
+            # first call failed to publish): the event again, under the change's own id.
+            self._publish(event_type, contact, cause)
+        return ConsentResult(contact, False)
 
     def pause_reminders(self, tenant_id: str, phone: str) -> int:
         """Skip the pending reminders of every upcoming appointment of the recipient."""
