@@ -85,7 +85,7 @@ def sms(clock):
     return TimedSms(clock)
 
 
-def make_sender(aws, sms, clock, mps: float = 100) -> ReminderSender:
+def make_sender(aws, sms, clock, mps: float = 100, events=None) -> ReminderSender:
     return ReminderSender(
         reminders=ReminderLifecycle(),
         appointments=AppointmentRepository(aws.settings.due_shards),
@@ -96,6 +96,7 @@ def make_sender(aws, sms, clock, mps: float = 100) -> ReminderSender:
         clock=clock,
         origination_identity="+12025550143",
         configuration_set=None,
+        events=events,
     )
 
 
@@ -401,3 +402,38 @@ def test_a_detail_change_keeps_the_pending_reminders_valid(aws, clinic, clock, s
     assert outcomes == [Outcome.SENT]
     assert "Anna" in sms.sent[0].body
     assert reminders_of(aws, appointment) == [("1.1", "sent", None)]
+
+
+def test_a_failed_delivery_tells_the_clinic_once_without_the_text(aws, clinic, clock, sms):
+    from reach.adapters.events_fake import RecordingPublisher
+    from reach.ports.events import EventType
+
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    [(message, _)] = list(queue.pending)
+    events = RecordingPublisher()
+    sender = make_sender(aws, sms, clock, events=events)
+    sms.fail_next(SmsRejected("invalid_number", "not a mobile"))
+
+    failed = sender.send(message, receive_count=1)
+    again = sender.send(message, receive_count=2)
+
+    assert (failed.outcome, again.outcome) == (Outcome.FAILED, Outcome.DUPLICATE)
+    [event] = events.of_type(EventType.DELIVERY_FAILED)
+    assert event.ids["appointment_id"] == appointment.appointment_id
+    assert event.ids["reminder_id"] == "1.1"
+    assert event.data == {"reason": "invalid_number"}
+    assert "Ana" not in str(event.detail())
+
+
+def test_a_bus_that_fails_does_not_undo_the_recorded_failure(aws, clinic, clock, sms):
+    from reach.adapters.events_fake import RecordingPublisher
+
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    [(message, _)] = list(queue.pending)
+    sender = make_sender(aws, sms, clock, events=RecordingPublisher(fail_times=1))
+    sms.fail_next(SmsRejected("invalid_number"))
+
+    assert sender.send(message).outcome is Outcome.FAILED
+    assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_number")]

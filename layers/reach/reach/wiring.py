@@ -120,6 +120,7 @@ def build_sender(
 
     ``clock`` and ``sleep`` are Lambda's real ones; the local run passes a clock it can move.
     """
+    from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
     from reach.data.contacts import ContactRepository
     from reach.data.pacing import ThroughputGate
@@ -142,6 +143,9 @@ def build_sender(
         clock=clock,
         origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
+        events=build_event_publisher(settings.event_bus_name, settings.region)
+        if settings.event_bus_name
+        else None,
     )
 
 

@@ -8,6 +8,7 @@ and the healthcare caps for clinic visits. Every exit records why.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,9 +28,18 @@ from reach.domain.models import Appointment, AppointmentKind, ReminderStatus, Te
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.segments import count_segments
 from reach.domain.zones import load_zone
+from reach.ports.events import (
+    DomainEvent,
+    EventPublisher,
+    EventPublishError,
+    EventType,
+    event_id_for,
+)
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
 from reach.services.dispatch import CLAIM_LEASE
+
+_log = logging.getLogger("reach-sender")
 
 #: How long a sender may hold a reminder in ``sending`` before a dispatcher treats its
 #: outcome as unknown. Longer than the sender's Lambda timeout.
@@ -103,6 +113,7 @@ class ReminderSender:
         origination_identity: str,
         configuration_set: str | None,
         new_message_id: Callable[[], str] = lambda: f"msg_{uuid.uuid4().hex}",
+        events: EventPublisher | None = None,
     ) -> None:
         self._reminders = reminders
         self._appointments = appointments
@@ -114,6 +125,7 @@ class ReminderSender:
         self._origination = origination_identity
         self._configuration_set = configuration_set or None
         self._new_message_id = new_message_id
+        self._events = events
         self._slots = SlotBook(gate, 1)
         self._tenant_cache: dict[str, tuple[Tenant, dict[tuple[str, str], str]]] = {}
         self._deadline: datetime | None = None
@@ -313,7 +325,38 @@ class ReminderSender:
         }[outcome]
         if not self._reminders.finish(key, queued.claim_id, status, reason, self._clock(), record):
             return SendResult(Outcome.DUPLICATE)
+        if outcome is Outcome.FAILED:
+            self._delivery_failed(key, reason, record)
         return SendResult(outcome, reason)
+
+    def _delivery_failed(
+        self, key: ReminderKey, reason: str | None, record: OutboundRecord | None
+    ) -> None:
+        """Tell the clinic a reminder could not be delivered (``DeliveryFailed``).
+
+        The failure is recorded already and a redelivery of the queue message finds it final,
+        so a bus that fails here cannot be retried through the queue: it is logged for the
+        operator, and the reminder's status stays readable through the API.
+        """
+        if self._events is None:
+            return
+        ids = {"appointment_id": key.appointment_id, "reminder_id": key.reminder_id}
+        if record is not None:
+            ids["message_id"] = record.message_id
+        event = DomainEvent(
+            type=EventType.DELIVERY_FAILED,
+            tenant_id=key.tenant_id,
+            event_id=event_id_for(
+                EventType.DELIVERY_FAILED, key.tenant_id, key.appointment_id, key.reminder_id
+            ),
+            occurred_at=self._clock(),
+            ids=ids,
+            data={"reason": reason or "failed"},
+        )
+        try:
+            self._events.publish([event])
+        except EventPublishError:
+            _log.exception("DeliveryFailed could not be published", extra=ids)
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return self._tenant_and_templates(tenant_id)[0]
