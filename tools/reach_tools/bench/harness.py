@@ -359,6 +359,8 @@ def embedded_aws(
             Attributes=attributes,  # type: ignore[arg-type]
         )["QueueUrl"]
         names["SendDeadLetterQueue"] = dlq_url
+        names["ReachEventBus"] = f"{prefix}-reach"
+        _client("events").create_event_bus(Name=names["ReachEventBus"])
         environment: dict[str, str] = {}
         for function in ("DispatcherFunction", "SenderFunction"):
             environment |= function_environment(template, function, names)

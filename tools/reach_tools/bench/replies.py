@@ -31,7 +31,6 @@ FLOOR = 3
 IDEMPOTENCY_CALLS = 2
 NEW_YORK = ZoneInfo("America/New_York")
 CLINIC_NUMBER = "+12025550143"
-BUS = "bench-reach"
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,6 @@ class RepliesResult:
 
 
 def measure(replies: int = FULL_REPLIES) -> RepliesResult:
-    import boto3
-
-    from reach.adapters.events_eventbridge import build_event_publisher
-
     result = RepliesResult(replies)
     # One INFO line per answer sent would bury the report.
     logging.getLogger("reach-sms").setLevel(logging.WARNING)
@@ -82,14 +77,8 @@ def measure(replies: int = FULL_REPLIES) -> RepliesResult:
         services = build_services(aws.settings)
         clock = DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
         services.appointments._clock = clock  # bookings on the benchmark's clock
-        boto3.client("events", region_name=aws.settings.region).create_event_bus(Name=BUS)
         # The real SNS adapter and the real EventBridge publisher, into moto: their calls count
-        inbound = build_inbound(
-            aws.settings,
-            clock,
-            clock.sleep,
-            events=build_event_publisher(BUS, aws.settings.region),
-        )
+        inbound = build_inbound(aws.settings, clock, clock.sleep)
         tenant = _tenant(services.admin)
         for number, scenario in enumerate(SCENARIOS):
             messages = [
