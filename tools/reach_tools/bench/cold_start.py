@@ -57,6 +57,8 @@ def _lambda_like_environment() -> dict[str, str]:
         AWS_LAMBDA_FUNCTION_NAME="reach-bench",
         AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
         AWS_REGION=env.get("AWS_REGION", "us-east-1"),
+        # Lambda sets both; boto3 sessions (Powertools idempotency's) read only this one.
+        AWS_DEFAULT_REGION=env.get("AWS_DEFAULT_REGION", env.get("AWS_REGION", "us-east-1")),
         PYTHONDONTWRITEBYTECODE="1",
         # The inbound function builds its idempotency store at import, as a cold start does.
         IDEMPOTENCY_TABLE=env.get("IDEMPOTENCY_TABLE", "reach-bench-idempotency"),
