@@ -57,6 +57,13 @@ class ConsentChange:
     changed: bool
 
 
+@dataclass(frozen=True)
+class ConversationState:
+    pending: PendingChoice | None
+    #: An unrecognised reply was answered and no recognised one has come since.
+    nudged: bool
+
+
 class ContactItem(TenantsTableItem, discriminator="contact"):
     """Persistence of reach.domain.caps.Contact."""
 
@@ -207,16 +214,19 @@ class ContactRepository:
         for item in ContactItem.by_phone.query(phone):
             yield _contact(item)
 
-    def pending_choice(self, tenant_id: str, phone: str) -> PendingChoice | None:
+    def conversation_state(self, tenant_id: str, phone: str) -> ConversationState:
+        """The question pending for the recipient and whether an unrecognised reply was
+        answered since their last recognised one: one read for what a reply needs."""
         item = self._load(tenant_id, phone)
-        if not item.pending_choice or item.pending_asked_at is None:
-            return None
-        return PendingChoice(
-            appointment_ids=tuple(str(v) for v in item.pending_choice),
-            intent=item.pending_intent or "",
-            minutes_late=None if item.pending_minutes is None else int(item.pending_minutes),
-            asked_at=item.pending_asked_at,
-        )
+        pending = None
+        if item.pending_choice and item.pending_asked_at is not None:
+            pending = PendingChoice(
+                appointment_ids=tuple(str(v) for v in item.pending_choice),
+                intent=item.pending_intent or "",
+                minutes_late=None if item.pending_minutes is None else int(item.pending_minutes),
+                asked_at=item.pending_asked_at,
+            )
+        return ConversationState(pending, item.nudged_at is not None)
 
     def ask_choice(self, tenant_id: str, phone: str, choice: PendingChoice) -> None:
         """Remember the question we are asking; it replaces any earlier one."""

@@ -130,6 +130,8 @@ class _Reply:
     tenant: Tenant
     reading: ClassifiedReply
     events: list[DomainEvent] = field(default_factory=list)
+    #: An unrecognised reply of theirs was answered already (no recognised one since).
+    nudged: bool = False
 
     @property
     def phone(self) -> str:
@@ -231,8 +233,10 @@ class InboundService:
 
     def _about_an_appointment(self, reply: _Reply) -> InboundResult:
         tenant_id, phone = reply.tenant.tenant_id, reply.phone
-        appointment, question = self._match(reply)
-        if reply.reading.intent is not ReplyIntent.UNKNOWN:
+        state = self._contacts.conversation_state(tenant_id, phone)
+        reply.nudged = state.nudged
+        appointment, question = self._match(reply, state.pending)
+        if state.nudged and reply.reading.intent is not ReplyIntent.UNKNOWN:
             self._contacts.recognised(tenant_id, phone)
         if question:
             return self._ask(reply, question)
@@ -254,10 +258,11 @@ class InboundService:
             return self._unknown(reply, thread, appointment)
         return self._apply(reply, thread, appointment)
 
-    def _match(self, reply: _Reply) -> tuple[Appointment | None, tuple[Appointment, ...]]:
+    def _match(
+        self, reply: _Reply, pending: PendingChoice | None
+    ) -> tuple[Appointment | None, tuple[Appointment, ...]]:
         """The appointment the reply is about, or the ones to ask about."""
         tenant_id, phone = reply.tenant.tenant_id, reply.phone
-        pending = self._contacts.pending_choice(tenant_id, phone)
         if pending is not None and pending.is_current(reply.received_at):
             answer = read_choice(reply.sms.body, pending)
             if answer is not None:
@@ -467,7 +472,9 @@ class InboundService:
     ) -> InboundResult:
         ids = {"appointment_id": appointment.appointment_id} if appointment else {}
         reply.events.append(self._event(reply, EventType.REPLY_RECEIVED, ids, {}))
-        if not self._contacts.nudge(reply.tenant.tenant_id, reply.phone, reply.received_at):
+        if reply.nudged or not self._contacts.nudge(
+            reply.tenant.tenant_id, reply.phone, reply.received_at
+        ):
             self._events.publish(reply.events)
             return InboundResult(
                 Outcome.UNKNOWN,
