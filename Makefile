@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # `sam` reports usage to AWS by default; the machines here have no such network.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo serve test lint typecheck template-check unit openapi bench clean
+.PHONY: demo serve test lint typecheck template-check unit openapi explore bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -47,6 +47,10 @@ unit: $(BIN)/.installed
 
 openapi: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.openapi > functions/api/openapi.json
+
+# Property tests with fresh random examples, 10x as many as the gate (not part of `make test`)
+explore: $(BIN)/.installed
+	REACH_EXPLORE=10 $(BIN)/pytest $$(grep -rl "@given" tests)
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import boto3
 import moto  # noqa: F401 - patch botocore before any client exists
 import pytest
 from botocore.client import BaseClient
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
 from reach.settings import Settings
@@ -35,6 +37,22 @@ from reach_tools.template import (
     functions,
     load_template,
 )
+
+# Property tests are a landing gate by default: the same examples on every run
+# (derandomized), so CI passes or fails on the code, not on the draw. `make explore` runs
+# them with fresh random examples, REACH_EXPLORE times as many, to look for new failures.
+EXPLORE = int(os.environ.get("REACH_EXPLORE") or 0)
+hypothesis_settings.register_profile("gate", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile(
+    "explore", derandomize=False, print_blob=True, max_examples=100 * max(EXPLORE, 1)
+)
+hypothesis_settings.load_profile("explore" if EXPLORE else "gate")
+
+
+def examples(count: int) -> int:
+    """A property test's example count: ``count`` in the gate, more when exploring."""
+    return count * max(EXPLORE, 1)
+
 
 # Each function builds its collaborators once per container; tests start every one afresh.
 CACHED_WIRING = (

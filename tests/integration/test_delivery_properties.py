@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_delivery import MemoryQueue, TimedSms, drain, make_sender, tick
 
+from conftest import examples
 from reach.data.contacts import ContactRepository
 from reach.domain.quiet_hours import QuietHours
 from reach.services.appointments import NewAppointment
@@ -21,7 +22,7 @@ NUMBERS = itertools.count(1000)
 
 
 @settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

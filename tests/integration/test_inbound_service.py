@@ -350,6 +350,57 @@ def test_stop_opts_out_skips_pending_reminders_and_sends_one_confirmation(
     assert [e.type for e in events.events] == [EventType.OPTED_OUT]
 
 
+def test_two_stops_in_the_same_second_are_confirmed_once(aws, clinic, clock, inbound, sms):
+    # Found by the property test: the second STOP matched the first's source and time and was
+    # taken for a retry of it. Only a retry of the same message is one.
+    book(aws, clock, clinic)
+    at = clock()
+
+    first = inbound.receive(reply("STOP"), at)
+    second = inbound.receive(reply("STOP"), at)
+
+    assert (first.answer, second.answer) == (ReplyKind.OPTED_OUT, None)
+    assert len(answers_to(sms)) == 1
+
+
+def test_a_stop_whose_confirmation_failed_is_confirmed_on_its_retry(
+    aws, clinic, clock, inbound, sms, events
+):
+    book(aws, clock, clinic)
+    message, at = reply("STOP"), clock()
+    sms.fail_next(SmsThrottled("throttled"))
+
+    with pytest.raises(ReplyRetryLater):
+        inbound.receive(message, at)
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    assert answers_to(sms) == []
+
+    retried = inbound.receive(message, at)
+
+    assert retried.answer is ReplyKind.OPTED_OUT
+    [confirmation] = answers_to(sms)
+    assert "START" in confirmation
+    # The event again under the same id, for the clinic to deduplicate
+    published = [e.event_id for e in events.events if e.type is EventType.OPTED_OUT]
+    assert len(published) == 2
+    assert len(set(published)) == 1
+
+
+def test_a_start_in_the_same_second_as_a_stop_leaves_the_recipient_opted_out(
+    aws, clinic, clock, inbound, sms
+):
+    book(aws, clock, clinic)
+    at = clock()
+
+    inbound.receive(reply("STOP"), at)
+    result = inbound.receive(reply("START"), at)
+
+    # Their order is unknown; opting out wins a tie
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    assert result.answer is None
+    assert len(answers_to(sms)) == 1
+
+
 @pytest.mark.parametrize("body", ["Stop. Thank you", "please stop texting me", "UNSUBSCRIBE me"])
 def test_free_text_revocation_opts_out(aws, clinic, clock, inbound, sms, body):
     book(aws, clock, clinic)

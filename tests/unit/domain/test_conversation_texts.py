@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, render_reply
 from reach.domain.replies import (
     CARRIER_OPT_OUT_WORDS,
@@ -556,7 +557,7 @@ ANY_TEXT = st.one_of(
 GSM7_TEXT = st.text(alphabet=st.sampled_from(sorted(GSM7_BASIC)))
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     kind=st.sampled_from(ALL_KINDS),
     language=st.sampled_from(["en", "es", "fr", "es-MX"]),
@@ -572,7 +573,7 @@ def test_any_names_never_raise_and_never_exceed_the_budget(kind, language, org_n
     assert count_segments(text).parts <= budget(kind)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     kind=st.sampled_from(ALL_KINDS),
     language=st.sampled_from(LANGUAGES),

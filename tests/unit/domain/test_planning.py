@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from reach.domain.durations import ReminderOffset
 from reach.domain.planning import (
     CATCH_UP_MIN_LEAD,
@@ -149,7 +150,7 @@ OFFSETS = ["P2D", "P1D", "PT12H", "PT10H", "PT2H", "PT1H", "PT30M", "PT15M", "P1
 WINDOWS = ["21:00-08:00", "20:00-09:00", "22:00-07:30", "00:00-06:00", "08:00-08:00"]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     zone_name=st.sampled_from(ZONES),
     window=st.sampled_from(WINDOWS),

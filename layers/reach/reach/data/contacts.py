@@ -73,6 +73,9 @@ class ContactItem(TenantsTableItem, discriminator="contact"):
     consent_source = UnicodeAttribute(null=True)
     consent_changed_at = UTCDateTimeAttribute(null=True)
     consent_note = UnicodeAttribute(null=True)
+    # What made the last consent change (e.g. ``inbound_message_id=...``): a retry of that
+    # same change recognises it; another message that says the same thing does not.
+    consent_cause = UnicodeAttribute(null=True)
     # Only clinic-visit reminders, pruned to the last 8 days on every write: the item stays
     # a few hundred bytes however long the relationship lasts.
     # (PynamoDB types a typed list by its element's attribute class; the values are datetimes.)
@@ -153,7 +156,13 @@ class ContactRepository:
         return self.opt_in(tenant_id, phone, source, at).contact
 
     def opt_out(
-        self, tenant_id: str, phone: str, source: str, at: datetime, note: str | None = None
+        self,
+        tenant_id: str,
+        phone: str,
+        source: str,
+        at: datetime,
+        note: str | None = None,
+        cause: str | None = None,
     ) -> ConsentChange:
         """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``).
 
@@ -166,14 +175,20 @@ class ContactRepository:
         def opt_out(item: ContactItem) -> tuple[bool, bool]:
             if item.opted_out or not _is_newer(at, _explicit_change(item), ties_win=True):
                 return False, False
-            _set_consent(item, opted_out=True, source=source, at=at, note=note)
+            _set_consent(item, opted_out=True, source=source, at=at, note=note, cause=cause)
             return True, True
 
         changed, item = self._change(tenant_id, phone, opt_out)
         return ConsentChange(_contact(item), changed)
 
     def opt_in(
-        self, tenant_id: str, phone: str, source: str, at: datetime, note: str | None = None
+        self,
+        tenant_id: str,
+        phone: str,
+        source: str,
+        at: datetime,
+        note: str | None = None,
+        cause: str | None = None,
     ) -> ConsentChange:
         """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``).
 
@@ -188,7 +203,7 @@ class ContactRepository:
                 at, _explicit_change(item), ties_win=False
             ):
                 return False, False
-            _set_consent(item, opted_out=False, source=source, at=at, note=note)
+            _set_consent(item, opted_out=False, source=source, at=at, note=note, cause=cause)
             return True, True
 
         changed, item = self._change(tenant_id, phone, opt_in)
@@ -336,12 +351,19 @@ def _is_newer(at: datetime, last_change: datetime | None, *, ties_win: bool) -> 
 
 
 def _set_consent(
-    item: ContactItem, *, opted_out: bool, source: str, at: datetime, note: str | None = None
+    item: ContactItem,
+    *,
+    opted_out: bool,
+    source: str,
+    at: datetime,
+    note: str | None = None,
+    cause: str | None = None,
 ) -> None:
     item.opted_out = opted_out
     item.consent_source = source
     item.consent_changed_at = at
     item.consent_note = note
+    item.consent_cause = cause
 
 
 def _datetimes(values: list[datetime] | None) -> tuple[datetime, ...]:
@@ -358,4 +380,5 @@ def _contact(item: ContactItem) -> Contact:
         recent_sends=_datetimes(item.recent_sends),
         version=item.version or 0,
         consent_note=item.consent_note,
+        consent_cause=item.consent_cause,
     )

@@ -77,6 +77,8 @@ class Contact:
     version: int = 0
     #: What the clinic recorded with an API change: the evidence of new consent, a note.
     consent_note: str | None = None
+    #: What made the last consent change (``inbound_message_id=...``, ``request_id=...``).
+    consent_cause: str | None = None
 
     def clinic_caps(self, at: datetime, zone: ZoneInfo) -> CapDecision:
         return check_caps(self.recent_sends, at, zone)

@@ -58,7 +58,7 @@ class ConsentService:
         itself, so a repeat that finds the change already made (a retried message, a client
         retrying after a failed publish) completes the follow-up again without a new event.
         """
-        change = self._contacts.opt_out(tenant_id, phone, source, at, note)
+        change = self._contacts.opt_out(tenant_id, phone, source, at, note, cause_key(cause))
         return self._follow_up(change, source, at, cause, EventType.OPTED_OUT, self.pause_reminders)
 
     def opt_in(
@@ -72,7 +72,7 @@ class ConsentService:
         note: str | None = None,
     ) -> ConsentResult:
         """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
-        change = self._contacts.opt_in(tenant_id, phone, source, at, note)
+        change = self._contacts.opt_in(tenant_id, phone, source, at, note, cause_key(cause))
         return self._follow_up(change, source, at, cause, EventType.OPTED_IN, self.resume_reminders)
 
     def _follow_up(
@@ -86,7 +86,7 @@ class ConsentService:
     ) -> ConsentResult:
         contact = change.contact
         opted_out = event_type is EventType.OPTED_OUT
-        if self._by(change, source, at, opted_out=opted_out):
+        if self._by(change, cause, opted_out=opted_out):
             moved = reminders(contact.tenant_id, contact.phone)
             self._publish(event_type, contact, cause)
             return ConsentResult(contact, True, moved)
@@ -117,13 +117,13 @@ class ConsentService:
         return resumed
 
     @staticmethod
-    def _by(change: ConsentChange, source: str, at: datetime, *, opted_out: bool) -> bool:
-        """Whether the record now says what this change said, because of this change."""
+    def _by(change: ConsentChange, cause: Mapping[str, str], *, opted_out: bool) -> bool:
+        """Whether the record now says what this change said, because of this change: made
+        now, or made by an earlier try of the same cause (the same inbound message retried
+        after its follow-up failed). A second STOP sent at the same second is not that."""
         contact = change.contact
         return change.changed or (
-            contact.opted_out is opted_out
-            and contact.consent_source == source
-            and contact.consent_changed_at == at
+            contact.opted_out is opted_out and contact.consent_cause == cause_key(cause)
         )
 
     def _publish(self, event_type: EventType, contact: Contact, cause: Mapping[str, str]) -> None:
@@ -143,6 +143,11 @@ class ConsentService:
                 )
             ]
         )
+
+
+def cause_key(cause: Mapping[str, str]) -> str:
+    """The cause of a consent change as the record keeps it: ``name=value`` pairs, sorted."""
+    return ";".join(f"{name}={value}" for name, value in sorted(cause.items()))
 
 
 def _same_kind(contact: Contact, source: str, *, opted_out: bool) -> bool:
