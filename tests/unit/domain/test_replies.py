@@ -129,6 +129,60 @@ def test_a_single_word_keyword_inside_a_sentence_is_not_that_reply():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Sí, confirmo",
+        "si confirmo gracias",
+        "Yes, confirmed",
+        "yes 1",
+        "Yep!",
+        "Yeah sure",
+        "Confirmado.",
+        "I'll be there",
+        "We'll be there, thanks",
+        "See you then!",
+        "ahí estaré",
+        "Nos vemos mañana",
+    ],
+)
+def test_everyday_confirmations_in_english_and_spanish_confirm(text):
+    assert classify_reply(text).intent == CONFIRM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Keywords of two intents: a person reads it
+        "yes 2",
+        "1 3",
+        "si, cambiar",
+        # Negated: not a confirmation
+        "I won't be there",
+        "I will not be there",
+        "I cannot be there, sorry",
+        "no nos vemos",
+        # An acknowledgement of our answer, not a new confirmation
+        "OK",
+        "ok thanks",
+    ],
+)
+def test_mixed_negated_or_acknowledging_replies_are_not_confirmations(text):
+    assert classify_reply(text).intent == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("3 x", CANCEL_APPOINTMENT),
+        ("help, help", HELP),
+        ("2 reschedule", RESCHEDULE),
+    ],
+)
+def test_a_message_of_keywords_of_one_intent_is_that_intent(text, intent):
+    assert classify_reply(text).intent == intent
+
+
+@pytest.mark.parametrize(
     ("text", "intent"),
     [
         ("Can you call me?", CALL_ME),

@@ -20,7 +20,10 @@ Rules, in order:
    appointment") it is UNKNOWN: neither a cancellation nor a revocation, so a person reads it.
 3. **Single-word keywords match the whole message** ("yes!", " Yes. ", "3"), after dropping
    courtesy words ("Yes, thank you", "llámenme por favor"): a stray "yes" or "3" inside a
-   sentence is not a reply to the reminder.
+   sentence is not a reply to the reminder. A message made only of keywords of one intent
+   counts as that keyword ("Sí, confirmo", "yes 1", "Yes, confirmed"); keywords of two
+   intents ("yes 2") are UNKNOWN, for a person to read. A bare "OK" is not a confirmation: it
+   is how people acknowledge an answer, and reading it as one would answer it again.
 4. **Running late** is the word ``LATE``/``TARDE`` next to a number or a unit of time
    ("LATE 15", "late 15 min", "15 minutes late", "tarde 10", "2 hours late") or one of the
    running-late phrases; minutes are read from the adjacent number (hours times 60), capped at
@@ -118,7 +121,9 @@ _MESSAGING_NOUNS = frozenset(
         "notificaciones",
     }
 )
-_NEGATIONS = frozenset({"not", "no", "dont", "don", "wont", "never", "cant", "nunca"})
+_NEGATIONS = frozenset(
+    {"not", "no", "dont", "don", "wont", "never", "cant", "cannot", "couldnt", "wouldnt", "nunca"}
+)
 _NEGATION_WINDOW = 2
 _COURTESY: tuple[Tokens, ...] = (
     ("thank", "you"),
@@ -250,7 +255,37 @@ def _validate(keywords: ReplyKeywords) -> None:
 
 
 DEFAULT_KEYWORDS = ReplyKeywords(
-    confirm=_words("1", "C", "Y", "YES", "CONFIRM", "SI", "SÍ", "CONFIRMO", "CONFIRMAR"),
+    confirm=_words(
+        "1",
+        "C",
+        "Y",
+        "YES",
+        "YEP",
+        "YEAH",
+        "YUP",
+        "SURE",
+        "CONFIRM",
+        "CONFIRMED",
+        "SI",
+        "SÍ",
+        "CLARO",
+        "CONFIRMO",
+        "CONFIRMAR",
+        "CONFIRMADO",
+        "CONFIRMADA",
+        "I'll be there",
+        "I will be there",
+        "we'll be there",
+        "will be there",
+        "see you then",
+        "see you there",
+        "see you tomorrow",
+        "ahí estaré",
+        "allí estaré",
+        "ahí estaremos",
+        "allí estaremos",
+        "nos vemos",
+    ),
     reschedule=_words(
         "2",
         "R",
@@ -410,7 +445,7 @@ def classify_reply(text: str, keywords: ReplyKeywords | None = None) -> Classifi
         return ClassifiedReply(ReplyIntent.OPT_OUT, matched=" ".join(opt_out))
 
     for candidate in (tokens, _without_courtesy(tokens)):
-        intent = compiled.whole.get(candidate)
+        intent = compiled.whole.get(candidate) or _one_intent(candidate, compiled.whole)
         if intent is not None:
             return ClassifiedReply(intent, matched=" ".join(candidate))
 
@@ -429,6 +464,14 @@ def classify_reply(text: str, keywords: ReplyKeywords | None = None) -> Classifi
                 return ClassifiedReply(intent, minutes_late=minutes, matched=" ".join(phrase))
             return ClassifiedReply(intent, matched=" ".join(phrase))
     return ClassifiedReply(ReplyIntent.UNKNOWN)
+
+
+def _one_intent(tokens: Tokens, whole: dict[Tokens, ReplyIntent]) -> ReplyIntent | None:
+    """The intent of a message made only of single-word keywords, all of that intent."""
+    intents = {whole.get((token,)) for token in tokens}
+    if len(tokens) < 2 or len(intents) != 1:
+        return None
+    return intents.pop()
 
 
 def _first_opt_out(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> Tokens | None:
