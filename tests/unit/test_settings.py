@@ -61,3 +61,47 @@ def test_a_setting_only_some_functions_need_fails_naming_its_variable_when_used(
 
     with pytest.raises(SettingsError, match="SEND_QUEUE_URL"):
         settings.require("send_queue_url")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DUE_SHARDS", "eight"),
+        ("DUE_SHARDS", "65"),
+        ("ORIGINATION_MPS", "fast"),
+        ("ORIGINATION_MPS", "nan"),
+        ("ORIGINATION_MPS", "inf"),
+        ("ORIGINATION_MPS", "0"),
+        ("ORIGINATION_TYPE", "carrier-pigeon"),
+        ("CALLBACK_WITHIN", "P1M"),
+        ("TENANTS_TABLE", "t"),
+    ],
+)
+def test_values_that_do_not_parse_fail_naming_the_variable_not_crashing(name, value):
+    with pytest.raises(SettingsError, match=f"{name}: "):
+        Settings.from_env({**BASE, name: value})
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"AWS_REGION": "us-east-1", "DUE_SHARDS": "0"})
+
+    message = str(raised.value)
+    assert "TENANTS_TABLE: is required" in message
+    assert "APPOINTMENTS_TABLE: is required" in message
+    assert "DUE_SHARDS: must be between 1 and 64" in message
+
+
+def test_settings_are_frozen_and_import_no_pydantic():
+    import subprocess
+    import sys
+
+    settings = Settings.from_env(BASE)
+    with pytest.raises(AttributeError):
+        settings.tenants_table = "other"  # type: ignore[misc]
+    # The authorizer and reconciler cold starts depend on it (make bench --only cold-start)
+    probe = "import sys, reach.settings; print('pydantic' in sys.modules)"
+    result = subprocess.run(  # noqa: S603 - a fixed probe in this interpreter
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip() == "False", result.stderr
