@@ -23,6 +23,7 @@ from moto import mock_aws
 from reach.settings import Settings
 from reach.wiring import (
     Services,
+    authenticator_from_env,
     build_services,
     dispatcher_from_env,
     inbound_from_env,
@@ -57,6 +58,7 @@ def examples(count: int) -> int:
 # Each function builds its collaborators once per container; tests start every one afresh.
 CACHED_WIRING = (
     services_from_env,
+    authenticator_from_env,
     dispatcher_from_env,
     sender_from_env,
     inbound_from_env,

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reach.api.authorizer import authorize
 from reach.observability import build_logger, build_metrics, build_tracer
-from reach.wiring import services_from_env
+from reach.wiring import authenticator_from_env
 
 logger = build_logger("reach-authorizer")
 metrics = build_metrics("reach-authorizer")
@@ -18,7 +18,7 @@ tracer = build_tracer("reach-authorizer")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return authorize(
-        services_from_env().authenticator,
+        authenticator_from_env(),
         event.get("authorizationToken"),
         event["methodArn"],
     )

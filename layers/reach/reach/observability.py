@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import PowertoolsLogRecord
 
-from reach.domain.phones import mask_phones_in
+from reach.domain.masking import mask_phones_in
 
 METRICS_NAMESPACE = "Reach"
 

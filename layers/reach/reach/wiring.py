@@ -9,24 +9,24 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from reach.clock import Clock, system_clock
-from reach.data.appointments import AppointmentRepository
 from reach.data.tables import bind_tables
-from reach.data.tenants import ApiKeyRepository, TenantRepository
-from reach.services.appointments import AppointmentService
-from reach.services.tenants import Authenticator, TenantAdmin
 from reach.settings import Settings
 
 if TYPE_CHECKING:  # each function imports only the services it runs (cold start)
     from reach.data.contacts import ContactRepository
     from reach.data.conversations import ConversationRepository
+    from reach.data.tenants import TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
     from reach.ports.opt_outs import ProviderOptOutList
     from reach.ports.sms import SmsSender
+    from reach.services.api_keys import Authenticator
+    from reach.services.appointments import AppointmentService
     from reach.services.consent import ConsentService
     from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
     from reach.services.reconcile import OptOutReconciler
+    from reach.services.tenants import TenantAdmin
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,14 @@ def build_services(
     settings: Settings, *, clock: Clock = system_clock, events: EventPublisher | None = None
 ) -> Services:
     """The API's services. ``events`` replaces the real bus (the local run records them)."""
+    from reach.data.appointments import AppointmentRepository
     from reach.data.contacts import ContactRepository
     from reach.data.conversations import ConversationRepository
+    from reach.data.tenants import ApiKeyRepository, TenantRepository
+    from reach.services.api_keys import Authenticator
+    from reach.services.appointments import AppointmentService
     from reach.services.consent import ConsentService
+    from reach.services.tenants import TenantAdmin
 
     bind_tables(settings)
     tenants = TenantRepository()
@@ -89,6 +94,20 @@ def build_services(
         ),
         clock=clock,
     )
+
+
+def build_authenticator(settings: Settings) -> Authenticator:
+    """Only what the authorizer runs: the key table and the header check."""
+    from reach.data.tenants import ApiKeyRepository
+    from reach.services.api_keys import Authenticator
+
+    bind_tables(settings)
+    return Authenticator(ApiKeyRepository())
+
+
+@lru_cache(maxsize=1)
+def authenticator_from_env() -> Authenticator:
+    return build_authenticator(Settings.from_env())
 
 
 def build_dispatcher(settings: Settings) -> Dispatcher:
@@ -122,9 +141,11 @@ def build_sender(
     """
     from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
+    from reach.data.appointments import AppointmentRepository
     from reach.data.contacts import ContactRepository
     from reach.data.pacing import ThroughputGate
     from reach.data.reminders import ReminderLifecycle
+    from reach.data.tenants import TenantRepository
     from reach.services.delivery import ReminderSender
 
     bind_tables(settings)
@@ -168,9 +189,11 @@ def build_inbound(
     """
     from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
+    from reach.data.appointments import AppointmentRepository
     from reach.data.contacts import ContactRepository
     from reach.data.conversations import ConversationRepository
     from reach.data.pacing import ThroughputGate
+    from reach.data.tenants import TenantRepository
     from reach.services.consent import ConsentService
     from reach.services.inbound import InboundService
     from reach.services.replies import ReplySender
@@ -225,6 +248,7 @@ def build_reconciler(
     """The opt-out reconciliation job with the provider's list and the event bus."""
     from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.opt_outs_factory import build_opt_out_list
+    from reach.data.appointments import AppointmentRepository
     from reach.data.contacts import ContactRepository
     from reach.services.consent import ConsentService
     from reach.services.reconcile import OptOutReconciler

@@ -1,7 +1,8 @@
 import pytest
 
 from reach.domain.errors import InvalidInput
-from reach.domain.phones import mask_phone, mask_phones_in, region_of, to_e164
+from reach.domain.masking import mask_phone, mask_phones_in
+from reach.domain.phones import region_of, to_e164
 
 
 @pytest.mark.parametrize(

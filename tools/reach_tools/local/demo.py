@@ -23,8 +23,8 @@ from http import HTTPStatus
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from reach.domain.masking import mask_phone
 from reach.domain.models import Tenant
-from reach.domain.phones import mask_phone
 from reach.domain.segments import count_segments
 from reach_tools.local.recipient import ReplyReport
 from reach_tools.local.scheduler import PublishedSms, TickReport

@@ -41,7 +41,7 @@ from botocore.exceptions import ClientError
 from reach.adapters.opt_outs_sns import error_code, error_field, sdk_errors_as_opt_out_errors
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.adapters.sms_eum import EndUserMessagingSmsSender
-from reach.domain.phones import mask_phone
+from reach.domain.masking import mask_phone
 from reach.observability import build_logger
 from reach.ports.opt_outs import ProviderOptOut, listed_number_to_e164, require_e164
 

@@ -37,7 +37,7 @@ from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG, SmsProviderBase
 from reach.adapters.sms_sns import SnsSmsSender
-from reach.domain.phones import mask_phone
+from reach.domain.masking import mask_phone
 from reach.observability import build_logger
 from reach.ports.opt_outs import (
     OptOutListError,

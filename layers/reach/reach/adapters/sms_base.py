@@ -26,7 +26,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from reach.clock import Clock, system_clock
-from reach.domain.phones import mask_phone
+from reach.domain.masking import mask_phone
 from reach.observability import build_logger
 from reach.ports.sms import (
     MIN_TIME_TO_LIVE_SECONDS,

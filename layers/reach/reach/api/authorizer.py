@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from reach.domain.errors import Forbidden, Unauthorized
 from reach.observability import build_metrics
-from reach.services.tenants import Authenticator
+from reach.services.api_keys import Authenticator
 
 # Shares Powertools' metric buffer with the handler, whose log_metrics flushes it.
 metrics = build_metrics("reach-authorizer")

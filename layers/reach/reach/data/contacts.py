@@ -32,7 +32,7 @@ from reach.data.tables import TenantsTableItem
 from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
 from reach.domain.conversation import PendingChoice
 from reach.domain.errors import Conflict, InvalidInput
-from reach.domain.phones import mask_phone
+from reach.domain.masking import mask_phone
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 

@@ -43,7 +43,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from reach.domain.phones import mask_phone, mask_phones_in, to_e164
+from reach.domain.masking import mask_phone, mask_phones_in
+from reach.domain.phones import to_e164
 
 #: Longest body kept; concatenated SMS can be long, anything beyond this is cut and flagged.
 MAX_BODY_CHARS = 2_000

@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from reach.domain.errors import ReachError
-from reach.domain.phones import mask_phones_in
+from reach.domain.masking import mask_phones_in
 
 
 class EventType(StrEnum):

@@ -51,8 +51,8 @@ from reach.domain.conversation import (
 from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, render_reply
 from reach.domain.errors import NotFound
 from reach.domain.inbound import InboundSms
+from reach.domain.masking import mask_phones_in
 from reach.domain.models import Appointment, AppointmentStatus, Tenant
-from reach.domain.phones import mask_phones_in
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.replies import (
     ClassifiedReply,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 import uuid
 from dataclasses import dataclass, replace
@@ -11,15 +9,14 @@ from dataclasses import dataclass, replace
 from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import ReminderOffset
-from reach.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from reach.domain.errors import InvalidInput, NotFound
 from reach.domain.messages import TemplateReport, normalize_language, review_template_edit
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.replies import keywords_with
 from reach.domain.zones import load_zone
-
-_KEY_PATTERN = re.compile(r"^(rk_[0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
+from reach.services.api_keys import hash_key
 
 
 @dataclass(frozen=True)
@@ -28,11 +25,6 @@ class IssuedKey:
 
     secret: str
     record: ApiKey
-
-
-def hash_key(secret: str) -> str:
-    """Keys are 256-bit random, so an unsalted SHA-256 is enough to store them safely."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class TenantAdmin:
@@ -152,27 +144,6 @@ class TenantAdmin:
             raise NotFound(f"no key {prefix} for tenant {tenant_id}")
         issued = self.issue_key(tenant_id, label=old.label)
         return issued, self._keys.revoke(tenant_id, prefix, self._clock())
-
-
-class Authenticator:
-    """Maps an ``Authorization: Bearer <key>`` header to the key's tenant."""
-
-    def __init__(self, keys: ApiKeyRepository) -> None:
-        self._keys = keys
-
-    def tenant_for(self, authorization: str | None) -> str:
-        """The tenant id; Unauthorized for a missing or unknown key, Forbidden for a revoked one."""
-        scheme, _, secret = (authorization or "").strip().partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not _KEY_PATTERN.match(secret):
-            # Malformed keys are refused without a table read.
-            raise Unauthorized("expected 'Authorization: Bearer <api key>'")
-        lookup = self._keys.find_by_hash(hash_key(secret))
-        if lookup is None:
-            raise Unauthorized("unknown API key")
-        if lookup.revoked_at is not None:
-            raise Forbidden(f"API key {lookup.prefix} was revoked")
-        return lookup.tenant_id
 
 
 def _name(name: str) -> str:
