@@ -25,7 +25,6 @@ Normalisation:
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from reach.domain.envelopes import PayloadError, json_type, unwrap_notification
 from reach.domain.masking import mask_phone, mask_phones_in
 from reach.domain.phones import to_e164
 
@@ -53,8 +53,6 @@ MAX_MESSAGE_ID_CHARS = 256
 #: Prefix of the idempotency key of an inbound message.
 DEDUPE_PREFIX = "inbound#"
 
-#: How many envelopes (SQS record, SNS record, SNS notification) parse_inbound will open.
-_MAX_ENVELOPES = 4
 _SHORT_CODE = re.compile(r"\+?(\d{3,8})")
 _LINE_BREAKS = re.compile(r"\r\n?")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
@@ -165,20 +163,13 @@ class RejectedInbound:
     summary: str
 
 
-class _Reject(Exception):
-    def __init__(self, reason: str, fields: tuple[str, ...] = ()) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.fields = fields
-
-
 def parse_inbound(raw: str | bytes | Mapping[Any, Any] | None) -> InboundSms | RejectedInbound:
     """The reply in ``raw``, or why it was rejected. Never raises."""
     payload: Mapping[Any, Any] | None = None
     try:
-        payload = _unwrap(raw)
+        payload = unwrap_notification(raw)
         return InboundSms.model_validate(payload)
-    except _Reject as rejected:
+    except PayloadError as rejected:
         return _rejected(rejected.reason, rejected.fields, payload, raw)
     except ValidationError as error:
         return _rejected_by_validation(error, payload, raw)
@@ -189,61 +180,6 @@ def parse_inbound(raw: str | bytes | Mapping[Any, Any] | None) -> InboundSms | R
 def dedupe_key(sms: InboundSms) -> str:
     """Idempotency key of ``sms``: its inboundMessageId (unique per AWS, not per tenant)."""
     return f"{DEDUPE_PREFIX}{sms.inbound_message_id}"
-
-
-def _unwrap(raw: object) -> Mapping[Any, Any]:
-    """The reply payload inside ``raw``, opening JSON text and SQS/SNS envelopes."""
-    value = _decode(raw, "payload")
-    for _ in range(_MAX_ENVELOPES):
-        if not isinstance(value, Mapping):
-            break
-        if value.get("Type") == "Notification" and "Message" in value:
-            value = _decode(value["Message"], "Message")  # SNS notification envelope
-        elif isinstance(value.get("Sns"), Mapping):
-            value = value["Sns"]  # Lambda SNS event record
-        elif value.get("eventSource") == "aws:sqs" and "body" in value:
-            value = _decode(value["body"], "body")  # Lambda SQS event record
-        else:
-            break
-    if not isinstance(value, Mapping):
-        raise _Reject(f"not a JSON object ({_json_type(value)})")
-    return value
-
-
-def _decode(value: object, name: str) -> object:
-    if isinstance(value, bytes | bytearray):
-        try:
-            value = bytes(value).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise _Reject(f"{name} is not UTF-8 text") from None
-    if isinstance(value, str):
-        try:
-            return json.loads(value.lstrip("\ufeff"))
-        except (ValueError, RecursionError):
-            raise _Reject(f"{name} is not JSON", () if name == "payload" else (name,)) from None
-    if value is None or isinstance(value, Mapping):
-        return value
-    if name == "payload":
-        raise _Reject(f"not a JSON object ({_json_type(value)})")
-    raise _Reject(f"{name} is not a JSON string ({_json_type(value)})", (name,))
-
-
-def _json_type(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "boolean"
-        case int() | float():
-            return "number"
-        case str():
-            return "string"
-        case list() | tuple():
-            return "array"
-        case Mapping():
-            return "object"
-        case _:
-            return type(value).__name__
 
 
 def _rejected_by_validation(
@@ -301,4 +237,4 @@ def _masked_number(payload: Mapping[Any, Any], key: str) -> str:
 
 
 def _absent_or_type(payload: Mapping[Any, Any], key: str) -> str:
-    return f"<{_json_type(payload[key])}>" if key in payload else "<missing>"
+    return f"<{json_type(payload[key])}>" if key in payload else "<missing>"
