@@ -27,6 +27,7 @@ from reach.wiring import (
     build_services,
     dispatcher_from_env,
     inbound_from_env,
+    receipts_from_env,
     reconciler_from_env,
     sender_from_env,
     services_from_env,
@@ -63,6 +64,7 @@ CACHED_WIRING = (
     sender_from_env,
     inbound_from_env,
     reconciler_from_env,
+    receipts_from_env,
 )
 
 FAKE_AWS = {
@@ -95,7 +97,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
         names = default_table_names("test", template)
         create_tables(boto3.client("dynamodb"), names, template=template)
         sqs = boto3.client("sqs")
-        for queue in ("SendQueue", "SendDeadLetterQueue", "InboundQueue", "InboundDeadLetterQueue"):
+        for queue in (
+            "SendQueue",
+            "SendDeadLetterQueue",
+            "InboundQueue",
+            "InboundDeadLetterQueue",
+            "StatusQueue",
+            "StatusDeadLetterQueue",
+        ):
             names[queue] = sqs.create_queue(QueueName=f"test-{queue}")["QueueUrl"]
         names["ReachEventBus"] = "test-reach"
         boto3.client("events").create_event_bus(Name=names["ReachEventBus"])

@@ -130,6 +130,7 @@ def test_cold_start_covers_every_function_as_a_ratio_to_boto3(
         "inbound",
         "reconciler",
         "sender",
+        "status",
     )
 
     assert main(["--only", "cold-start", "--rounds", "1", "--json"]) == 0

@@ -147,6 +147,7 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
         "SenderFunction",
         "InboundFunction",
         "ReconcilerFunction",
+        "StatusFunction",
     }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
@@ -461,13 +462,14 @@ def test_function_environment_takes_given_parameters_over_defaults(
     environment = function_environment(
         template,
         "AuthorizerFunction",
-        PHYSICAL,
+        {**PHYSICAL, "DeliveryConfigurationSet": "reach-prod-delivery"},
         parameters={"Stage": "prod", "SmsProvider": "end-user-messaging"},
     )
 
     # then the given values win and the function keeps its own service name
     assert environment["STAGE"] == "prod"
     assert environment["SMS_PROVIDER"] == "end-user-messaging"
+    assert environment["CONFIGURATION_SET"] == "reach-prod-delivery"
     assert environment["POWERTOOLS_SERVICE_NAME"] == "reach-authorizer"
 
 
@@ -823,3 +825,76 @@ def test_the_reconciler_may_read_and_clear_opt_out_lists_but_publish_to_no_topic
     assert statements["ContactsByPhone"]["Resource"] == {
         "Fn::Sub": "${TenantsTable.Arn}/index/contacts_by_phone"
     }
+
+
+# --- Delivery receipts -------------------------------------------------------------------
+
+
+def test_delivery_events_reach_the_status_function_through_a_queue_with_a_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    from reach.domain.receipts import SUBSCRIBED_EVENTS
+    from reach.services.delivery import MAX_RECEIVES
+
+    resources = template["Resources"]
+    config_set = resources["DeliveryConfigurationSet"]
+    assert config_set["Condition"] == "CreatesConfigurationSet"
+    [destination] = config_set["Properties"]["EventDestinations"]
+    assert destination["SnsDestination"] == {"TopicArn": {"Ref": "DeliveryEventsTopic"}}
+    # Exactly the outcomes the parser reads; no queued/pending progress events
+    assert sorted(destination["MatchingEventTypes"]) == sorted(SUBSCRIBED_EVENTS)
+    subscription = resources["StatusSubscription"]["Properties"]
+    assert subscription["TopicArn"] == {"Ref": "DeliveryEventsTopic"}
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["StatusQueue", "Arn"]}
+    assert subscription["RawMessageDelivery"] is False
+    queue = resources["StatusQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    assert queue["VisibilityTimeout"] >= 6 * resources["StatusFunction"]["Properties"]["Timeout"]
+    mapping = resources["StatusQueueMapping"]["Properties"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    [send] = resources["StatusQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert send["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": "DeliveryEventsTopic"}}}
+    [publish] = resources["DeliveryEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert publish["Principal"] == {"Service": "sms-voice.amazonaws.com"}
+    assert publish["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({}, ""),
+        ({"SmsProvider": "end-user-messaging"}, "stack-delivery-set"),
+        (
+            {"SmsProvider": "end-user-messaging", "ConfigurationSetName": "their-set"},
+            "their-set",
+        ),
+    ],
+)
+def test_texts_go_out_with_the_stacks_configuration_set_when_end_user_messaging_sends(
+    template: dict[str, Any], parameters: dict[str, str], expected: str
+) -> None:
+    refs = {**REFS, "DeliveryConfigurationSet": "stack-delivery-set"}
+
+    for function in ("SenderFunction", "InboundFunction"):
+        environment = function_environment(template, function, refs, parameters)
+        assert environment["CONFIGURATION_SET"] == expected
+
+
+def test_the_status_function_may_only_read_and_update_appointments_items_and_publish_to_the_bus(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["StatusFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    assert set(statements) == {"StatusQueueConsume", "MessageStatus", "DeliveryFailedEvents"}
+    assert _as_list(statements["MessageStatus"]["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert statements["MessageStatus"]["Resource"] == {"Fn::GetAtt": ["AppointmentsTable", "Arn"]}
+    assert statements["DeliveryFailedEvents"]["Resource"] == {
+        "Fn::GetAtt": ["ReachEventBus", "Arn"]
+    }
+    assert statements["StatusQueueConsume"]["Resource"] == {"Fn::GetAtt": ["StatusQueue", "Arn"]}

@@ -51,6 +51,8 @@ def loaded_by(function: str) -> list[str]:
         ("authorizer", []),
         # Reads the provider's list and records consent changes when the job runs
         ("reconciler", []),
+        # Reads a carrier receipt and updates one message
+        ("status", []),
         # Serialises queue messages (pydantic) but never parses or masks a number itself
         ("dispatcher", ["pydantic"]),
     ],

@@ -245,6 +245,42 @@ def _parameter_value(
     return None
 
 
+def condition_holds(template: Mapping[str, Any], parameters: Mapping[str, str], name: str) -> bool:
+    """Whether the template's condition ``name`` holds for these parameter values (defaults
+    for the rest): Fn::Equals, Fn::And, Fn::Or, Fn::Not and Condition, over Refs to
+    parameters and literals."""
+    conditions = template.get("Conditions", {})
+    if name not in conditions:
+        raise TemplateError(f"no condition named {name!r}")
+
+    def value(node: Any) -> str:
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            found = _parameter_value(template, str(node["Ref"]), parameters)
+            if found is None:
+                raise TemplateError(f"condition {name!r}: no value for {node['Ref']!r}")
+            return found
+        return _as_env_string(node)
+
+    def holds(node: Any) -> bool:
+        if not isinstance(node, dict) or len(node) != 1:
+            raise TemplateError(f"condition {name!r}: cannot evaluate {node!r}")
+        [(function, args)] = node.items()
+        match function:
+            case "Fn::Equals":
+                return value(args[0]) == value(args[1])
+            case "Fn::And":
+                return all(holds(arg) for arg in args)
+            case "Fn::Or":
+                return any(holds(arg) for arg in args)
+            case "Fn::Not":
+                return not holds(args[0])
+            case "Condition":
+                return condition_holds(template, parameters, str(args))
+        raise TemplateError(f"condition {name!r}: {function} is not supported")
+
+    return holds(conditions[name])
+
+
 def _as_env_string(value: Any) -> str:
     # CloudFormation turns YAML scalars into strings the way JSON spells them.
     if isinstance(value, bool):
@@ -295,17 +331,25 @@ def function_environment(
     for variable, value in {**global_variables, **own_variables}.items():
         if value == {"Ref": "AWS::NoValue"}:
             continue  # CloudFormation drops the variable
-        resolved = _resolve_variable(value, partial(ref, variable=variable))
+        resolved = _resolve_variable(
+            value, partial(ref, variable=variable), partial(condition_holds, template, given)
+        )
         if resolved is None:
             raise TemplateError(
-                f"{logical_id}: cannot resolve {variable}: {value!r} is not a Ref, a Sub string "
-                "or a scalar"
+                f"{logical_id}: cannot resolve {variable}: {value!r} is not a Ref, a Sub string, "
+                "an If or a scalar"
             )
         environment[variable] = resolved
     return environment
 
 
-def _resolve_variable(value: Any, ref: Callable[[str], str]) -> str | None:
+def _resolve_variable(
+    value: Any, ref: Callable[[str], str], holds: Callable[[str], bool]
+) -> str | None:
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        name, if_true, if_false = value["Fn::If"]
+        chosen = if_true if holds(str(name)) else if_false
+        return None if chosen == {"Ref": "AWS::NoValue"} else _resolve_variable(chosen, ref, holds)
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return ref(str(value["Ref"]))
     if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.receipts import ReceiptService
     from reach.services.reconcile import OptOutReconciler
     from reach.services.tenants import TenantAdmin
 
@@ -273,3 +274,21 @@ def build_reconciler(
 @lru_cache(maxsize=1)
 def reconciler_from_env() -> OptOutReconciler:
     return build_reconciler(Settings.from_env())
+
+
+def build_receipts(
+    settings: Settings, clock: Clock = system_clock, *, events: EventPublisher | None = None
+) -> ReceiptService:
+    """Delivery receipts onto the conversation, and DeliveryFailed to the clinic's bus."""
+    from reach.adapters.events_eventbridge import build_event_publisher
+    from reach.data.conversations import ConversationRepository
+    from reach.services.receipts import ReceiptService
+
+    bind_tables(settings)
+    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
+    return ReceiptService(ConversationRepository(), publisher, clock)
+
+
+@lru_cache(maxsize=1)
+def receipts_from_env() -> ReceiptService:
+    return build_receipts(Settings.from_env())

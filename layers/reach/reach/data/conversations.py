@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -38,6 +38,8 @@ from reach.domain.errors import Conflict, NotFound
 
 INBOUND = "inbound"
 OUTBOUND = "outbound"
+#: Statuses of a text that went out, which a delivery receipt may replace.
+RECEIPT_STATUSES = ("sent", "delivered", "undelivered")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class MessageRecord:
     reminder_id: str | None = None
     inbound_message_id: str | None = None
     appointment_id: str | None = None
+    #: When the carrier's final receipt set ``status`` to delivered or undelivered.
+    status_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,19 @@ class ProviderMessageRef:
     tenant_id: str
     appointment_id: str
     message_id: str
+    #: The message's sort key in its appointment's partition.
+    message_sk: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """What a delivery receipt did to its message."""
+
+    #: This receipt changed the message's status.
+    changed: bool
+    status: str
+    status_at: datetime | None
+    reminder_id: str | None
 
 
 @dataclass(frozen=True)
@@ -197,7 +214,45 @@ class ConversationRepository:
             )
         except DoesNotExist:
             return None
-        return ProviderMessageRef(item.tenant_id, item.appointment_id, item.message_id)
+        return ProviderMessageRef(
+            item.tenant_id, item.appointment_id, item.message_id, item.message_sk
+        )
+
+    def record_delivery(
+        self, ref: ProviderMessageRef, status: str, reason: str | None, at: datetime, now: datetime
+    ) -> DeliveryUpdate | None:
+        """Set a sent message's status from its carrier's final receipt reported at ``at``.
+
+        Receipts arrive late and out of order: a receipt older than the one that set the
+        status changes nothing, and neither does one that says what the status says already.
+        Only texts that went out (``sent``, or a status from an earlier receipt) take a
+        receipt; a message that failed or was skipped never does. None: no such message.
+        """
+        item = MessageItem(pk=appointment_pk(ref.tenant_id, ref.appointment_id), sk=ref.message_sk)
+        actions: list[Action] = [
+            MessageItem.status.set(status),
+            MessageItem.status_at.set(at),
+            MessageItem.updated_at.set(now),
+            MessageItem.reason.set(reason) if reason else MessageItem.reason.remove(),
+        ]
+        condition = (
+            MessageItem.pk.exists()
+            & (MessageItem.direction == OUTBOUND)
+            & MessageItem.status.is_in(*RECEIPT_STATUSES)
+            & (MessageItem.status != status)
+            & (MessageItem.status_at.does_not_exist() | (MessageItem.status_at < at))
+        )
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            try:
+                item = MessageItem.get(item.pk, item.sk)
+            except DoesNotExist:
+                return None
+            return DeliveryUpdate(False, item.status, item.status_at, item.reminder_id)
+        return DeliveryUpdate(True, item.status, item.status_at, item.reminder_id)
 
     # --- callbacks --------------------------------------------------------------------
 
@@ -338,6 +393,7 @@ def _record(item: MessageItem) -> MessageRecord:
         reminder_id=item.reminder_id,
         inbound_message_id=item.inbound_message_id,
         appointment_id=item.appointment_id or None,
+        status_at=item.status_at,
     )
 
 

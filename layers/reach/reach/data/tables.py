@@ -266,6 +266,8 @@ class MessageItem(AppointmentsTableItem, discriminator="message"):
     inbound_message_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    #: Outbound: when the carrier's final receipt (delivered / undelivered) was reported.
+    status_at = UTCDateTimeAttribute(null=True)
 
 
 class ProviderMessageItem(AppointmentsTableItem, discriminator="provider_message"):

@@ -1,0 +1,100 @@
+"""Delivery receipts applied to the conversation: a sent text becomes delivered or undelivered,
+and a reminder that never reached its recipient is reported to the clinic (``DeliveryFailed``)
+so that someone can call instead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reach.clock import Clock
+from reach.data.conversations import ConversationRepository, DeliveryUpdate, ProviderMessageRef
+from reach.domain.receipts import DeliveryReceipt, DeliveryState
+from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+
+
+class ReceiptOutcome(StrEnum):
+    #: The message's status changed.
+    APPLIED = "applied"
+    #: The status says so already, or a newer receipt set it: nothing to do.
+    UNCHANGED = "unchanged"
+    #: Not an outcome yet (queued, pending, a temporary carrier error).
+    IN_PROGRESS = "in_progress"
+    #: No message of ours has this provider id (another sender on the same configuration
+    #: set, or a text whose record is gone).
+    UNKNOWN_MESSAGE = "unknown_message"
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    outcome: ReceiptOutcome
+    tenant_id: str | None = None
+    appointment_id: str | None = None
+    status: str | None = None
+    #: DeliveryFailed was published (again, under the same id, on a retried receipt).
+    published: bool = False
+
+
+class ReceiptService:
+    def __init__(
+        self, conversations: ConversationRepository, events: EventPublisher, clock: Clock
+    ) -> None:
+        self._conversations = conversations
+        self._events = events
+        self._clock = clock
+
+    def apply(self, receipt: DeliveryReceipt) -> ReceiptResult:
+        """Record ``receipt`` on its message. Raises EventPublishError when the clinic could
+        not be told of an undelivered reminder; the receipt's retry tells it then."""
+        state = receipt.state
+        if state is None:
+            return ReceiptResult(ReceiptOutcome.IN_PROGRESS)
+        ref = self._conversations.find_provider_message(receipt.provider_message_id)
+        if ref is None or (receipt.tenant_id is not None and receipt.tenant_id != ref.tenant_id):
+            # The lookup is ours; a context naming another tenant is not trusted over it.
+            return ReceiptResult(ReceiptOutcome.UNKNOWN_MESSAGE)
+        update = self._conversations.record_delivery(
+            ref, state.value, receipt.reason, receipt.at, self._clock()
+        )
+        if update is None:
+            return ReceiptResult(ReceiptOutcome.UNKNOWN_MESSAGE)
+        ours = update.changed or _made_by(update, receipt, state)
+        published = False
+        if ours and state is DeliveryState.UNDELIVERED and update.reminder_id:
+            self._delivery_failed(ref, update.reminder_id, receipt)
+            published = True
+        return ReceiptResult(
+            ReceiptOutcome.APPLIED if update.changed else ReceiptOutcome.UNCHANGED,
+            ref.tenant_id,
+            ref.appointment_id,
+            update.status,
+            published,
+        )
+
+    def _delivery_failed(
+        self, ref: ProviderMessageRef, reminder_id: str, receipt: DeliveryReceipt
+    ) -> None:
+        tenant_id, appointment_id = ref.tenant_id, ref.appointment_id
+        # The same id as the sender's DeliveryFailed for this reminder: one reminder fails
+        # once, whether the provider refused it or the carrier did.
+        event = DomainEvent(
+            type=EventType.DELIVERY_FAILED,
+            tenant_id=tenant_id,
+            event_id=event_id_for(
+                EventType.DELIVERY_FAILED, tenant_id, appointment_id, reminder_id
+            ),
+            occurred_at=receipt.at,
+            ids={
+                "appointment_id": appointment_id,
+                "reminder_id": reminder_id,
+                "message_id": ref.message_id,
+            },
+            data={"reason": f"carrier:{receipt.reason}"},
+        )
+        self._events.publish([event])
+
+
+def _made_by(update: DeliveryUpdate, receipt: DeliveryReceipt, state: DeliveryState) -> bool:
+    """The status is this receipt's own, set by an earlier try of it (whose event may not
+    have gone out)."""
+    return update.status == state.value and update.status_at == receipt.at
