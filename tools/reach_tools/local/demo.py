@@ -587,6 +587,10 @@ def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant
     report = reach.scheduler.tick(minute_ceiling(first_due))
     [reminder] = [t for t in report.published if t.phone == booked.phone]
     show.say(timeline_line(booked.when(reminder.published_at), booked.phone, sent_text(reminder)))
+    # The carrier's receipt, through the delivery events topic to the real status function
+    clock.advance(timedelta(seconds=4))
+    _check(not reach.carrier.report(reminder.message_id), "the receipt should be applied")
+    show.say(timeline_line(booked.when(clock()), booked.phone, "carrier: TEXT_DELIVERED"))
 
     def text(words: str, *, answering: str | None = None) -> ReplyReport:
         clock.advance(timedelta(minutes=2))
@@ -644,13 +648,18 @@ def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant
     )
 
     show.step(f"The conversation, as GET {path}/messages reports it")
-    for message in read(api, f"{path}/messages")["items"]:
+    messages = read(api, f"{path}/messages")["items"]
+    for message in messages:
         arrow = "->" if message["direction"] == "inbound" else "<-"
         what = (message["body"] or "")[:60]
         show.say(
-            f"   {_local_time(message['created_at'])}  {arrow} {message['status']:<8} "
+            f"   {_local_time(message['created_at'])}  {arrow} {message['status']:<11} "
             f"{message['intent'] or '':<22} {what!r}"
         )
+    _check(
+        messages[0]["direction"] == "outbound" and messages[0]["status"] == "delivered",
+        f"Leo's reminder should show the carrier's receipt (delivered): {messages[0]}",
+    )
 
 
 def run_demo(out: TextIO | None = None) -> int:

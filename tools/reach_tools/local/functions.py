@@ -13,9 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reach_tools.template import REPO_ROOT, functions
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 ACCOUNT_ID = "123456789012"
 
@@ -92,3 +95,42 @@ def load_function(
         region=region,
         module=module,
     )
+
+
+def drain_queue_into(
+    function: LocalFunction, sqs: SQSClient, queue_url: str, *, sent_at_ms: str
+) -> bool:
+    """Hand ``queue_url``'s messages to ``function`` in batches of 10, as an SQS event source
+    mapping with ReportBatchItemFailures does; True when a message was reported as failed
+    (it stays in the queue for a later try, as after its visibility timeout).
+
+    ``sent_at_ms`` is every record's SentTimestamp: the local clock's "now".
+    """
+    name = queue_url.rsplit("/", 1)[-1]
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not messages:
+            return False
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent_at_ms},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{function.region}:{ACCOUNT_ID}:{name}",
+                "awsRegion": function.region,
+            }
+            for m in messages
+        ]
+        response = function.invoke({"Records": records})
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if failed:
+            return True

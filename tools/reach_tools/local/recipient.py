@@ -24,7 +24,7 @@ from reach.settings import Settings
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.embedded import REGION, EmbeddedAws
-from reach_tools.local.functions import ACCOUNT_ID, load_function
+from reach_tools.local.functions import ACCOUNT_ID, drain_queue_into, load_function
 
 INBOUND_FUNCTION = "InboundFunction"
 INBOUND_TOPIC = "InboundTopic"
@@ -138,40 +138,10 @@ class LocalPhone:
         return 200, json.dumps(answer, indent=2).encode()
 
     def _drain(self) -> bool:
-        """Hand the inbound queue's messages to the function, as its mapping would."""
-        retried = False
-        while True:
-            messages = self._sqs.receive_message(
-                QueueUrl=self._queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not messages:
-                return retried
-            sent = str(int(self._clock().astimezone(UTC).timestamp() * 1000))
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    # Sent "now" by the demo clock: replies are ordered by this time
-                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": sent},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:inbound",
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-            response = self._function.invoke({"Records": records})
-            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-            retried = retried or bool(failed)
-            for message in messages:
-                if message["MessageId"] not in failed:
-                    self._sqs.delete_message(
-                        QueueUrl=self._queue, ReceiptHandle=message["ReceiptHandle"]
-                    )
-            if failed:
-                return True  # left for a later try, as SQS would after its visibility timeout
+        """Hand the inbound queue's messages to the function, as its mapping would. Sent
+        "now" by the demo clock: replies are ordered by this time."""
+        sent = str(int(self._clock().astimezone(UTC).timestamp() * 1000))
+        return drain_queue_into(self._function, self._sqs, self._queue, sent_at_ms=sent)
 
     def _tap_the_bus(self, bus: str, name: str) -> str:
         """A rule on the bus sending every Reach event to a queue: what a clinic's

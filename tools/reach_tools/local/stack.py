@@ -10,6 +10,7 @@ from reach.domain.models import Tenant
 from reach.services.tenants import IssuedKey, TenantAdmin
 from reach.wiring import services_from_env
 from reach_tools.demo_clock import DemoClock
+from reach_tools.local.carrier import LocalCarrier
 from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
 from reach_tools.local.functions import load_function
 from reach_tools.local.gateway import LocalGateway, rest_api_of
@@ -54,6 +55,7 @@ class LocalReach(Startable):
         self._front: HttpFront | None = None
         self._scheduler: LocalScheduler | None = None
         self._phone: LocalPhone | None = None
+        self._carrier: LocalCarrier | None = None
 
     @property
     def api_url(self) -> str:
@@ -75,6 +77,13 @@ class LocalReach(Startable):
             raise RuntimeError("LocalReach is not started")
         return self._phone
 
+    @property
+    def carrier(self) -> LocalCarrier:
+        """The carriers' side: report a text delivered (or not), as a receipt would."""
+        if self._carrier is None:
+            raise RuntimeError("LocalReach is not started")
+        return self._carrier
+
     def start(self) -> None:
         self.aws.start()
         try:
@@ -90,6 +99,7 @@ class LocalReach(Startable):
                 self.template, self.aws, self.clock, table_prefix=self._table_prefix
             )
             self._phone = LocalPhone(self.template, self.aws, self.clock, prefix=self._table_prefix)
+            self._carrier = LocalCarrier(self.template, self.aws, self.clock)
             self._front = HttpFront(
                 gateway,
                 port=self._api_port,
@@ -100,6 +110,7 @@ class LocalReach(Startable):
         except BaseException:
             self._scheduler = None
             self._phone = None
+            self._carrier = None
             self.aws.stop()
             raise
 
@@ -127,4 +138,5 @@ class LocalReach(Startable):
             self._front = None
         self._scheduler = None
         self._phone = None
+        self._carrier = None
         self.aws.stop()
