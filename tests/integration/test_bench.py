@@ -171,3 +171,17 @@ def test_every_reply_scenario_is_counted_with_its_provider_send_and_within_a_cei
     # Asking which appointment publishes no event; a confirmation publishes one
     assert "events:PutEvents" not in result.by_operation["confirm, two appointments (asks which)"]
     assert result.by_operation["confirm, one open appointment"]["events:PutEvents"] == 1
+
+
+def test_a_delivery_receipt_costs_one_lookup_and_one_write_and_an_event_only_when_undelivered():
+    from reach_tools.bench import receipts
+
+    result = receipts.measure(3)
+
+    assert list(result.per_receipt) == [s.name for s in receipts.SCENARIOS]
+    assert result.by_operation["delivered"] == {"dynamodb:GetItem": 1, "dynamodb:UpdateItem": 1}
+    undelivered = result.by_operation["undelivered reminder (DeliveryFailed)"]
+    assert undelivered["events:PutEvents"] == 1
+    assert result.per_receipt["delivered"] == receipts.FLOOR
+    # A stranger's receipt stops at the lookup; nothing is written
+    assert result.by_operation["a receipt for someone else's text"] == {"dynamodb:GetItem": 1}

@@ -3,6 +3,8 @@
     python -m reach_tools.bench                      # everything, full sizes
     python -m reach_tools.bench --only calls         # AWS calls per reminder sent
     python -m reach_tools.bench --only reads         # items read per due reminder
+    python -m reach_tools.bench --only replies       # AWS calls per inbound reply
+    python -m reach_tools.bench --only receipts      # AWS calls per delivery receipt
     python -m reach_tools.bench --only cold-start    # import cost per function vs boto3
     python -m reach_tools.bench --quick --json       # small sizes; JSON on stdout
 

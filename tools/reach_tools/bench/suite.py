@@ -19,10 +19,11 @@ from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
     from reach_tools.bench.due_reads import DueReadsResult
+    from reach_tools.bench.receipts import ReceiptsResult
     from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
 
-BENCHMARKS = ("calls", "reads", "replies", "cold-start")
+BENCHMARKS = ("calls", "reads", "replies", "receipts", "cold-start")
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -47,6 +48,7 @@ class Results:
     send_path: list[SendPathResult] = field(default_factory=list)
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
+    receipts: ReceiptsResult | None = None
     cold_start: list[cold_start.ImportCost] = field(default_factory=list)
     #: Wall time per benchmark: for the reader, never a result.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -59,13 +61,15 @@ class Results:
             document["items_read_per_due"] = self.due_reads.to_json()
         if self.replies is not None:
             document["calls_per_reply"] = self.replies.to_json()
+        if self.receipts is not None:
+            document["calls_per_receipt"] = self.receipts.to_json()
         if self.cold_start:
             document["cold_start"] = [cost.to_json() for cost in self.cold_start]
         document["wall_seconds_informational"] = self.seconds
         return document
 
     def report(self) -> str:
-        from reach_tools.bench import due_reads, replies, send_path
+        from reach_tools.bench import due_reads, receipts, replies, send_path
 
         sections: list[str] = []
         if self.send_path:
@@ -74,6 +78,8 @@ class Results:
             sections.append(due_reads.report(self.due_reads))
         if self.replies is not None:
             sections.append(replies.report(self.replies))
+        if self.receipts is not None:
+            sections.append(receipts.report(self.receipts))
         if self.cold_start:
             sections.append(cold_start.report(self.cold_start))
         took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
@@ -160,6 +166,11 @@ def run(options: Options) -> Results:
 
         count = replies.QUICK_REPLIES if options.quick else replies.FULL_REPLIES
         results.replies, results.seconds["replies"] = _timed(lambda: replies.measure(count))
+    if "receipts" in options.only:
+        from reach_tools.bench import receipts
+
+        count = receipts.QUICK_RECEIPTS if options.quick else receipts.FULL_RECEIPTS
+        results.receipts, results.seconds["receipts"] = _timed(lambda: receipts.measure(count))
     if "cold-start" in options.only:
         rounds = options.rounds or (QUICK_ROUNDS if options.quick else FULL_ROUNDS)
         results.cold_start, results.seconds["cold-start"] = _timed(
