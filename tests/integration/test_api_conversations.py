@@ -262,6 +262,7 @@ def test_the_conversation_reads_both_directions_oldest_first_in_the_appointment_
         "reminder_id": "1.1",
         "created_at": reminder["created_at"],
         "updated_at": reminder["updated_at"],
+        "status_at": None,
     }
     assert (reply["direction"], reply["status"], reply["intent"], reply["body"]) == (
         "inbound",

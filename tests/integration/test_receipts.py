@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from test_api_conversations import Api
 from test_delivery import (
     TimedSms,
     book,
@@ -201,19 +202,24 @@ def test_a_receipt_whose_context_names_another_tenant_touches_nothing(sent, rece
     assert outbound(appointment).status == "sent"
 
 
-def test_the_conversation_api_shows_the_delivery_status(aws, sent, receipts, clock):
+def test_the_conversation_api_shows_the_delivery_status_reason_and_time(
+    sent, receipts, clock, lambda_context
+):
     appointment, provider_id = sent
-    receipts.apply(receipt(provider_id, "TEXT_DELIVERED", clock() + timedelta(seconds=2)))
+    at = clock().replace(microsecond=0) + timedelta(seconds=2)
+    receipts.apply(receipt(provider_id, "TEXT_UNREACHABLE", at))
+    api = Api(load_function("api"), lambda_context, appointment.tenant_id)
 
-    [message] = [
-        m
-        for m in aws.conversations.thread(
-            Thread(appointment.tenant_id, appointment.appointment_id, PATIENT)
-        )
-        if m.direction == "outbound"
-    ]
+    status, page = api.call(
+        "GET", "/appointments/{id}/messages", params={"id": appointment.appointment_id}
+    )
 
-    assert message.status == "delivered"
+    assert status == 200
+    [message] = [m for m in page["items"] if m["direction"] == "outbound"]
+    assert (message["status"], message["reason"]) == ("undelivered", "unreachable")
+    # In the appointment's time zone, like every time the API returns
+    assert datetime.fromisoformat(message["status_at"]) == at
+    assert message["status_at"].endswith("-05:00") or message["status_at"].endswith("-04:00")
 
 
 # --- the function: topic -> queue -> handler ----------------------------------------------

@@ -224,9 +224,13 @@ class MessageView(BaseModel):
     id: str
     direction: str = Field(description="inbound (the recipient's reply) or outbound (ours)")
     status: str = Field(
-        description="received (inbound); sent, failed, skipped, sending or retry (outbound)"
+        description="received (inbound); sent, failed, skipped, sending or retry (outbound); "
+        "delivered or undelivered once the carrier's receipt came (End User Messaging)"
     )
-    reason: str | None = Field(default=None, description="Why it failed or was skipped")
+    reason: str | None = Field(
+        default=None,
+        description="Why it failed, was skipped or was not delivered (e.g. carrier_blocked)",
+    )
     body: str | None
     parts: int = Field(description="SMS segments the text took")
     encoding: str | None = Field(default=None, description="GSM-7 or UCS-2")
@@ -238,6 +242,9 @@ class MessageView(BaseModel):
     reminder_id: str | None = Field(default=None, description="Outbound reminders: which one")
     created_at: datetime = Field(description="In the appointment's time zone")
     updated_at: datetime
+    status_at: datetime | None = Field(
+        default=None, description="When the carrier reported delivered or undelivered"
+    )
 
     @classmethod
     def of(cls, message: MessageRecord, zone_name: str) -> MessageView:
@@ -254,6 +261,7 @@ class MessageView(BaseModel):
             reminder_id=message.reminder_id,
             created_at=message.created_at.astimezone(zone),
             updated_at=message.updated_at.astimezone(zone),
+            status_at=message.status_at.astimezone(zone) if message.status_at else None,
         )
 
 
