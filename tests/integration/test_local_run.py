@@ -250,8 +250,8 @@ def test_the_local_phone_plays_the_recipient_over_http(local: LocalReach, clinic
     assert [f["field"] for f in problem["fields"]] == ["to", "body"]
 
 
-# The tests below start stacks of their own, loading the API function again; Powertools
-# routers answer to the resolver that included them last, so `local`'s tests come first.
+# The tests below start stacks of their own, loading the API function again beside `local`'s
+# (each resolver answers with its own services: tests/unit/api/test_resolvers.py).
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from reach.api.errors import register_error_handlers
 from reach.api.routes import appointments, callbacks, contacts
+from reach.api.routes.common import bind_request
 
 API_TITLE = "Reach clinic API"
 API_VERSION = "1.0.0"
@@ -14,6 +15,7 @@ API_VERSION = "1.0.0"
 
 def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
+    app.use(middlewares=[bind_request])
     app.include_router(appointments.router)
     app.include_router(callbacks.router)
     app.include_router(contacts.router)

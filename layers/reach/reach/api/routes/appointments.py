@@ -34,11 +34,11 @@ AppointmentId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^apt_
 
 
 def _tenant_id() -> str:
-    return tenant_id(router)
+    return tenant_id()
 
 
 def _service() -> AppointmentService:
-    return services(router).appointments
+    return services().appointments
 
 
 _ERRORS = errors(
@@ -169,7 +169,7 @@ def list_messages(
 ) -> MessageList:
     tenant = _tenant_id()
     appointment = _service().get_without_reminders(tenant, id)
-    messages = services(router).conversations.thread(
+    messages = services().conversations.thread(
         Thread(tenant, appointment.appointment_id, appointment.phone), limit
     )
     return MessageList(items=[MessageView.of(m, appointment.timezone) for m in messages])

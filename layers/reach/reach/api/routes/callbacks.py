@@ -27,7 +27,7 @@ _ERRORS = errors("No such callback request for this tenant")
 
 def _zone(tenant: str) -> str:
     """Callback times are shown in the tenant's own time zone."""
-    return services(router).tenants.get(tenant).timezone
+    return services().tenants.get(tenant).timezone
 
 
 @router.get(
@@ -40,8 +40,8 @@ def list_callbacks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CallbackList:
-    tenant = tenant_id(router)
-    page = services(router).conversations.callbacks(tenant, status.value, limit, next_token)
+    tenant = tenant_id()
+    page = services().conversations.callbacks(tenant, status.value, limit, next_token)
     zone = _zone(tenant)
     return CallbackList(
         items=[CallbackView.of(c, zone) for c in page.items], next_token=page.next_token
@@ -54,8 +54,8 @@ def list_callbacks(
     responses={200: documented("The callback request", CallbackView), **_ERRORS},
 )
 def get_callback(id: CallbackId) -> CallbackView:
-    tenant = tenant_id(router)
-    callback = services(router).conversations.get_callback(tenant, id)
+    tenant = tenant_id()
+    callback = services().conversations.get_callback(tenant, id)
     return CallbackView.of(callback, _zone(tenant))
 
 
@@ -68,8 +68,8 @@ def close_callback(
     id: CallbackId,
     body: Annotated[CloseCallbackRequest, Body()],
 ) -> CallbackView:
-    tenant = tenant_id(router)
-    built = services(router)
+    tenant = tenant_id()
+    built = services()
     now = built.clock()
     callback = built.conversations.close_callback(
         tenant, id, body.outcome.value, body.note or None, now

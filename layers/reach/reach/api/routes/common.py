@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
@@ -17,9 +19,32 @@ if TYPE_CHECKING:
     from reach.wiring import Services
 
 
-def tenant_id(router: Router) -> str:
+# The resolver handling the current request. Routes are module-level Routers, and Powertools
+# binds a Router to the last resolver that included it; reading the request through the
+# resolver that is actually handling it keeps two resolvers in one process (two local stacks,
+# a test's and the local run's) from answering with each other's services.
+_RESOLVER: ContextVar[APIGatewayRestResolver] = ContextVar("reach_api_resolver")
+
+
+def bind_request(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[object]:
+    """Global middleware: the routes below read this request through ``app``."""
+    token = _RESOLVER.set(app)
+    try:
+        return next_middleware(app)
+    finally:
+        _RESOLVER.reset(token)
+
+
+def _resolver() -> APIGatewayRestResolver:
+    try:
+        return _RESOLVER.get()
+    except LookupError:
+        raise RuntimeError("a route ran outside a request (is bind_request registered?)") from None
+
+
+def tenant_id() -> str:
     """The tenant, from the authorizer's context and nowhere else."""
-    request_context = router.current_event.raw_event.get("requestContext") or {}
+    request_context = _resolver().current_event.raw_event.get("requestContext") or {}
     authorizer = request_context.get("authorizer") or {}
     tenant = authorizer.get("tenant_id") if isinstance(authorizer, dict) else None
     if not isinstance(tenant, str) or not tenant:
@@ -27,15 +52,15 @@ def tenant_id(router: Router) -> str:
     return tenant
 
 
-def request_id(router: Router) -> str:
+def request_id() -> str:
     """API Gateway's id of this request (in its access log), or a fresh one."""
-    request_context = router.current_event.raw_event.get("requestContext") or {}
+    request_context = _resolver().current_event.raw_event.get("requestContext") or {}
     value = request_context.get("requestId")
     return value if isinstance(value, str) and value else str(uuid.uuid4())
 
 
-def services(router: Router) -> Services:
-    built: Services = router.context["services"]
+def services() -> Services:
+    built: Services = _resolver().context["services"]
     return built
 
 

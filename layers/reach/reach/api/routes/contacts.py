@@ -49,7 +49,7 @@ _CHANGE_ERRORS = errors(
 
 def _recipient(raw: str) -> tuple[Tenant, str]:
     """The tenant and the path's phone as E.164, read in the region of the tenant's number."""
-    tenant = services(router).tenants.get(tenant_id(router))
+    tenant = services().tenants.get(tenant_id())
     text = unquote(raw).strip()
     if not text:
         raise InvalidInput("phone", "required")
@@ -63,7 +63,7 @@ def _recipient(raw: str) -> tuple[Tenant, str]:
 )
 def get_contact(phone: PhoneInPath) -> ContactView:
     tenant, e164 = _recipient(phone)
-    contact = services(router).contacts.get(tenant.tenant_id, e164)
+    contact = services().contacts.get(tenant.tenant_id, e164)
     return ContactView.of(contact, tenant.timezone)
 
 
@@ -80,8 +80,8 @@ def opt_out(
     body: Annotated[OptOutRequest | None, Body()] = None,
 ) -> OptOutView:
     tenant, e164 = _recipient(phone)
-    built = services(router)
-    request = request_id(router)
+    built = services()
+    request = request_id()
     result = built.consent.opt_out(
         tenant.tenant_id,
         e164,
@@ -124,8 +124,8 @@ def opt_in(
     if body is None:
         raise InvalidInput("evidence", "required: how the recipient's new consent was obtained")
     tenant, e164 = _recipient(phone)
-    built = services(router)
-    request = request_id(router)
+    built = services()
+    request = request_id()
     result = built.consent.opt_in(
         tenant.tenant_id,
         e164,
