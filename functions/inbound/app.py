@@ -25,8 +25,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reach.domain.inbound import InboundSms, RejectedInbound, parse_inbound
-from reach.observability import build_logger, build_metrics, build_tracer
+from reach.domain.envelopes import RejectedPayload
+from reach.domain.inbound import InboundSms, parse_inbound
+from reach.observability import build_logger, build_metrics, build_tracer, report_rejected
 from reach.settings import Settings
 from reach.wiring import inbound_from_env
 
@@ -62,17 +63,15 @@ def process_reply(*, sms: InboundSms, received_at: str) -> dict[str, Any]:
 
 def handle_record(record: SQSRecord) -> None:
     parsed = parse_inbound(record.body)
-    if isinstance(parsed, RejectedInbound):
-        logger.warning(
-            "inbound message rejected",
-            extra={
-                "reason": parsed.reason,
-                "fields": list(parsed.fields),
-                "summary": parsed.summary,
-                "sqs_message_id": record.message_id,
-            },
+    if isinstance(parsed, RejectedPayload):
+        report_rejected(
+            logger,
+            metrics,
+            parsed,
+            message="inbound message rejected",
+            metric="InboundRejected",
+            sqs_message_id=record.message_id,
         )
-        metrics.add_metric(name="InboundRejected", unit=MetricUnit.Count, value=1)
         return
     received_at = _received_at(record)
     outcome = process_reply(sms=parsed, received_at=received_at.isoformat())

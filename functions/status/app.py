@@ -21,8 +21,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reach.domain.receipts import RejectedReceipt, parse_receipt
-from reach.observability import build_logger, build_metrics, build_tracer
+from reach.domain.envelopes import RejectedPayload
+from reach.domain.receipts import parse_receipt
+from reach.observability import build_logger, build_metrics, build_tracer, report_rejected
 from reach.services.receipts import ReceiptOutcome
 from reach.wiring import receipts_from_env
 
@@ -41,17 +42,15 @@ _METRICS = {
 
 def handle_record(record: SQSRecord) -> None:
     receipt = parse_receipt(record.body)
-    if isinstance(receipt, RejectedReceipt):
-        logger.warning(
-            "delivery receipt rejected",
-            extra={
-                "reason": receipt.reason,
-                "fields": list(receipt.fields),
-                "summary": receipt.summary,
-                "sqs_message_id": record.message_id,
-            },
+    if isinstance(receipt, RejectedPayload):
+        report_rejected(
+            logger,
+            metrics,
+            receipt,
+            message="delivery receipt rejected",
+            metric="ReceiptRejected",
+            sqs_message_id=record.message_id,
         )
-        metrics.add_metric(name="ReceiptRejected", unit=MetricUnit.Count, value=1)
         return
     result = receipts_from_env().apply(receipt)
     metrics.add_metric(name=_METRICS[result.outcome], unit=MetricUnit.Count, value=1)

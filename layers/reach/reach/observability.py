@@ -11,7 +11,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import PowertoolsLogRecord
+from aws_lambda_powertools.metrics import MetricUnit
 
+from reach.domain.envelopes import RejectedPayload
 from reach.domain.masking import mask_phones_in
 
 METRICS_NAMESPACE = "Reach"
@@ -34,3 +36,26 @@ def build_metrics(service: str) -> Metrics:
 
 def build_tracer(service: str) -> Tracer:
     return Tracer(service=service)
+
+
+def report_rejected(
+    logger: Logger,
+    metrics: Metrics,
+    rejected: RejectedPayload,
+    *,
+    message: str,
+    metric: str,
+    sqs_message_id: str,
+) -> None:
+    """A queue message whose payload could not be read: a warning with why (no content) and
+    one count, before the handler acknowledges it."""
+    logger.warning(
+        message,
+        extra={
+            "reason": rejected.reason,
+            "fields": list(rejected.fields),
+            "summary": rejected.summary,
+            "sqs_message_id": sqs_message_id,
+        },
+    )
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reach.domain.envelopes import RejectedPayload
 from reach.domain.inbound import (
     MAX_BODY_CHARS,
     InboundSms,
-    RejectedInbound,
     dedupe_key,
     parse_inbound,
 )
@@ -56,13 +56,13 @@ def parsed(raw: Any) -> InboundSms:
     return result
 
 
-def rejected(raw: Any) -> RejectedInbound:
+def rejected(raw: Any) -> RejectedPayload:
     result = parse_inbound(raw)
-    assert isinstance(result, RejectedInbound), result
+    assert isinstance(result, RejectedPayload), result
     return result
 
 
-def assert_log_safe(rejection: RejectedInbound, *, body: str = BODY) -> None:
+def assert_log_safe(rejection: RejectedPayload, *, body: str = BODY) -> None:
     for text in (rejection.summary, rejection.reason):
         assert RECIPIENT_DIGITS not in text
         assert "5550182" not in text
@@ -357,13 +357,13 @@ json_values = st.recursive(
 
 @given(st.text() | st.binary())
 def test_parse_inbound_never_raises_for_arbitrary_text(raw):
-    assert isinstance(parse_inbound(raw), InboundSms | RejectedInbound)
+    assert isinstance(parse_inbound(raw), InboundSms | RejectedPayload)
 
 
 @given(json_values)
 def test_parse_inbound_never_raises_for_arbitrary_json_values(value):
-    assert isinstance(parse_inbound(value), InboundSms | RejectedInbound)
-    assert isinstance(parse_inbound(json.dumps(value)), InboundSms | RejectedInbound)
+    assert isinstance(parse_inbound(value), InboundSms | RejectedPayload)
+    assert isinstance(parse_inbound(json.dumps(value)), InboundSms | RejectedPayload)
 
 
 @given(st.dictionaries(st.sampled_from(KEYS), json_values))
@@ -373,7 +373,7 @@ def test_parse_inbound_never_raises_for_the_right_keys_with_random_values(data):
         result = parse_inbound(raw)
 
         # then a rejection names only payload keys and holds no string value whole
-        if isinstance(result, RejectedInbound):
+        if isinstance(result, RejectedPayload):
             assert set(result.fields) <= set(KEYS)
             body = data.get("messageBody")
             if isinstance(body, str) and len(body) >= 12 and body.isalpha():

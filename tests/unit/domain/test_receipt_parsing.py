@@ -4,13 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reach.domain.envelopes import RejectedPayload
 from reach.domain.receipts import (
     DELIVERED_EVENTS,
     SUBSCRIBED_EVENTS,
     UNDELIVERED_EVENTS,
     DeliveryReceipt,
     DeliveryState,
-    RejectedReceipt,
     parse_receipt,
 )
 
@@ -94,20 +94,20 @@ def test_a_receipt_without_our_context_still_reads():
 def test_a_bad_field_is_rejected_naming_it(payload, field):
     rejected = parse_receipt(payload)
 
-    assert isinstance(rejected, RejectedReceipt)
+    assert isinstance(rejected, RejectedPayload)
     assert rejected.fields == (field,)
     assert field in rejected.reason
 
 
 @pytest.mark.parametrize("raw", [None, "", "not json", "[1, 2]", b"\xff\xfe", "{}"])
 def test_unreadable_payloads_are_rejected_not_raised(raw):
-    assert isinstance(parse_receipt(raw), RejectedReceipt)
+    assert isinstance(parse_receipt(raw), RejectedPayload)
 
 
 def test_a_rejection_summary_names_no_phone_number():
     rejected = parse_receipt({**EVENT, "isFinal": None})
 
-    assert isinstance(rejected, RejectedReceipt)
+    assert isinstance(rejected, RejectedPayload)
     assert "+1202555" not in rejected.summary
     assert "messageId=provider-123" in rejected.summary
 
@@ -116,4 +116,4 @@ def test_a_rejection_summary_names_no_phone_number():
 def test_any_json_parses_or_is_rejected_without_raising(value):
     result = parse_receipt(json.dumps(value))
 
-    assert isinstance(result, DeliveryReceipt | RejectedReceipt)
+    assert isinstance(result, DeliveryReceipt | RejectedPayload)

@@ -9,11 +9,34 @@ record around either. ``unwrap_notification`` opens all of them; what it cannot 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 #: How many envelopes (SQS record, SNS record, SNS notification) are opened at most.
 MAX_ENVELOPES = 4
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9._:-]")
+_LOGGED_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class RejectedPayload:
+    """A payload we could not read: log ``summary`` (no phone number, no content) and
+    acknowledge it; retrying cannot fix it.
+
+    ``fields`` names the payload keys at fault (AWS names, e.g. ``inboundMessageId``); it is
+    empty when the payload was not a JSON object at all.
+    """
+
+    reason: str
+    fields: tuple[str, ...]
+    summary: str
+
+
+def loggable_id(value: str) -> str:
+    """An id from an unread payload, cut to what is safe to log (``?`` when nothing is)."""
+    return _UNSAFE_ID_CHARS.sub("", value)[:_LOGGED_ID_CHARS] or "?"
 
 
 class PayloadError(Exception):

@@ -6,7 +6,7 @@ exactly ``originationNumber`` (the recipient), ``destinationNumber`` (our number
 It may arrive as that ``Message`` string, as a dict, as the SNS notification envelope, as an
 SQS body holding the envelope, or as the Lambda SNS/SQS record around either.
 
-``parse_inbound`` never raises: a payload it cannot read becomes a ``RejectedInbound`` whose
+``parse_inbound`` never raises: a payload it cannot read becomes a ``RejectedPayload`` whose
 ``summary`` is safe to log (phone numbers masked, no body text beyond its length), so the
 handler logs it and acknowledges the message instead of crash-looping on a poison message.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -42,7 +41,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from reach.domain.envelopes import PayloadError, json_type, unwrap_notification
+from reach.domain.envelopes import (
+    PayloadError,
+    RejectedPayload,
+    json_type,
+    loggable_id,
+    unwrap_notification,
+)
 from reach.domain.masking import mask_phone, mask_phones_in
 from reach.domain.phones import to_e164
 
@@ -55,8 +60,6 @@ DEDUPE_PREFIX = "inbound#"
 
 _SHORT_CODE = re.compile(r"\+?(\d{3,8})")
 _LINE_BREAKS = re.compile(r"\r\n?")
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
-_SAFE_ID_CHARS = 64
 _KEPT_CONTROLS = frozenset("\n\t")
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cs"})
 
@@ -150,20 +153,7 @@ def _e164(value: str, field: str) -> str:
         ) from None
 
 
-@dataclass(frozen=True)
-class RejectedInbound:
-    """An inbound payload we could not read: log ``summary`` (masked) and acknowledge it.
-
-    ``fields`` names the payload keys at fault (AWS names, e.g. ``inboundMessageId``); it is
-    empty when the payload was not a JSON object at all.
-    """
-
-    reason: str
-    fields: tuple[str, ...]
-    summary: str
-
-
-def parse_inbound(raw: str | bytes | Mapping[Any, Any] | None) -> InboundSms | RejectedInbound:
+def parse_inbound(raw: str | bytes | Mapping[Any, Any] | None) -> InboundSms | RejectedPayload:
     """The reply in ``raw``, or why it was rejected. Never raises."""
     payload: Mapping[Any, Any] | None = None
     try:
@@ -184,7 +174,7 @@ def dedupe_key(sms: InboundSms) -> str:
 
 def _rejected_by_validation(
     error: ValidationError, payload: Mapping[Any, Any] | None, raw: object
-) -> RejectedInbound:
+) -> RejectedPayload:
     fields: list[str] = []
     problems: list[str] = []
     for detail in error.errors(include_url=False, include_input=False, include_context=False):
@@ -197,7 +187,7 @@ def _rejected_by_validation(
 
 def _rejected(
     reason: str, fields: tuple[str, ...], payload: Mapping[Any, Any] | None, raw: object
-) -> RejectedInbound:
+) -> RejectedPayload:
     reason = mask_phones_in(reason)
     parts = [f"rejected inbound SMS: {reason}"]
     if fields:
@@ -206,7 +196,7 @@ def _rejected(
         parts.extend(_describe(payload))
     elif isinstance(raw, str | bytes | bytearray):
         parts.append(f"raw_length={len(raw)}")
-    return RejectedInbound(reason=reason, fields=fields, summary=mask_phones_in("; ".join(parts)))
+    return RejectedPayload(reason=reason, fields=fields, summary=mask_phones_in("; ".join(parts)))
 
 
 def _describe(payload: Mapping[Any, Any]) -> list[str]:
@@ -214,8 +204,7 @@ def _describe(payload: Mapping[Any, Any]) -> list[str]:
     parts: list[str] = []
     message_id = payload.get(_INBOUND_ID)
     if isinstance(message_id, str) and message_id:
-        safe = _SAFE_ID.sub("", message_id)[:_SAFE_ID_CHARS]
-        parts.append(f"{_INBOUND_ID}={safe or '?'}")
+        parts.append(f"{_INBOUND_ID}={loggable_id(message_id)}")
     parts.append(f"from={_masked_number(payload, _ORIGINATION)}")
     parts.append(f"to={_masked_number(payload, _DESTINATION)}")
     body = payload.get(_BODY)

@@ -11,20 +11,25 @@ reason. Queued, pending and other non-final events are progress, not an outcome.
 hours without a carrier receipt the service itself reports ``TEXT_UNKNOWN``, so every text
 ends in one of the two.
 
-``parse_receipt`` never raises: what it cannot read becomes a ``RejectedReceipt`` whose
+``parse_receipt`` never raises: what it cannot read becomes a ``RejectedPayload`` whose
 ``summary`` names no phone number and no content.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from reach.domain.envelopes import PayloadError, json_type, unwrap_notification
+from reach.domain.envelopes import (
+    PayloadError,
+    RejectedPayload,
+    json_type,
+    loggable_id,
+    unwrap_notification,
+)
 
 
 class DeliveryState(StrEnum):
@@ -56,7 +61,6 @@ UNDELIVERED_EVENTS = frozenset(
 SUBSCRIBED_EVENTS = tuple(sorted(DELIVERED_EVENTS | UNDELIVERED_EVENTS))
 
 _MAX_ID_CHARS = 256
-_SAFE = re.compile(r"[^A-Za-z0-9._:-]")
 # Unix milliseconds between 2001 and 2286: anything else is not an event time.
 _MIN_MS, _MAX_MS = 10**12, 10**13
 
@@ -91,16 +95,7 @@ class DeliveryReceipt:
         return self.event_type.removeprefix("TEXT_").lower()
 
 
-@dataclass(frozen=True)
-class RejectedReceipt:
-    """An event we could not read: log ``summary`` and acknowledge it."""
-
-    reason: str
-    fields: tuple[str, ...]
-    summary: str
-
-
-def parse_receipt(raw: str | bytes | Mapping[Any, Any] | None) -> DeliveryReceipt | RejectedReceipt:
+def parse_receipt(raw: str | bytes | Mapping[Any, Any] | None) -> DeliveryReceipt | RejectedPayload:
     """The receipt in ``raw`` (an SQS body, SNS envelope, JSON text or dict). Never raises."""
     payload: Mapping[Any, Any] | None = None
     try:
@@ -135,12 +130,13 @@ def _receipt(payload: Mapping[Any, Any]) -> DeliveryReceipt:
 
 def _text(payload: Mapping[Any, Any], key: str) -> str:
     value = payload.get(key)
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_ID_CHARS:
+    if isinstance(value, str) and value.strip() and len(value) <= _MAX_ID_CHARS:
+        return value
+    if not isinstance(value, str):
         found = "missing" if key not in payload else json_type(value)
-        if isinstance(value, str):
-            found = "blank" if not value.strip() else "too long"
-        raise PayloadError(f"{key} must be a non-empty string ({found})", (key,))
-    return value
+    else:
+        found = "too long" if value.strip() else "blank"
+    raise PayloadError(f"{key} must be a non-empty string ({found})", (key,))
 
 
 def _optional(context: Mapping[Any, Any], key: str) -> str | None:
@@ -150,11 +146,11 @@ def _optional(context: Mapping[Any, Any], key: str) -> str | None:
 
 def _rejected(
     reason: str, fields: tuple[str, ...], payload: Mapping[Any, Any] | None
-) -> RejectedReceipt:
+) -> RejectedPayload:
     parts = [f"rejected delivery receipt: {reason}"]
     if payload is not None:
         for key in ("eventType", "messageId"):
             value = payload.get(key)
             if isinstance(value, str):
-                parts.append(f"{key}={_SAFE.sub('', value)[:64] or '?'}")
-    return RejectedReceipt(reason=reason, fields=fields, summary="; ".join(parts))
+                parts.append(f"{key}={loggable_id(value)}")
+    return RejectedPayload(reason=reason, fields=fields, summary="; ".join(parts))
