@@ -128,6 +128,30 @@ def event_id_for(event_type: EventType, tenant_id: str, *keys: str) -> str:
     return "evt_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
+def delivery_failed(
+    tenant_id: str,
+    appointment_id: str,
+    reminder_id: str,
+    *,
+    reason: str,
+    occurred_at: datetime,
+    message_id: str | None = None,
+) -> DomainEvent:
+    """``DeliveryFailed`` for a reminder. One reminder fails once, whether the provider
+    refused it (the sender) or the carrier did (a receipt): the id names the reminder only."""
+    ids = {"appointment_id": appointment_id, "reminder_id": reminder_id}
+    if message_id:
+        ids["message_id"] = message_id
+    return DomainEvent(
+        type=EventType.DELIVERY_FAILED,
+        tenant_id=tenant_id,
+        event_id=event_id_for(EventType.DELIVERY_FAILED, tenant_id, appointment_id, reminder_id),
+        occurred_at=occurred_at,
+        ids=ids,
+        data={"reason": reason},
+    )
+
+
 def _check_key(where: str, key: str) -> None:
     if not isinstance(key, str) or not key:
         raise ValueError(f"{where} keys must be non-empty strings")

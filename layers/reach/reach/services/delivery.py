@@ -29,11 +29,9 @@ from reach.domain.quiet_hours import QuietHours
 from reach.domain.segments import count_segments
 from reach.domain.zones import load_zone
 from reach.ports.events import (
-    DomainEvent,
     EventPublisher,
     EventPublishError,
-    EventType,
-    event_id_for,
+    delivery_failed,
 )
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
@@ -340,23 +338,18 @@ class ReminderSender:
         """
         if self._events is None:
             return
-        ids = {"appointment_id": key.appointment_id, "reminder_id": key.reminder_id}
-        if record is not None:
-            ids["message_id"] = record.message_id
-        event = DomainEvent(
-            type=EventType.DELIVERY_FAILED,
-            tenant_id=key.tenant_id,
-            event_id=event_id_for(
-                EventType.DELIVERY_FAILED, key.tenant_id, key.appointment_id, key.reminder_id
-            ),
+        event = delivery_failed(
+            key.tenant_id,
+            key.appointment_id,
+            key.reminder_id,
+            reason=reason or "failed",
             occurred_at=self._clock(),
-            ids=ids,
-            data={"reason": reason or "failed"},
+            message_id=record.message_id if record is not None else None,
         )
         try:
             self._events.publish([event])
         except EventPublishError:
-            _log.exception("DeliveryFailed could not be published", extra=ids)
+            _log.exception("DeliveryFailed could not be published", extra=dict(event.ids))
 
     def _tenant(self, tenant_id: str) -> Tenant:
         return self._tenant_and_templates(tenant_id)[0]

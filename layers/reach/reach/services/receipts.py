@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reach.clock import Clock
-from reach.data.conversations import ConversationRepository, DeliveryUpdate, ProviderMessageRef
+from reach.data.conversations import ConversationRepository, DeliveryUpdate
 from reach.domain.receipts import DeliveryReceipt, DeliveryState
-from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+from reach.ports.events import EventPublisher, delivery_failed
 
 
 class ReceiptOutcome(StrEnum):
@@ -61,7 +61,15 @@ class ReceiptService:
         ours = update.changed or _made_by(update, receipt, state)
         published = False
         if ours and state is DeliveryState.UNDELIVERED and update.reminder_id:
-            self._delivery_failed(ref, update.reminder_id, receipt)
+            event = delivery_failed(
+                ref.tenant_id,
+                ref.appointment_id,
+                update.reminder_id,
+                reason=f"carrier:{receipt.reason}",
+                occurred_at=receipt.at,
+                message_id=ref.message_id,
+            )
+            self._events.publish([event])
             published = True
         return ReceiptResult(
             ReceiptOutcome.APPLIED if update.changed else ReceiptOutcome.UNCHANGED,
@@ -70,28 +78,6 @@ class ReceiptService:
             update.status,
             published,
         )
-
-    def _delivery_failed(
-        self, ref: ProviderMessageRef, reminder_id: str, receipt: DeliveryReceipt
-    ) -> None:
-        tenant_id, appointment_id = ref.tenant_id, ref.appointment_id
-        # The same id as the sender's DeliveryFailed for this reminder: one reminder fails
-        # once, whether the provider refused it or the carrier did.
-        event = DomainEvent(
-            type=EventType.DELIVERY_FAILED,
-            tenant_id=tenant_id,
-            event_id=event_id_for(
-                EventType.DELIVERY_FAILED, tenant_id, appointment_id, reminder_id
-            ),
-            occurred_at=receipt.at,
-            ids={
-                "appointment_id": appointment_id,
-                "reminder_id": reminder_id,
-                "message_id": ref.message_id,
-            },
-            data={"reason": f"carrier:{receipt.reason}"},
-        )
-        self._events.publish([event])
 
 
 def _made_by(update: DeliveryUpdate, receipt: DeliveryReceipt, state: DeliveryState) -> bool:
