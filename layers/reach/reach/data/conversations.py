@@ -87,7 +87,7 @@ class ProviderMessageRef:
     appointment_id: str
     message_id: str
     #: The message's sort key in its appointment's partition.
-    message_sk: str = ""
+    message_sk: str
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class ConsentService:
         retrying after a failed publish) completes the follow-up again without a new event.
         """
         change = self._contacts.opt_out(tenant_id, phone, source, at, note, cause_key(cause))
-        return self._follow_up(change, source, at, cause, EventType.OPTED_OUT, self.pause_reminders)
+        return self._follow_up(change, source, cause, EventType.OPTED_OUT, self.pause_reminders)
 
     def opt_in(
         self,
@@ -73,13 +73,12 @@ class ConsentService:
     ) -> ConsentResult:
         """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
         change = self._contacts.opt_in(tenant_id, phone, source, at, note, cause_key(cause))
-        return self._follow_up(change, source, at, cause, EventType.OPTED_IN, self.resume_reminders)
+        return self._follow_up(change, source, cause, EventType.OPTED_IN, self.resume_reminders)
 
     def _follow_up(
         self,
         change: ConsentChange,
         source: str,
-        at: datetime,
         cause: Mapping[str, str],
         event_type: EventType,
         reminders: Callable[[str, str], int],

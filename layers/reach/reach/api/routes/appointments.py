@@ -33,10 +33,6 @@ metrics = build_metrics("reach-api")
 AppointmentId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^apt_[0-9a-f]{32}$")]
 
 
-def _tenant_id() -> str:
-    return tenant_id()
-
-
 def _service() -> AppointmentService:
     return services().appointments
 
@@ -60,7 +56,7 @@ def create_appointment(
     body: Annotated[CreateAppointmentRequest, Body()],
 ) -> Response[AppointmentView]:
     appointment, created = _service().create(
-        _tenant_id(),
+        tenant_id(),
         NewAppointment(
             phone=body.phone,
             starts_at=body.starts_at,
@@ -97,7 +93,7 @@ def list_appointments(
     for name, value in (("from", starts_from), ("to", starts_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(name, "needs a UTC offset, e.g. 2026-03-08T00:00:00-05:00")
-    page = _service().list_page(_tenant_id(), starts_from, starts_to, status, limit, next_token)
+    page = _service().list_page(tenant_id(), starts_from, starts_to, status, limit, next_token)
     return AppointmentList(
         items=[AppointmentView.of(a, with_reminders=False) for a in page.items],
         next_token=page.next_token,
@@ -110,7 +106,7 @@ def list_appointments(
     responses={200: documented("The appointment", AppointmentView), **_ERRORS},
 )
 def get_appointment(id: AppointmentId) -> AppointmentView:
-    return AppointmentView.of(_service().get(_tenant_id(), id))
+    return AppointmentView.of(_service().get(tenant_id(), id))
 
 
 @router.patch(
@@ -138,7 +134,7 @@ def update_appointment(
             if name in body.model_fields_set and getattr(body, name) is None
         ),
     )
-    appointment = _service().change(_tenant_id(), id, changes)
+    appointment = _service().change(tenant_id(), id, changes)
     if body.starts_at is not None:
         metrics.add_metric(name="AppointmentRescheduled", unit=MetricUnit.Count, value=1)
     return AppointmentView.of(appointment)
@@ -150,7 +146,7 @@ def update_appointment(
     responses={200: documented("The cancelled appointment", AppointmentView), **_ERRORS},
 )
 def cancel_appointment(id: AppointmentId) -> AppointmentView:
-    appointment = _service().cancel(_tenant_id(), id)
+    appointment = _service().cancel(tenant_id(), id)
     metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)
     return AppointmentView.of(appointment)
 
@@ -167,7 +163,7 @@ def list_messages(
     id: AppointmentId,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> MessageList:
-    tenant = _tenant_id()
+    tenant = tenant_id()
     appointment = _service().get_without_reminders(tenant, id)
     messages = services().conversations.thread(
         Thread(tenant, appointment.appointment_id, appointment.phone), limit
