@@ -482,6 +482,26 @@ def test_function_environment_names_what_it_cannot_resolve(template: dict[str, A
         function_environment(template, "ApiFunction", physical)
 
 
+def test_an_if_that_picks_no_value_drops_the_variable_as_cloudformation_does(
+    template: dict[str, Any],
+) -> None:
+    # given a variable that exists only when the stack sends through End User Messaging
+    changed = json.loads(json.dumps(template))
+    variables = changed["Resources"]["StatusFunction"]["Properties"]["Environment"]["Variables"]
+    variables["ONLY_WITH_EUM"] = {"Fn::If": ["SendsThroughSns", {"Ref": "AWS::NoValue"}, "set"]}
+
+    sns = function_environment(changed, "StatusFunction", REFS)
+    eum = function_environment(
+        changed,
+        "StatusFunction",
+        {**REFS, "DeliveryConfigurationSet": "set"},
+        {"SmsProvider": "end-user-messaging"},
+    )
+
+    assert "ONLY_WITH_EUM" not in sns
+    assert eum["ONLY_WITH_EUM"] == "set"
+
+
 @pytest.mark.parametrize(
     "logical_id",
     [
@@ -490,6 +510,8 @@ def test_function_environment_names_what_it_cannot_resolve(template: dict[str, A
         "DispatcherFunction",
         "SenderFunction",
         "InboundFunction",
+        "ReconcilerFunction",
+        "StatusFunction",
     ],
 )
 def test_every_function_environment_is_valid_reach_settings(

@@ -328,12 +328,11 @@ def function_environment(
         return value
 
     environment: dict[str, str] = {}
-    for variable, value in {**global_variables, **own_variables}.items():
+    for variable, declared in {**global_variables, **own_variables}.items():
+        value = _chosen(declared, partial(condition_holds, template, given))
         if value == {"Ref": "AWS::NoValue"}:
             continue  # CloudFormation drops the variable
-        resolved = _resolve_variable(
-            value, partial(ref, variable=variable), partial(condition_holds, template, given)
-        )
+        resolved = _resolve_variable(value, partial(ref, variable=variable))
         if resolved is None:
             raise TemplateError(
                 f"{logical_id}: cannot resolve {variable}: {value!r} is not a Ref, a Sub string, "
@@ -343,13 +342,15 @@ def function_environment(
     return environment
 
 
-def _resolve_variable(
-    value: Any, ref: Callable[[str], str], holds: Callable[[str], bool]
-) -> str | None:
-    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+def _chosen(value: Any, holds: Callable[[str], bool]) -> Any:
+    """``value`` with every ``Fn::If`` decided: the branch its condition picks."""
+    while isinstance(value, dict) and set(value) == {"Fn::If"}:
         name, if_true, if_false = value["Fn::If"]
-        chosen = if_true if holds(str(name)) else if_false
-        return None if chosen == {"Ref": "AWS::NoValue"} else _resolve_variable(chosen, ref, holds)
+        value = if_true if holds(str(name)) else if_false
+    return value
+
+
+def _resolve_variable(value: Any, ref: Callable[[str], str]) -> str | None:
     if isinstance(value, dict) and set(value) == {"Ref"}:
         return ref(str(value["Ref"]))
     if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
