@@ -15,14 +15,9 @@ import boto3
 import pytest
 
 from conftest import load_event, load_function
-from reach.data.conversations import (
-    INBOUND,
-    OUTBOUND,
-    Callback,
-    ConversationRepository,
-    MessageRecord,
-    Thread,
-)
+from reach.data.callbacks import Callback, CallbackRepository
+from reach.data.messages import MessageRepository
+from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.settings import Settings, SettingsError
 from reach.wiring import build_services
 
@@ -163,16 +158,16 @@ def api(tenants, lambda_context) -> Api:
 
 def _message(
     message_id: str,
-    direction: str,
+    kind: MessageKind,
     at: datetime,
     *,
-    status: str,
+    status: MessageStatus,
     body: str,
     **fields: Any,
-) -> MessageRecord:
-    return MessageRecord(
+) -> Message:
+    return Message(
         message_id=message_id,
-        direction=direction,
+        kind=kind,
         phone=PATIENT,
         body=body,
         status=status,
@@ -186,7 +181,7 @@ def _message(
 
 
 @pytest.fixture
-def conversation(api) -> tuple[dict[str, Any], list[MessageRecord]]:
+def conversation(api) -> tuple[dict[str, Any], list[Message]]:
     """A booked appointment with a reminder sent, the patient's reply and our answer, stored
     out of order; and a message of another appointment of the same patient."""
     appointment = api.book()
@@ -194,9 +189,9 @@ def conversation(api) -> tuple[dict[str, Any], list[MessageRecord]]:
     sent_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     reminder = _message(
         "msg_reminder",
-        OUTBOUND,
+        MessageKind.REMINDER,
         sent_at,
-        status="sent",
+        status=MessageStatus.SENT,
         body="Riverside Family Clinic: reminder of your visit. Reply 1 to confirm.",
         parts=1,
         encoding="GSM-7",
@@ -205,35 +200,47 @@ def conversation(api) -> tuple[dict[str, Any], list[MessageRecord]]:
     )
     reply = _message(
         "msg_reply",
-        INBOUND,
+        MessageKind.INBOUND,
         sent_at + timedelta(minutes=7),
-        status="received",
+        status=MessageStatus.RECEIVED,
         body="1",
         intent="confirm",
         inbound_message_id="in-1",
     )
     answer = _message(
         "msg_answer",
-        OUTBOUND,
+        MessageKind.ANSWER,
         sent_at + timedelta(minutes=7, seconds=1),
-        status="failed",
+        status=MessageStatus.FAILED,
         body="Thanks, you're confirmed.",
         intent="confirmed",
         reason="carrier_unreachable",
         parts=1,
         encoding="GSM-7",
     )
-    conversations = ConversationRepository()
+    conversations = MessageRepository()
     for message in (answer, reminder, reply):
         assert conversations.add(thread, message)
     elsewhere = api.book(starts_at=in_days(9))
     conversations.add(
         Thread(api.tenant_id, elsewhere["id"], PATIENT),
-        _message("msg_elsewhere", INBOUND, sent_at, status="received", body="late"),
+        _message(
+            "msg_elsewhere",
+            MessageKind.INBOUND,
+            sent_at,
+            status=MessageStatus.RECEIVED,
+            body="late",
+        ),
     )
     conversations.add(
         Thread(api.tenant_id, None, PATIENT),
-        _message("msg_no_appointment", INBOUND, sent_at, status="received", body="hi"),
+        _message(
+            "msg_no_appointment",
+            MessageKind.INBOUND,
+            sent_at,
+            status=MessageStatus.RECEIVED,
+            body="hi",
+        ),
     )
     return appointment, [reminder, reply, answer]
 
@@ -341,7 +348,7 @@ def _request_callback(
     tenant_id: str, n: int, phone: str, appointment_id: str | None, minutes_ago: int
 ) -> Callback:
     requested = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
-    callback, created = ConversationRepository().open_callback(
+    callback, created = CallbackRepository().open_callback(
         Callback(
             tenant_id=tenant_id,
             callback_id=f"cb_{n:032x}",

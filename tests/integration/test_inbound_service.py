@@ -11,11 +11,13 @@ import pytest
 
 from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
-from reach.data.conversations import OUTBOUND, ConversationRepository, MessageRecord, Thread
+from reach.data.messages import MessageRepository
 from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.inbound import InboundSms, parse_inbound
+from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import AppointmentStatus, ReminderStatus
 from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
@@ -157,9 +159,7 @@ def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
     assert "confirmed" in answer
     assert "Riverside Family Clinic" in answer
     # Both directions are in the appointment's conversation, in order
-    thread = ConversationRepository().thread(
-        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
-    )
+    thread = MessageRepository().thread(Thread(clinic.tenant_id, visit.appointment_id, PATIENT))
     assert [(m.direction, m.status, m.intent) for m in thread] == [
         ("inbound", "received", "confirm"),
         ("outbound", "sent", ReplyKind.CONFIRMED.value),
@@ -524,14 +524,14 @@ def test_the_appointment_texted_last_is_the_one_a_bare_reply_is_about(
 ):
     book(aws, clock, clinic, days=3)
     second = book(aws, clock, clinic, days=4)
-    ConversationRepository().add(
+    MessageRepository().add(
         Thread(clinic.tenant_id, second.appointment_id, PATIENT),
-        MessageRecord(
+        Message(
             message_id="msg_reminder",
-            direction=OUTBOUND,
+            kind=MessageKind.REMINDER,
             phone=PATIENT,
             body="reminder",
-            status="sent",
+            status=MessageStatus.SENT,
             created_at=clock() - timedelta(hours=1),
             updated_at=clock() - timedelta(hours=1),
         ),
@@ -592,9 +592,7 @@ def test_unknown_text_is_stored_for_the_clinic_and_answered_once(
     assert (first.answer, second.answer) == (ReplyKind.UNKNOWN, None)
     assert len(answers_to(sms)) == 1
     assert [e.type for e in events.events] == [EventType.REPLY_RECEIVED] * 2
-    thread = ConversationRepository().thread(
-        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
-    )
+    thread = MessageRepository().thread(Thread(clinic.tenant_id, visit.appointment_id, PATIENT))
     assert [m.body for m in thread if m.direction == "inbound"] == [
         "Is there parking near you?",
         "hello??",
@@ -618,7 +616,7 @@ def test_call_me_opens_one_callback_request_and_says_when_to_expect_the_call(
     second = receive(inbound, clock, "CALL")
 
     assert first.callback_id == second.callback_id
-    callbacks = ConversationRepository().callbacks(clinic.tenant_id, "open", 10, None).items
+    callbacks = CallbackRepository().callbacks(clinic.tenant_id, "open", 10, None).items
     [callback] = callbacks
     assert callback.appointment_id == visit.appointment_id
     assert callback.phone == PATIENT
@@ -628,7 +626,7 @@ def test_call_me_opens_one_callback_request_and_says_when_to_expect_the_call(
     assert all("call you" in text for text in answers_to(sms))
 
     # Once the clinic closes it, a new request opens a new one
-    ConversationRepository().close_callback(
+    CallbackRepository().close_callback(
         clinic.tenant_id, callback.callback_id, "reached", None, clock()
     )
     clock.advance(timedelta(minutes=2))
@@ -643,7 +641,7 @@ def test_a_callback_asked_for_at_night_is_promised_after_quiet_hours(
 
     result = receive(inbound, clock, "call me")
 
-    callback = ConversationRepository().get_callback(clinic.tenant_id, result.callback_id or "")
+    callback = CallbackRepository().get_callback(clinic.tenant_id, result.callback_id or "")
     assert callback.expected_by == datetime(2026, 12, 2, 10, 0, tzinfo=NEW_YORK)
 
 
@@ -670,9 +668,7 @@ def test_stop_and_help_are_filed_in_the_conversation_of_the_appointment_they_ans
     clock.advance(timedelta(minutes=1))
     receive(inbound, clock, "STOP")
 
-    thread = ConversationRepository().thread(
-        Thread(clinic.tenant_id, visit.appointment_id, PATIENT)
-    )
+    thread = MessageRepository().thread(Thread(clinic.tenant_id, visit.appointment_id, PATIENT))
     assert [(m.direction, m.intent) for m in thread] == [
         ("inbound", "help"),
         ("outbound", ReplyKind.HELP.value),

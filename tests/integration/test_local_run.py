@@ -24,7 +24,7 @@ from reach.adapters.sms_sns import SnsSmsSender
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.__main__ import outcome_lines
 from reach_tools.local.demo import run_demo
-from reach_tools.local.scheduler import SchedulerThread, TickReport
+from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 from reach_tools.template import load_template
 
@@ -404,11 +404,11 @@ def test_serve_ticks_in_the_background_and_prints_each_text_as_it_leaves(
     clinic = Caller(reach.api_url, f"Bearer {issued.secret}")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     book(clinic, phone="+13125550184", starts_at=start.isoformat(), reminders=["P1D"])
-    reports: list[TickReport] = []
+    reports: list[LocalTick] = []
     errors: list[Exception] = []
     sent = threading.Event()
 
-    def on_tick(report: TickReport) -> None:
+    def on_tick(report: LocalTick) -> None:
         reports.append(report)
         if report.published:
             sent.set()

@@ -23,7 +23,8 @@ from test_delivery import (
 
 from conftest import load_event, load_function
 from reach.adapters.events_fake import RecordingPublisher
-from reach.data.conversations import ConversationRepository, Thread
+from reach.data.messages import MessageRepository
+from reach.domain.message import Thread
 from reach.domain.receipts import DeliveryReceipt
 from reach.ports.events import EventPublishError, EventType
 from reach.services.receipts import ReceiptOutcome
@@ -78,7 +79,7 @@ def receipt(provider_id: str, event_type: str, at: datetime, **extra: Any) -> De
 
 def outbound(appointment):
     thread = Thread(appointment.tenant_id, appointment.appointment_id, PATIENT)
-    [message] = [m for m in ConversationRepository().thread(thread) if m.direction == "outbound"]
+    [message] = [m for m in MessageRepository().thread(thread) if m.direction == "outbound"]
     return message
 
 

@@ -13,8 +13,9 @@ from reach.data.tables import bind_tables
 from reach.settings import Settings
 
 if TYPE_CHECKING:  # each function imports only the services it runs (cold start)
+    from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
-    from reach.data.conversations import ConversationRepository
+    from reach.data.messages import MessageRepository
     from reach.data.tenants import TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
     from reach.ports.opt_outs import ProviderOptOutList
@@ -40,7 +41,8 @@ class Services:
     admin: TenantAdmin
     tenants: TenantRepository
     contacts: ContactRepository
-    conversations: ConversationRepository
+    messages: MessageRepository
+    callbacks: CallbackRepository
     consent: ConsentService
     clock: Clock
 
@@ -69,8 +71,9 @@ def build_services(
 ) -> Services:
     """The API's services. ``events`` replaces the real bus (the local run records them)."""
     from reach.data.appointments import AppointmentRepository
+    from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
-    from reach.data.conversations import ConversationRepository
+    from reach.data.messages import MessageRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
@@ -89,7 +92,8 @@ def build_services(
         admin=TenantAdmin(tenants, keys, clock),
         tenants=tenants,
         contacts=contacts,
-        conversations=ConversationRepository(),
+        messages=MessageRepository(),
+        callbacks=CallbackRepository(),
         consent=ConsentService(
             contacts, appointments, events or _EventBusOnFirstUse(settings), clock
         ),
@@ -191,8 +195,9 @@ def build_inbound(
     from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
     from reach.data.appointments import AppointmentRepository
+    from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
-    from reach.data.conversations import ConversationRepository
+    from reach.data.messages import MessageRepository
     from reach.data.pacing import ThroughputGate
     from reach.data.tenants import TenantRepository
     from reach.services.consent import ConsentService
@@ -201,7 +206,7 @@ def build_inbound(
 
     bind_tables(settings)
     contacts = ContactRepository()
-    conversations = ConversationRepository()
+    conversations = MessageRepository()
     appointments = AppointmentRepository(settings.due_shards)
     publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
     answers = ReplySender(
@@ -220,6 +225,7 @@ def build_inbound(
         appointments=appointments,
         contacts=contacts,
         conversations=conversations,
+        callbacks=CallbackRepository(),
         answers=answers,
         events=publisher,
         consent=ConsentService(contacts, appointments, publisher, clock),
@@ -281,12 +287,12 @@ def build_receipts(
 ) -> ReceiptService:
     """Delivery receipts onto the conversation, and DeliveryFailed to the clinic's bus."""
     from reach.adapters.events_eventbridge import build_event_publisher
-    from reach.data.conversations import ConversationRepository
+    from reach.data.messages import MessageRepository
     from reach.services.receipts import ReceiptService
 
     bind_tables(settings)
     publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
-    return ReceiptService(ConversationRepository(), publisher, clock)
+    return ReceiptService(MessageRepository(), publisher, clock)
 
 
 @lru_cache(maxsize=1)

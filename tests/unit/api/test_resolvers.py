@@ -13,12 +13,12 @@ from aws_lambda_powertools import Logger
 
 from conftest import load_event
 from reach.api.app import build_resolver
-from reach.data.conversations import Callback
+from reach.data.callbacks import Callback
 
 CALLBACK_ID = "cb_" + "0" * 32
 
 
-class Conversations:
+class Callbacks:
     def __init__(self, phone: str) -> None:
         self.phone = phone
         self.tenants: list[str] = []
@@ -31,7 +31,7 @@ class Conversations:
 
 def services(phone: str) -> SimpleNamespace:
     return SimpleNamespace(
-        conversations=Conversations(phone),
+        callbacks=Callbacks(phone),
         tenants=SimpleNamespace(get=lambda _tenant: SimpleNamespace(timezone="America/New_York")),
     )
 
@@ -61,5 +61,5 @@ def test_each_resolver_answers_with_its_own_services_and_request(lambda_context)
     assert answer["statusCode"] == 200, answer["body"]
     assert json.loads(answer["body"])["phone"] == "+12025550001"
     assert json.loads(other["body"])["phone"] == "+12025550002"
-    assert first_services.conversations.tenants == ["ten_first"]
-    assert second_services.conversations.tenants == ["ten_second"]
+    assert first_services.callbacks.tenants == ["ten_first"]
+    assert second_services.callbacks.tenants == ["ten_second"]

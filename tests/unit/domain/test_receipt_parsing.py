@@ -5,12 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reach.domain.envelopes import RejectedPayload
+from reach.domain.message import MessageStatus
 from reach.domain.receipts import (
     DELIVERED_EVENTS,
     SUBSCRIBED_EVENTS,
     UNDELIVERED_EVENTS,
     DeliveryReceipt,
-    DeliveryState,
     parse_receipt,
 )
 
@@ -36,7 +36,7 @@ def test_a_delivered_event_in_its_sns_envelope_reads_as_delivered():
 
     assert isinstance(receipt, DeliveryReceipt)
     assert receipt.provider_message_id == "provider-123"
-    assert receipt.state is DeliveryState.DELIVERED
+    assert receipt.state is MessageStatus.DELIVERED
     assert receipt.reason is None
     assert receipt.at.isoformat() == "2027-03-08T14:00:01.500000+00:00"
     assert (receipt.tenant_id, receipt.message_id) == ("ten_1", "msg_1")
@@ -47,7 +47,7 @@ def test_every_final_failure_is_undelivered_with_its_reason(event_type):
     receipt = parse_receipt({**EVENT, "eventType": event_type})
 
     assert isinstance(receipt, DeliveryReceipt)
-    assert receipt.state is DeliveryState.UNDELIVERED
+    assert receipt.state is MessageStatus.UNDELIVERED
     assert receipt.reason == event_type.removeprefix("TEXT_").lower()
 
 

@@ -2,7 +2,7 @@
 
 Setup (not measured): ``stored`` future reminders and ``due`` due ones, written with batch
 writes in exactly the shape AppointmentRepository writes them (its own ``_reminder_item``, so
-``due_shard`` spreads them as ``due_shard()`` does and ``due_at`` is set while pending).
+``DueIndex`` spreads them over its shards and sets ``due_at`` while pending).
 Booking 100,000 appointments through the service would take far longer under moto and would
 measure nothing more.
 

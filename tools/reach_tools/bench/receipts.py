@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from reach.data.conversations import OUTBOUND
 from reach.data.tables import (
     PROVIDER_MESSAGE_SK,
     MessageItem,
@@ -21,6 +20,7 @@ from reach.data.tables import (
     message_sk,
     provider_message_pk,
 )
+from reach.domain.message import Direction, MessageKind, MessageStatus
 from reach.domain.receipts import DeliveryReceipt
 from reach.wiring import build_receipts
 from reach_tools.bench.harness import counting_aws_calls, embedded_aws, per
@@ -102,9 +102,10 @@ def _store_sent(provider_id: str, n: int, at: datetime) -> None:
         tenant_id=TENANT,
         appointment_id=appointment_id,
         message_id=message_id,
-        direction=OUTBOUND,
+        kind=MessageKind.REMINDER.value,
+        direction=Direction.OUTBOUND.value,
         phone="+13125550100",
-        status="sent",
+        status=MessageStatus.SENT.value,
         provider_message_id=provider_id,
         reminder_id=f"rem_bench{n}",
         created_at=at,

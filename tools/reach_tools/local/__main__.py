@@ -18,7 +18,7 @@ from reach.domain.models import ReminderStatus
 from reach.domain.zones import load_zone
 from reach.wiring import services_from_env
 from reach_tools.local.demo import CLINIC, run_demo, sent_text, timeline_line
-from reach_tools.local.scheduler import SchedulerThread, TickReport
+from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 
 #: EventBridge's rate(1 minute), the DispatcherFunction's schedule in template.yaml.
@@ -30,7 +30,7 @@ def _quiet_powertools_warnings() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def outcome_lines(report: TickReport) -> list[str]:
+def outcome_lines(report: LocalTick) -> list[str]:
     """What the tick's sender did, one line per reminder: each text as it left for moto's SNS
     (the phone masked, the time in the recipient's zone), or why nothing left."""
     services = services_from_env()
@@ -80,7 +80,7 @@ def outcome_lines(report: TickReport) -> list[str]:
     return lines
 
 
-def _print_outcomes(report: TickReport) -> None:
+def _print_outcomes(report: LocalTick) -> None:
     lines = outcome_lines(report)
     if lines:
         print("\n".join(lines), flush=True)

@@ -27,7 +27,7 @@ from reach.domain.masking import mask_phone
 from reach.domain.models import Tenant
 from reach.domain.segments import count_segments
 from reach_tools.local.recipient import ReplyReport
-from reach_tools.local.scheduler import PublishedSms, TickReport
+from reach_tools.local.scheduler import LocalTick, PublishedSms
 from reach_tools.local.stack import LocalReach
 
 CLINIC = ("Riverside Family Clinic", "America/New_York", "+12025550143")
@@ -345,7 +345,7 @@ def sent_text(sms: PublishedSms) -> str:
 
 
 def tick_lines(
-    api: ApiClient, report: TickReport, booked: dict[str, Booked], sent: set[tuple[str, str]]
+    api: ApiClient, report: LocalTick, booked: dict[str, Booked], sent: set[tuple[str, str]]
 ) -> tuple[list[str], list[PublishedSms]]:
     """One line per reminder the sender handled in the tick, joining each text in moto's SNS
     with its appointment as the API reports it; the texts, for the final count. ``sent`` holds
@@ -472,7 +472,7 @@ def send_reminders(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic:
     sent: set[tuple[str, str]] = set()
     ticks = claimed = 0
 
-    def tick(at: datetime) -> TickReport:
+    def tick(at: datetime) -> LocalTick:
         nonlocal ticks, claimed
         report = scheduler.tick(at)
         ticks += 1

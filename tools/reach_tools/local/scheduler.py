@@ -8,7 +8,7 @@ with that clock (``reach.wiring.build_sender(settings, clock, sleep)``): its qui
 start-time re-checks, its healthcare caps and its pacing all happen in demo time, and pacing's
 sleep moves the clock forward instead of waiting.
 
-The texts themselves go through the real SNS adapter into moto; ``TickReport.published`` lists
+The texts themselves go through the real SNS adapter into moto; ``LocalTick.published`` lists
 the ones each tick put there, read back from moto's SNS backend.
 """
 
@@ -25,7 +25,7 @@ from moto.sns.models import sns_backends
 from pydantic import ValidationError
 
 from reach.clock import system_clock
-from reach.data.reminders import ReminderLifecycle
+from reach.data.reminders import DueIndex, ReminderLifecycle
 from reach.ports.send_queue import QueuedReminder
 from reach.settings import Settings
 from reach.wiring import build_sender
@@ -108,8 +108,10 @@ class Handoff:
 
 
 @dataclass(frozen=True)
-class TickReport:
-    """One scheduled tick: what the dispatcher queued and what the sender did with it."""
+class LocalTick:
+    """One local scheduled tick: what the dispatcher queued and what the sender did with it
+    (the dispatcher's own count is ``dispatched``, its DispatchReport as the function
+    answered)."""
 
     at: datetime
     #: The dispatcher function's answer: read, claimed, queued.
@@ -142,7 +144,7 @@ class LocalScheduler:
         # sender, so that name in the loaded module is the one place to hand it over.
         sender = build_sender(settings, clock=clock, sleep=clock.sleep)
         self._sender.module.__dict__["sender_from_env"] = lambda: sender
-        self._shards = [f"{n:02d}" for n in range(settings.due_shards)]
+        self._shards = DueIndex(settings.due_shards).shards
         mapping = queue_mapping(template, SENDER_FUNCTION)
         self._batch_size = min(mapping.batch_size, SQS_RECEIVE_LIMIT)
         self._reports_failures = mapping.reports_batch_item_failures
@@ -165,7 +167,7 @@ class LocalScheduler:
         # One tick at a time, as one scheduled rule and one mapping would have it here.
         self._lock = threading.Lock()
 
-    def tick(self, at: datetime | None = None) -> TickReport:
+    def tick(self, at: datetime | None = None) -> LocalTick:
         """Run the dispatcher for ``at`` (default: the clock's now), then drain the queue.
 
         A later ``at`` moves the clock there first: EventBridge fires when the time has come.
@@ -176,7 +178,7 @@ class LocalScheduler:
             self.clock.advance_to(moment)
             dispatched = self._dispatcher.invoke(self.scheduled_event(moment))
             handoffs, published = self._drain()
-            return TickReport(moment, dict(dispatched), tuple(handoffs), tuple(published))
+            return LocalTick(moment, dict(dispatched), tuple(handoffs), tuple(published))
 
     def next_due(self, until: datetime) -> datetime | None:
         """The earliest ``due_at`` in the due index up to ``until``, or None: when the next
@@ -314,7 +316,7 @@ class SchedulerThread:
         self,
         scheduler: LocalScheduler,
         every: float,
-        on_tick: Callable[[TickReport], None],
+        on_tick: Callable[[LocalTick], None],
         on_error: Callable[[Exception], None],
     ) -> None:
         if every <= 0:

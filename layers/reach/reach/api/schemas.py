@@ -16,10 +16,11 @@ from pydantic import (
     model_validator,
 )
 
-from reach.data.conversations import Callback, MessageRecord
+from reach.data.callbacks import Callback
 from reach.domain.caps import Contact
 from reach.domain.durations import ReminderOffset
 from reach.domain.errors import InvalidInput
+from reach.domain.message import Message
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
 from reach.domain.zones import load_zone
 from reach.services.consent import source_kind
@@ -247,7 +248,7 @@ class MessageView(BaseModel):
     )
 
     @classmethod
-    def of(cls, message: MessageRecord, zone_name: str) -> MessageView:
+    def of(cls, message: Message, zone_name: str) -> MessageView:
         zone = load_zone(zone_name)
         return cls(
             id=message.message_id,

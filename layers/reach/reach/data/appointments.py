@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from reach.data.paging import decode_token, encode_token
+from reach.data.reminders import DueIndex, ReminderKey
 from reach.data.tables import (
     APPOINTMENT_SK,
     AppointmentItem,
@@ -24,15 +25,13 @@ from reach.data.tables import (
 )
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import (
+    OPTED_OUT_REASON,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     Reminder,
     ReminderStatus,
 )
-
-#: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
-OPTED_OUT_REASON = "opted_out"
 
 
 class ConcurrentChange(Conflict):
@@ -50,10 +49,11 @@ class AppointmentPage:
 
 
 class AppointmentRepository:
-    """Reads and writes appointments with their reminders, keeping the due index right."""
+    """Reads and writes appointments with their reminders; ``DueIndex`` says how each
+    reminder write enters or leaves the due index."""
 
     def __init__(self, due_shards: int) -> None:
-        self._due_shards = due_shards
+        self._due = DueIndex(due_shards)
 
     def create(self, appointment: Appointment) -> None:
         """Store a new appointment and its planned reminders in one transaction.
@@ -161,8 +161,7 @@ class AppointmentRepository:
                             ReminderItem.status.set(reminder.status.value),
                             ReminderItem.reason.set(reminder.reason or ""),
                             ReminderItem.updated_at.set(updated.updated_at),
-                            ReminderItem.due_shard.remove(),
-                            ReminderItem.due_at.remove(),
+                            *self._due.leave(),
                         ],
                         condition=ReminderItem.status == ReminderStatus.PENDING.value,
                     )
@@ -192,75 +191,48 @@ class AppointmentRepository:
         return [_appointment(item, ()) for item in items if isinstance(item, AppointmentItem)]
 
     def pause_for_opt_out(self, appointment: Appointment, now: datetime) -> int:
-        """Skip the appointment's pending reminders (reason ``opted_out``): they leave the due
-        index. Each is one conditional update, so a reminder a dispatcher claims meanwhile is
-        left to the sender, whose consent check stops it. Returns how many were skipped."""
+        """Skip the appointment's pending reminders (``Appointment.paused_for_opt_out``): they
+        leave the due index. Each is one conditional update, so a reminder a dispatcher claims
+        meanwhile is left to the sender, whose consent check stops it. Returns how many were
+        skipped."""
         skipped = 0
-        for reminder in appointment.reminders:
-            if reminder.status is not ReminderStatus.PENDING:
-                continue
-            item = self._reminder_item(appointment, reminder)
-            try:
-                item.update(
-                    actions=[
-                        ReminderItem.status.set(ReminderStatus.SKIPPED.value),
-                        ReminderItem.reason.set(OPTED_OUT_REASON),
-                        ReminderItem.updated_at.set(now),
-                        ReminderItem.due_shard.remove(),
-                        ReminderItem.due_at.remove(),
-                    ],
-                    condition=ReminderItem.status == ReminderStatus.PENDING.value,
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue
-            skipped += 1
+        for reminder in appointment.paused_for_opt_out():
+            skipped += self._update_reminder(
+                appointment,
+                reminder,
+                [*_status_of(reminder, now), *self._due.leave()],
+                ReminderItem.status == ReminderStatus.PENDING.value,
+            )
         return skipped
 
     def resume_after_opt_in(self, appointment: Appointment, now: datetime) -> int:
-        """Put back the reminders an opt-out skipped, for the appointment's current version,
-        whose send time is still ahead. Returns how many were resumed."""
+        """Put back the reminders an opt-out skipped (``Appointment.resumed_after_opt_in``)
+        into the due index. Returns how many were resumed."""
         resumed = 0
-        for reminder in appointment.reminders:
-            if (
-                reminder.status is not ReminderStatus.SKIPPED
-                or reminder.reason != OPTED_OUT_REASON
-                or reminder.appointment_version != appointment.current_plan
-                or reminder.send_at is None
-                or reminder.send_at <= now
-            ):
-                continue
-            item = self._reminder_item(appointment, reminder)
-            try:
-                item.update(
-                    actions=[
-                        ReminderItem.status.set(ReminderStatus.PENDING.value),
-                        ReminderItem.reason.set("resumed_opt_in"),
-                        ReminderItem.updated_at.set(now),
-                        ReminderItem.due_shard.set(
-                            self.due_shard(
-                                appointment.tenant_id,
-                                appointment.appointment_id,
-                                reminder.reminder_id,
-                            )
-                        ),
-                        ReminderItem.due_at.set(reminder.send_at),
-                    ],
-                    condition=(ReminderItem.status == ReminderStatus.SKIPPED.value)
-                    & (ReminderItem.reason == OPTED_OUT_REASON),
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue
-            resumed += 1
+        for reminder in appointment.resumed_after_opt_in(now):
+            assert reminder.send_at is not None  # only reminders still ahead resume
+            key = _key(appointment, reminder)
+            resumed += self._update_reminder(
+                appointment,
+                reminder,
+                [*_status_of(reminder, now), *self._due.enter(key, reminder.send_at)],
+                (ReminderItem.status == ReminderStatus.SKIPPED.value)
+                & (ReminderItem.reason == OPTED_OUT_REASON),
+            )
         return resumed
 
-    def due_shard(self, tenant_id: str, appointment_id: str, reminder_id: str) -> str:
-        """Spread pending reminders over shards so no one due-index partition runs hot."""
-        key = f"{tenant_id}#{appointment_id}#{reminder_id}".encode()
-        return f"{zlib.crc32(key) % self._due_shards:02d}"
+    def _update_reminder(
+        self, appointment: Appointment, reminder: Reminder, actions: list[Action], condition: Any
+    ) -> bool:
+        """One conditional update of a stored reminder; False when the condition failed (a
+        dispatcher or another change got there first)."""
+        try:
+            self._reminder_item(appointment, reminder).update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=AppointmentsTableItem._get_connection().connection)
@@ -294,13 +266,7 @@ class AppointmentRepository:
         )
 
     def _reminder_item(self, appointment: Appointment, reminder: Reminder) -> ReminderItem:
-        pending = reminder.status is ReminderStatus.PENDING and reminder.send_at is not None
-        shard = (
-            self.due_shard(appointment.tenant_id, appointment.appointment_id, reminder.reminder_id)
-            if pending
-            else None
-        )
-        return ReminderItem(
+        item = ReminderItem(
             pk=appointment_pk(appointment.tenant_id, appointment.appointment_id),
             sk=reminder_sk(reminder.reminder_id),
             tenant_id=appointment.tenant_id,
@@ -312,10 +278,22 @@ class AppointmentRepository:
             status=reminder.status.value,
             reason=reminder.reason,
             updated_at=appointment.updated_at,
-            due_shard=shard,
-            due_at=reminder.send_at if pending else None,
             appointment_starts_at=appointment.starts_at,
         )
+        return self._due.place(item, reminder)
+
+
+def _key(appointment: Appointment, reminder: Reminder) -> ReminderKey:
+    return ReminderKey(appointment.tenant_id, appointment.appointment_id, reminder.reminder_id)
+
+
+def _status_of(reminder: Reminder, now: datetime) -> list[Action]:
+    """Updates that store ``reminder``'s status and reason as of ``now``."""
+    return [
+        ReminderItem.status.set(reminder.status.value),
+        ReminderItem.reason.set(reminder.reason or ""),
+        ReminderItem.updated_at.set(now),
+    ]
 
 
 def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:

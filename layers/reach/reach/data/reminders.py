@@ -1,4 +1,5 @@
-"""The reminder lifecycle after planning: due -> queued (claimed) -> sending -> final.
+"""The reminder lifecycle after planning: due -> queued (claimed) -> sending -> final, and
+the due index it runs on.
 
 Every transition is one conditional UpdateItem, so concurrent dispatchers, redelivered queue
 messages and reschedules can race freely and each reminder still moves forward exactly once.
@@ -11,6 +12,7 @@ work that is silently lost. Final states remove the reminder from the index.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,19 +22,16 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from reach.data.messages import MessageRepository
 from reach.data.tables import (
-    PROVIDER_MESSAGE_SK,
     AppointmentsTableItem,
-    MessageItem,
-    ProviderMessageItem,
     ReminderItem,
     appointment_pk,
-    message_sk,
-    provider_message_pk,
     reminder_sk,
     strings,
 )
-from reach.domain.models import ReminderStatus
+from reach.domain.message import Message, Thread
+from reach.domain.models import Reminder, ReminderStatus
 
 
 @dataclass(frozen=True)
@@ -63,26 +62,56 @@ class ReminderState:
     appointment_starts_at: datetime | None
 
 
-@dataclass(frozen=True)
-class OutboundRecord:
-    """An outbound message as it is stored in the appointment's conversation."""
+class DueIndex:
+    """The sparse ``due`` index the dispatcher reads: the one place that knows its attributes
+    (``due_shard``, ``due_at``) and how reminders spread over its shards.
 
-    message_id: str
-    phone: str
-    body: str | None
-    status: str
-    reason: str | None
-    parts: int
-    encoding: str | None
-    provider: str | None
-    provider_message_id: str | None
-    created_at: datetime
+    A reminder is in the index exactly while it waits for a dispatcher (pending with a send
+    time) or is leased to one (queued, sending); ``due_at`` is when it becomes visible.
+    """
 
+    def __init__(self, shards: int) -> None:
+        self._shards = shards
 
-class ReminderLifecycle:
-    """Dispatch-time reads and writes of reminders."""
+    @property
+    def shards(self) -> list[str]:
+        """Every shard's name, in order: what one dispatcher tick reads."""
+        return [f"{n:02d}" for n in range(self._shards)]
 
-    def due(self, shard: str, now: datetime, limit: int) -> Iterator[DueEntry]:
+    def shard_of(self, key: ReminderKey) -> str:
+        """Spread reminders over shards so no one due-index partition runs hot."""
+        name = f"{key.tenant_id}#{key.appointment_id}#{key.reminder_id}".encode()
+        return f"{zlib.crc32(name) % self._shards:02d}"
+
+    def place(self, item: ReminderItem, reminder: Reminder) -> ReminderItem:
+        """``item`` (a reminder about to be written whole) in the index when ``reminder``
+        waits for a dispatcher, out of it otherwise."""
+        waiting = reminder.status is ReminderStatus.PENDING and reminder.send_at is not None
+        item.due_shard = self.shard_of(_key(item)) if waiting else None
+        item.due_at = reminder.send_at if waiting else None
+        return item
+
+    def enter(self, key: ReminderKey, at: datetime) -> list[Action]:
+        """Updates that put a stored reminder back in the index, due at ``at``."""
+        return [ReminderItem.due_shard.set(self.shard_of(key)), ReminderItem.due_at.set(at)]
+
+    @staticmethod
+    def leave() -> list[Action]:
+        """Updates that take a stored reminder out of the index (it will not be sent)."""
+        return [ReminderItem.due_shard.remove(), ReminderItem.due_at.remove()]
+
+    @staticmethod
+    def lease(until: datetime) -> Action:
+        """Keep a reminder that is in the index there, hidden until ``until`` (a lease, a
+        hold)."""
+        return ReminderItem.due_at.set(until)
+
+    @staticmethod
+    def is_due(now: datetime) -> Condition:
+        return ReminderItem.due_at <= now
+
+    @staticmethod
+    def read(shard: str, now: datetime, limit: int) -> Iterator[DueEntry]:
         """Reminders in ``shard`` due at or before ``now``: a key-bound Query, never a Scan."""
         for item in ReminderItem.due.query(
             shard, ReminderItem.due_at <= now, limit=limit, page_size=min(limit, 500)
@@ -94,6 +123,20 @@ class ReminderLifecycle:
                 appointment_starts_at=item.appointment_starts_at,
             )
 
+
+class ReminderLifecycle:
+    """Dispatch-time reads and writes of reminders.
+
+    ``messages`` stores a reminder's text in the same transaction as its final status.
+    """
+
+    def __init__(self, messages: MessageRepository | None = None) -> None:
+        self._messages = messages or MessageRepository()
+
+    def due(self, shard: str, now: datetime, limit: int) -> Iterator[DueEntry]:
+        """Reminders in ``shard`` due at or before ``now``: a key-bound Query, never a Scan."""
+        return DueIndex.read(shard, now, limit)
+
     def claim(
         self, key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
     ) -> ReminderState | None:
@@ -103,11 +146,11 @@ class ReminderLifecycle:
             actions=[
                 ReminderItem.status.set(ReminderStatus.QUEUED.value),
                 ReminderItem.claim_id.set(claim_id),
-                ReminderItem.due_at.set(lease_until),
+                DueIndex.lease(lease_until),
                 ReminderItem.attempts.add(1),
                 ReminderItem.updated_at.set(now),
             ],
-            condition=(ReminderItem.due_at <= now)
+            condition=DueIndex.is_due(now)
             & ReminderItem.status.is_in(ReminderStatus.PENDING.value, ReminderStatus.QUEUED.value),
         )
 
@@ -120,7 +163,7 @@ class ReminderLifecycle:
             key,
             actions=[
                 ReminderItem.status.set(ReminderStatus.SENDING.value),
-                ReminderItem.due_at.set(lease_until),
+                DueIndex.lease(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
             condition=(ReminderItem.status == ReminderStatus.QUEUED.value)
@@ -139,7 +182,7 @@ class ReminderLifecycle:
             key,
             actions=[
                 ReminderItem.status.set(ReminderStatus.QUEUED.value),
-                ReminderItem.due_at.set(lease_until),
+                DueIndex.lease(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
             condition=(ReminderItem.status == ReminderStatus.SENDING.value)
@@ -155,7 +198,7 @@ class ReminderLifecycle:
                 key,
                 actions=[
                     ReminderItem.status.set(ReminderStatus.PENDING.value),
-                    ReminderItem.due_at.set(until),
+                    DueIndex.lease(until),
                     ReminderItem.send_at.set(until),
                     ReminderItem.reason.set(reason),
                     ReminderItem.claim_id.remove(),
@@ -176,10 +219,11 @@ class ReminderLifecycle:
         status: ReminderStatus,
         reason: str | None,
         now: datetime,
-        message: OutboundRecord | None = None,
+        message: Message | None = None,
     ) -> bool:
-        """Move the reminder to a final status and, in the same transaction, store the
-        outbound message and its provider-id lookup. False when the claim was lost."""
+        """Move the reminder to a final status and, in the same transaction, store its
+        ``message`` (with the provider-id lookup). False when the claim was lost, and then
+        no message is stored either: a text is recorded once, by the claim's holder."""
         reminder = ReminderItem(
             pk=appointment_pk(key.tenant_id, key.appointment_id), sk=reminder_sk(key.reminder_id)
         )
@@ -187,8 +231,7 @@ class ReminderLifecycle:
             ReminderItem.status.set(status.value),
             ReminderItem.reason.set(reason) if reason else ReminderItem.reason.remove(),
             ReminderItem.updated_at.set(now),
-            ReminderItem.due_shard.remove(),
-            ReminderItem.due_at.remove(),
+            *DueIndex.leave(),
         ]
         if message is not None:
             actions.append(ReminderItem.message_id.set(message.message_id))
@@ -203,48 +246,13 @@ class ReminderLifecycle:
             ) as transaction:
                 transaction.update(reminder, actions=actions, condition=condition)
                 if message is not None:
-                    transaction.save(self._message_item(key, message))
-                    if message.provider_message_id:
-                        transaction.save(self._provider_lookup(key, message))
+                    thread = Thread(key.tenant_id, key.appointment_id, message.phone)
+                    self._messages.add_in(transaction, thread, message)
         except TransactWriteError as error:
             if error.cause_response_code == "TransactionCanceledException":
                 return False
             raise
         return True
-
-    @staticmethod
-    def _message_item(key: ReminderKey, message: OutboundRecord) -> MessageItem:
-        return MessageItem(
-            pk=appointment_pk(key.tenant_id, key.appointment_id),
-            sk=message_sk(message.created_at, message.message_id),
-            tenant_id=key.tenant_id,
-            appointment_id=key.appointment_id,
-            message_id=message.message_id,
-            direction="outbound",
-            phone=message.phone,
-            body=message.body,
-            status=message.status,
-            reason=message.reason,
-            parts=message.parts,
-            encoding=message.encoding,
-            provider=message.provider,
-            provider_message_id=message.provider_message_id,
-            reminder_id=key.reminder_id,
-            created_at=message.created_at,
-            updated_at=message.created_at,
-        )
-
-    @staticmethod
-    def _provider_lookup(key: ReminderKey, message: OutboundRecord) -> ProviderMessageItem:
-        assert message.provider_message_id is not None
-        return ProviderMessageItem(
-            pk=provider_message_pk(message.provider_message_id),
-            sk=PROVIDER_MESSAGE_SK,
-            tenant_id=key.tenant_id,
-            appointment_id=key.appointment_id,
-            message_id=message.message_id,
-            message_sk=message_sk(message.created_at, message.message_id),
-        )
 
     @staticmethod
     def _transition(

@@ -161,9 +161,10 @@ class ByStatusIndex(GlobalSecondaryIndex["AppointmentItem"]):
     starts_at = UTCDateTimeAttribute(range_key=True)
 
 
-class DueIndex(GlobalSecondaryIndex["ReminderItem"]):
-    """Sparse: only pending reminders carry due_shard/due_at, so a dispatcher's query
-    ``due_shard = s AND due_at <= now`` reads due work and nothing else."""
+class ByDueIndex(GlobalSecondaryIndex["ReminderItem"]):
+    """Sparse: only reminders waiting for a dispatcher carry due_shard/due_at, so the query
+    ``due_shard = s AND due_at <= now`` reads due work and nothing else. Only
+    reach.data.reminders.DueIndex reads or writes these attributes."""
 
     class Meta:
         index_name = "due"
@@ -243,13 +244,15 @@ class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
     attempts = NumberAttribute(default=0)
     message_id = UnicodeAttribute(null=True)
 
-    due = DueIndex()
+    due = ByDueIndex()
 
 
 class MessageItem(AppointmentsTableItem, discriminator="message"):
-    """One SMS in an appointment's conversation (outbound now, inbound with replies)."""
+    """One SMS of a conversation, either direction (reach.data.messages owns it)."""
 
     message_id = UnicodeAttribute()
+    #: reach.domain.message.MessageKind (absent on messages stored before it existed).
+    kind = UnicodeAttribute(null=True)
     direction = UnicodeAttribute()
     phone = UnicodeAttribute()
     body = UnicodeAttribute(null=True)

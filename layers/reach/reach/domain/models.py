@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+
+from reach.domain.errors import Conflict
 
 
 class AppointmentStatus(StrEnum):
@@ -42,6 +44,12 @@ class ReminderStatus(StrEnum):
     SKIPPED = "skipped"
     #: Replaced by a reschedule or ended by a cancellation.
     CANCELLED = "cancelled"
+
+
+#: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
+OPTED_OUT_REASON = "opted_out"
+#: Why a reminder an opt-out skipped is pending again.
+RESUMED_REASON = "resumed_opt_in"
 
 
 @dataclass(frozen=True)
@@ -115,3 +123,57 @@ class Appointment:
     @property
     def current_plan(self) -> int:
         return self.plan_version or self.version
+
+    @property
+    def is_closed(self) -> bool:
+        """Cancelled, completed or a no-show: nothing may change it any more."""
+        return self.status.is_closed
+
+    def can_move_to(self, status: AppointmentStatus) -> bool:
+        """Whether the appointment may take ``status`` now. A closed appointment is final;
+        an open one may take any status (a reply, a new time, a cancellation), and staying
+        where it is changes nothing."""
+        return status is self.status or not self.is_closed
+
+    def moved_to(self, status: AppointmentStatus, *, doing: str = "changed") -> Appointment:
+        """This appointment in ``status``; Conflict when it may not move (``doing`` names
+        the refused action in the message: "changed", "cancelled")."""
+        if not self.can_move_to(status):
+            raise Conflict(f"appointment is {self.status.value} and can't be {doing}")
+        return replace(self, status=status)
+
+    def ensure_open(self, *, doing: str = "changed") -> None:
+        """Conflict when the appointment is closed, naming the refused action."""
+        if self.is_closed:
+            raise Conflict(f"appointment is {self.status.value} and can't be {doing}")
+
+    def retire_pending(self, reason: str) -> list[Reminder]:
+        """The pending reminders, cancelled with ``reason``: what a cancellation or a new
+        plan takes out of the due index (to be saved with the change)."""
+        return [
+            replace(reminder, status=ReminderStatus.CANCELLED, reason=reason)
+            for reminder in self.reminders
+            if reminder.status is ReminderStatus.PENDING
+        ]
+
+    def paused_for_opt_out(self) -> list[Reminder]:
+        """The pending reminders, skipped because the recipient opted out (to be saved)."""
+        return [
+            replace(reminder, status=ReminderStatus.SKIPPED, reason=OPTED_OUT_REASON)
+            for reminder in self.reminders
+            if reminder.status is ReminderStatus.PENDING
+        ]
+
+    def resumed_after_opt_in(self, now: datetime) -> list[Reminder]:
+        """The reminders an opt-out skipped that belong to the current plan and are still
+        ahead at ``now``, pending again (to be saved). Older plans' reminders stay skipped:
+        a reschedule replaced them."""
+        return [
+            replace(reminder, status=ReminderStatus.PENDING, reason=RESUMED_REASON)
+            for reminder in self.reminders
+            if reminder.status is ReminderStatus.SKIPPED
+            and reminder.reason == OPTED_OUT_REASON
+            and reminder.appointment_version == self.current_plan
+            and reminder.send_at is not None
+            and reminder.send_at > now
+        ]

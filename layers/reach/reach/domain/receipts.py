@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from reach.domain.envelopes import (
@@ -30,14 +29,7 @@ from reach.domain.envelopes import (
     loggable_id,
     unwrap_notification,
 )
-
-
-class DeliveryState(StrEnum):
-    """A message's status once its carrier has answered."""
-
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-
+from reach.domain.message import MessageStatus
 
 #: Final events that mean the text reached the phone or its carrier. Depending on the
 #: country, carriers confirm acceptance (SUCCESSFUL) or the handset (DELIVERED).
@@ -78,19 +70,20 @@ class DeliveryReceipt:
     message_id: str | None = None
 
     @property
-    def state(self) -> DeliveryState | None:
+    def state(self) -> MessageStatus | None:
+        """The message's status this receipt reports: delivered or undelivered."""
         if not self.final:
             return None
         if self.event_type in DELIVERED_EVENTS:
-            return DeliveryState.DELIVERED
+            return MessageStatus.DELIVERED
         if self.event_type in UNDELIVERED_EVENTS:
-            return DeliveryState.UNDELIVERED
+            return MessageStatus.UNDELIVERED
         return None
 
     @property
     def reason(self) -> str | None:
         """Why it was not delivered, e.g. ``carrier_blocked`` (None when delivered)."""
-        if self.state is not DeliveryState.UNDELIVERED:
+        if self.state is not MessageStatus.UNDELIVERED:
             return None
         return self.event_type.removeprefix("TEXT_").lower()
 

@@ -172,8 +172,7 @@ class AppointmentService:
                     f"version {changes.expected_version} is stale; the appointment is at "
                     f"version {current.version}"
                 )
-            if current.status.is_closed:
-                raise Conflict(f"appointment is {current.status.value} and can't be changed")
+            current.ensure_open(doing="changed")
             try:
                 return self._apply(current, changes)
             except ConcurrentChange:
@@ -187,16 +186,13 @@ class AppointmentService:
             current = self._appointments.get(tenant_id, appointment_id)
             if current.status is AppointmentStatus.CANCELLED:
                 return current
-            if current.status.is_closed:
-                raise Conflict(f"appointment is {current.status.value} and can't be cancelled")
             now = self._clock()
-            retired = retire_pending(current, "appointment_cancelled")
             updated = replace(
-                current,
-                status=AppointmentStatus.CANCELLED,
+                current.moved_to(AppointmentStatus.CANCELLED, doing="cancelled"),
                 version=current.version + 1,
                 updated_at=now,
             )
+            retired = current.retire_pending("appointment_cancelled")
             try:
                 self._appointments.save_changes(current, updated, retired, [])
             except ConcurrentChange:
@@ -240,11 +236,11 @@ class AppointmentService:
         added: list[Reminder] = []
         if replan:
             updated = replace(updated, plan_version=updated.version)
-            retired = retire_pending(current, "rescheduled")
+            retired = current.retire_pending("rescheduled")
             added = _plan(updated, tenant, now)
             if updated.starts_at != current.starts_at:
                 # A new time needs a new confirmation.
-                updated = replace(updated, status=AppointmentStatus.SCHEDULED)
+                updated = updated.moved_to(AppointmentStatus.SCHEDULED)
         if updated.phone != current.phone:
             self._contacts.record_first_consent(
                 current.tenant_id, updated.phone, BOOKING_CONSENT_SOURCE, now
@@ -311,13 +307,4 @@ def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Remin
             reason=",".join(plan.notes) or None,
         )
         for number, plan in enumerate(planned, start=1)
-    ]
-
-
-def retire_pending(appointment: Appointment, reason: str) -> list[Reminder]:
-    """The appointment's pending reminders, cancelled with ``reason`` (to be saved)."""
-    return [
-        replace(reminder, status=ReminderStatus.CANCELLED, reason=reason)
-        for reminder in appointment.reminders
-        if reminder.status is ReminderStatus.PENDING
     ]

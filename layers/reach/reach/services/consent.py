@@ -109,7 +109,7 @@ class ConsentService:
         now = self._clock()
         resumed = 0
         for listed in self._appointments.for_phone(tenant_id, phone, now, MAX_APPOINTMENTS):
-            if listed.status.is_closed:
+            if listed.is_closed:
                 continue
             appointment = self._appointments.get(tenant_id, listed.appointment_id)
             resumed += self._appointments.resume_after_opt_in(appointment, now)

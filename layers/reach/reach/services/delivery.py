@@ -20,9 +20,10 @@ from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
 from reach.data.pacing import ThroughputGate
-from reach.data.reminders import OutboundRecord, ReminderKey, ReminderLifecycle
+from reach.data.reminders import ReminderKey, ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
+from reach.domain.message import Message, MessageKind, MessageStatus
 from reach.domain.messages import render_reminder, template_for
 from reach.domain.models import Appointment, AppointmentKind, ReminderStatus, Tenant
 from reach.domain.quiet_hours import QuietHours
@@ -205,17 +206,21 @@ class ReminderSender:
             self._release_caps(appointment, reserved_at)
             return held
         message_id = self._new_message_id()
-        record = OutboundRecord(
+        record = Message(
             message_id=message_id,
+            kind=MessageKind.REMINDER,
             phone=appointment.phone,
             body=body,
-            status="sent",
+            status=MessageStatus.SENT,
             reason=None,
             parts=segments.parts,
             encoding=str(segments.encoding),
             provider=self._sms.name,
             provider_message_id=None,
+            reminder_id=key.reminder_id,
+            appointment_id=key.appointment_id,
             created_at=now,
+            updated_at=now,
         )
         try:
             sent = self._sms.send(
@@ -235,13 +240,13 @@ class ReminderSender:
                 tenant.tenant_id, appointment.phone, "provider_opt_out", now
             )
             self._release_caps(appointment, reserved_at)
-            record = replace(record, status="skipped", reason=error.reason)
+            record = replace(record, status=MessageStatus.SKIPPED, reason=error.reason)
             return self._end(key, queued, Outcome.SKIPPED, "opted_out", record)
         except SmsError as error:
             if error.retryable and receive_count < MAX_RECEIVES:
                 return self._retry(key, queued, appointment, reserved_at, error.reason)
             self._release_caps(appointment, reserved_at)
-            record = replace(record, status="failed", reason=error.reason)
+            record = replace(record, status=MessageStatus.FAILED, reason=error.reason)
             return self._end(key, queued, Outcome.FAILED, error.reason, record)
         record = replace(record, provider_message_id=sent.provider_message_id)
         self._end(key, queued, Outcome.SENT, None, record)
@@ -314,7 +319,7 @@ class ReminderSender:
         queued: QueuedReminder,
         outcome: Outcome,
         reason: str | None,
-        record: OutboundRecord | None = None,
+        record: Message | None = None,
     ) -> SendResult:
         status = {
             Outcome.SENT: ReminderStatus.SENT,
@@ -328,7 +333,7 @@ class ReminderSender:
         return SendResult(outcome, reason)
 
     def _delivery_failed(
-        self, key: ReminderKey, reason: str | None, record: OutboundRecord | None
+        self, key: ReminderKey, reason: str | None, record: Message | None
     ) -> None:
         """Tell the clinic a reminder could not be delivered (``DeliveryFailed``).
 

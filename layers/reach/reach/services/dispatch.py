@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from reach.data.reminders import ReminderLifecycle
+from reach.data.reminders import DueIndex, ReminderLifecycle
 from reach.domain.models import ReminderStatus
 from reach.ports.send_queue import QueuedReminder, SendQueue
 
@@ -19,8 +19,8 @@ CLAIM_LEASE = timedelta(minutes=15)
 
 
 @dataclass
-class TickReport:
-    """What one tick did; every number is a count, for metrics and benchmarks."""
+class DispatchReport:
+    """What one dispatcher tick did; every number is a count, for metrics and benchmarks."""
 
     read: int = 0
     claimed: int = 0
@@ -46,13 +46,13 @@ class Dispatcher:
     ) -> None:
         self._reminders = reminders
         self._queue = queue
-        self._shards = [f"{n:02d}" for n in range(shards)]
+        self._shards = DueIndex(shards).shards
         self._per_shard_limit = per_shard_limit
         self._new_claim_id = new_claim_id
 
-    def tick(self, now: datetime) -> TickReport:
+    def tick(self, now: datetime) -> DispatchReport:
         """Claim what is due at ``now`` (the scheduled event's time) and queue it."""
-        report = TickReport(shards=self._shards)
+        report = DispatchReport(shards=self._shards)
         claimed: list[QueuedReminder] = []
         for shard in self._shards:
             for entry in self._reminders.due(shard, now, self._per_shard_limit):
@@ -95,7 +95,7 @@ class Dispatcher:
         self._enqueue(claimed, report)
         return report
 
-    def _enqueue(self, claimed: list[QueuedReminder], report: TickReport) -> None:
+    def _enqueue(self, claimed: list[QueuedReminder], report: DispatchReport) -> None:
         if not claimed:
             return
         failed = self._queue.enqueue(claimed)

@@ -31,14 +31,9 @@ from enum import StrEnum
 
 from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository, ConcurrentChange
+from reach.data.callbacks import Callback, CallbackRepository
 from reach.data.contacts import ContactRepository
-from reach.data.conversations import (
-    INBOUND,
-    Callback,
-    ConversationRepository,
-    MessageRecord,
-    Thread,
-)
+from reach.data.messages import MessageRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.conversation import (
     LATE_GRACE,
@@ -52,6 +47,7 @@ from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, ren
 from reach.domain.errors import NotFound
 from reach.domain.inbound import InboundSms
 from reach.domain.masking import mask_phones_in
+from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import Appointment, AppointmentStatus, Tenant
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.replies import (
@@ -63,7 +59,6 @@ from reach.domain.replies import (
 )
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
-from reach.services.appointments import retire_pending
 from reach.services.consent import ConsentService
 from reach.services.replies import Answer, ReplySender
 
@@ -156,7 +151,8 @@ class InboundService:
         tenants: TenantRepository,
         appointments: AppointmentRepository,
         contacts: ContactRepository,
-        conversations: ConversationRepository,
+        conversations: MessageRepository,
+        callbacks: CallbackRepository,
         answers: ReplySender,
         events: EventPublisher,
         consent: ConsentService,
@@ -167,6 +163,7 @@ class InboundService:
         self._appointments = appointments
         self._contacts = contacts
         self._conversations = conversations
+        self._callbacks = callbacks
         self._answers = answers
         self._events = events
         self._consent = consent
@@ -417,7 +414,7 @@ class InboundService:
         else:
             updated = replace(updated, status=_APPOINTMENT_INTENTS[intent][0])
             if intent is ReplyIntent.CANCEL_APPOINTMENT:
-                retired = retire_pending(current, "cancelled_by_recipient")
+                retired = current.retire_pending("cancelled_by_recipient")
         try:
             self._appointments.save_changes(current, updated, retired, [])
         except ConcurrentChange:
@@ -438,7 +435,7 @@ class InboundService:
             expected_by=self._callback_by(tenant, appointment, reply.received_at),
             inbound_message_id=reply.inbound_id,
         )
-        callback, created = self._conversations.open_callback(requested)
+        callback, created = self._callbacks.open_callback(requested)
         if created or callback.inbound_message_id == reply.inbound_id:
             ids = {"callback_id": callback.callback_id}
             if callback.appointment_id:
@@ -490,12 +487,12 @@ class InboundService:
     def _store_inbound(self, reply: _Reply, thread: Thread) -> None:
         self._conversations.add(
             thread,
-            MessageRecord(
+            Message(
                 message_id=_derived_id("msg", reply.inbound_id),
-                direction=INBOUND,
+                kind=MessageKind.INBOUND,
                 phone=reply.phone,
                 body=reply.sms.body,
-                status="received",
+                status=MessageStatus.RECEIVED,
                 created_at=reply.received_at,
                 updated_at=self._clock(),
                 intent=reply.reading.intent.value,

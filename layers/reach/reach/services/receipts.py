@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reach.clock import Clock
-from reach.data.conversations import ConversationRepository, DeliveryUpdate
-from reach.domain.receipts import DeliveryReceipt, DeliveryState
+from reach.data.messages import DeliveryUpdate, MessageRepository
+from reach.domain.message import MessageStatus
+from reach.domain.receipts import DeliveryReceipt
 from reach.ports.events import EventPublisher, delivery_failed
 
 
@@ -36,10 +37,8 @@ class ReceiptResult:
 
 
 class ReceiptService:
-    def __init__(
-        self, conversations: ConversationRepository, events: EventPublisher, clock: Clock
-    ) -> None:
-        self._conversations = conversations
+    def __init__(self, messages: MessageRepository, events: EventPublisher, clock: Clock) -> None:
+        self._messages = messages
         self._events = events
         self._clock = clock
 
@@ -49,18 +48,18 @@ class ReceiptService:
         state = receipt.state
         if state is None:
             return ReceiptResult(ReceiptOutcome.IN_PROGRESS)
-        ref = self._conversations.find_provider_message(receipt.provider_message_id)
+        ref = self._messages.find_provider_message(receipt.provider_message_id)
         if ref is None or (receipt.tenant_id is not None and receipt.tenant_id != ref.tenant_id):
             # The lookup is ours; a context naming another tenant is not trusted over it.
             return ReceiptResult(ReceiptOutcome.UNKNOWN_MESSAGE)
-        update = self._conversations.record_delivery(
-            ref, state.value, receipt.reason, receipt.at, self._clock()
+        update = self._messages.record_delivery(
+            ref, state, receipt.reason, receipt.at, self._clock()
         )
         if update is None:
             return ReceiptResult(ReceiptOutcome.UNKNOWN_MESSAGE)
         ours = update.changed or _made_by(update, receipt, state)
         published = False
-        if ours and state is DeliveryState.UNDELIVERED and update.reminder_id:
+        if ours and state is MessageStatus.UNDELIVERED and update.reminder_id:
             event = delivery_failed(
                 ref.tenant_id,
                 ref.appointment_id,
@@ -80,7 +79,7 @@ class ReceiptService:
         )
 
 
-def _made_by(update: DeliveryUpdate, receipt: DeliveryReceipt, state: DeliveryState) -> bool:
+def _made_by(update: DeliveryUpdate, receipt: DeliveryReceipt, state: MessageStatus) -> bool:
     """The status is this receipt's own, set by an earlier try of it (whose event may not
     have gone out)."""
-    return update.status == state.value and update.status_at == receipt.at
+    return update.status is state and update.status_at == receipt.at

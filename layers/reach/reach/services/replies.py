@@ -22,9 +22,10 @@ from datetime import datetime, timedelta
 
 from reach.clock import Clock
 from reach.data.contacts import ContactRepository
-from reach.data.conversations import OUTBOUND, ConversationRepository, MessageRecord, Thread
+from reach.data.messages import MessageRepository
 from reach.data.pacing import ThroughputGate
 from reach.domain.conversation_texts import ReplyKind
+from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.segments import count_segments
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
 
@@ -33,11 +34,11 @@ REPLY_TTL = timedelta(hours=1)
 #: Where an answer sorts after the message it answers.
 _AFTER_INBOUND = timedelta(milliseconds=1)
 
-SENT = "sent"
-SKIPPED = "skipped"
-FAILED = "failed"
-RETRY = "retry"
-SENDING = "sending"
+SENT = MessageStatus.SENT
+SKIPPED = MessageStatus.SKIPPED
+FAILED = MessageStatus.FAILED
+RETRY = MessageStatus.RETRY
+SENDING = MessageStatus.SENDING
 
 
 class ReplyRetryLater(Exception):
@@ -65,7 +66,7 @@ class ReplySender:
         *,
         sms: SmsSender,
         gate: ThroughputGate,
-        conversations: ConversationRepository,
+        conversations: MessageRepository,
         contacts: ContactRepository,
         clock: Clock,
         origination_identity: str,
@@ -118,12 +119,12 @@ class ReplySender:
             return self._finish(answer, record, FAILED, error.reason)
         return self._finish(answer, record, SENT, None, sent.provider, sent.provider_message_id)
 
-    def _record(self, answer: Answer) -> MessageRecord:
+    def _record(self, answer: Answer) -> Message:
         segments = count_segments(answer.body)
         created_at = answer.received_at + _AFTER_INBOUND
-        return MessageRecord(
+        return Message(
             message_id=answer_id(answer.inbound_message_id),
-            direction=OUTBOUND,
+            kind=MessageKind.ANSWER,
             phone=answer.thread.phone,
             body=answer.body,
             status=SENDING,
@@ -140,8 +141,8 @@ class ReplySender:
     def _finish(
         self,
         answer: Answer,
-        record: MessageRecord,
-        status: str,
+        record: Message,
+        status: MessageStatus,
         reason: str | None,
         provider: str | None = None,
         provider_message_id: str | None = None,

@@ -20,8 +20,8 @@ from reach.api.schemas import (
     MessageView,
     UpdateAppointmentRequest,
 )
-from reach.data.conversations import Thread
 from reach.domain.errors import InvalidInput
+from reach.domain.message import Thread
 from reach.domain.models import AppointmentStatus
 from reach.observability import build_metrics
 from reach.services.appointments import AppointmentChanges, AppointmentService, NewAppointment
@@ -165,7 +165,7 @@ def list_messages(
 ) -> MessageList:
     tenant = tenant_id()
     appointment = _service().get_without_reminders(tenant, id)
-    messages = services().conversations.thread(
+    messages = services().messages.thread(
         Thread(tenant, appointment.appointment_id, appointment.phone), limit
     )
     return MessageList(items=[MessageView.of(m, appointment.timezone) for m in messages])

@@ -41,7 +41,7 @@ def list_callbacks(
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CallbackList:
     tenant = tenant_id()
-    page = services().conversations.callbacks(tenant, status.value, limit, next_token)
+    page = services().callbacks.callbacks(tenant, status.value, limit, next_token)
     zone = _zone(tenant)
     return CallbackList(
         items=[CallbackView.of(c, zone) for c in page.items], next_token=page.next_token
@@ -55,7 +55,7 @@ def list_callbacks(
 )
 def get_callback(id: CallbackId) -> CallbackView:
     tenant = tenant_id()
-    callback = services().conversations.get_callback(tenant, id)
+    callback = services().callbacks.get_callback(tenant, id)
     return CallbackView.of(callback, _zone(tenant))
 
 
@@ -71,7 +71,7 @@ def close_callback(
     tenant = tenant_id()
     built = services()
     now = built.clock()
-    callback = built.conversations.close_callback(
+    callback = built.callbacks.close_callback(
         tenant, id, body.outcome.value, body.note or None, now
     )
     if callback.closed_at == now:  # closed by this request, not an earlier one

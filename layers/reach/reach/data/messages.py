@@ -1,0 +1,273 @@
+"""Every stored text message, in either direction and of every kind, and the provider-id
+lookup that lets a reply or a delivery receipt find the message it is about.
+
+Messages live in their appointment's partition (``<tenant>#<appointment>``), after its
+reminders, so one Query reads the conversation in time order. Messages about no appointment
+go to the recipient's own partition with the tenant (``<tenant>#contact#<e164>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from reach.data.tables import (
+    PROVIDER_MESSAGE_SK,
+    AppointmentsTableItem,
+    MessageItem,
+    ProviderMessageItem,
+    appointment_pk,
+    contact_conversation_pk,
+    message_sk,
+    provider_message_pk,
+)
+from reach.domain.message import Direction, Message, MessageKind, MessageStatus, Thread
+
+_MESSAGES = "message#"
+
+
+@dataclass(frozen=True)
+class ProviderMessageRef:
+    tenant_id: str
+    appointment_id: str
+    message_id: str
+    #: The message's sort key in its appointment's partition.
+    message_sk: str
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    """What a delivery receipt did to its message."""
+
+    #: This receipt changed the message's status.
+    changed: bool
+    status: MessageStatus
+    status_at: datetime | None
+    reminder_id: str | None
+
+
+class MessageRepository:
+    """Stores and reads the messages of conversations and their provider-id lookups."""
+
+    def add(self, thread: Thread, message: Message) -> bool:
+        """Store ``message`` once; False when a message with its key is stored already.
+
+        Ids derived from the inbound message id make a replayed reply land here.
+        """
+        try:
+            _message_item(thread, message).save(condition=AppointmentsTableItem.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def add_in(self, transaction: TransactWrite, thread: Thread, message: Message) -> None:
+        """Write ``message`` (and its provider-id lookup, when it has one) as part of a
+        transaction someone else opened, so the message is stored exactly when the change
+        it records is: a reminder's final status and its text commit together or not at all."""
+        transaction.save(_message_item(thread, message))
+        if message.provider_message_id and thread.appointment_id:
+            transaction.save(
+                _provider_lookup(
+                    thread.tenant_id, thread.appointment_id, message.provider_message_id, message
+                )
+            )
+
+    def get(self, thread: Thread, created_at: datetime, message_id: str) -> Message | None:
+        try:
+            item = MessageItem.get(_pk(thread), message_sk(created_at, message_id))
+        except DoesNotExist:
+            return None
+        return _message(item)
+
+    def finish_outbound(
+        self,
+        thread: Thread,
+        message: Message,
+        *,
+        status: MessageStatus,
+        reason: str | None,
+        provider: str | None,
+        provider_message_id: str | None,
+        now: datetime,
+    ) -> None:
+        """Record how a send ended and, when the provider gave an id, the lookup that lets a
+        reply to this message (or its delivery receipt) find it."""
+        item = MessageItem(pk=_pk(thread), sk=message_sk(message.created_at, message.message_id))
+        actions: list[Action] = [
+            MessageItem.status.set(status.value),
+            MessageItem.updated_at.set(now),
+            MessageItem.reason.set(reason) if reason else MessageItem.reason.remove(),
+        ]
+        if provider:
+            actions.append(MessageItem.provider.set(provider))
+        if provider_message_id:
+            actions.append(MessageItem.provider_message_id.set(provider_message_id))
+        with TransactWrite(
+            connection=AppointmentsTableItem._get_connection().connection
+        ) as transaction:
+            transaction.update(item, actions=actions)
+            if provider_message_id and thread.appointment_id:
+                transaction.save(
+                    _provider_lookup(
+                        thread.tenant_id, thread.appointment_id, provider_message_id, message
+                    )
+                )
+
+    def thread(self, thread: Thread, limit: int = 200) -> list[Message]:
+        """The thread's messages in time order (oldest first), at most ``limit``."""
+        items = MessageItem.query(
+            _pk(thread),
+            MessageItem.sk.startswith(_MESSAGES),
+            limit=limit,
+            page_size=min(limit, 200),
+        )
+        return [_message(item) for item in items if isinstance(item, MessageItem)]
+
+    def last_outbound_at(self, thread: Thread, scan_limit: int = 20) -> datetime | None:
+        """When we last texted about the thread (newest ``scan_limit`` messages looked at)."""
+        items = MessageItem.query(
+            _pk(thread),
+            MessageItem.sk.startswith(_MESSAGES),
+            scan_index_forward=False,
+            limit=scan_limit,
+            page_size=scan_limit,
+        )
+        for item in items:
+            if isinstance(item, MessageItem) and item.direction == Direction.OUTBOUND.value:
+                return item.created_at
+        return None
+
+    def find_provider_message(self, provider_message_id: str) -> ProviderMessageRef | None:
+        try:
+            item = ProviderMessageItem.get(
+                provider_message_pk(provider_message_id), PROVIDER_MESSAGE_SK
+            )
+        except DoesNotExist:
+            return None
+        return ProviderMessageRef(
+            item.tenant_id, item.appointment_id, item.message_id, item.message_sk
+        )
+
+    def record_delivery(
+        self,
+        ref: ProviderMessageRef,
+        status: MessageStatus,
+        reason: str | None,
+        at: datetime,
+        now: datetime,
+    ) -> DeliveryUpdate | None:
+        """Set a sent message's status from its carrier's final receipt reported at ``at``.
+
+        Receipts arrive late and out of order: a receipt older than the one that set the
+        status changes nothing, and neither does one that says what the status says already.
+        Only texts that went out (``sent``, or a status from an earlier receipt) take a
+        receipt; a message that failed or was skipped never does. None: no such message.
+        """
+        item = MessageItem(pk=appointment_pk(ref.tenant_id, ref.appointment_id), sk=ref.message_sk)
+        actions: list[Action] = [
+            MessageItem.status.set(status.value),
+            MessageItem.status_at.set(at),
+            MessageItem.updated_at.set(now),
+            MessageItem.reason.set(reason) if reason else MessageItem.reason.remove(),
+        ]
+        condition = (
+            MessageItem.pk.exists()
+            & (MessageItem.direction == Direction.OUTBOUND.value)
+            & MessageItem.status.is_in(*(s.value for s in MessageStatus if s.takes_receipt))
+            & (MessageItem.status != status.value)
+            & (MessageItem.status_at.does_not_exist() | (MessageItem.status_at < at))
+        )
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            try:
+                item = MessageItem.get(item.pk, item.sk)
+            except DoesNotExist:
+                return None
+            return DeliveryUpdate(
+                False, MessageStatus(item.status), item.status_at, item.reminder_id
+            )
+        return DeliveryUpdate(True, MessageStatus(item.status), item.status_at, item.reminder_id)
+
+
+def _pk(thread: Thread) -> str:
+    if thread.appointment_id:
+        return appointment_pk(thread.tenant_id, thread.appointment_id)
+    return contact_conversation_pk(thread.tenant_id, thread.phone)
+
+
+def _message_item(thread: Thread, message: Message) -> MessageItem:
+    return MessageItem(
+        pk=_pk(thread),
+        sk=message_sk(message.created_at, message.message_id),
+        tenant_id=thread.tenant_id,
+        appointment_id=thread.appointment_id or "",
+        message_id=message.message_id,
+        kind=message.kind.value,
+        direction=message.direction.value,
+        phone=message.phone,
+        body=message.body,
+        status=message.status.value,
+        reason=message.reason,
+        parts=message.parts,
+        encoding=message.encoding,
+        provider=message.provider,
+        provider_message_id=message.provider_message_id,
+        reminder_id=message.reminder_id,
+        intent=message.intent,
+        inbound_message_id=message.inbound_message_id,
+        created_at=message.created_at,
+        updated_at=message.updated_at,
+    )
+
+
+def _provider_lookup(
+    tenant_id: str, appointment_id: str, provider_message_id: str, message: Message
+) -> ProviderMessageItem:
+    return ProviderMessageItem(
+        pk=provider_message_pk(provider_message_id),
+        sk=PROVIDER_MESSAGE_SK,
+        tenant_id=tenant_id,
+        appointment_id=appointment_id,
+        message_id=message.message_id,
+        message_sk=message_sk(message.created_at, message.message_id),
+    )
+
+
+def _message(item: MessageItem) -> Message:
+    return Message(
+        message_id=item.message_id,
+        kind=_kind(item),
+        phone=item.phone,
+        body=item.body,
+        status=MessageStatus(item.status),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        reason=item.reason,
+        intent=item.intent,
+        parts=int(item.parts or 0),
+        encoding=item.encoding,
+        provider=item.provider,
+        provider_message_id=item.provider_message_id,
+        reminder_id=item.reminder_id,
+        inbound_message_id=item.inbound_message_id,
+        appointment_id=item.appointment_id or None,
+        status_at=item.status_at,
+    )
+
+
+def _kind(item: MessageItem) -> MessageKind:
+    if item.kind:
+        return MessageKind(item.kind)
+    # Stored before messages had a kind: the direction and the reminder id tell it.
+    if item.direction == Direction.INBOUND.value:
+        return MessageKind.INBOUND
+    return MessageKind.REMINDER if item.reminder_id else MessageKind.ANSWER
