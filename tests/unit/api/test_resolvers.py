@@ -14,26 +14,25 @@ from aws_lambda_powertools import Logger
 from conftest import load_event
 from reach.api.app import build_resolver
 from reach.data.conversations import Callback
+from reach.services.callbacks import CallbackInZone
 
 CALLBACK_ID = "cb_" + "0" * 32
 
 
-class Conversations:
+class Callbacks:
     def __init__(self, phone: str) -> None:
         self.phone = phone
         self.tenants: list[str] = []
 
-    def get_callback(self, tenant_id: str, callback_id: str) -> Callback:
+    def get(self, tenant_id: str, callback_id: str) -> CallbackInZone:
         self.tenants.append(tenant_id)
         at = datetime(2026, 12, 1, 15, tzinfo=UTC)
-        return Callback(tenant_id, callback_id, self.phone, None, "open", at, at, "in-1")
+        callback = Callback(tenant_id, callback_id, self.phone, None, "open", at, at, "in-1")
+        return CallbackInZone(callback, "America/New_York")
 
 
 def services(phone: str) -> SimpleNamespace:
-    return SimpleNamespace(
-        conversations=Conversations(phone),
-        tenants=SimpleNamespace(get=lambda _tenant: SimpleNamespace(timezone="America/New_York")),
-    )
+    return SimpleNamespace(callbacks=Callbacks(phone))
 
 
 def request(tenant_id: str) -> dict:
@@ -61,5 +60,5 @@ def test_each_resolver_answers_with_its_own_services_and_request(lambda_context)
     assert answer["statusCode"] == 200, answer["body"]
     assert json.loads(answer["body"])["phone"] == "+12025550001"
     assert json.loads(other["body"])["phone"] == "+12025550002"
-    assert first_services.conversations.tenants == ["ten_first"]
-    assert second_services.conversations.tenants == ["ten_second"]
+    assert first_services.callbacks.tenants == ["ten_first"]
+    assert second_services.callbacks.tenants == ["ten_second"]
