@@ -10,11 +10,12 @@ from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import reminder_offsets as valid_offsets
 from reach.domain.errors import InvalidInput, NotFound
-from reach.domain.messages import TemplateReport, normalize_language, review_template_edit
+from reach.domain.languages import normalize_language
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import quiet_hours_text
 from reach.domain.replies import keywords_with
+from reach.domain.template_review import TemplateReport, review_template_edit
 from reach.domain.zones import zone_name
 from reach.services.api_keys import hash_key
 
