@@ -18,18 +18,13 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reach.domain.envelopes import RejectedPayload
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.observability import build_logger, build_metrics, build_tracer, report_rejected
-from reach.settings import Settings
-from reach.wiring import inbound_from_env
+from reach.wiring import build_idempotency_store, inbound_from_env
 
 logger = build_logger("reach-inbound")
 metrics = build_metrics("reach-inbound")
@@ -43,7 +38,8 @@ idempotency = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=IDEMPOTENCY_SECONDS,
 )
-persistence = DynamoDBPersistenceLayer(table_name=Settings.from_env().require("idempotency_table"))
+# Connects to IDEMPOTENCY_TABLE when the first reply is guarded, not at import.
+persistence = build_idempotency_store()
 
 
 @idempotent_function(data_keyword_argument="sms", config=idempotency, persistence_store=persistence)

@@ -104,7 +104,9 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
     )
     clock = DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
     sms = TimedSms(clock)
-    inbound = build_inbound(aws.settings, clock, clock.sleep, sms=sms, events=RecordingPublisher())
+    inbound = build_inbound(
+        aws.settings, clock=clock, sleep=clock.sleep, sms=sms, events=RecordingPublisher()
+    )
     # Replies go through the function's own once-per-inboundMessageId guard (Powertools
     # idempotency on the template's table), with this test's clock and recording provider.
     function.__dict__["inbound_from_env"] = lambda: inbound

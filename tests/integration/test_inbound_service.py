@@ -68,7 +68,7 @@ def events() -> RecordingPublisher:
 
 @pytest.fixture
 def inbound(aws, clock, sms, events) -> InboundService:
-    return build_inbound(aws.settings, clock, clock.sleep, sms=sms, events=events)
+    return build_inbound(aws.settings, clock=clock, sleep=clock.sleep, sms=sms, events=events)
 
 
 def book(aws, clock, tenant, *, days=3, hour=14, phone=PATIENT, **extra):

@@ -64,7 +64,7 @@ def events():
 
 @pytest.fixture
 def receipts(aws, clock, events):
-    return build_receipts(aws.settings, clock, events=events)
+    return build_receipts(aws.settings, clock=clock, events=events)
 
 
 def receipt(provider_id: str, event_type: str, at: datetime, **extra: Any) -> DeliveryReceipt:
@@ -162,7 +162,7 @@ def test_a_repeated_receipt_republishes_under_the_same_id_and_changes_nothing(
 def test_a_bus_failure_is_retried_with_the_receipt(aws, sent, clock):
     appointment, provider_id = sent
     flaky = RecordingPublisher(fail_times=1)
-    receipts = build_receipts(aws.settings, clock, events=flaky)
+    receipts = build_receipts(aws.settings, clock=clock, events=flaky)
     failed = receipt(provider_id, "TEXT_BLOCKED", clock() + timedelta(seconds=3))
 
     with pytest.raises(EventPublishError):

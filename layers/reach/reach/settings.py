@@ -10,11 +10,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Literal, cast, get_args
 
-from reach.domain.durations import ReminderOffset
-from reach.domain.quiet_hours import QuietHours
+from reach.domain.durations import fixed_duration, reminder_offsets
+from reach.domain.errors import InvalidInput
+from reach.domain.quiet_hours import QuietHours, quiet_hours_text
 
 OriginationType = Literal["toll-free", "10dlc", "short-code", "long-code"]
 SmsProvider = Literal["sns", "end-user-messaging"]
@@ -74,22 +75,27 @@ def _mps(value: str) -> float | None:
     return mps
 
 
-def _quiet_hours(value: str) -> str:
-    QuietHours.parse(value)
-    return value
+def _domain(check: Callable[[str], Any]) -> Callable[[str], str]:
+    """A domain validator as a settings check: the value is kept as written, and the
+    validator's InvalidInput becomes the ValueError that from_env reports with the variable."""
+
+    def checked(value: str) -> str:
+        try:
+            check(value)
+        except InvalidInput as error:
+            raise ValueError(error.reason) from error
+        return value
+
+    return checked
 
 
-def _offsets(value: str) -> str:
-    for text in value.split(","):
-        ReminderOffset.parse(text)
-    return value
+def _offset_list(value: str) -> tuple[str, ...]:
+    return reminder_offsets(value.split(","), field="DEFAULT_REMINDER_OFFSETS")
 
 
-def _callback_within(value: str) -> str:
-    offset = ReminderOffset.parse(value)
-    if offset.years or offset.months:
-        raise ValueError("use days, hours or minutes, e.g. PT2H or P1D")
-    return value
+_quiet_hours = _domain(quiet_hours_text)
+_offsets = _domain(_offset_list)
+_callback_within = _domain(partial(fixed_duration, field="CALLBACK_WITHIN"))
 
 
 @dataclass(frozen=True)
@@ -138,8 +144,7 @@ class Settings:
     @cached_property
     def callback_window(self) -> timedelta:
         """How long a clinic takes to call a recipient back who asked by text."""
-        offset = ReminderOffset.parse(self.callback_within)
-        return timedelta(days=offset.days) + offset.elapsed
+        return fixed_duration(self.callback_within, field="CALLBACK_WITHIN")
 
     @cached_property
     def quiet_hours(self) -> QuietHours:
@@ -147,7 +152,7 @@ class Settings:
 
     @cached_property
     def reminder_offsets(self) -> tuple[str, ...]:
-        return tuple(ReminderOffset.parse(t).text for t in self.default_reminder_offsets.split(","))
+        return _offset_list(self.default_reminder_offsets)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,11 +1,17 @@
-"""Builds the real collaborators once per cold start (handlers call ``services_from_env``)."""
+"""Builds the real collaborators once per cold start (handlers call the ``*_from_env``).
+
+Every builder takes the function's settings and the same kinds of override, keyword-only:
+``clock`` (and ``sleep`` where texts are paced), ``sms``, ``events`` and ``stores``, each
+where the built service uses it. No builder runs at import time, and none makes an AWS client
+before a handler asks for its service.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from reach.clock import Clock, system_clock
@@ -13,22 +19,31 @@ from reach.data.tables import bind_tables
 from reach.settings import Settings
 
 if TYPE_CHECKING:  # each function imports only the services it runs (cold start)
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+    from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
-    from reach.data.tenants import TenantRepository
+    from reach.data.pacing import ThroughputGate
+    from reach.data.reminders import ReminderLifecycle
+    from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
     from reach.ports.opt_outs import ProviderOptOutList
+    from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
+    from reach.services.callbacks import CallbackService
     from reach.services.consent import ConsentService
     from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
     from reach.services.receipts import ReceiptService
+    from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler
     from reach.services.tenants import TenantAdmin
+    from reach.services.threads import ThreadService
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,65 @@ class Services:
     tenants: TenantRepository
     contacts: ContactRepository
     messages: MessageRepository
-    callbacks: CallbackRepository
     consent: ConsentService
+    callbacks: CallbackService
+    recipients: RecipientService
+    threads: ThreadService
     clock: Clock
+
+
+class Stores:
+    """The repositories over the tables named by the settings, each made on first use (its
+    module is imported then, so a function pays only for the tables it reads).
+
+    Builders share one per service graph, so that its services see the same repositories.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        bind_tables(settings)
+        self._due_shards = settings.due_shards
+
+    @cached_property
+    def tenants(self) -> TenantRepository:
+        from reach.data.tenants import TenantRepository
+
+        return TenantRepository()
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        from reach.data.tenants import ApiKeyRepository
+
+        return ApiKeyRepository()
+
+    @cached_property
+    def contacts(self) -> ContactRepository:
+        from reach.data.contacts import ContactRepository
+
+        return ContactRepository()
+
+    @cached_property
+    def appointments(self) -> AppointmentRepository:
+        from reach.data.appointments import AppointmentRepository
+
+        return AppointmentRepository(self._due_shards)
+
+    @cached_property
+    def messages(self) -> MessageRepository:
+        from reach.data.messages import MessageRepository
+
+        return MessageRepository()
+
+    @cached_property
+    def callbacks(self) -> CallbackRepository:
+        from reach.data.callbacks import CallbackRepository
+
+        return CallbackRepository()
+
+    @cached_property
+    def reminders(self) -> ReminderLifecycle:
+        from reach.data.reminders import ReminderLifecycle
+
+        return ReminderLifecycle()
 
 
 class _EventBusOnFirstUse:
@@ -66,48 +137,73 @@ class _EventBusOnFirstUse:
         self._publisher.publish(events)
 
 
+def _event_bus(settings: Settings) -> EventPublisher:
+    """The bus of a function that publishes on every call: EVENT_BUS_NAME is checked now."""
+    from reach.adapters.events_eventbridge import build_event_publisher
+
+    return build_event_publisher(settings.require("event_bus_name"), settings.region)
+
+
+def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
+    from reach.services.consent import ConsentService
+
+    return ConsentService(stores.contacts, stores.appointments, events, clock)
+
+
+def _gate(settings: Settings, clock: Clock, sleep: Callable[[float], None]) -> ThroughputGate:
+    """The origination identity's throughput gate, shared by every text it sends."""
+    from reach.data.pacing import ThroughputGate
+
+    return ThroughputGate(
+        settings.origination_identity or "default", settings.throughput_mps, clock, sleep
+    )
+
+
 def build_services(
-    settings: Settings, *, clock: Clock = system_clock, events: EventPublisher | None = None
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    events: EventPublisher | None = None,
+    stores: Stores | None = None,
 ) -> Services:
     """The API's services. ``events`` replaces the real bus (the local run records them)."""
-    from reach.data.appointments import AppointmentRepository
-    from reach.data.callbacks import CallbackRepository
-    from reach.data.contacts import ContactRepository
-    from reach.data.messages import MessageRepository
-    from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
-    from reach.services.consent import ConsentService
+    from reach.services.callbacks import CallbackService
+    from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
+    from reach.services.threads import ThreadService
 
-    bind_tables(settings)
-    tenants = TenantRepository()
-    keys = ApiKeyRepository()
-    contacts = ContactRepository()
-    appointments = AppointmentRepository(settings.due_shards)
+    stores = stores or Stores(settings)
+    appointments = AppointmentService(stores.appointments, stores.tenants, stores.contacts, clock)
+    consent = _consent(stores, events or _EventBusOnFirstUse(settings), clock)
     return Services(
         settings=settings,
-        appointments=AppointmentService(appointments, tenants, contacts, clock),
-        authenticator=Authenticator(keys),
-        admin=TenantAdmin(tenants, keys, clock),
-        tenants=tenants,
-        contacts=contacts,
-        messages=MessageRepository(),
-        callbacks=CallbackRepository(),
-        consent=ConsentService(
-            contacts, appointments, events or _EventBusOnFirstUse(settings), clock
-        ),
+        appointments=appointments,
+        authenticator=Authenticator(stores.api_keys),
+        admin=TenantAdmin(stores.tenants, stores.api_keys, clock),
+        tenants=stores.tenants,
+        contacts=stores.contacts,
+        messages=stores.messages,
+        consent=consent,
+        callbacks=CallbackService(stores.callbacks, stores.tenants, clock),
+        recipients=RecipientService(stores.tenants, stores.contacts, consent, clock),
+        threads=ThreadService(appointments, stores.messages),
         clock=clock,
     )
 
 
-def build_authenticator(settings: Settings) -> Authenticator:
+@lru_cache(maxsize=1)
+def services_from_env() -> Services:
+    """The services for this Lambda container, built on first use."""
+    return build_services(Settings.from_env())
+
+
+def build_authenticator(settings: Settings, *, stores: Stores | None = None) -> Authenticator:
     """Only what the authorizer runs: the key table and the header check."""
-    from reach.data.tenants import ApiKeyRepository
     from reach.services.api_keys import Authenticator
 
-    bind_tables(settings)
-    return Authenticator(ApiKeyRepository())
+    return Authenticator((stores or Stores(settings)).api_keys)
 
 
 @lru_cache(maxsize=1)
@@ -115,19 +211,27 @@ def authenticator_from_env() -> Authenticator:
     return build_authenticator(Settings.from_env())
 
 
-def build_dispatcher(settings: Settings) -> Dispatcher:
-    """The dispatcher with its SQS send queue (only the dispatcher function pays for it)."""
+def build_dispatcher(
+    settings: Settings, *, queue: SendQueue | None = None, stores: Stores | None = None
+) -> Dispatcher:
+    """The dispatcher with its SQS send queue (only the dispatcher function pays for it).
+
+    ``queue`` replaces the SQS queue. The dispatcher has no clock: each tick says its time.
+    """
+    from reach.services.dispatch import Dispatcher
+
+    stores = stores or Stores(settings)
+    return Dispatcher(stores.reminders, queue or _send_queue(settings), settings.due_shards)
+
+
+def _send_queue(settings: Settings) -> SendQueue:
     import boto3
 
     from reach.adapters.send_queue_sqs import SqsSendQueue
-    from reach.data.reminders import ReminderLifecycle
-    from reach.services.dispatch import Dispatcher
 
-    bind_tables(settings)
-    queue = SqsSendQueue(
+    return SqsSendQueue(
         boto3.client("sqs", region_name=settings.region), settings.require("send_queue_url")
     )
-    return Dispatcher(ReminderLifecycle(), queue, settings.due_shards)
 
 
 @lru_cache(maxsize=1)
@@ -182,53 +286,41 @@ def sender_from_env() -> ReminderSender:
 
 def build_inbound(
     settings: Settings,
+    *,
     clock: Clock = system_clock,
     sleep: Callable[[float], None] = time.sleep,
-    *,
     sms: SmsSender | None = None,
     events: EventPublisher | None = None,
+    stores: Stores | None = None,
 ) -> InboundService:
     """The inbound reply handler with its answers' SMS provider, pace and event bus.
 
     ``sms`` and ``events`` replace the real provider and bus (the local run records them).
     """
-    from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
-    from reach.data.appointments import AppointmentRepository
-    from reach.data.callbacks import CallbackRepository
-    from reach.data.contacts import ContactRepository
-    from reach.data.messages import MessageRepository
-    from reach.data.pacing import ThroughputGate
-    from reach.data.tenants import TenantRepository
-    from reach.services.consent import ConsentService
     from reach.services.inbound import InboundService
     from reach.services.replies import ReplySender
 
-    bind_tables(settings)
-    contacts = ContactRepository()
-    conversations = MessageRepository()
-    appointments = AppointmentRepository(settings.due_shards)
-    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
+    stores = stores or Stores(settings)
+    publisher = events or _event_bus(settings)
     answers = ReplySender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=ThroughputGate(
-            settings.origination_identity or "default", settings.throughput_mps, clock, sleep
-        ),
-        conversations=conversations,
-        contacts=contacts,
+        gate=_gate(settings, clock, sleep),
+        conversations=stores.messages,
+        contacts=stores.contacts,
         clock=clock,
         origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
     )
     return InboundService(
-        tenants=TenantRepository(),
-        appointments=appointments,
-        contacts=contacts,
-        conversations=conversations,
-        callbacks=CallbackRepository(),
+        tenants=stores.tenants,
+        appointments=stores.appointments,
+        contacts=stores.contacts,
+        conversations=stores.messages,
+        callbacks=stores.callbacks,
         answers=answers,
         events=publisher,
-        consent=ConsentService(contacts, appointments, publisher, clock),
+        consent=_consent(stores, publisher, clock),
         clock=clock,
         callback_within=settings.callback_window,
     )
@@ -239,30 +331,36 @@ def inbound_from_env() -> InboundService:
     return build_inbound(Settings.from_env())
 
 
-@lru_cache(maxsize=1)
-def services_from_env() -> Services:
-    """The services for this Lambda container, built on first use."""
-    return build_services(Settings.from_env())
+def build_idempotency_store(
+    settings: Callable[[], Settings] = Settings.from_env,
+) -> BasePersistenceLayer:
+    """The inbound function's once-per-reply store on IDEMPOTENCY_TABLE.
+
+    Powertools needs it when the function module is imported; it reads ``settings`` and makes
+    its DynamoDB client only when the first reply is guarded.
+    """
+    from reach.adapters.idempotency_dynamodb import DynamoDBIdempotencyStore
+
+    return DynamoDBIdempotencyStore(lambda: settings().require("idempotency_table"))
 
 
 def build_reconciler(
     settings: Settings,
-    clock: Clock = system_clock,
     *,
+    clock: Clock = system_clock,
     provider: ProviderOptOutList | None = None,
     events: EventPublisher | None = None,
+    stores: Stores | None = None,
 ) -> OptOutReconciler:
-    """The opt-out reconciliation job with the provider's list and the event bus."""
-    from reach.adapters.events_eventbridge import build_event_publisher
+    """The opt-out reconciliation job with the provider's list and the event bus.
+
+    ``provider`` replaces the provider's opt-out list (it is this job's SMS side).
+    """
     from reach.adapters.opt_outs_factory import build_opt_out_list
-    from reach.data.appointments import AppointmentRepository
-    from reach.data.contacts import ContactRepository
-    from reach.services.consent import ConsentService
     from reach.services.reconcile import OptOutReconciler
 
-    bind_tables(settings)
-    contacts = ContactRepository()
-    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
+    stores = stores or Stores(settings)
+    consent = _consent(stores, events or _event_bus(settings), clock)
     return OptOutReconciler(
         provider
         or build_opt_out_list(
@@ -271,8 +369,8 @@ def build_reconciler(
             settings.opt_out_list_name,
             endpoint_url=settings.endpoint_url,
         ),
-        contacts,
-        ConsentService(contacts, AppointmentRepository(settings.due_shards), publisher, clock),
+        stores.contacts,
+        consent,
         clock,
     )
 
@@ -283,16 +381,17 @@ def reconciler_from_env() -> OptOutReconciler:
 
 
 def build_receipts(
-    settings: Settings, clock: Clock = system_clock, *, events: EventPublisher | None = None
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    events: EventPublisher | None = None,
+    stores: Stores | None = None,
 ) -> ReceiptService:
     """Delivery receipts onto the conversation, and DeliveryFailed to the clinic's bus."""
-    from reach.adapters.events_eventbridge import build_event_publisher
-    from reach.data.messages import MessageRepository
     from reach.services.receipts import ReceiptService
 
-    bind_tables(settings)
-    publisher = events or build_event_publisher(settings.require("event_bus_name"), settings.region)
-    return ReceiptService(MessageRepository(), publisher, clock)
+    stores = stores or Stores(settings)
+    return ReceiptService(stores.messages, events or _event_bus(settings), clock)
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from conftest import load_event
 from reach.api.app import build_resolver
 from reach.data.callbacks import Callback
+from reach.services.callbacks import CallbackInZone
 
 CALLBACK_ID = "cb_" + "0" * 32
 
@@ -23,17 +24,15 @@ class Callbacks:
         self.phone = phone
         self.tenants: list[str] = []
 
-    def get_callback(self, tenant_id: str, callback_id: str) -> Callback:
+    def get(self, tenant_id: str, callback_id: str) -> CallbackInZone:
         self.tenants.append(tenant_id)
         at = datetime(2026, 12, 1, 15, tzinfo=UTC)
-        return Callback(tenant_id, callback_id, self.phone, None, "open", at, at, "in-1")
+        callback = Callback(tenant_id, callback_id, self.phone, None, "open", at, at, "in-1")
+        return CallbackInZone(callback, "America/New_York")
 
 
 def services(phone: str) -> SimpleNamespace:
-    return SimpleNamespace(
-        callbacks=Callbacks(phone),
-        tenants=SimpleNamespace(get=lambda _tenant: SimpleNamespace(timezone="America/New_York")),
-    )
+    return SimpleNamespace(callbacks=Callbacks(phone))
 
 
 def request(tenant_id: str) -> dict:

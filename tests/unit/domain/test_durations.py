@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reach.domain.durations import ReminderOffset
+from reach.domain.durations import ReminderOffset, fixed_duration, reminder_offsets
+from reach.domain.errors import InvalidInput
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -72,3 +73,23 @@ def test_a_wall_time_in_the_dst_gap_resolves_forward():
     due = ReminderOffset.parse("P1D").before(start, NEW_YORK)
 
     assert due == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)  # 03:30 EDT
+
+
+def test_a_list_of_offsets_comes_back_canonical_without_repeats():
+    assert reminder_offsets(["p1d", "PT2H", "P1D"], field="reminders") == ("P1D", "PT2H")
+
+
+def test_an_offset_that_does_not_parse_is_named_by_its_place_in_the_list():
+    with pytest.raises(InvalidInput) as raised:
+        reminder_offsets(["P1D", "soon"], field="reminder_offsets")
+
+    assert raised.value.field == "reminder_offsets[1]"
+    assert raised.value.reason == "'soon' is not an ISO 8601 duration such as P1D or PT2H"
+
+
+def test_a_fixed_duration_refuses_months_and_years_which_have_no_fixed_length():
+    assert fixed_duration("P1DT2H", field="window") == timedelta(days=1, hours=2)
+    with pytest.raises(InvalidInput) as raised:
+        fixed_duration("P1M", field="window")
+
+    assert raised.value.field == "window"

@@ -5,17 +5,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reach.domain.errors import InvalidInput
-from reach.domain.messages import (
-    DEFAULT_TEMPLATES,
-    REPLY_OPTIONS,
-    InvalidTemplate,
-    MessageTemplate,
-    render_reminder,
-    review_template_edit,
-    template_for,
-)
 from reach.domain.models import AppointmentKind
+from reach.domain.rendering import REPLY_OPTIONS, render_reminder
 from reach.domain.segments import SmsEncoding, count_segments
+from reach.domain.template_review import review_template_edit
+from reach.domain.templates import DEFAULT_TEMPLATES, InvalidTemplate, MessageTemplate, template_for
 
 CLINIC = AppointmentKind.CLINIC_VISIT
 SERVICE = AppointmentKind.SERVICE_VISIT

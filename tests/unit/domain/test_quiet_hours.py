@@ -3,7 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reach.domain.quiet_hours import QuietHours
+from reach.domain.errors import InvalidInput
+from reach.domain.quiet_hours import QuietHours, quiet_hours_text
 
 NEW_YORK = ZoneInfo("America/New_York")
 NIGHT = QuietHours.parse("21:00-08:00")
@@ -78,3 +79,12 @@ def test_malformed_windows_are_refused(text):
 
 def test_a_window_prints_as_it_parses():
     assert str(QuietHours.parse("21:00-08:00")) == "21:00-08:00"
+
+
+def test_a_quiet_hours_setting_is_kept_in_its_canonical_form_or_refused_naming_the_field():
+    assert quiet_hours_text(" 21:00-08:00 ") == "21:00-08:00"
+    with pytest.raises(InvalidInput) as raised:
+        quiet_hours_text("9pm-8am")
+
+    assert raised.value.field == "quiet_hours"
+    assert raised.value.reason == "'9pm-8am' is not a quiet-hours window such as 21:00-08:00"

@@ -67,7 +67,7 @@ def measure(receipts: int = FULL_RECEIPTS) -> ReceiptsResult:
     with embedded_aws("bench-receipts") as aws, counting_aws_calls() as counter:
         clock = DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
         # The real EventBridge publisher into moto: its calls count
-        service = build_receipts(aws.settings, clock)
+        service = build_receipts(aws.settings, clock=clock)
         for number, scenario in enumerate(SCENARIOS):
             for n in range(receipts):
                 provider_id = f"bench-{number}-{n}"

@@ -78,7 +78,7 @@ def measure(replies: int = FULL_REPLIES) -> RepliesResult:
         clock = DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
         services.appointments._clock = clock  # bookings on the benchmark's clock
         # The real SNS adapter and the real EventBridge publisher, into moto: their calls count
-        inbound = build_inbound(aws.settings, clock, clock.sleep)
+        inbound = build_inbound(aws.settings, clock=clock, sleep=clock.sleep)
         tenant = _tenant(services.admin)
         for number, scenario in enumerate(SCENARIOS):
             messages = [

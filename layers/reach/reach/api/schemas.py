@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -18,24 +19,26 @@ from pydantic import (
 
 from reach.data.callbacks import Callback
 from reach.domain.caps import Contact
-from reach.domain.durations import ReminderOffset
+from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput
 from reach.domain.message import Message
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
-from reach.domain.zones import load_zone
+from reach.domain.zones import load_zone, zone_name
+from reach.services.appointments import AppointmentChanges, NewAppointment
 from reach.services.consent import source_kind
 
 
-def _offset(text: str) -> str:
-    return ReminderOffset.parse(text).text  # ValueError becomes a 422 naming the item
+def _domain(check: Callable[[str], str]) -> AfterValidator:
+    """A domain validator on a field: its InvalidInput becomes the ValueError pydantic reports
+    as a 422 naming the field (or list item) at fault, with the domain's own message."""
 
+    def checked(text: str) -> str:
+        try:
+            return check(text)
+        except InvalidInput as error:
+            raise ValueError(error.reason) from error
 
-def _zone(name: str) -> str:
-    try:
-        load_zone(name)
-    except InvalidInput as error:
-        raise ValueError(error.reason) from error
-    return name
+    return AfterValidator(checked)
 
 
 def _plain_text(text: str) -> str:
@@ -51,10 +54,10 @@ def _note_text(text: str) -> str:
     return text.strip()
 
 
-OffsetText = Annotated[str, AfterValidator(_offset), Field(examples=["P1D", "PT2H"], max_length=32)]
-ZoneName = Annotated[
-    str, AfterValidator(_zone), Field(examples=["America/New_York"], max_length=64)
+OffsetText = Annotated[
+    str, _domain(reminder_offset), Field(examples=["P1D", "PT2H"], max_length=32)
 ]
+ZoneName = Annotated[str, _domain(zone_name), Field(examples=["America/New_York"], max_length=64)]
 FirstName = Annotated[
     str,
     AfterValidator(_plain_text),
@@ -122,6 +125,10 @@ class CreateAppointmentRequest(BaseModel):
         description="ISO 8601 durations before the start; the tenant's default when absent",
     )
 
+    def to_command(self) -> NewAppointment:
+        """The booking as the appointment service takes it (the fields share their names)."""
+        return NewAppointment(**self.model_dump())
+
 
 class UpdateAppointmentRequest(BaseModel):
     """A PATCH: only the fields present change. ``first_name`` and ``location`` may be null."""
@@ -148,6 +155,23 @@ class UpdateAppointmentRequest(BaseModel):
         if not self.model_fields_set - {"version"}:
             raise ValueError("nothing to change: send at least one field")
         return self
+
+    def to_command(self) -> AppointmentChanges:
+        """The PATCH as the appointment service takes it: absent fields stay None, and a
+        ``first_name`` or ``location`` sent as null is named in ``cleared``."""
+        return AppointmentChanges(
+            **self.model_dump(exclude={"version"}),
+            expected_version=self.version,
+            cleared=frozenset(
+                name
+                for name in _CLEARABLE
+                if name in self.model_fields_set and getattr(self, name) is None
+            ),
+        )
+
+
+#: The fields a PATCH may set to null, which removes them from the appointment.
+_CLEARABLE = ("first_name", "location")
 
 
 class ReminderView(BaseModel):

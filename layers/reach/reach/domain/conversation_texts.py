@@ -36,13 +36,9 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from reach.domain.messages import (
-    _field_value,
-    _language_chain,
-    format_local_date,
-    format_local_time,
-    format_national_phone,
-)
+from reach.domain.languages import language_chain as _language_chain
+from reach.domain.local_format import format_local_date, format_local_time, format_national_phone
+from reach.domain.rendering import field_value as _field_value
 from reach.domain.replies import MAX_MINUTES_LATE
 from reach.domain.segments import count_segments, is_gsm7
 

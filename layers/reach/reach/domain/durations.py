@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from reach.domain.errors import InvalidInput
 
 _PATTERN = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -73,3 +76,36 @@ class ReminderOffset:
         wall = local.replace(year=year, month=month, day=day) - timedelta(days=self.days)
         nominal = wall.replace(tzinfo=zone).astimezone(UTC)
         return nominal - self.elapsed
+
+
+def reminder_offset(text: str, *, field: str = "reminders") -> str:
+    """``text`` as a canonical ISO 8601 offset (``pt2h`` -> ``PT2H``); the one check of a
+    reminder offset wherever one comes in (API, admin, settings). Raises InvalidInput naming
+    ``field``."""
+    try:
+        return ReminderOffset.parse(text).text
+    except ValueError as error:
+        raise InvalidInput(field, str(error)) from error
+
+
+def reminder_offsets(texts: Iterable[str], *, field: str) -> tuple[str, ...]:
+    """The offsets as canonical texts, duplicates dropped, in the order given; one that does
+    not parse raises InvalidInput naming ``field[index]``."""
+    return tuple(
+        dict.fromkeys(
+            reminder_offset(text, field=f"{field}[{index}]") for index, text in enumerate(texts)
+        )
+    )
+
+
+def fixed_duration(text: str, *, field: str) -> timedelta:
+    """An ISO 8601 duration of fixed length (days, hours, minutes, seconds) as a timedelta,
+    or InvalidInput naming ``field``. Years and months have no fixed length, so a window such
+    as "call back within" refuses them."""
+    try:
+        offset = ReminderOffset.parse(text)
+    except ValueError as error:
+        raise InvalidInput(field, str(error)) from error
+    if offset.years or offset.months:
+        raise InvalidInput(field, "use days, hours or minutes, e.g. PT2H or P1D")
+    return timedelta(days=offset.days) + offset.elapsed

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from reach.domain.errors import InvalidInput
+
 _PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 #: The earlier way out of a quiet period is this long before it begins.
@@ -78,6 +80,15 @@ class QuietHours:
         """``instant`` itself when allowed, else the end of its quiet period (UTC)."""
         period = self.period_at(instant, zone)
         return instant.astimezone(UTC) if period is None else period.ends
+
+
+def quiet_hours_text(text: str, *, field: str = "quiet_hours") -> str:
+    """``text`` as a canonical ``HH:MM-HH:MM`` window; the one check of a quiet-hours string
+    (admin, settings). Raises InvalidInput naming ``field``."""
+    try:
+        return str(QuietHours.parse(text))
+    except ValueError as error:
+        raise InvalidInput(field, str(error)) from error
 
 
 def _wall(day: date, clock: time, zone: ZoneInfo) -> datetime:

@@ -1,4 +1,4 @@
-"""IANA time zones, validated once at the edge."""
+"""IANA time zones: the one check of a zone name, wherever one comes in (API, admin, services)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,8 @@ def load_zone(name: str, *, field: str = "timezone") -> ZoneInfo:
         raise InvalidInput(
             field, f"'{name}' is not an IANA time zone such as America/New_York"
         ) from error
+
+
+def zone_name(name: str, *, field: str = "timezone") -> str:
+    """``name`` as the IANA key of a zone that exists, or InvalidInput naming ``field``."""
+    return load_zone(name, field=field).key

@@ -15,7 +15,7 @@ from reach.data.appointments import (
 )
 from reach.data.contacts import ContactRepository
 from reach.data.tenants import TenantRepository
-from reach.domain.durations import ReminderOffset
+from reach.domain.durations import ReminderOffset, reminder_offsets
 from reach.domain.errors import Conflict, InvalidInput, NotFound
 from reach.domain.models import (
     Appointment,
@@ -105,7 +105,11 @@ class AppointmentService:
         timezone = new.timezone or tenant.timezone
         load_zone(timezone)
         phone = to_e164(new.phone, default_region=region_of(tenant.sender_number))
-        offsets = _offsets(new.reminders) if new.reminders is not None else tenant.reminder_offsets
+        offsets = (
+            reminder_offsets(new.reminders, field="reminders")
+            if new.reminders is not None
+            else tenant.reminder_offsets
+        )
         appointment = Appointment(
             tenant_id=tenant_id,
             appointment_id=appointment_id,
@@ -222,7 +226,7 @@ class AppointmentService:
             language=changes.language or current.language,
             reminder_offsets=current.reminder_offsets
             if changes.reminders is None
-            else _offsets(changes.reminders),
+            else reminder_offsets(changes.reminders, field="reminders"),
         )
         if updated == current:
             return current
@@ -269,16 +273,6 @@ def _future_start(starts_at: datetime, now: datetime) -> datetime:
     if starts_at - now > MAX_BOOKING_HORIZON:
         raise InvalidInput("starts_at", f"must be within {MAX_BOOKING_HORIZON.days} days")
     return starts_at
-
-
-def _offsets(texts: list[str]) -> tuple[str, ...]:
-    parsed: list[str] = []
-    for index, text in enumerate(texts):
-        try:
-            parsed.append(ReminderOffset.parse(text).text)
-        except ValueError as error:
-            raise InvalidInput(f"reminders[{index}]", str(error)) from error
-    return tuple(dict.fromkeys(parsed))
 
 
 def _patched(

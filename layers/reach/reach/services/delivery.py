@@ -24,10 +24,11 @@ from reach.data.reminders import ReminderKey, ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
-from reach.domain.messages import render_reminder, template_for
 from reach.domain.models import Appointment, AppointmentKind, ReminderStatus, Tenant
 from reach.domain.quiet_hours import QuietHours
+from reach.domain.rendering import render_reminder
 from reach.domain.segments import count_segments
+from reach.domain.templates import template_for
 from reach.domain.zones import load_zone
 from reach.ports.events import (
     EventPublisher,

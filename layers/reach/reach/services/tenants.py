@@ -8,14 +8,15 @@ from dataclasses import dataclass, replace
 
 from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
-from reach.domain.durations import ReminderOffset
+from reach.domain.durations import reminder_offsets as valid_offsets
 from reach.domain.errors import InvalidInput, NotFound
-from reach.domain.messages import TemplateReport, normalize_language, review_template_edit
+from reach.domain.languages import normalize_language
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
-from reach.domain.quiet_hours import QuietHours
+from reach.domain.quiet_hours import quiet_hours_text
 from reach.domain.replies import keywords_with
-from reach.domain.zones import load_zone
+from reach.domain.template_review import TemplateReport, review_template_edit
+from reach.domain.zones import zone_name
 from reach.services.api_keys import hash_key
 
 
@@ -47,10 +48,10 @@ class TenantAdmin:
         tenant = Tenant(
             tenant_id=f"ten_{uuid.uuid4().hex[:20]}",
             name=_name(name),
-            timezone=load_zone(timezone).key,
+            timezone=zone_name(timezone),
             sender_number=to_e164(sender_number, field="number"),
-            quiet_hours=_quiet_hours(quiet_hours),
-            reminder_offsets=_offsets(reminder_offsets),
+            quiet_hours=quiet_hours_text(quiet_hours),
+            reminder_offsets=valid_offsets(reminder_offsets, field="reminder_offsets"),
             created_at=self._clock(),
         )
         self._tenants.create(tenant)
@@ -78,11 +79,13 @@ class TenantAdmin:
         updated = replace(
             current,
             name=current.name if name is None else _name(name),
-            timezone=current.timezone if timezone is None else load_zone(timezone).key,
-            quiet_hours=current.quiet_hours if quiet_hours is None else _quiet_hours(quiet_hours),
+            timezone=current.timezone if timezone is None else zone_name(timezone),
+            quiet_hours=current.quiet_hours
+            if quiet_hours is None
+            else quiet_hours_text(quiet_hours),
             reminder_offsets=current.reminder_offsets
             if reminder_offsets is None
-            else _offsets(reminder_offsets),
+            else valid_offsets(reminder_offsets, field="reminder_offsets"),
             reply_keywords=current.reply_keywords
             if reply_keywords is None
             else _reply_keywords(reply_keywords),
@@ -150,23 +153,6 @@ def _name(name: str) -> str:
     if not name.strip() or len(name) > 100:
         raise InvalidInput("name", "must be 1 to 100 characters")
     return name.strip()
-
-
-def _quiet_hours(text: str) -> str:
-    try:
-        return str(QuietHours.parse(text))
-    except ValueError as error:
-        raise InvalidInput("quiet_hours", str(error)) from error
-
-
-def _offsets(texts: tuple[str, ...]) -> tuple[str, ...]:
-    offsets: list[str] = []
-    for index, text in enumerate(texts):
-        try:
-            offsets.append(ReminderOffset.parse(text).text)
-        except ValueError as error:
-            raise InvalidInput(f"reminder_offsets[{index}]", str(error)) from error
-    return tuple(dict.fromkeys(offsets))
 
 
 def _reply_keywords(

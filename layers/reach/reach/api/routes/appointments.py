@@ -21,10 +21,9 @@ from reach.api.schemas import (
     UpdateAppointmentRequest,
 )
 from reach.domain.errors import InvalidInput
-from reach.domain.message import Thread
 from reach.domain.models import AppointmentStatus
 from reach.observability import build_metrics
-from reach.services.appointments import AppointmentChanges, AppointmentService, NewAppointment
+from reach.services.appointments import AppointmentService
 
 router = Router()
 # Powertools Metrics instances share one buffer; the handler's log_metrics flushes it.
@@ -55,20 +54,7 @@ _ERRORS = errors(
 def create_appointment(
     body: Annotated[CreateAppointmentRequest, Body()],
 ) -> Response[AppointmentView]:
-    appointment, created = _service().create(
-        tenant_id(),
-        NewAppointment(
-            phone=body.phone,
-            starts_at=body.starts_at,
-            timezone=body.timezone,
-            external_id=body.external_id,
-            first_name=body.first_name,
-            location=body.location,
-            kind=body.kind,
-            language=body.language,
-            reminders=body.reminders,
-        ),
-    )
+    appointment, created = _service().create(tenant_id(), body.to_command())
     if created:
         metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
     return Response(
@@ -118,23 +104,7 @@ def update_appointment(
     id: AppointmentId,
     body: Annotated[UpdateAppointmentRequest, Body()],
 ) -> AppointmentView:
-    changes = AppointmentChanges(
-        starts_at=body.starts_at,
-        timezone=body.timezone,
-        phone=body.phone,
-        first_name=body.first_name,
-        location=body.location,
-        kind=body.kind,
-        language=body.language,
-        reminders=body.reminders,
-        expected_version=body.version,
-        cleared=frozenset(
-            name
-            for name in ("first_name", "location")
-            if name in body.model_fields_set and getattr(body, name) is None
-        ),
-    )
-    appointment = _service().change(tenant_id(), id, changes)
+    appointment = _service().change(tenant_id(), id, body.to_command())
     if body.starts_at is not None:
         metrics.add_metric(name="AppointmentRescheduled", unit=MetricUnit.Count, value=1)
     return AppointmentView.of(appointment)
@@ -163,9 +133,5 @@ def list_messages(
     id: AppointmentId,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> MessageList:
-    tenant = tenant_id()
-    appointment = _service().get_without_reminders(tenant, id)
-    messages = services().messages.thread(
-        Thread(tenant, appointment.appointment_id, appointment.phone), limit
-    )
-    return MessageList(items=[MessageView.of(m, appointment.timezone) for m in messages])
+    thread = services().threads.of_appointment(tenant_id(), id, limit)
+    return MessageList(items=[MessageView.of(m, thread.timezone) for m in thread.messages])

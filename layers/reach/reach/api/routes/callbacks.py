@@ -25,11 +25,6 @@ CallbackId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^cb_[0-9
 _ERRORS = errors("No such callback request for this tenant")
 
 
-def _zone(tenant: str) -> str:
-    """Callback times are shown in the tenant's own time zone."""
-    return services().tenants.get(tenant).timezone
-
-
 @router.get(
     "/callbacks",
     summary="Callback requests by status, oldest first",
@@ -40,11 +35,10 @@ def list_callbacks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CallbackList:
-    tenant = tenant_id()
-    page = services().callbacks.callbacks(tenant, status.value, limit, next_token)
-    zone = _zone(tenant)
+    listed = services().callbacks.list(tenant_id(), status.value, limit, next_token)
     return CallbackList(
-        items=[CallbackView.of(c, zone) for c in page.items], next_token=page.next_token
+        items=[CallbackView.of(c, listed.zone) for c in listed.page.items],
+        next_token=listed.page.next_token,
     )
 
 
@@ -54,9 +48,8 @@ def list_callbacks(
     responses={200: documented("The callback request", CallbackView), **_ERRORS},
 )
 def get_callback(id: CallbackId) -> CallbackView:
-    tenant = tenant_id()
-    callback = services().callbacks.get_callback(tenant, id)
-    return CallbackView.of(callback, _zone(tenant))
+    found = services().callbacks.get(tenant_id(), id)
+    return CallbackView.of(found.callback, found.zone)
 
 
 @router.post(
@@ -68,12 +61,7 @@ def close_callback(
     id: CallbackId,
     body: Annotated[CloseCallbackRequest, Body()],
 ) -> CallbackView:
-    tenant = tenant_id()
-    built = services()
-    now = built.clock()
-    callback = built.callbacks.close_callback(
-        tenant, id, body.outcome.value, body.note or None, now
-    )
-    if callback.closed_at == now:  # closed by this request, not an earlier one
+    closed = services().callbacks.close(tenant_id(), id, body.outcome.value, body.note or None)
+    if closed.closed_now:
         metrics.add_metric(name="CallbackClosed", unit=MetricUnit.Count, value=1)
-    return CallbackView.of(callback, _zone(tenant))
+    return CallbackView.of(closed.callback, closed.zone)

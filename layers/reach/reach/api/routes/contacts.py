@@ -17,8 +17,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from reach.api.routes.common import documented, errors, request_id, services, tenant_id
 from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
 from reach.domain.errors import InvalidInput
-from reach.domain.models import Tenant
-from reach.domain.phones import region_of, to_e164
 from reach.observability import build_metrics
 
 router = Router()
@@ -47,13 +45,9 @@ _CHANGE_ERRORS = errors(
 )
 
 
-def _recipient(raw: str) -> tuple[Tenant, str]:
-    """The tenant and the path's phone as E.164, read in the region of the tenant's number."""
-    tenant = services().tenants.get(tenant_id())
-    text = unquote(raw).strip()
-    if not text:
-        raise InvalidInput("phone", "required")
-    return tenant, to_e164(text, default_region=region_of(tenant.sender_number))
+def _phone(raw: str) -> str:
+    """The path's phone as the client wrote it (URL-encoded, e.g. %2B for the plus)."""
+    return unquote(raw)
 
 
 @router.get(
@@ -62,9 +56,8 @@ def _recipient(raw: str) -> tuple[Tenant, str]:
     responses={200: documented("The consent record", ContactView), **_READ_ERRORS},
 )
 def get_contact(phone: PhoneInPath) -> ContactView:
-    tenant, e164 = _recipient(phone)
-    contact = services().contacts.get(tenant.tenant_id, e164)
-    return ContactView.of(contact, tenant.timezone)
+    recipient, contact = services().recipients.contact(tenant_id(), _phone(phone))
+    return ContactView.of(contact, recipient.tenant.timezone)
 
 
 @router.post(
@@ -79,32 +72,26 @@ def opt_out(
     phone: PhoneInPath,
     body: Annotated[OptOutRequest | None, Body()] = None,
 ) -> OptOutView:
-    tenant, e164 = _recipient(phone)
-    built = services()
     request = request_id()
-    result = built.consent.opt_out(
-        tenant.tenant_id,
-        e164,
-        API_SOURCE,
-        built.clock(),
-        cause={"request_id": request},
-        note=body.note if body else None,
+    note = body.note if body else None
+    recipient, result = services().recipients.opt_out(
+        tenant_id(), _phone(phone), source=API_SOURCE, cause={"request_id": request}, note=note
     )
     logger.info(
         "opt-out requested through the API",
         extra={
-            "tenant_id": tenant.tenant_id,
-            "phone": e164,
+            "tenant_id": recipient.tenant.tenant_id,
+            "phone": recipient.phone,
             "request_id": request,
             "changed": result.changed,
             "reminders_skipped": result.reminders,
-            "note": body.note if body else None,
+            "note": note,
         },
     )
     if result.changed:
         metrics.add_metric(name="OptedOutByApi", unit=MetricUnit.Count, value=1)
     return OptOutView(
-        **ContactView.fields_of(result.contact, tenant.timezone),
+        **ContactView.fields_of(result.contact, recipient.tenant.timezone),
         reminders_skipped=result.reminders,
     )
 
@@ -123,22 +110,19 @@ def opt_in(
 ) -> OptInView:
     if body is None:
         raise InvalidInput("evidence", "required: how the recipient's new consent was obtained")
-    tenant, e164 = _recipient(phone)
-    built = services()
     request = request_id()
-    result = built.consent.opt_in(
-        tenant.tenant_id,
-        e164,
-        API_SOURCE,
-        built.clock(),
+    recipient, result = services().recipients.opt_in(
+        tenant_id(),
+        _phone(phone),
+        source=API_SOURCE,
         cause={"request_id": request},
-        note=body.evidence,
+        evidence=body.evidence,
     )
     logger.info(
         "opt-in requested through the API",
         extra={
-            "tenant_id": tenant.tenant_id,
-            "phone": e164,
+            "tenant_id": recipient.tenant.tenant_id,
+            "phone": recipient.phone,
             "request_id": request,
             "changed": result.changed,
             "reminders_resumed": result.reminders,
@@ -148,6 +132,6 @@ def opt_in(
     if result.changed:
         metrics.add_metric(name="OptedInByApi", unit=MetricUnit.Count, value=1)
     return OptInView(
-        **ContactView.fields_of(result.contact, tenant.timezone),
+        **ContactView.fields_of(result.contact, recipient.tenant.timezone),
         reminders_resumed=result.reminders,
     )

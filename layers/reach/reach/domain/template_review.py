@@ -1,0 +1,111 @@
+"""What a tenant's edit of a template does to every reminder sent with it: its size with
+long names, its encoding, and the warnings a clinic should read before saving it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from reach.domain.languages import normalize_language
+from reach.domain.models import AppointmentKind
+from reach.domain.rendering import render_worst_case
+from reach.domain.segments import SegmentCount, SmsEncoding, count_segments, gsm_safe
+from reach.domain.templates import InvalidTemplate, MessageTemplate
+
+
+@dataclass
+class TemplateReport:
+    """What a template edit does to every reminder sent with it, in plain words."""
+
+    segments: SegmentCount
+    warnings: list[str]
+
+
+_FCC_HEALTHCARE_LIMIT = 160
+_OPT_OUT_WORD = re.compile(r"\bcancel\b", re.IGNORECASE)
+
+
+def review_template_edit(
+    kind: AppointmentKind | str,
+    language: str,
+    new_text: str,
+    old_text: str | None,
+) -> TemplateReport:
+    """Size ``new_text`` with worst-case values and warn about what the edit costs.
+
+    Raises InvalidTemplate when ``new_text`` itself may not be used. An ``old_text`` that no
+    longer validates is treated as absent.
+    """
+    kind = AppointmentKind(kind)
+    new = MessageTemplate(kind, normalize_language(language), new_text)
+    rendered = render_worst_case(new)
+    count = count_segments(rendered)
+    previous = _previous_count(MessageTemplate(kind, new.language, old_text)) if old_text else None
+
+    warnings: list[str] = []
+    if count.encoding is SmsEncoding.UCS2:
+        culprits = _describe_characters(count.unicode_characters)
+        if previous is not None and previous.encoding is SmsEncoding.GSM7:
+            warnings.append(
+                f"This edit switches the message to Unicode (UCS-2) because of {culprits}: "
+                f"a part then holds 70 characters instead of 160."
+            )
+        elif previous is None:
+            warnings.append(
+                f"The message is sent as Unicode (UCS-2) because of {culprits}: "
+                f"a part holds 70 characters instead of 160."
+            )
+    if previous is not None and count.parts > previous.parts:
+        added = count.parts - previous.parts
+        warnings.append(
+            f"This edit adds {added} part{'s' if added > 1 else ''}: each reminder is sent as "
+            f"{count.parts} parts instead of {previous.parts}, "
+            f"{_multiplier(count.parts, previous.parts)}x the cost."
+        )
+    elif count.parts > 1:
+        warnings.append(
+            f"With long names the message needs {count.parts} parts and costs "
+            f"{count.parts}x a single SMS; it fits one part within {count.single_part_limit} "
+            f"{'characters' if count.encoding is SmsEncoding.GSM7 else 'Unicode characters'}."
+        )
+    if kind == AppointmentKind.CLINIC_VISIT and len(rendered) > _FCC_HEALTHCARE_LIMIT:
+        warnings.append(
+            f"With long names the message is {len(rendered)} characters: healthcare reminders "
+            f"over {_FCC_HEALTHCARE_LIMIT} lose the FCC exemption for healthcare messages."
+        )
+    if _OPT_OUT_WORD.search(new_text):
+        warnings.append(
+            "The text mentions CANCEL: a reply of CANCEL opts the person out of every message. "
+            "Ask for 3 to cancel an appointment instead, as {reply_options} does."
+        )
+    if "reply_options" not in new.fields and "STOP" not in new_text.upper():
+        warnings.append(
+            "The text no longer says how to reply or opt out: add {reply_options} "
+            "(carriers require STOP instructions)."
+        )
+    return TemplateReport(segments=count, warnings=warnings)
+
+
+def _previous_count(template: MessageTemplate) -> SegmentCount | None:
+    try:
+        return count_segments(render_worst_case(template))
+    except InvalidTemplate:
+        return None
+
+
+def _describe_characters(characters: tuple[str, ...], limit: int = 5) -> str:
+    described = []
+    for character in characters[:limit]:
+        name = unicodedata.name(character, f"U+{ord(character):04X}").lower()
+        replacement = gsm_safe(character)
+        hint = f", use {replacement} instead" if replacement != character else ""
+        described.append(f"{character} ({name}{hint})")
+    more = len(characters) - limit
+    return ", ".join(described) + (f" and {more} more" if more > 0 else "")
+
+
+def _multiplier(new_parts: int, old_parts: int) -> str:
+    ratio = (Decimal(new_parts) / Decimal(old_parts)).quantize(Decimal("0.01"))
+    return f"{ratio.normalize():f}"
