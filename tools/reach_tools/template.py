@@ -265,18 +265,16 @@ def condition_holds(template: Mapping[str, Any], parameters: Mapping[str, str], 
         if not isinstance(node, dict) or len(node) != 1:
             raise TemplateError(f"condition {name!r}: cannot evaluate {node!r}")
         [(function, args)] = node.items()
-        match function:
-            case "Fn::Equals":
-                return value(args[0]) == value(args[1])
-            case "Fn::And":
-                return all(holds(arg) for arg in args)
-            case "Fn::Or":
-                return any(holds(arg) for arg in args)
-            case "Fn::Not":
-                return not holds(args[0])
-            case "Condition":
-                return condition_holds(template, parameters, str(args))
-        raise TemplateError(f"condition {name!r}: {function} is not supported")
+        rules: dict[str, Callable[[], bool]] = {
+            "Fn::Equals": lambda: value(args[0]) == value(args[1]),
+            "Fn::And": lambda: all(holds(arg) for arg in args),
+            "Fn::Or": lambda: any(holds(arg) for arg in args),
+            "Fn::Not": lambda: not holds(args[0]),
+            "Condition": lambda: condition_holds(template, parameters, str(args)),
+        }
+        if function not in rules:
+            raise TemplateError(f"condition {name!r}: {function} is not supported")
+        return rules[function]()
 
     return holds(conditions[name])
 

@@ -200,48 +200,18 @@ def item_level_transaction_rollback() -> Iterator[None]:
     results, errors and the calls counted stay exactly what moto computes.
     """
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     original = DynamoDBBackend.transact_write_items
     had_deepcopy = "__deepcopy__" in vars(Table)
     previous_deepcopy = vars(Table).get("__deepcopy__")
 
-    def snapshot(backend: Any, items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
-        taken: list[tuple[Any, Any, Any, Any]] = []
-        for entry in items:
-            for body in entry.values():
-                table = backend.tables.get(body.get("TableName"))
-                attributes = body.get("Key") or body.get("Item") or {}
-                if table is None or table.hash_key_attr not in attributes:
-                    continue  # moto raises the validation error itself
-                range_attr = table.range_key_attr
-                if range_attr is not None and range_attr not in attributes:
-                    continue
-                hash_value = DynamoType(attributes[table.hash_key_attr])
-                range_value = None if range_attr is None else DynamoType(attributes[range_attr])
-                current = table.get_item(hash_value, range_value)
-                taken.append((table, hash_value, range_value, copy.deepcopy(current)))
-        return taken
-
-    def restore(taken: list[tuple[Any, Any, Any, Any]]) -> None:
-        for table, hash_value, range_value, item in reversed(taken):
-            if range_value is None:
-                if item is None:
-                    table.items.pop(hash_value, None)
-                else:
-                    table.items[hash_value] = item
-            elif item is None:
-                table.items[hash_value].pop(range_value, None)
-            else:
-                table.items[hash_value][range_value] = item
-
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        taken = snapshot(self, transact_items)
+        taken = _snapshot_named_items(self, transact_items)
         try:
             original(self, transact_items)
         except Exception:
-            restore(taken)
+            _restore_items(taken)
             raise
 
     def same_table(self: Any, memo: dict[int, Any]) -> Any:
@@ -257,6 +227,43 @@ def item_level_transaction_rollback() -> Iterator[None]:
             setattr(Table, "__deepcopy__", previous_deepcopy)  # noqa: B010
         else:
             delattr(Table, "__deepcopy__")
+
+
+def _snapshot_named_items(
+    backend: Any, items: list[dict[str, Any]]
+) -> list[tuple[Any, Any, Any, Any]]:
+    """The items a transaction names, as they are now (None where absent)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    taken: list[tuple[Any, Any, Any, Any]] = []
+    for entry in items:
+        for body in entry.values():
+            table = backend.tables.get(body.get("TableName"))
+            attributes = body.get("Key") or body.get("Item") or {}
+            if table is None or table.hash_key_attr not in attributes:
+                continue  # moto raises the validation error itself
+            range_attr = table.range_key_attr
+            if range_attr is not None and range_attr not in attributes:
+                continue
+            hash_value = DynamoType(attributes[table.hash_key_attr])
+            range_value = None if range_attr is None else DynamoType(attributes[range_attr])
+            current = table.get_item(hash_value, range_value)
+            taken.append((table, hash_value, range_value, copy.deepcopy(current)))
+    return taken
+
+
+def _restore_items(taken: list[tuple[Any, Any, Any, Any]]) -> None:
+    """Put the snapshotted items back, last first."""
+    for table, hash_value, range_value, item in reversed(taken):
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        elif item is None:
+            table.items[hash_value].pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
 
 
 @dataclass(frozen=True)

@@ -124,41 +124,52 @@ def create_queues(
     return urls
 
 
+def _resolve_queue_value(
+    value: Any, where: str, urls: Mapping[str, str], arns: Mapping[str, str]
+) -> Any:
+    """A queue property with its Refs and GetAtts to queues made already, resolved."""
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        target, attribute = value["Fn::GetAtt"]
+        if attribute != "Arn":
+            raise TemplateError(f"{where}: only a queue's Arn resolves locally")
+        if target not in arns:
+            raise _NotCreatedYet(target)
+        return arns[target]
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        if value["Ref"] not in urls:
+            raise _NotCreatedYet(value["Ref"])
+        return urls[value["Ref"]]
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith("Fn::"):
+            raise TemplateError(f"{where} uses {value!r}, which only CloudFormation resolves")
+        return {
+            key: _resolve_queue_value(item, f"{where}.{key}", urls, arns)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _resolve_queue_value(item, f"{where}[{n}]", urls, arns) for n, item in enumerate(value)
+        ]
+    return value
+
+
 def _queue_attributes(
     logical_id: str,
     properties: Mapping[str, Any],
     urls: Mapping[str, str],
     arns: Mapping[str, str],
 ) -> dict[QueueAttributeNameType, str]:
-    def resolve(value: Any, where: str) -> Any:
-        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
-            target, attribute = value["Fn::GetAtt"]
-            if attribute != "Arn":
-                raise TemplateError(f"{where}: only a queue's Arn resolves locally")
-            if target not in arns:
-                raise _NotCreatedYet(target)
-            return arns[target]
-        if isinstance(value, dict) and set(value) == {"Ref"}:
-            if value["Ref"] not in urls:
-                raise _NotCreatedYet(value["Ref"])
-            return urls[value["Ref"]]
-        if isinstance(value, dict):
-            if len(value) == 1 and next(iter(value)).startswith("Fn::"):
-                raise TemplateError(f"{where} uses {value!r}, which only CloudFormation resolves")
-            return {key: resolve(item, f"{where}.{key}") for key, item in value.items()}
-        if isinstance(value, list):
-            return [resolve(item, f"{where}[{n}]") for n, item in enumerate(value)]
-        return value
-
     attributes: dict[QueueAttributeNameType, str] = {}
     for key in _QUEUE_SCALARS:
         if key in properties:
-            value = resolve(properties[key], f"{logical_id}.{key}")
+            value = _resolve_queue_value(properties[key], f"{logical_id}.{key}", urls, arns)
             # The API spells every attribute as a string, booleans in lower case.
             attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
     for key in _QUEUE_DOCUMENTS:
         if key in properties:
-            attributes[key] = json.dumps(resolve(properties[key], f"{logical_id}.{key}"))
+            attributes[key] = json.dumps(
+                _resolve_queue_value(properties[key], f"{logical_id}.{key}", urls, arns)
+            )
     return attributes
 
 

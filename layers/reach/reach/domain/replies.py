@@ -456,13 +456,21 @@ def classify_reply(text: str, keywords: ReplyKeywords | None = None) -> Classifi
     if late is not None:
         return late
 
-    for intent, phrase in compiled.phrases:
+    return _first_phrase(tokens, compiled.phrases)
+
+
+def _first_phrase(
+    tokens: Tokens, phrases: tuple[tuple[ReplyIntent, Tokens], ...]
+) -> ClassifiedReply:
+    """The first keyword phrase found (not negated) anywhere in the reply, else UNKNOWN."""
+    for intent, phrase in phrases:
         start = _find(tokens, phrase, skip_negated=True)
-        if start is not None:
-            if intent is ReplyIntent.RUNNING_LATE:
-                minutes = _minutes_near(tokens, start, start + len(phrase))
-                return ClassifiedReply(intent, minutes_late=minutes, matched=" ".join(phrase))
-            return ClassifiedReply(intent, matched=" ".join(phrase))
+        if start is None:
+            continue
+        if intent is ReplyIntent.RUNNING_LATE:
+            minutes = _minutes_near(tokens, start, start + len(phrase))
+            return ClassifiedReply(intent, minutes_late=minutes, matched=" ".join(phrase))
+        return ClassifiedReply(intent, matched=" ".join(phrase))
     return ClassifiedReply(ReplyIntent.UNKNOWN)
 
 

@@ -79,23 +79,11 @@ class DomainEvent:
         if not isinstance(self.occurred_at, datetime) or self.occurred_at.utcoffset() is None:
             raise ValueError("occurred_at must be an aware datetime")
         for key, id_value in self.ids.items():
-            _check_key("ids", key)
-            if not isinstance(id_value, str) or not id_value:
-                raise ValueError(f"ids[{key!r}] must be a non-empty string")
-            _refuse_phone(f"ids[{key!r}]", id_value)
+            _check_id(key, id_value)
         for key, data_value in self.data.items():
-            _check_key("data", key)
             if key in self.ids:
                 raise ValueError(f"data[{key!r}] would overwrite ids[{key!r}]")
-            if data_value is not None and not isinstance(data_value, str | int):
-                raise ValueError(
-                    f"data[{key!r}] must be str, int, bool or None, not {type(data_value).__name__}"
-                )
-            if isinstance(data_value, str) or (
-                isinstance(data_value, int) and not isinstance(data_value, bool)
-            ):
-                # An int can be a phone number too (15551234567).
-                _refuse_phone(f"data[{key!r}]", str(data_value))
+            _check_datum(key, data_value)
         # Frozen all the way down: a caller's later change to its dict cannot alter the event.
         object.__setattr__(self, "ids", MappingProxyType(dict(self.ids)))
         object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
@@ -150,6 +138,24 @@ def delivery_failed(
         ids=ids,
         data={"reason": reason},
     )
+
+
+def _check_id(key: str, value: object) -> None:
+    _check_key("ids", key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"ids[{key!r}] must be a non-empty string")
+    _refuse_phone(f"ids[{key!r}]", value)
+
+
+def _check_datum(key: str, value: object) -> None:
+    _check_key("data", key)
+    if value is not None and not isinstance(value, str | int):
+        raise ValueError(
+            f"data[{key!r}] must be str, int, bool or None, not {type(value).__name__}"
+        )
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        # An int can be a phone number too (15551234567).
+        _refuse_phone(f"data[{key!r}]", str(value))
 
 
 def _check_key(where: str, key: str) -> None:
