@@ -21,8 +21,8 @@ from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
 from reach.ports.sms import SmsThrottled
 from reach.services.appointments import NewAppointment
-from reach.services.inbound import InboundService, Outcome
-from reach.services.replies import ReplyRetryLater
+from reach.services.inbound import InboundService, ReplyOutcome
+from reach.services.replies import AnswerRetryLater
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -143,7 +143,7 @@ def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
 
     result = receive(inbound, clock, "1")
 
-    assert (result.outcome, result.intent) == (Outcome.APPLIED, ReplyIntent.CONFIRM)
+    assert (result.outcome, result.intent) == (ReplyOutcome.APPLIED, ReplyIntent.CONFIRM)
     after = current(aws, visit)
     assert after.status is AppointmentStatus.CONFIRMED
     assert after.version == visit.version + 1
@@ -241,7 +241,7 @@ def test_a_reply_to_a_closed_appointment_changes_nothing_and_says_to_call(
     result = receive(inbound, clock, "1", previous=None)
 
     # The cancelled visit is no longer a candidate: there is nothing open to confirm
-    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert result.outcome is ReplyOutcome.NO_APPOINTMENT
     assert current(aws, visit).status is AppointmentStatus.CANCELLED
     assert "call" in answers_to(sms)[-1].lower()
 
@@ -256,7 +256,7 @@ def test_a_reply_naming_a_closed_appointment_is_told_it_is_closed(
 
     result = receive(inbound, clock, "1", previous="sns-msg-1")
 
-    assert result.outcome is Outcome.CLOSED
+    assert result.outcome is ReplyOutcome.CLOSED
     assert result.appointment_id == visit.appointment_id
     assert "can't be changed" in answers_to(sms)[-1]
     assert events.events == []
@@ -276,7 +276,7 @@ def test_a_replayed_reply_changes_nothing_twice_and_answers_once(
     clock.advance(timedelta(minutes=3))
     again = inbound.receive(message, at)
 
-    assert again.outcome is Outcome.APPLIED
+    assert again.outcome is ReplyOutcome.APPLIED
     assert current(aws, visit).version == visit.version + 1
     assert len(answers_to(sms)) == 1
     # The event may be published again (at least once), always under the same id
@@ -294,7 +294,7 @@ def test_an_older_reply_arriving_late_does_not_undo_a_newer_one(
     inbound.receive(reply("2"), reschedule_sent_at)
     late = inbound.receive(reply("1"), confirm_sent_at)
 
-    assert late.outcome is Outcome.SUPERSEDED
+    assert late.outcome is ReplyOutcome.SUPERSEDED
     assert current(aws, visit).status is AppointmentStatus.RESCHEDULE_REQUESTED
     assert [e.type for e in events.events] == [EventType.RESCHEDULE_REQUESTED]
     assert len(answers_to(sms)) == 1
@@ -308,7 +308,7 @@ def test_a_retried_answer_is_sent_once_after_a_throttled_first_try(
     at = clock()
     sms.fail_next(SmsThrottled("throttled"))
 
-    with pytest.raises(ReplyRetryLater):
+    with pytest.raises(AnswerRetryLater):
         inbound.receive(message, at)
     # The appointment changed; the answer waits for the message's retry
     assert current(aws, visit).status is AppointmentStatus.CONFIRMED
@@ -370,7 +370,7 @@ def test_a_stop_whose_confirmation_failed_is_confirmed_on_its_retry(
     message, at = reply("STOP"), clock()
     sms.fail_next(SmsThrottled("throttled"))
 
-    with pytest.raises(ReplyRetryLater):
+    with pytest.raises(AnswerRetryLater):
         inbound.receive(message, at)
     assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
     assert answers_to(sms) == []
@@ -446,7 +446,7 @@ def test_help_names_the_brand_contact_frequency_rates_and_how_to_stop(
 ):
     result = receive(inbound, clock, "help")
 
-    assert result.outcome is Outcome.HELP
+    assert result.outcome is ReplyOutcome.HELP
     [text] = answers_to(sms)
     for piece in (
         "Riverside Family Clinic",
@@ -482,7 +482,7 @@ def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies
     second = book(aws, clock, clinic, days=4)
 
     asked = receive(inbound, clock, "2")
-    assert asked.outcome is Outcome.ASKED
+    assert asked.outcome is ReplyOutcome.ASKED
     question = answers_to(sms)[-1]
     assert "A)" in question
     assert "B)" in question
@@ -492,7 +492,7 @@ def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies
     clock.advance(timedelta(minutes=4))
     chosen = receive(inbound, clock, "b")
 
-    assert chosen.outcome is Outcome.APPLIED
+    assert chosen.outcome is ReplyOutcome.APPLIED
     assert chosen.appointment_id == second.appointment_id
     assert current(aws, second).status is AppointmentStatus.RESCHEDULE_REQUESTED
     assert current(aws, first).status is AppointmentStatus.SCHEDULED
@@ -539,14 +539,14 @@ def test_the_appointment_texted_last_is_the_one_a_bare_reply_is_about(
 
     result = receive(inbound, clock, "1")
 
-    assert result.outcome is Outcome.APPLIED
+    assert result.outcome is ReplyOutcome.APPLIED
     assert result.appointment_id == second.appointment_id
 
 
 def test_no_open_appointment_gets_a_call_us_answer(aws, clinic, clock, inbound, sms):
     result = receive(inbound, clock, "1")
 
-    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert result.outcome is ReplyOutcome.NO_APPOINTMENT
     assert "(202) 555-0143" in answers_to(sms)[0]
 
 
@@ -555,7 +555,7 @@ def test_a_reply_to_an_unknown_number_is_dropped_without_an_answer(
 ):
     result = receive(inbound, clock, "1", to="+12025550100")
 
-    assert result.outcome is Outcome.UNROUTABLE
+    assert result.outcome is ReplyOutcome.UNROUTABLE
     assert sms.attempts == []
 
 

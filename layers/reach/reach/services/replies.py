@@ -7,7 +7,8 @@ sent by the retry of its inbound message.
 
 Consent: nothing goes to an opted-out recipient except the single opt-out confirmation,
 which the caller asks for explicitly (``confirms_opt_out``): the opt-out it confirms must
-not suppress it (Rock #7049 in facts.md).
+not suppress it (a consent check after the opt-out is recorded would otherwise swallow the
+confirmation the carriers require).
 
 Quiet hours do not apply: the recipient has just written to us, and quiet hours are about
 messages they did not ask for. Throughput does: answers share the sending number's pace
@@ -40,8 +41,9 @@ RETRY = "retry"
 SENDING = "sending"
 
 
-class ReplyRetryLater(Exception):
-    """The provider refused for now (throttled, unavailable): retry the inbound message."""
+class AnswerRetryLater(Exception):
+    """An automatic answer was refused for now (throttled, unavailable): the inbound message
+    it answers is retried, and its retry sends the answer."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class ReplySender:
         except SmsError as error:
             if error.retryable:
                 self._finish(answer, record, RETRY, error.reason)
-                raise ReplyRetryLater(error.reason) from error
+                raise AnswerRetryLater(error.reason) from error
             return self._finish(answer, record, FAILED, error.reason)
         return self._finish(answer, record, SENT, None, sent.provider, sent.provider_message_id)
 
