@@ -11,9 +11,12 @@ import pytest
 
 from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
 from reach.data.conversations import OUTBOUND, ConversationRepository, MessageRecord, Thread
+from reach.data.pacing import ThroughputGate
 from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
+from reach.data.tenants import TenantRepository
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.models import AppointmentStatus, ReminderStatus
@@ -21,8 +24,12 @@ from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
 from reach.ports.sms import SmsThrottled
 from reach.services.appointments import NewAppointment
+from reach.services.consent import ConsentService
 from reach.services.inbound import InboundService, ReplyOutcome
-from reach.services.replies import AnswerRetryLater
+from reach.services.inbound.conversations import CONVERSATION_KINDS
+from reach.services.inbound.kind import Collaborators, Conversation, Evidence
+from reach.services.inbound.reply import AnswerText, Response
+from reach.services.replies import AnswerRetryLater, ReplySender
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -679,3 +686,85 @@ def test_stop_and_help_are_filed_in_the_conversation_of_the_appointment_they_ans
         ("inbound", "opt_out"),
         ("outbound", ReplyKind.OPTED_OUT.value),
     ]
+
+
+# --- a second conversation kind ----------------------------------------------------------
+
+
+class SurveyAnswers:
+    """A conversation kind as the next one would be added: claims replies to its own
+    messages, answers with its own text, tells the clinic (a ``ConversationKind``)."""
+
+    def __init__(self, collaborators: Collaborators) -> None:
+        self.stores = collaborators  # a real kind reads its stores from here
+
+    def locate(self, reply, referenced, pending):
+        if referenced is not None and referenced.appointment_id.startswith("survey-"):
+            # Filed in the recipient's own thread: no appointment is about it
+            survey = referenced.appointment_id
+            return Conversation(Evidence.REFERENCED, subject=survey, subject_id=None)
+        return None
+
+    def handle(self, reply, conversation):
+        assert conversation.subject == "survey-7"
+        answered = reply.event(EventType.REPLY_RECEIVED, {}, {})
+        thanks = AnswerText(ReplyKind.CONFIRMED, "Thanks for rating your visit")
+        return Response(ReplyOutcome.APPLIED, answer=thanks, events=(answered,))
+
+
+@pytest.fixture
+def with_surveys(aws, clock, sms, events):
+    """The inbound service with one more kind registered after the appointment one."""
+    contacts, conversations = ContactRepository(), ConversationRepository()
+    appointments = AppointmentRepository(aws.settings.due_shards)
+    answers = ReplySender(
+        sms=sms,
+        gate=ThroughputGate("default", aws.settings.throughput_mps, clock, clock.sleep),
+        conversations=conversations,
+        contacts=contacts,
+        clock=clock,
+        origination_identity=aws.settings.origination_identity,
+        configuration_set=None,
+    )
+    return InboundService(
+        tenants=TenantRepository(),
+        appointments=appointments,
+        contacts=contacts,
+        conversations=conversations,
+        answers=answers,
+        events=events,
+        consent=ConsentService(contacts, appointments, events, clock),
+        clock=clock,
+        kinds=(*CONVERSATION_KINDS, SurveyAnswers),
+    )
+
+
+def test_a_registered_kind_gets_the_replies_to_its_messages_and_appointments_keep_theirs(
+    aws, clinic, clock, with_surveys, sms, events
+):
+    visit = book(aws, clock, clinic)
+    remember_sent(clinic.tenant_id, "survey-7", "sns-survey")
+
+    rated = receive(with_surveys, clock, "5", previous="sns-survey")
+    clock.advance(timedelta(minutes=1))
+    confirmed = receive(with_surveys, clock, "1")
+
+    assert (rated.outcome, rated.answer) == (ReplyOutcome.APPLIED, ReplyKind.CONFIRMED)
+    assert answers_to(sms)[0] == "Thanks for rating your visit"
+    assert [e.type for e in events.events] == [
+        EventType.REPLY_RECEIVED,
+        EventType.APPOINTMENT_CONFIRMED,
+    ]
+    assert confirmed.appointment_id == visit.appointment_id
+    assert current(aws, visit).status is AppointmentStatus.CONFIRMED
+
+
+def test_stop_comes_before_every_kind(aws, clinic, clock, with_surveys, sms):
+    remember_sent(clinic.tenant_id, "survey-7", "sns-survey")
+
+    result = receive(with_surveys, clock, "STOP", previous="sns-survey")
+
+    assert (result.outcome, result.intent) == (ReplyOutcome.CONSENT, ReplyIntent.OPT_OUT)
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    [confirmation] = answers_to(sms)
+    assert "START" in confirmation
