@@ -11,10 +11,13 @@ import pytest
 
 from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
 from reach.data.messages import MessageRepository
+from reach.data.pacing import ThroughputGate
 from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
+from reach.data.tenants import TenantRepository
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
@@ -23,8 +26,12 @@ from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
 from reach.ports.sms import SmsThrottled
 from reach.services.appointments import NewAppointment
-from reach.services.inbound import InboundService, Outcome
-from reach.services.replies import ReplyRetryLater
+from reach.services.consent import ConsentService
+from reach.services.inbound import InboundService, ReplyOutcome
+from reach.services.inbound.conversations import CONVERSATION_KINDS
+from reach.services.inbound.kind import Collaborators, Conversation, Evidence
+from reach.services.inbound.reply import AnswerText, Response
+from reach.services.replies import AnswerRetryLater, ReplySender
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -145,7 +152,7 @@ def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
 
     result = receive(inbound, clock, "1")
 
-    assert (result.outcome, result.intent) == (Outcome.APPLIED, ReplyIntent.CONFIRM)
+    assert (result.outcome, result.intent) == (ReplyOutcome.APPLIED, ReplyIntent.CONFIRM)
     after = current(aws, visit)
     assert after.status is AppointmentStatus.CONFIRMED
     assert after.version == visit.version + 1
@@ -241,7 +248,7 @@ def test_a_reply_to_a_closed_appointment_changes_nothing_and_says_to_call(
     result = receive(inbound, clock, "1", previous=None)
 
     # The cancelled visit is no longer a candidate: there is nothing open to confirm
-    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert result.outcome is ReplyOutcome.NO_APPOINTMENT
     assert current(aws, visit).status is AppointmentStatus.CANCELLED
     assert "call" in answers_to(sms)[-1].lower()
 
@@ -256,7 +263,7 @@ def test_a_reply_naming_a_closed_appointment_is_told_it_is_closed(
 
     result = receive(inbound, clock, "1", previous="sns-msg-1")
 
-    assert result.outcome is Outcome.CLOSED
+    assert result.outcome is ReplyOutcome.CLOSED
     assert result.appointment_id == visit.appointment_id
     assert "can't be changed" in answers_to(sms)[-1]
     assert events.events == []
@@ -276,7 +283,7 @@ def test_a_replayed_reply_changes_nothing_twice_and_answers_once(
     clock.advance(timedelta(minutes=3))
     again = inbound.receive(message, at)
 
-    assert again.outcome is Outcome.APPLIED
+    assert again.outcome is ReplyOutcome.APPLIED
     assert current(aws, visit).version == visit.version + 1
     assert len(answers_to(sms)) == 1
     # The event may be published again (at least once), always under the same id
@@ -294,7 +301,7 @@ def test_an_older_reply_arriving_late_does_not_undo_a_newer_one(
     inbound.receive(reply("2"), reschedule_sent_at)
     late = inbound.receive(reply("1"), confirm_sent_at)
 
-    assert late.outcome is Outcome.SUPERSEDED
+    assert late.outcome is ReplyOutcome.SUPERSEDED
     assert current(aws, visit).status is AppointmentStatus.RESCHEDULE_REQUESTED
     assert [e.type for e in events.events] == [EventType.RESCHEDULE_REQUESTED]
     assert len(answers_to(sms)) == 1
@@ -308,7 +315,7 @@ def test_a_retried_answer_is_sent_once_after_a_throttled_first_try(
     at = clock()
     sms.fail_next(SmsThrottled("throttled"))
 
-    with pytest.raises(ReplyRetryLater):
+    with pytest.raises(AnswerRetryLater):
         inbound.receive(message, at)
     # The appointment changed; the answer waits for the message's retry
     assert current(aws, visit).status is AppointmentStatus.CONFIRMED
@@ -370,7 +377,7 @@ def test_a_stop_whose_confirmation_failed_is_confirmed_on_its_retry(
     message, at = reply("STOP"), clock()
     sms.fail_next(SmsThrottled("throttled"))
 
-    with pytest.raises(ReplyRetryLater):
+    with pytest.raises(AnswerRetryLater):
         inbound.receive(message, at)
     assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
     assert answers_to(sms) == []
@@ -446,7 +453,7 @@ def test_help_names_the_brand_contact_frequency_rates_and_how_to_stop(
 ):
     result = receive(inbound, clock, "help")
 
-    assert result.outcome is Outcome.HELP
+    assert result.outcome is ReplyOutcome.HELP
     [text] = answers_to(sms)
     for piece in (
         "Riverside Family Clinic",
@@ -482,7 +489,7 @@ def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies
     second = book(aws, clock, clinic, days=4)
 
     asked = receive(inbound, clock, "2")
-    assert asked.outcome is Outcome.ASKED
+    assert asked.outcome is ReplyOutcome.ASKED
     question = answers_to(sms)[-1]
     assert "A)" in question
     assert "B)" in question
@@ -492,7 +499,7 @@ def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies
     clock.advance(timedelta(minutes=4))
     chosen = receive(inbound, clock, "b")
 
-    assert chosen.outcome is Outcome.APPLIED
+    assert chosen.outcome is ReplyOutcome.APPLIED
     assert chosen.appointment_id == second.appointment_id
     assert current(aws, second).status is AppointmentStatus.RESCHEDULE_REQUESTED
     assert current(aws, first).status is AppointmentStatus.SCHEDULED
@@ -539,14 +546,14 @@ def test_the_appointment_texted_last_is_the_one_a_bare_reply_is_about(
 
     result = receive(inbound, clock, "1")
 
-    assert result.outcome is Outcome.APPLIED
+    assert result.outcome is ReplyOutcome.APPLIED
     assert result.appointment_id == second.appointment_id
 
 
 def test_no_open_appointment_gets_a_call_us_answer(aws, clinic, clock, inbound, sms):
     result = receive(inbound, clock, "1")
 
-    assert result.outcome is Outcome.NO_APPOINTMENT
+    assert result.outcome is ReplyOutcome.NO_APPOINTMENT
     assert "(202) 555-0143" in answers_to(sms)[0]
 
 
@@ -555,7 +562,7 @@ def test_a_reply_to_an_unknown_number_is_dropped_without_an_answer(
 ):
     result = receive(inbound, clock, "1", to="+12025550100")
 
-    assert result.outcome is Outcome.UNROUTABLE
+    assert result.outcome is ReplyOutcome.UNROUTABLE
     assert sms.attempts == []
 
 
@@ -675,3 +682,86 @@ def test_stop_and_help_are_filed_in_the_conversation_of_the_appointment_they_ans
         ("inbound", "opt_out"),
         ("outbound", ReplyKind.OPTED_OUT.value),
     ]
+
+
+# --- a second conversation kind ----------------------------------------------------------
+
+
+class SurveyAnswers:
+    """A conversation kind as the next one would be added: claims replies to its own
+    messages, answers with its own text, tells the clinic (a ``ConversationKind``)."""
+
+    def __init__(self, collaborators: Collaborators) -> None:
+        self.stores = collaborators  # a real kind reads its stores from here
+
+    def locate(self, reply, referenced, pending):
+        if referenced is not None and referenced.appointment_id.startswith("survey-"):
+            # Filed in the recipient's own thread: no appointment is about it
+            survey = referenced.appointment_id
+            return Conversation(Evidence.REFERENCED, subject=survey, subject_id=None)
+        return None
+
+    def handle(self, reply, conversation):
+        assert conversation.subject == "survey-7"
+        answered = reply.event(EventType.REPLY_RECEIVED, {}, {})
+        thanks = AnswerText(ReplyKind.CONFIRMED, "Thanks for rating your visit")
+        return Response(ReplyOutcome.APPLIED, answer=thanks, events=(answered,))
+
+
+@pytest.fixture
+def with_surveys(aws, clock, sms, events):
+    """The inbound service with one more kind registered after the appointment one."""
+    contacts, messages = ContactRepository(), MessageRepository()
+    appointments = AppointmentRepository(aws.settings.due_shards)
+    answers = ReplySender(
+        sms=sms,
+        gate=ThroughputGate("default", aws.settings.throughput_mps, clock, clock.sleep),
+        messages=messages,
+        contacts=contacts,
+        clock=clock,
+        origination_identity=aws.settings.origination_identity,
+        configuration_set=None,
+    )
+    return InboundService(
+        tenants=TenantRepository(),
+        appointments=appointments,
+        contacts=contacts,
+        messages=messages,
+        callbacks=CallbackRepository(),
+        answers=answers,
+        events=events,
+        consent=ConsentService(contacts, appointments, events, clock),
+        clock=clock,
+        kinds=(*CONVERSATION_KINDS, SurveyAnswers),
+    )
+
+
+def test_a_registered_kind_gets_the_replies_to_its_messages_and_appointments_keep_theirs(
+    aws, clinic, clock, with_surveys, sms, events
+):
+    visit = book(aws, clock, clinic)
+    remember_sent(clinic.tenant_id, "survey-7", "sns-survey")
+
+    rated = receive(with_surveys, clock, "5", previous="sns-survey")
+    clock.advance(timedelta(minutes=1))
+    confirmed = receive(with_surveys, clock, "1")
+
+    assert (rated.outcome, rated.answer) == (ReplyOutcome.APPLIED, ReplyKind.CONFIRMED)
+    assert answers_to(sms)[0] == "Thanks for rating your visit"
+    assert [e.type for e in events.events] == [
+        EventType.REPLY_RECEIVED,
+        EventType.APPOINTMENT_CONFIRMED,
+    ]
+    assert confirmed.appointment_id == visit.appointment_id
+    assert current(aws, visit).status is AppointmentStatus.CONFIRMED
+
+
+def test_stop_comes_before_every_kind(aws, clinic, clock, with_surveys, sms):
+    remember_sent(clinic.tenant_id, "survey-7", "sns-survey")
+
+    result = receive(with_surveys, clock, "STOP", previous="sns-survey")
+
+    assert (result.outcome, result.intent) == (ReplyOutcome.CONSENT, ReplyIntent.OPT_OUT)
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+    [confirmation] = answers_to(sms)
+    assert "START" in confirmation

@@ -306,7 +306,7 @@ def build_inbound(
     answers = ReplySender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
         gate=_gate(settings, clock, sleep),
-        conversations=stores.messages,
+        messages=stores.messages,
         contacts=stores.contacts,
         clock=clock,
         origination_identity=settings.origination_identity,
@@ -316,7 +316,7 @@ def build_inbound(
         tenants=stores.tenants,
         appointments=stores.appointments,
         contacts=stores.contacts,
-        conversations=stores.messages,
+        messages=stores.messages,
         callbacks=stores.callbacks,
         answers=answers,
         events=publisher,

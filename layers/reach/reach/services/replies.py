@@ -7,7 +7,8 @@ sent by the retry of its inbound message.
 
 Consent: nothing goes to an opted-out recipient except the single opt-out confirmation,
 which the caller asks for explicitly (``confirms_opt_out``): the opt-out it confirms must
-not suppress it (Rock #7049 in facts.md).
+not suppress it (a consent check after the opt-out is recorded would otherwise swallow the
+confirmation the carriers require).
 
 Quiet hours do not apply: the recipient has just written to us, and quiet hours are about
 messages they did not ask for. Throughput does: answers share the sending number's pace
@@ -41,8 +42,9 @@ RETRY = MessageStatus.RETRY
 SENDING = MessageStatus.SENDING
 
 
-class ReplyRetryLater(Exception):
-    """The provider refused for now (throttled, unavailable): retry the inbound message."""
+class AnswerRetryLater(Exception):
+    """An automatic answer was refused for now (throttled, unavailable): the inbound message
+    it answers is retried, and its retry sends the answer."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class ReplySender:
         *,
         sms: SmsSender,
         gate: ThroughputGate,
-        conversations: MessageRepository,
+        messages: MessageRepository,
         contacts: ContactRepository,
         clock: Clock,
         origination_identity: str,
@@ -74,7 +76,7 @@ class ReplySender:
     ) -> None:
         self._sms = sms
         self._gate = gate
-        self._conversations = conversations
+        self._messages = messages
         self._contacts = contacts
         self._clock = clock
         self._origination = origination_identity
@@ -83,8 +85,8 @@ class ReplySender:
     def send(self, answer: Answer) -> str:
         """Send ``answer`` unless it was sent (or settled) before; returns its status."""
         record = self._record(answer)
-        if not self._conversations.add(answer.thread, record):
-            stored = self._conversations.get(answer.thread, record.created_at, record.message_id)
+        if not self._messages.add(answer.thread, record):
+            stored = self._messages.get(answer.thread, record.created_at, record.message_id)
             if stored is None or stored.status != RETRY:
                 return stored.status if stored else SENDING
         if (
@@ -115,7 +117,7 @@ class ReplySender:
         except SmsError as error:
             if error.retryable:
                 self._finish(answer, record, RETRY, error.reason)
-                raise ReplyRetryLater(error.reason) from error
+                raise AnswerRetryLater(error.reason) from error
             return self._finish(answer, record, FAILED, error.reason)
         return self._finish(answer, record, SENT, None, sent.provider, sent.provider_message_id)
 
@@ -147,7 +149,7 @@ class ReplySender:
         provider: str | None = None,
         provider_message_id: str | None = None,
     ) -> str:
-        self._conversations.finish_outbound(
+        self._messages.finish_outbound(
             answer.thread,
             record,
             status=status,

@@ -1,0 +1,19 @@
+"""The registered conversation kinds: the one place a new kind is added.
+
+Each entry builds one ``ConversationKind`` from the shared ``Collaborators``. The router asks
+them in this order and keeps the strongest evidence (the earlier kind wins a tie); the first
+kind also answers a reply that matches no open conversation of any kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from reach.services.inbound.conversations.appointment import AppointmentConversation
+from reach.services.inbound.kind import Collaborators, ConversationKind
+
+type KindFactory = Callable[[Collaborators], ConversationKind[Any]]
+
+#: Register a new kind here (see ``ConversationKind`` for the checklist).
+CONVERSATION_KINDS: tuple[KindFactory, ...] = (AppointmentConversation,)
