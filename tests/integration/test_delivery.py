@@ -29,6 +29,7 @@ from reach.services.sending import (
     SendBatch,
     SendOutcome,
     SendPath,
+    Stale,
 )
 from reach_tools.demo_clock import DemoClock
 
@@ -91,7 +92,7 @@ def sms(clock):
     return TimedSms(clock)
 
 
-def make_sender(aws, sms, clock, mps: float = 100, events=None) -> SendPath:
+def make_sender(aws, sms, clock, mps: float = 100, events=None, kinds=None) -> SendPath:
     return SendPath(
         reminders=ReminderLifecycle(),
         tenants=TenantRepository(),
@@ -99,7 +100,7 @@ def make_sender(aws, sms, clock, mps: float = 100, events=None) -> SendPath:
         sms=sms,
         gate=ThroughputGate("+12025550143", mps, clock, clock.sleep),
         clock=clock,
-        kinds=[ReminderKind(AppointmentRepository(aws.settings.due_shards))],
+        kinds=kinds or [ReminderKind(AppointmentRepository(aws.settings.due_shards))],
         origination_identity="+12025550143",
         configuration_set=None,
         events=events,
@@ -442,3 +443,88 @@ def test_a_bus_that_fails_does_not_undo_the_recorded_failure(aws, clinic, clock,
 
     assert sender.send(message).outcome is SendOutcome.FAILED
     assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_number")]
+
+
+class CampaignStandIn:
+    """Another outbound kind, as a test sees one: the reminder's loading with a re-check and
+    a wording of its own. The send queue carries reminders only, so it stands in for them."""
+
+    name = "reminder"
+
+    def __init__(self, aws, *, running: bool) -> None:
+        self._reminder = ReminderKind(AppointmentRepository(aws.settings.due_shards))
+        self.running = running
+
+    def load(self, queued, plan, now):
+        if not self.running:
+            return Stale("campaign_finished")
+        return self._reminder.load(queued, plan, now)
+
+    def render(self, outgoing, tenant, templates):
+        return f"{tenant.name}: our spring hours have changed. Reply STOP to opt out."
+
+    def failure_event(self, outgoing, reason, occurred_at, message_id):
+        return self._reminder.failure_event(outgoing, reason, occurred_at, message_id)
+
+
+def test_a_kind_supplies_its_wording_and_the_path_sends_and_records_it(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=True)])
+
+    assert drain(queue, sender) == [SendOutcome.SENT]
+    [text] = sms.sent
+    assert text.body.startswith("Riverside Family Clinic: our spring hours")
+    assert reminders_of(aws, appointment) == [("1.1", "sent", None)]
+
+
+def test_a_kinds_own_re_check_skips_the_message_with_its_reason(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=False)])
+
+    assert drain(queue, sender) == [SendOutcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "campaign_finished")]
+
+
+def test_consent_is_the_paths_whatever_the_kind_says(aws, clinic, clock, sms):
+    appointment = book(aws, clinic, kind=AppointmentKind.SERVICE_VISIT)
+    ContactRepository().mark_opted_out(clinic.tenant_id, appointment.phone, "keyword", clock())
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=True)])
+
+    assert drain(queue, sender) == [SendOutcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "opted_out")]
+
+
+def test_a_batch_reads_each_tenant_once_and_a_new_batch_reads_it_again(aws, clinic, clock, sms):
+    appointments = [book(aws, clinic, phone=f"+1202555{n:04d}") for n in range(300, 303)]
+    due = max(a.reminders[0].send_at for a in appointments)
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+    reads: list[str] = []
+    tenants = TenantRepository()
+    real_read = tenants.get_with_templates
+
+    def counted(tenant_id):
+        reads.append(tenant_id)
+        return real_read(tenant_id)
+
+    tenants.get_with_templates = counted
+    sender = SendPath(
+        reminders=ReminderLifecycle(),
+        tenants=tenants,
+        contacts=ContactRepository(),
+        sms=sms,
+        gate=ThroughputGate("+12025550143", 100, clock, clock.sleep),
+        clock=clock,
+        kinds=[ReminderKind(AppointmentRepository(aws.settings.due_shards))],
+        origination_identity="+12025550143",
+        configuration_set=None,
+    )
+
+    assert drain(queue, sender.batch(len(queue.pending))) == [SendOutcome.SENT] * 3
+    assert reads == [clinic.tenant_id]
