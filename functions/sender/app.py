@@ -1,7 +1,8 @@
-"""Consumes the send queue: re-checks, paces and sends each reminder, reporting partial
+"""Consumes the send queue: re-checks, paces and sends each queued message, reporting partial
 batch failures so that only the messages that need another try come back."""
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from reach.observability import build_logger, build_metrics, build_tracer
 from reach.ports.send_queue import QueuedReminder
-from reach.services.delivery import Outcome, RetryLater
+from reach.services.sending import RedeliverLater, SendBatch, SendOutcome
 from reach.wiring import sender_from_env
 
 logger = build_logger("reach-sender")
@@ -27,16 +28,16 @@ tracer = build_tracer("reach-sender")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 _METRIC = {
-    Outcome.SENT: "RemindersSent",
-    Outcome.FAILED: "RemindersFailed",
-    Outcome.SKIPPED: "RemindersSkipped",
-    Outcome.HELD: "RemindersHeld",
-    Outcome.DUPLICATE: "DuplicateDeliveries",
-    Outcome.RETRY: "SendRetries",
+    SendOutcome.SENT: "RemindersSent",
+    SendOutcome.FAILED: "RemindersFailed",
+    SendOutcome.SKIPPED: "RemindersSkipped",
+    SendOutcome.HELD: "RemindersHeld",
+    SendOutcome.DUPLICATE: "DuplicateDeliveries",
+    SendOutcome.RETRY: "SendRetries",
 }
 
 
-def send_one(record: SQSRecord) -> None:
+def send_one(batch: SendBatch, record: SQSRecord) -> None:
     try:
         queued = QueuedReminder.model_validate_json(record.body)
     except ValidationError:
@@ -44,16 +45,14 @@ def send_one(record: SQSRecord) -> None:
         logger.error("malformed send-queue message", extra={"message_id": record.message_id})
         metrics.add_metric(name="MalformedSendMessages", unit=MetricUnit.Count, value=1)
         return
-    result = sender_from_env().send(
-        queued, receive_count=int(record.attributes.approximate_receive_count or 1)
-    )
+    result = batch.send(queued, receive_count=int(record.attributes.approximate_receive_count or 1))
     metrics.add_metric(name=_METRIC[result.outcome], unit=MetricUnit.Count, value=1)
     logger.info(
         "reminder processed",
         extra={"reminder": queued.reminder_id, "outcome": result.outcome, "reason": result.reason},
     )
-    if result.outcome is Outcome.RETRY:
-        raise RetryLater(result.reason or "retry")
+    if result.outcome is SendOutcome.RETRY:
+        raise RedeliverLater(result.reason or "retry")
 
 
 @logger.inject_lambda_context
@@ -61,7 +60,7 @@ def send_one(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
-    sender_from_env().begin_batch(len(event.get("Records") or []), remaining)
+    batch = sender_from_env().batch(len(event.get("Records") or []), remaining)
     return process_partial_response(
-        event=event, record_handler=send_one, processor=processor, context=context
+        event=event, record_handler=partial(send_one, batch), processor=processor, context=context
     )

@@ -22,8 +22,15 @@ from reach.domain.models import AppointmentKind
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import SmsRejected, SmsThrottled
 from reach.services.appointments import AppointmentChanges, NewAppointment
-from reach.services.delivery import MAX_RECEIVES, Outcome, ReminderSender
 from reach.services.dispatch import Dispatcher
+from reach.services.sending import (
+    MAX_RECEIVES,
+    ReminderKind,
+    SendBatch,
+    SendOutcome,
+    SendPath,
+    Stale,
+)
 from reach_tools.demo_clock import DemoClock
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -85,15 +92,15 @@ def sms(clock):
     return TimedSms(clock)
 
 
-def make_sender(aws, sms, clock, mps: float = 100, events=None) -> ReminderSender:
-    return ReminderSender(
+def make_sender(aws, sms, clock, mps: float = 100, events=None, kinds=None) -> SendPath:
+    return SendPath(
         reminders=ReminderLifecycle(),
-        appointments=AppointmentRepository(aws.settings.due_shards),
         tenants=TenantRepository(),
         contacts=ContactRepository(),
         sms=sms,
         gate=ThroughputGate("+12025550143", mps, clock, clock.sleep),
         clock=clock,
+        kinds=kinds or [ReminderKind(AppointmentRepository(aws.settings.due_shards))],
         origination_identity="+12025550143",
         configuration_set=None,
         events=events,
@@ -133,13 +140,13 @@ def claim_when_due(aws, clock, appointment, queue: MemoryQueue | None = None) ->
     return queue
 
 
-def drain(queue: MemoryQueue, sender: ReminderSender) -> list[Outcome]:
+def drain(queue: MemoryQueue, sender: SendPath | SendBatch) -> list[SendOutcome]:
     outcomes = []
     while (delivery := queue.receive()) is not None:
         message, receives = delivery
         result = sender.send(message, receive_count=receives)
         outcomes.append(result.outcome)
-        if result.outcome is Outcome.RETRY:
+        if result.outcome is SendOutcome.RETRY:
             queue.give_back(message, receives)
     return outcomes
 
@@ -158,7 +165,7 @@ def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clo
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
     # Then exactly one text went to the patient, in New York time, with no health details
-    assert outcomes == [Outcome.SENT]
+    assert outcomes == [SendOutcome.SENT]
     [text] = sms.sent
     assert text.destination == "+12025550187"
     assert text.origination_identity == "+12025550143"
@@ -186,7 +193,7 @@ def test_a_redelivered_queue_message_sends_nothing_twice(aws, clinic, clock, sms
     first = sender.send(message, receive_count=1)
     again = sender.send(message, receive_count=2)
 
-    assert (first.outcome, again.outcome) == (Outcome.SENT, Outcome.DUPLICATE)
+    assert (first.outcome, again.outcome) == (SendOutcome.SENT, SendOutcome.DUPLICATE)
     assert len(sms.sent) == 1
 
 
@@ -202,7 +209,7 @@ def test_a_reschedule_between_claim_and_send_sends_nothing_stale(aws, clinic, cl
     )
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
-    assert outcomes == [Outcome.SKIPPED]
+    assert outcomes == [SendOutcome.SKIPPED]
     assert sms.sent == []
     statuses = reminders_of(aws, appointment)
     assert ("1.1", "skipped", "rescheduled") in statuses
@@ -216,7 +223,7 @@ def test_a_cancellation_between_claim_and_send_sends_nothing(aws, clinic, clock,
     aws.appointments.cancel(clinic.tenant_id, appointment.appointment_id)
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
-    assert outcomes == [Outcome.SKIPPED]
+    assert outcomes == [SendOutcome.SKIPPED]
     assert sms.sent == []
     assert reminders_of(aws, appointment) == [("1.1", "skipped", "appointment_cancelled")]
 
@@ -234,13 +241,13 @@ def test_a_reminder_due_in_quiet_hours_is_held_until_morning_then_sent(aws, clin
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
     # Then nothing is sent; it waits for 08:00 and goes out at the first tick after that
-    assert outcomes == [Outcome.HELD]
+    assert outcomes == [SendOutcome.HELD]
     assert sms.sent == []
     morning = (late.astimezone(NEW_YORK) + timedelta(days=1)).replace(hour=8, minute=0)
     assert tick(aws, queue, morning - timedelta(minutes=1)).claimed == 0
     clock.set(morning)
     assert tick(aws, queue, morning).claimed == 1
-    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SENT]
+    assert drain(queue, make_sender(aws, sms, clock)) == [SendOutcome.SENT]
     assert sms.sent[0].destination == appointment.phone
 
 
@@ -249,7 +256,7 @@ def test_an_opted_out_recipient_gets_nothing(aws, clinic, clock, sms):
     ContactRepository().mark_opted_out(clinic.tenant_id, appointment.phone, "keyword", clock())
     queue = claim_when_due(aws, clock, appointment)
 
-    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
+    assert drain(queue, make_sender(aws, sms, clock)) == [SendOutcome.SKIPPED]
     assert sms.attempts == []
     assert reminders_of(aws, appointment) == [("1.1", "skipped", "opted_out")]
 
@@ -282,13 +289,13 @@ def test_throttling_retries_through_the_queue_and_the_last_try_records_failure(
     queue = MemoryQueue()
     sms.fail_next(SmsThrottled("throttled"))
     claim_when_due(aws, clock, recovers, queue)
-    assert drain(queue, sender) == [Outcome.RETRY, Outcome.SENT]
+    assert drain(queue, sender) == [SendOutcome.RETRY, SendOutcome.SENT]
 
     # Throttled on every delivery: failed, with the reason, on the last one
     sms.fail_next(*[SmsThrottled("throttled") for _ in range(MAX_RECEIVES)])
     claim_when_due(aws, clock, kept_failing, queue)
     outcomes = drain(queue, sender)
-    assert outcomes == [Outcome.RETRY] * (MAX_RECEIVES - 1) + [Outcome.FAILED]
+    assert outcomes == [SendOutcome.RETRY] * (MAX_RECEIVES - 1) + [SendOutcome.FAILED]
     assert reminders_of(aws, kept_failing) == [("1.1", "failed", "throttled")]
     assert [s.destination for s in sms.sent] == [recovers.phone]
 
@@ -300,7 +307,7 @@ def test_a_permanent_rejection_fails_with_its_reason_and_frees_the_daily_slot(
     sms.fail_next(SmsRejected("invalid_request"))
     queue = claim_when_due(aws, clock, appointment)
 
-    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.FAILED]
+    assert drain(queue, make_sender(aws, sms, clock)) == [SendOutcome.FAILED]
     assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_request")]
     assert ContactRepository().get(clinic.tenant_id, appointment.phone).recent_sends == ()
 
@@ -317,7 +324,7 @@ def test_a_second_clinic_reminder_on_one_local_day_waits_for_the_next_day(aws, c
         outcomes += drain(queue, sender)
 
     # Then one is sent and the other is held for the next local day, not dropped
-    assert sorted(outcomes) == sorted([Outcome.SENT, Outcome.HELD])
+    assert sorted(outcomes) == sorted([SendOutcome.SENT, SendOutcome.HELD])
     assert len(sms.sent) == 1
     statuses = {a.appointment_id: reminders_of(aws, a)[0][1:] for a in (early, late)}
     assert sorted(statuses.values()) == [("pending", "held_daily_cap"), ("sent", None)]
@@ -333,7 +340,7 @@ def test_service_visits_are_not_capped(aws, clinic, clock, sms):
     for visit in visits:
         claim_when_due(aws, clock, visit, queue)
         outcomes += drain(queue, make_sender(aws, sms, clock))
-    assert outcomes == [Outcome.SENT, Outcome.SENT]
+    assert outcomes == [SendOutcome.SENT, SendOutcome.SENT]
 
 
 def test_sends_are_paced_to_the_origination_throughput(aws, clinic, clock, sms):
@@ -345,8 +352,7 @@ def test_sends_are_paced_to_the_origination_throughput(aws, clinic, clock, sms):
     tick(aws, queue, due)
     sender = make_sender(aws, sms, clock, mps=1)
 
-    sender.begin_batch(len(queue.pending))
-    drain(queue, sender)
+    drain(queue, sender.batch(len(queue.pending)))
 
     # Then they left one per second, never faster
     times = sms.sent_times
@@ -381,7 +387,7 @@ def test_an_opted_out_recipient_of_a_service_visit_gets_nothing_either(aws, clin
     ContactRepository().mark_opted_out(clinic.tenant_id, visit.phone, "keyword", clock())
     queue = claim_when_due(aws, clock, visit)
 
-    assert drain(queue, make_sender(aws, sms, clock)) == [Outcome.SKIPPED]
+    assert drain(queue, make_sender(aws, sms, clock)) == [SendOutcome.SKIPPED]
     assert sms.attempts == []
     assert reminders_of(aws, visit) == [("1.1", "skipped", "opted_out")]
 
@@ -399,7 +405,7 @@ def test_a_detail_change_keeps_the_pending_reminders_valid(aws, clinic, clock, s
     outcomes = drain(queue, make_sender(aws, sms, clock))
 
     # Then the same plan is sent, with the corrected name: only a new plan retires reminders
-    assert outcomes == [Outcome.SENT]
+    assert outcomes == [SendOutcome.SENT]
     assert "Anna" in sms.sent[0].body
     assert reminders_of(aws, appointment) == [("1.1", "sent", None)]
 
@@ -418,7 +424,7 @@ def test_a_failed_delivery_tells_the_clinic_once_without_the_text(aws, clinic, c
     failed = sender.send(message, receive_count=1)
     again = sender.send(message, receive_count=2)
 
-    assert (failed.outcome, again.outcome) == (Outcome.FAILED, Outcome.DUPLICATE)
+    assert (failed.outcome, again.outcome) == (SendOutcome.FAILED, SendOutcome.DUPLICATE)
     [event] = events.of_type(EventType.DELIVERY_FAILED)
     assert event.ids["appointment_id"] == appointment.appointment_id
     assert event.ids["reminder_id"] == "1.1"
@@ -435,5 +441,90 @@ def test_a_bus_that_fails_does_not_undo_the_recorded_failure(aws, clinic, clock,
     sender = make_sender(aws, sms, clock, events=RecordingPublisher(fail_times=1))
     sms.fail_next(SmsRejected("invalid_number"))
 
-    assert sender.send(message).outcome is Outcome.FAILED
+    assert sender.send(message).outcome is SendOutcome.FAILED
     assert reminders_of(aws, appointment) == [("1.1", "failed", "invalid_number")]
+
+
+class CampaignStandIn:
+    """Another outbound kind, as a test sees one: the reminder's loading with a re-check and
+    a wording of its own. The send queue carries reminders only, so it stands in for them."""
+
+    name = "reminder"
+
+    def __init__(self, aws, *, running: bool) -> None:
+        self._reminder = ReminderKind(AppointmentRepository(aws.settings.due_shards))
+        self.running = running
+
+    def load(self, queued, plan, now):
+        if not self.running:
+            return Stale("campaign_finished")
+        return self._reminder.load(queued, plan, now)
+
+    def render(self, outgoing, tenant, templates):
+        return f"{tenant.name}: our spring hours have changed. Reply STOP to opt out."
+
+    def failure_event(self, outgoing, reason, occurred_at, message_id):
+        return self._reminder.failure_event(outgoing, reason, occurred_at, message_id)
+
+
+def test_a_kind_supplies_its_wording_and_the_path_sends_and_records_it(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=True)])
+
+    assert drain(queue, sender) == [SendOutcome.SENT]
+    [text] = sms.sent
+    assert text.body.startswith("Riverside Family Clinic: our spring hours")
+    assert reminders_of(aws, appointment) == [("1.1", "sent", None)]
+
+
+def test_a_kinds_own_re_check_skips_the_message_with_its_reason(aws, clinic, clock, sms):
+    appointment = book(aws, clinic)
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=False)])
+
+    assert drain(queue, sender) == [SendOutcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "campaign_finished")]
+
+
+def test_consent_is_the_paths_whatever_the_kind_says(aws, clinic, clock, sms):
+    appointment = book(aws, clinic, kind=AppointmentKind.SERVICE_VISIT)
+    ContactRepository().mark_opted_out(clinic.tenant_id, appointment.phone, "keyword", clock())
+    queue = claim_when_due(aws, clock, appointment)
+    sender = make_sender(aws, sms, clock, kinds=[CampaignStandIn(aws, running=True)])
+
+    assert drain(queue, sender) == [SendOutcome.SKIPPED]
+    assert sms.attempts == []
+    assert reminders_of(aws, appointment) == [("1.1", "skipped", "opted_out")]
+
+
+def test_a_batch_reads_each_tenant_once_and_a_new_batch_reads_it_again(aws, clinic, clock, sms):
+    appointments = [book(aws, clinic, phone=f"+1202555{n:04d}") for n in range(300, 303)]
+    due = max(a.reminders[0].send_at for a in appointments)
+    queue = MemoryQueue()
+    clock.set(due)
+    tick(aws, queue, due)
+    reads: list[str] = []
+    tenants = TenantRepository()
+    real_read = tenants.get_with_templates
+
+    def counted(tenant_id):
+        reads.append(tenant_id)
+        return real_read(tenant_id)
+
+    tenants.get_with_templates = counted
+    sender = SendPath(
+        reminders=ReminderLifecycle(),
+        tenants=tenants,
+        contacts=ContactRepository(),
+        sms=sms,
+        gate=ThroughputGate("+12025550143", 100, clock, clock.sleep),
+        clock=clock,
+        kinds=[ReminderKind(AppointmentRepository(aws.settings.due_shards))],
+        origination_identity="+12025550143",
+        configuration_set=None,
+    )
+
+    assert drain(queue, sender.batch(len(queue.pending))) == [SendOutcome.SENT] * 3
+    assert reads == [clinic.tenant_id]

@@ -15,8 +15,8 @@ from test_delivery import MemoryQueue, book, make_sender, reminders_of
 from reach.adapters.sms_base import Classification, SmsProviderBase
 from reach.data.reminders import ReminderLifecycle
 from reach.ports.sms import OutboundSms, SmsThrottled
-from reach.services.delivery import Outcome
 from reach.services.dispatch import Dispatcher
+from reach.services.sending import SendOutcome
 from reach_tools.demo_clock import DemoClock
 
 
@@ -74,7 +74,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
     clock = DemoClock(due)
     provider = FlakyProvider(clock, rate=0.3, seed=7)
     queue = MemoryQueue()
-    outcomes: list[Outcome] = []
+    outcomes: list[SendOutcome] = []
     lock = threading.Lock()
 
     dispatchers_left = [4]
@@ -85,8 +85,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
             dispatchers_left[0] -= 1
 
     def consume() -> None:
-        sender = make_sender(aws, provider, clock, mps=50)
-        sender.begin_batch(10)
+        batch = make_sender(aws, provider, clock, mps=50).batch(10)
         while True:
             delivery = queue.receive()
             if delivery is None:
@@ -96,10 +95,10 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
                 threading.Event().wait(0.01)
                 continue
             message, receives = delivery
-            result = sender.send(message, receive_count=receives)
+            result = batch.send(message, receive_count=receives)
             with lock:
                 outcomes.append(result.outcome)
-            if result.outcome is Outcome.RETRY:
+            if result.outcome is SendOutcome.RETRY:
                 queue.give_back(message, receives)
             # SQS may deliver any message twice: replay a few on purpose
             if receives == 1 and int(message.claim_id, 16) % 5 == 0:
@@ -114,7 +113,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
     assert set(per_phone.values()) == {1}
     assert all(reminders_of(aws, a) == [("1.1", "sent", None)] for a in appointments)
     assert provider.calls > len(appointments)  # throttling really happened
-    assert outcomes.count(Outcome.SENT) == len(appointments)
+    assert outcomes.count(SendOutcome.SENT) == len(appointments)
 
 
 def test_a_reschedule_racing_the_sender_never_lets_a_stale_reminder_out(aws, atomic_requests):

@@ -731,8 +731,8 @@ def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
 def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters(
     template: dict[str, Any],
 ) -> None:
-    from reach.services.delivery import MAX_RECEIVES
     from reach.services.dispatch import CLAIM_LEASE
+    from reach.services.sending import MAX_RECEIVES
 
     queue = template["Resources"]["SendQueue"]["Properties"]
     sender = template["Resources"]["SenderFunction"]["Properties"]
@@ -779,7 +779,7 @@ def test_the_sender_may_text_phone_numbers_but_publish_to_no_sns_topic(
 def test_replies_reach_the_inbound_function_through_a_queue_with_a_dead_letter_queue(
     template: dict[str, Any],
 ) -> None:
-    from reach.services.delivery import MAX_RECEIVES
+    from reach.services.sending import MAX_RECEIVES
 
     resources = template["Resources"]
     subscription = resources["InboundSubscription"]["Properties"]
@@ -856,7 +856,7 @@ def test_delivery_events_reach_the_status_function_through_a_queue_with_a_dead_l
     template: dict[str, Any],
 ) -> None:
     from reach.domain.receipts import SUBSCRIBED_EVENTS
-    from reach.services.delivery import MAX_RECEIVES
+    from reach.services.sending import MAX_RECEIVES
 
     resources = template["Resources"]
     config_set = resources["DeliveryConfigurationSet"]

@@ -36,12 +36,12 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.consent import ConsentService
-    from reach.services.delivery import ReminderSender
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
     from reach.services.receipts import ReceiptService
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler
+    from reach.services.sending import SendPath
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
 
@@ -115,7 +115,7 @@ class Stores:
     def reminders(self) -> ReminderLifecycle:
         from reach.data.reminders import ReminderLifecycle
 
-        return ReminderLifecycle()
+        return ReminderLifecycle(self.messages)
 
 
 class _EventBusOnFirstUse:
@@ -241,46 +241,42 @@ def dispatcher_from_env() -> Dispatcher:
 
 def build_sender(
     settings: Settings,
+    *,
     clock: Clock = system_clock,
     sleep: Callable[[float], None] = time.sleep,
-) -> ReminderSender:
-    """The sender with its SMS provider and the origination's throughput gate.
+    sms: SmsSender | None = None,
+    events: EventPublisher | None = None,
+    stores: Stores | None = None,
+) -> SendPath:
+    """The send path with its SMS provider, the origination's throughput gate and the
+    outbound kinds it sends (register a new kind here).
 
     ``clock`` and ``sleep`` are Lambda's real ones; the local run passes a clock it can move.
+    ``sms`` and ``events`` replace the real provider and bus; without ``events`` the bus is
+    used only when EVENT_BUS_NAME is set (a failed send is then reported to it).
     """
-    from reach.adapters.events_eventbridge import build_event_publisher
     from reach.adapters.sms_factory import build_sms_sender
-    from reach.data.appointments import AppointmentRepository
-    from reach.data.contacts import ContactRepository
-    from reach.data.pacing import ThroughputGate
-    from reach.data.reminders import ReminderLifecycle
-    from reach.data.tenants import TenantRepository
-    from reach.services.delivery import ReminderSender
+    from reach.services.sending import ReminderKind, SendPath
 
-    bind_tables(settings)
-    return ReminderSender(
-        reminders=ReminderLifecycle(),
-        appointments=AppointmentRepository(settings.due_shards),
-        tenants=TenantRepository(),
-        contacts=ContactRepository(),
-        sms=build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=ThroughputGate(
-            settings.origination_identity or "default",
-            settings.throughput_mps,
-            clock,
-            sleep,
-        ),
+    stores = stores or Stores(settings)
+    if events is None and settings.event_bus_name:
+        events = _event_bus(settings)
+    return SendPath(
+        reminders=stores.reminders,
+        tenants=stores.tenants,
+        contacts=stores.contacts,
+        sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
+        gate=_gate(settings, clock, sleep),
         clock=clock,
+        kinds=[ReminderKind(stores.appointments)],
         origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
-        events=build_event_publisher(settings.event_bus_name, settings.region)
-        if settings.event_bus_name
-        else None,
+        events=events,
     )
 
 
 @lru_cache(maxsize=1)
-def sender_from_env() -> ReminderSender:
+def sender_from_env() -> SendPath:
     return build_sender(Settings.from_env())
 
 

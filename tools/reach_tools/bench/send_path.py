@@ -5,7 +5,7 @@ appointment service, each with one ``P1D`` reminder, each for a different phone.
 
 Measured: one dispatcher tick (production wiring: ``build_dispatcher`` with its SQS queue)
 that finds the N due reminders, claims and queues them; then the sender draining the send
-queue the way the SQS event source mapping feeds it: batches of up to 10, ``begin_batch``
+queue the way the SQS event source mapping feeds it: batches of up to 10, one ``batch``
 with the invocation's time left (the sender's timeout), one ``send`` per record, successful
 records deleted. The receives and deletes are made by the Lambda service, not by our code:
 they are counted apart. Each provider ``send()`` of the recording SMS fake counts as one call.
@@ -31,7 +31,7 @@ from reach.domain.models import AppointmentKind
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms
 from reach.services.appointments import AppointmentService, NewAppointment
-from reach.services.delivery import Outcome, ReminderSender
+from reach.services.sending import ReminderKind, SendOutcome, SendPath
 from reach.services.tenants import TenantAdmin
 from reach.wiring import build_dispatcher
 from reach_tools.bench.harness import (
@@ -197,12 +197,11 @@ def _book(aws: BenchAws, clock: DemoClock, count: int, kind: AppointmentKind) ->
     return max(due) + timedelta(seconds=1)
 
 
-def _sender(aws: BenchAws, sms: RecordingSmsSender, clock: DemoClock) -> ReminderSender:
+def _sender(aws: BenchAws, sms: RecordingSmsSender, clock: DemoClock) -> SendPath:
     """What ``reach.wiring.build_sender`` builds, with the recording SMS fake and our clock."""
     settings = aws.settings
-    return ReminderSender(
+    return SendPath(
         reminders=ReminderLifecycle(),
-        appointments=AppointmentRepository(settings.due_shards),
         tenants=TenantRepository(),
         contacts=ContactRepository(),
         sms=sms,
@@ -210,6 +209,7 @@ def _sender(aws: BenchAws, sms: RecordingSmsSender, clock: DemoClock) -> Reminde
             settings.origination_identity, settings.throughput_mps, clock, clock.sleep
         ),
         clock=clock,
+        kinds=[ReminderKind(AppointmentRepository(settings.due_shards))],
         origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
     )
@@ -223,13 +223,13 @@ def _timeout(aws: BenchAws) -> timedelta:
     return timedelta(seconds=int(seconds))
 
 
-def _drain(aws: BenchAws, sender: ReminderSender, counter: CallCounter) -> Counter[Outcome]:
+def _drain(aws: BenchAws, sender: SendPath, counter: CallCounter) -> Counter[SendOutcome]:
     """The event source mapping's loop: receive up to 10, invoke, delete what succeeded.
 
     A RETRY stays in the queue; moto keeps it invisible for the visibility timeout by the
     wall clock, so it is made visible again at once (a Lambda-side call, counted as such).
     """
-    outcomes: Counter[Outcome] = Counter()
+    outcomes: Counter[SendOutcome] = Counter()
     timeout = _timeout(aws)
     while True:
         with counter.measuring("lambda"):
@@ -244,14 +244,14 @@ def _drain(aws: BenchAws, sender: ReminderSender, counter: CallCounter) -> Count
         done: list[str] = []
         again: list[str] = []
         with counter.measuring("reach"):
-            sender.begin_batch(len(messages), timeout)
+            batch = sender.batch(len(messages), timeout)
             for message in messages:
                 queued = QueuedReminder.model_validate_json(message["Body"])
                 receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                result = sender.send(queued, receive_count=receives)
+                result = batch.send(queued, receive_count=receives)
                 outcomes[result.outcome] += 1
                 handle = message["ReceiptHandle"]
-                (again if result.outcome is Outcome.RETRY else done).append(handle)
+                (again if result.outcome is SendOutcome.RETRY else done).append(handle)
         with counter.measuring("lambda"):
             if done:
                 aws.sqs.delete_message_batch(

@@ -1,0 +1,34 @@
+"""Sending outbound texts: one send path, and the kinds of message it sends.
+
+``path`` owns the steps every text goes through; ``kind`` is the interface each outbound kind
+implements (its docstring is the checklist for adding one); ``reminder`` is the first kind.
+"""
+
+from reach.services.sending.kind import OutboundKind, Outgoing, Stale
+from reach.services.sending.path import (
+    DEADLINE_MARGIN,
+    MAX_RECEIVES,
+    SENDING_LEASE,
+    RedeliverLater,
+    SendBatch,
+    SendOutcome,
+    SendPath,
+    SendResult,
+)
+from reach.services.sending.reminder import ReminderKind, ReminderToSend
+
+__all__ = [
+    "DEADLINE_MARGIN",
+    "MAX_RECEIVES",
+    "SENDING_LEASE",
+    "OutboundKind",
+    "Outgoing",
+    "RedeliverLater",
+    "ReminderKind",
+    "ReminderToSend",
+    "SendBatch",
+    "SendOutcome",
+    "SendPath",
+    "SendResult",
+    "Stale",
+]

@@ -1,0 +1,98 @@
+"""What an outbound kind supplies to the send path, and nothing more.
+
+The send path (``reach.services.sending.path``) owns everything every text goes through:
+the ``queued -> sending`` transition, quiet hours (hold, never drop), consent and the
+healthcare caps, pacing and the invocation's deadline, the provider call and its errors, the
+record and ``DeliveryFailed``. A kind supplies only what differs between kinds: whether its
+message may still go (and what it says), how it reads, by when it is worthless, whether the
+caps apply, and the failure event that names it.
+
+Adding an outbound kind (a field-service notice, a campaign message, a survey question):
+
+1. Write one module in this package with a class that satisfies ``OutboundKind``:
+   ``load`` re-reads what the message depends on and returns an ``Outgoing`` or a ``Stale``
+   with the recorded reason (a campaign message: the campaign is no longer running);
+   ``render`` returns the body from the loaded subject and the tenant's wording;
+   ``failure_event`` names the failed message for the tenant's bus.
+2. Register it: add an instance to ``kinds`` in ``reach.wiring.build_sender``, with the
+   repositories it reads.
+3. Nothing else in the path changes. Until the message record and the send queue carry a
+   kind (issue 10, point 1), the queue message is a reminder's and ``kind_of`` names the
+   reminder kind; that is the one place that then reads the message's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from reach.domain.models import Tenant
+    from reach.ports.events import DomainEvent
+    from reach.ports.send_queue import QueuedReminder
+
+
+@dataclass(frozen=True)
+class Outgoing[Subject]:
+    """A message its kind has re-checked: it may go now, if the path's own checks agree.
+
+    ``subject`` is what the kind loaded and renders from (a reminder: its appointment).
+    """
+
+    tenant_id: str
+    phone: str
+    #: The recipient's zone: quiet hours and the caps' local days are judged in it.
+    zone: ZoneInfo
+    #: When the message becomes worthless (a reminder: the appointment's start). A hold
+    #: that would end at or after it skips the message instead; the provider drops the
+    #: message if it could not deliver it before then.
+    deadline: datetime
+    #: Whether the healthcare caps (daily and weekly, clinic visits) apply to it.
+    capped: bool
+    subject: Subject
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Why a queued message must not go any more; ``reason`` is recorded on it."""
+
+    reason: str
+
+
+class OutboundKind[Subject](Protocol):
+    """One kind of outbound text: the hooks the send path calls around its own steps."""
+
+    @property
+    def name(self) -> str:
+        """The kind's name in the registry (``reminder``)."""
+        ...
+
+    def load(self, queued: QueuedReminder, plan: int, now: datetime) -> Outgoing[Subject] | Stale:
+        """Re-read what the message depends on and say whether it may still go at ``now``.
+
+        ``plan`` is the version of the subject that the message was planned for (a reminder:
+        the appointment's reminder plan); a newer one makes the message stale.
+        """
+        ...
+
+    def render(
+        self,
+        outgoing: Outgoing[Subject],
+        tenant: Tenant,
+        templates: Mapping[tuple[str, str], str],
+    ) -> str:
+        """The body to send, in the tenant's wording (``templates``: (kind, language) -> text)."""
+        ...
+
+    def failure_event(
+        self,
+        outgoing: Outgoing[Subject],
+        reason: str,
+        occurred_at: datetime,
+        message_id: str | None,
+    ) -> DomainEvent:
+        """The event that tells the tenant this message could not be delivered."""
+        ...

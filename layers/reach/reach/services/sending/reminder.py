@@ -1,0 +1,107 @@
+"""The appointment reminder, the first outbound kind.
+
+A reminder may go while its appointment is open, still on the plan it was made for, and not
+yet started; it reads in the tenant's wording for the visit's kind and language, and the
+healthcare caps apply to clinic visits only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from reach.data.appointments import AppointmentRepository
+from reach.data.reminders import ReminderKey
+from reach.domain.models import Appointment, AppointmentKind, Tenant
+from reach.domain.rendering import render_reminder
+from reach.domain.templates import template_for
+from reach.domain.zones import load_zone
+from reach.ports.events import DomainEvent, delivery_failed
+from reach.ports.send_queue import QueuedReminder
+from reach.services.sending.kind import Outgoing, Stale
+
+REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class ReminderToSend:
+    """What a reminder is rendered from: which reminder, and its appointment as it is now."""
+
+    key: ReminderKey
+    appointment: Appointment
+
+
+class ReminderKind:
+    """Reminders of appointments, re-checked against the appointment as it is now."""
+
+    name = REMINDER
+
+    def __init__(self, appointments: AppointmentRepository) -> None:
+        self._appointments = appointments
+
+    def load(
+        self, queued: QueuedReminder, plan: int, now: datetime
+    ) -> Outgoing[ReminderToSend] | Stale:
+        appointment = self._appointments.get_without_reminders(
+            queued.tenant_id, queued.appointment_id
+        )
+        if appointment is None:
+            return Stale("appointment_missing")
+        stale = why_stale(appointment, plan, now)
+        if stale is not None:
+            return Stale(stale)
+        key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
+        return Outgoing(
+            tenant_id=appointment.tenant_id,
+            phone=appointment.phone,
+            zone=load_zone(appointment.timezone),
+            deadline=appointment.starts_at,
+            capped=appointment.kind is AppointmentKind.CLINIC_VISIT,
+            subject=ReminderToSend(key, appointment),
+        )
+
+    def render(
+        self,
+        outgoing: Outgoing[ReminderToSend],
+        tenant: Tenant,
+        templates: Mapping[tuple[str, str], str],
+    ) -> str:
+        appointment = outgoing.subject.appointment
+        return render_reminder(
+            template_for(appointment.kind, appointment.language, templates),
+            first_name=appointment.first_name,
+            starts_at=appointment.starts_at,
+            zone=outgoing.zone,
+            org_name=tenant.name,
+            org_phone_e164=tenant.sender_number,
+            location=appointment.location,
+        )
+
+    def failure_event(
+        self,
+        outgoing: Outgoing[ReminderToSend],
+        reason: str,
+        occurred_at: datetime,
+        message_id: str | None,
+    ) -> DomainEvent:
+        key = outgoing.subject.key
+        return delivery_failed(
+            key.tenant_id,
+            key.appointment_id,
+            key.reminder_id,
+            reason=reason,
+            occurred_at=occurred_at,
+            message_id=message_id,
+        )
+
+
+def why_stale(appointment: Appointment, plan: int, now: datetime) -> str | None:
+    """Why a reminder of plan ``plan`` must not be sent now (None: it may)."""
+    if appointment.status.is_closed:
+        return f"appointment_{appointment.status.value}"
+    if appointment.current_plan != plan:
+        return "rescheduled"
+    if appointment.starts_at <= now:
+        return "past_start"
+    return None
