@@ -5,8 +5,8 @@ In Lambda the clock is the real one: a reminder due in two days goes out in two 
 run wants to show that in seconds, so it keeps its own ``DemoClock``. The dispatcher's scheduled
 event carries that clock's time (its ``time`` is "now" for the tick), and the sender is built
 with that clock (``reach.wiring.build_sender(settings, clock=clock, sleep=sleep)``): its
-quiet-hour and start-time re-checks, its healthcare caps and its pacing all happen in demo time, and pacing's
-sleep moves the clock forward instead of waiting.
+quiet-hour and start-time re-checks, its healthcare caps and its pacing all happen in demo
+time, and pacing's sleep moves the clock forward instead of waiting.
 
 The texts themselves go through the real SNS adapter into moto; ``LocalTick.published`` lists
 the ones each tick put there, read back from moto's SNS backend.
