@@ -10,7 +10,7 @@ import pytest
 
 from reach.adapters.send_queue_sqs import SqsSendQueue
 from reach.data.reminders import ReminderKey, ReminderLifecycle
-from reach.domain.models import ReminderStatus
+from reach.domain.message import MessageStatus
 from reach.ports.send_queue import QueuedReminder
 from reach.services.appointments import NewAppointment
 from reach.services.dispatch import CLAIM_LEASE, Dispatcher
@@ -192,6 +192,6 @@ def test_the_sqs_queue_carries_claims_ten_per_call(aws, tenant_id):
     assert sorted(b.appointment_id for b in bodies) == sorted(a.appointment_id for a in due)
     assert {b.reminder_id for b in bodies} == {"1.1"}
     assert all(
-        status == [(ReminderStatus.QUEUED.value, None)]
+        status == [(MessageStatus.QUEUED.value, None)]
         for status in (reminder_status(aws, a) for a in due)
     )

@@ -21,7 +21,7 @@ from reach.data.tenants import TenantRepository
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
-from reach.domain.models import AppointmentStatus, ReminderStatus
+from reach.domain.models import AppointmentStatus
 from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
 from reach.ports.sms import SmsThrottled
@@ -157,7 +157,7 @@ def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
     assert after.status is AppointmentStatus.CONFIRMED
     assert after.version == visit.version + 1
     # The reminder plan is untouched: a confirmed patient still gets the day-before text
-    assert [r.status for r in after.reminders] == [ReminderStatus.PENDING]
+    assert [r.status for r in after.reminders] == [MessageStatus.PENDING]
     [event] = events.events
     assert event.type is EventType.APPOINTMENT_CONFIRMED
     assert event.ids["appointment_id"] == visit.appointment_id
@@ -207,7 +207,7 @@ def test_cancelling_the_appointment_by_reply_retires_its_reminders_but_keeps_con
     after = current(aws, visit)
     assert after.status is AppointmentStatus.CANCELLED
     assert [(r.status, r.reason) for r in after.reminders] == [
-        (ReminderStatus.CANCELLED, "cancelled_by_recipient")
+        (MessageStatus.CANCELLED, "cancelled_by_recipient")
     ]
     assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
     assert "cancelled" in answers_to(sms)[0]
@@ -348,7 +348,7 @@ def test_stop_opts_out_skips_pending_reminders_and_sends_one_confirmation(
     assert (contact.opted_out, contact.consent_source) == (True, "sms:STOP")
     for visit in (first, second):
         assert [(r.status, r.reason) for r in current(aws, visit).reminders] == [
-            (ReminderStatus.SKIPPED, "opted_out")
+            (MessageStatus.SKIPPED, "opted_out")
         ]
     # Exactly one text reached the opted-out number: the confirmation; HELP got nothing
     [confirmation] = answers_to(sms)
@@ -431,7 +431,7 @@ def test_start_restores_consent_and_the_reminders_still_ahead(
     assert result.answer is ReplyKind.OPTED_IN
     assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
     [reminder] = current(aws, visit).reminders
-    assert (reminder.status, reminder.reason) == (ReminderStatus.PENDING, "resumed_opt_in")
+    assert (reminder.status, reminder.reason) == (MessageStatus.PENDING, "resumed_opt_in")
     assert [e.type for e in events.events] == [EventType.OPTED_OUT, EventType.OPTED_IN]
     assert len(answers_to(sms)) == 2
 
@@ -579,7 +579,7 @@ def test_a_reply_to_tenant_a_never_touches_tenant_bs_appointment_for_the_same_ph
 
     assert current(aws, mine).status is AppointmentStatus.CANCELLED
     assert current(aws, theirs).status is AppointmentStatus.SCHEDULED
-    assert [r.status for r in current(aws, theirs).reminders] == [ReminderStatus.PENDING]
+    assert [r.status for r in current(aws, theirs).reminders] == [MessageStatus.PENDING]
     assert ContactRepository().get(other_clinic.tenant_id, PATIENT).opted_out is False
     assert {e.tenant_id for e in events.events} == {clinic.tenant_id}
 

@@ -12,7 +12,7 @@ from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.opt_outs_fake import FakeOptOutList
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
-from reach.domain.models import ReminderStatus
+from reach.domain.message import MessageStatus
 from reach.ports.events import EventType
 from reach.ports.opt_outs import OptOutListError
 from reach.services.appointments import NewAppointment
@@ -90,7 +90,7 @@ def test_a_number_the_provider_lists_is_opted_out_for_every_tenant_that_knows_it
         assert (contact.opted_out, contact.consent_source) == (True, PROVIDER_SOURCE)
     for visit in visits:
         [reminder] = aws.appointments.get(visit.tenant_id, visit.appointment_id).reminders
-        assert (reminder.status, reminder.reason) == (ReminderStatus.SKIPPED, "opted_out")
+        assert (reminder.status, reminder.reason) == (MessageStatus.SKIPPED, "opted_out")
     assert ContactRepository().get(riverside.tenant_id, OTHER).opted_out is False
     assert {e.tenant_id for e in events.of_type(EventType.OPTED_OUT)} == {
         t.tenant_id for t in tenants

@@ -15,7 +15,6 @@ from reach.domain.models import (
     AppointmentKind,
     AppointmentStatus,
     Reminder,
-    ReminderStatus,
 )
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -23,7 +22,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 def reminder(
     number: int,
-    status: ReminderStatus = ReminderStatus.PENDING,
+    status: MessageStatus = MessageStatus.PENDING,
     *,
     plan: int = 1,
     send_at: datetime | None = NOW + timedelta(days=1),
@@ -90,8 +89,8 @@ def test_retiring_cancels_only_the_pending_reminders_with_the_reason():
     booked = appointment(
         AppointmentStatus.SCHEDULED,
         reminder(1),
-        reminder(2, ReminderStatus.SENT),
-        reminder(3, ReminderStatus.SKIPPED, reason="quiet_hours"),
+        reminder(2, MessageStatus.SENT),
+        reminder(3, MessageStatus.SKIPPED, reason="quiet_hours"),
     )
 
     # when its pending reminders are retired
@@ -99,20 +98,20 @@ def test_retiring_cancels_only_the_pending_reminders_with_the_reason():
 
     # then only the pending one is cancelled, with the reason
     assert [(r.reminder_id, r.status, r.reason) for r in retired] == [
-        ("1.1", ReminderStatus.CANCELLED, "rescheduled")
+        ("1.1", MessageStatus.CANCELLED, "rescheduled")
     ]
 
 
 def test_an_opt_out_skips_the_pending_reminders():
     # given an appointment with a pending and a sent reminder
-    booked = appointment(AppointmentStatus.SCHEDULED, reminder(1), reminder(2, ReminderStatus.SENT))
+    booked = appointment(AppointmentStatus.SCHEDULED, reminder(1), reminder(2, MessageStatus.SENT))
 
     # when the recipient opts out
     paused = booked.paused_for_opt_out()
 
     # then the pending one is skipped as opted out
     assert [(r.reminder_id, r.status, r.reason) for r in paused] == [
-        ("1.1", ReminderStatus.SKIPPED, OPTED_OUT_REASON)
+        ("1.1", MessageStatus.SKIPPED, OPTED_OUT_REASON)
     ]
 
 
@@ -121,12 +120,12 @@ def test_an_opt_in_resumes_only_current_plan_reminders_still_ahead():
     # skipped for another reason
     booked = appointment(
         AppointmentStatus.SCHEDULED,
-        reminder(1, ReminderStatus.SKIPPED, plan=1, reason=OPTED_OUT_REASON),
-        reminder(1, ReminderStatus.SKIPPED, plan=2, reason=OPTED_OUT_REASON),
+        reminder(1, MessageStatus.SKIPPED, plan=1, reason=OPTED_OUT_REASON),
+        reminder(1, MessageStatus.SKIPPED, plan=2, reason=OPTED_OUT_REASON),
         reminder(
-            2, ReminderStatus.SKIPPED, plan=2, reason=OPTED_OUT_REASON, send_at=NOW - timedelta(1)
+            2, MessageStatus.SKIPPED, plan=2, reason=OPTED_OUT_REASON, send_at=NOW - timedelta(1)
         ),
-        reminder(3, ReminderStatus.SKIPPED, plan=2, reason="quiet_hours"),
+        reminder(3, MessageStatus.SKIPPED, plan=2, reason="quiet_hours"),
         plan=2,
     )
 
@@ -135,7 +134,7 @@ def test_an_opt_in_resumes_only_current_plan_reminders_still_ahead():
 
     # then only the current plan's reminder still ahead is pending again
     assert [(r.reminder_id, r.status, r.reason) for r in resumed] == [
-        ("2.1", ReminderStatus.PENDING, "resumed_opt_in")
+        ("2.1", MessageStatus.PENDING, "resumed_opt_in")
     ]
 
 

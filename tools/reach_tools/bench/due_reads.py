@@ -27,13 +27,8 @@ from typing import Any
 from reach.data.appointments import AppointmentRepository
 from reach.data.reminders import ReminderLifecycle
 from reach.data.tables import ReminderItem
-from reach.domain.models import (
-    Appointment,
-    AppointmentKind,
-    AppointmentStatus,
-    Reminder,
-    ReminderStatus,
-)
+from reach.domain.message import MessageStatus
+from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
 from reach.ports.send_queue import QueuedReminder
 from reach.services.dispatch import Dispatcher
 from reach_tools.bench.harness import BenchAws, counting_aws_calls, embedded_aws, per
@@ -184,7 +179,7 @@ def _reminders(now: datetime, stored: int, due: int) -> Iterator[tuple[Appointme
             appointment_version=1,
             offsets=("P1D",),
             send_at=send_at,
-            status=ReminderStatus.PENDING,
+            status=MessageStatus.PENDING,
         )
         yield appointment, reminder
 
@@ -200,7 +195,7 @@ def _scan_baseline(aws: BenchAws, now: datetime) -> int:
             FilterExpression="#status = :pending AND send_at <= :now",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
-                ":pending": {"S": ReminderStatus.PENDING.value},
+                ":pending": {"S": MessageStatus.PENDING.value},
                 ":now": {"S": ReminderItem.send_at.serialize(now)},
             },
             **kwargs,

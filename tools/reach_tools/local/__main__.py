@@ -14,7 +14,7 @@ from datetime import UTC
 from types import FrameType
 
 from reach.domain.errors import ReachError
-from reach.domain.models import ReminderStatus
+from reach.domain.message import MessageStatus
 from reach.domain.zones import load_zone
 from reach.wiring import services_from_env
 from reach_tools.local.demo import CLINIC, run_demo, sent_text, timeline_line
@@ -57,7 +57,7 @@ def outcome_lines(report: LocalTick) -> list[str]:
             )
         elif reminder is None:
             what = "no such reminder"
-        elif reminder.status is ReminderStatus.SENT:
+        elif reminder.status is MessageStatus.SENT:
             sms = next((t for t in texts if t.phone == appointment.phone), None)
             if sms is not None:
                 texts.remove(sms)
@@ -67,7 +67,7 @@ def outcome_lines(report: LocalTick) -> list[str]:
                 if sms is not None
                 else "repeat delivery of a reminder already sent: nothing sent again"
             )
-        elif reminder.status is ReminderStatus.PENDING and reminder.send_at is not None:
+        elif reminder.status is MessageStatus.PENDING and reminder.send_at is not None:
             until = reminder.send_at.astimezone(zone)
             what = f"held until {until:%a %d %b %H:%M %Z} ({reminder.reason})"
         else:

@@ -24,13 +24,13 @@ from reach.data.tables import (
     tenant_status_key,
 )
 from reach.domain.errors import Conflict, NotFound
+from reach.domain.message import MessageStatus
 from reach.domain.models import (
     OPTED_OUT_REASON,
     Appointment,
     AppointmentKind,
     AppointmentStatus,
     Reminder,
-    ReminderStatus,
 )
 
 
@@ -163,7 +163,7 @@ class AppointmentRepository:
                             ReminderItem.updated_at.set(updated.updated_at),
                             *self._due.leave(),
                         ],
-                        condition=ReminderItem.status == ReminderStatus.PENDING.value,
+                        condition=ReminderItem.status == MessageStatus.PENDING.value,
                     )
                 for reminder in added:
                     transaction.save(
@@ -201,7 +201,7 @@ class AppointmentRepository:
                 appointment,
                 reminder,
                 [*_status_of(reminder, now), *self._due.leave()],
-                ReminderItem.status == ReminderStatus.PENDING.value,
+                ReminderItem.status == MessageStatus.PENDING.value,
             )
         return skipped
 
@@ -216,7 +216,7 @@ class AppointmentRepository:
                 appointment,
                 reminder,
                 [*_status_of(reminder, now), *self._due.enter(key, reminder.send_at)],
-                (ReminderItem.status == ReminderStatus.SKIPPED.value)
+                (ReminderItem.status == MessageStatus.SKIPPED.value)
                 & (ReminderItem.reason == OPTED_OUT_REASON),
             )
         return resumed
@@ -328,7 +328,7 @@ def _reminder(item: ReminderItem) -> Reminder:
         appointment_version=int(item.appointment_version),
         offsets=strings(item.offsets),
         send_at=item.send_at,
-        status=ReminderStatus(item.status),
+        status=MessageStatus(item.status),
         reason=item.reason,
     )
 

@@ -30,8 +30,8 @@ from reach.data.tables import (
     reminder_sk,
     strings,
 )
-from reach.domain.message import Message, Thread
-from reach.domain.models import Reminder, ReminderStatus
+from reach.domain.message import Message, MessageStatus, Thread
+from reach.domain.models import Reminder
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class DueEntry:
     """What the due index says about a reminder: enough to claim it."""
 
     key: ReminderKey
-    status: ReminderStatus
+    status: MessageStatus
     due_at: datetime
     appointment_starts_at: datetime | None
 
@@ -56,7 +56,7 @@ class ReminderState:
     key: ReminderKey
     appointment_version: int
     offsets: tuple[str, ...]
-    status: ReminderStatus
+    status: MessageStatus
     claim_id: str | None
     attempts: int
     appointment_starts_at: datetime | None
@@ -86,7 +86,7 @@ class DueIndex:
     def place(self, item: ReminderItem, reminder: Reminder) -> ReminderItem:
         """``item`` (a reminder about to be written whole) in the index when ``reminder``
         waits for a dispatcher, out of it otherwise."""
-        waiting = reminder.status is ReminderStatus.PENDING and reminder.send_at is not None
+        waiting = reminder.status is MessageStatus.PENDING and reminder.send_at is not None
         item.due_shard = self.shard_of(_key(item)) if waiting else None
         item.due_at = reminder.send_at if waiting else None
         return item
@@ -118,7 +118,7 @@ class DueIndex:
         ):
             yield DueEntry(
                 key=_key(item),
-                status=ReminderStatus(item.status),
+                status=MessageStatus(item.status),
                 due_at=item.due_at,
                 appointment_starts_at=item.appointment_starts_at,
             )
@@ -144,14 +144,14 @@ class ReminderLifecycle:
         return self._transition(
             key,
             actions=[
-                ReminderItem.status.set(ReminderStatus.QUEUED.value),
+                ReminderItem.status.set(MessageStatus.QUEUED.value),
                 ReminderItem.claim_id.set(claim_id),
                 DueIndex.lease(lease_until),
                 ReminderItem.attempts.add(1),
                 ReminderItem.updated_at.set(now),
             ],
             condition=DueIndex.is_due(now)
-            & ReminderItem.status.is_in(ReminderStatus.PENDING.value, ReminderStatus.QUEUED.value),
+            & ReminderItem.status.is_in(MessageStatus.PENDING.value, MessageStatus.QUEUED.value),
         )
 
     def start_sending(
@@ -162,11 +162,11 @@ class ReminderLifecycle:
         return self._transition(
             key,
             actions=[
-                ReminderItem.status.set(ReminderStatus.SENDING.value),
+                ReminderItem.status.set(MessageStatus.SENDING.value),
                 DueIndex.lease(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
-            condition=(ReminderItem.status == ReminderStatus.QUEUED.value)
+            condition=(ReminderItem.status == MessageStatus.QUEUED.value)
             & (ReminderItem.claim_id == claim_id),
         )
 
@@ -181,11 +181,11 @@ class ReminderLifecycle:
         self._transition(
             key,
             actions=[
-                ReminderItem.status.set(ReminderStatus.QUEUED.value),
+                ReminderItem.status.set(MessageStatus.QUEUED.value),
                 DueIndex.lease(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
-            condition=(ReminderItem.status == ReminderStatus.SENDING.value)
+            condition=(ReminderItem.status == MessageStatus.SENDING.value)
             & (ReminderItem.claim_id == claim_id),
         )
 
@@ -197,7 +197,7 @@ class ReminderLifecycle:
             self._transition(
                 key,
                 actions=[
-                    ReminderItem.status.set(ReminderStatus.PENDING.value),
+                    ReminderItem.status.set(MessageStatus.PENDING.value),
                     DueIndex.lease(until),
                     ReminderItem.send_at.set(until),
                     ReminderItem.reason.set(reason),
@@ -206,7 +206,7 @@ class ReminderLifecycle:
                 ],
                 condition=(ReminderItem.claim_id == claim_id)
                 & ReminderItem.status.is_in(
-                    ReminderStatus.QUEUED.value, ReminderStatus.SENDING.value
+                    MessageStatus.QUEUED.value, MessageStatus.SENDING.value
                 ),
             )
             is not None
@@ -216,7 +216,7 @@ class ReminderLifecycle:
         self,
         key: ReminderKey,
         claim_id: str | None,
-        status: ReminderStatus,
+        status: MessageStatus,
         reason: str | None,
         now: datetime,
         message: Message | None = None,
@@ -236,7 +236,7 @@ class ReminderLifecycle:
         if message is not None:
             actions.append(ReminderItem.message_id.set(message.message_id))
         condition = ReminderItem.status.is_in(
-            ReminderStatus.PENDING.value, ReminderStatus.QUEUED.value, ReminderStatus.SENDING.value
+            MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
         )
         if claim_id is not None:
             condition &= ReminderItem.claim_id == claim_id
@@ -279,7 +279,7 @@ def _state(item: ReminderItem) -> ReminderState:
         key=_key(item),
         appointment_version=int(item.appointment_version),
         offsets=strings(item.offsets),
-        status=ReminderStatus(item.status),
+        status=MessageStatus(item.status),
         claim_id=item.claim_id,
         attempts=int(item.attempts or 0),
         appointment_starts_at=item.appointment_starts_at,

@@ -33,8 +33,15 @@ class MessageKind(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    """Where a message stands. The values are stored and shown by the API as they are."""
+    """Where a message stands, from its planning to its carrier receipt: one vocabulary for
+    every kind and direction. The values are stored and shown by the API as they are.
 
+    A reminder is a planned message: ``pending`` in the due index until its time, then
+    ``queued``, ``sending`` and a final status like any other text.
+    """
+
+    #: Planned, and waiting in the due index for its time (a reminder).
+    PENDING = "pending"
     #: Waiting for a sender.
     QUEUED = "queued"
     #: Kept back for later (quiet hours, caps).
@@ -52,6 +59,8 @@ class MessageStatus(StrEnum):
     FAILED = "failed"
     #: Will not be sent; ``reason`` says why (an opt-out...).
     SKIPPED = "skipped"
+    #: Replaced by a reschedule or ended by a cancellation before it went.
+    CANCELLED = "cancelled"
     #: Inbound: a recipient's text we received.
     RECEIVED = "received"
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from reach.domain.errors import Conflict
+from reach.domain.message import MessageStatus
 
 
 class AppointmentStatus(StrEnum):
@@ -29,21 +30,6 @@ class AppointmentStatus(StrEnum):
 class AppointmentKind(StrEnum):
     CLINIC_VISIT = "clinic_visit"
     SERVICE_VISIT = "service_visit"
-
-
-class ReminderStatus(StrEnum):
-    #: Planned and waiting in the due index for the dispatcher.
-    PENDING = "pending"
-    #: Claimed by the dispatcher and handed to the send queue.
-    QUEUED = "queued"
-    #: A sender holds it and is talking to the provider right now.
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    #: Will not be sent; ``reason`` says why (planning rule, opt-out...).
-    SKIPPED = "skipped"
-    #: Replaced by a reschedule or ended by a cancellation.
-    CANCELLED = "cancelled"
 
 
 #: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
@@ -88,7 +74,7 @@ class Reminder:
     appointment_version: int
     offsets: tuple[str, ...]
     send_at: datetime | None
-    status: ReminderStatus
+    status: MessageStatus
     reason: str | None = None
 
 
@@ -151,17 +137,17 @@ class Appointment:
         """The pending reminders, cancelled with ``reason``: what a cancellation or a new
         plan takes out of the due index (to be saved with the change)."""
         return [
-            replace(reminder, status=ReminderStatus.CANCELLED, reason=reason)
+            replace(reminder, status=MessageStatus.CANCELLED, reason=reason)
             for reminder in self.reminders
-            if reminder.status is ReminderStatus.PENDING
+            if reminder.status is MessageStatus.PENDING
         ]
 
     def paused_for_opt_out(self) -> list[Reminder]:
         """The pending reminders, skipped because the recipient opted out (to be saved)."""
         return [
-            replace(reminder, status=ReminderStatus.SKIPPED, reason=OPTED_OUT_REASON)
+            replace(reminder, status=MessageStatus.SKIPPED, reason=OPTED_OUT_REASON)
             for reminder in self.reminders
-            if reminder.status is ReminderStatus.PENDING
+            if reminder.status is MessageStatus.PENDING
         ]
 
     def resumed_after_opt_in(self, now: datetime) -> list[Reminder]:
@@ -169,9 +155,9 @@ class Appointment:
         ahead at ``now``, pending again (to be saved). Older plans' reminders stay skipped:
         a reschedule replaced them."""
         return [
-            replace(reminder, status=ReminderStatus.PENDING, reason=RESUMED_REASON)
+            replace(reminder, status=MessageStatus.PENDING, reason=RESUMED_REASON)
             for reminder in self.reminders
-            if reminder.status is ReminderStatus.SKIPPED
+            if reminder.status is MessageStatus.SKIPPED
             and reminder.reason == OPTED_OUT_REASON
             and reminder.appointment_version == self.current_plan
             and reminder.send_at is not None

@@ -17,14 +17,8 @@ from reach.data.contacts import ContactRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.durations import ReminderOffset, reminder_offsets
 from reach.domain.errors import Conflict, InvalidInput, NotFound
-from reach.domain.models import (
-    Appointment,
-    AppointmentKind,
-    AppointmentStatus,
-    Reminder,
-    ReminderStatus,
-    Tenant,
-)
+from reach.domain.message import MessageStatus
+from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder, Tenant
 from reach.domain.phones import region_of, to_e164
 from reach.domain.planning import plan_reminders
 from reach.domain.quiet_hours import QuietHours
@@ -297,7 +291,7 @@ def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Remin
             appointment_version=appointment.current_plan,
             offsets=plan.offsets,
             send_at=plan.send_at,
-            status=ReminderStatus.PENDING if plan.will_send else ReminderStatus.SKIPPED,
+            status=MessageStatus.PENDING if plan.will_send else MessageStatus.SKIPPED,
             reason=",".join(plan.notes) or None,
         )
         for number, plan in enumerate(planned, start=1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reach.data.reminders import DueIndex, ReminderLifecycle
-from reach.domain.models import ReminderStatus
+from reach.domain.message import MessageStatus
 from reach.ports.send_queue import QueuedReminder, SendQueue
 
 #: Claims queued together: SQS SendMessageBatch's limit.
@@ -57,18 +57,18 @@ class Dispatcher:
         for shard in self._shards:
             for entry in self._reminders.due(shard, now, self._per_shard_limit):
                 report.read += 1
-                if entry.status is ReminderStatus.SENDING:
+                if entry.status is MessageStatus.SENDING:
                     # A sender died mid-send and its lease ran out: the text may or may not
                     # have gone. Sending again risks a duplicate, so record the doubt instead.
                     if self._reminders.finish(
-                        entry.key, None, ReminderStatus.FAILED, "outcome_unknown", now
+                        entry.key, None, MessageStatus.FAILED, "outcome_unknown", now
                     ):
                         report.unknown_outcome += 1
                     continue
                 starts_at = entry.appointment_starts_at
                 if starts_at is not None and starts_at <= now:
                     if self._reminders.finish(
-                        entry.key, None, ReminderStatus.SKIPPED, "past_start", now
+                        entry.key, None, MessageStatus.SKIPPED, "past_start", now
                     ):
                         report.expired += 1
                     continue

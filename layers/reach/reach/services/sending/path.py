@@ -24,7 +24,7 @@ from reach.data.reminders import ReminderKey, ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
-from reach.domain.models import ReminderStatus, Tenant
+from reach.domain.models import Tenant
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.segments import count_segments
 from reach.ports.events import EventPublisher, EventPublishError
@@ -63,9 +63,9 @@ class SendOutcome(StrEnum):
 
 
 _FINAL_STATUS = {
-    SendOutcome.SENT: ReminderStatus.SENT,
-    SendOutcome.FAILED: ReminderStatus.FAILED,
-    SendOutcome.SKIPPED: ReminderStatus.SKIPPED,
+    SendOutcome.SENT: MessageStatus.SENT,
+    SendOutcome.FAILED: MessageStatus.FAILED,
+    SendOutcome.SKIPPED: MessageStatus.SKIPPED,
 }
 
 
