@@ -43,7 +43,7 @@ def test_a_valid_key_allows_the_whole_api_for_its_tenant(authorizer, issued, lam
     assert policy["context"] == {"tenant_id": tenant_id}
     [statement] = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
-    # Cached for every route, so it must cover every route (facts.md)
+    # Cached for every route, so it must cover every route (docs/facts.md#authorizer-cache)
     assert statement["Resource"] == [API_WIDE]
 
 

@@ -131,8 +131,8 @@ def test_opting_back_in_after_an_opt_out_restores_consent(contacts):
 
 
 def test_an_opt_out_that_arrives_after_a_newer_opt_in_is_ignored(contacts):
-    # Given STOP at 10:00 and START at 10:05, delivered in the wrong order (facts.md: inbound
-    # order is not guaranteed)
+    # Given STOP at 10:00 and START at 10:05, delivered in the wrong order
+    # (docs/facts.md#two-way-payload: inbound order is not guaranteed)
     contacts.mark_opted_in(CLINIC, PATIENT, "sms:START", ny(2026, 6, 1, 10, 5))
 
     contact = contacts.mark_opted_out(CLINIC, PATIENT, "sms:STOP", ny(2026, 6, 1, 10, 0))

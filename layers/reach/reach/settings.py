@@ -19,8 +19,9 @@ from reach.domain.quiet_hours import QuietHours, quiet_hours_text
 
 OriginationType = Literal["toll-free", "10dlc", "short-code", "long-code"]
 SmsProvider = Literal["sns", "end-user-messaging"]
-#: Message parts per second by origination type, US defaults (facts.md): toll-free 3, 10DLC 1
-#: per number until carriers vet more, short code 100; long codes elsewhere 10.
+#: Message parts per second by origination type, US defaults (docs/facts.md#throughput):
+#: toll-free 3, 10DLC 1 per number until carriers vet more, short code 100; long codes
+#: elsewhere 10.
 DEFAULT_MPS: dict[str, float] = {"toll-free": 3, "10dlc": 1, "short-code": 100, "long-code": 10}
 
 
@@ -130,7 +131,7 @@ class Settings:
 
     @property
     def throughput_mps(self) -> float:
-        """Message parts per second the origination identity may send (facts.md defaults)."""
+        """Message parts per second the origination identity may send (docs/facts.md#throughput)."""
         return self.origination_mps or DEFAULT_MPS[self.origination_type]
 
     def require(self, name: str) -> str:

@@ -19,7 +19,8 @@ OUR_NUMBER = "+12125550199"
 BODY = "Yes see you then"
 MESSAGE_ID = "cae173d2-66b9-564c-8309-21f858e9fb84"
 
-#: The two-way SMS payload exactly as AWS documents it (facts.md), numbers as AWS sends them.
+#: The two-way SMS payload exactly as AWS documents it (docs/facts.md#two-way-payload),
+#: numbers as AWS sends them.
 AWS_PAYLOAD: dict[str, Any] = {
     "originationNumber": "+1 (425) 555-0182",
     "destinationNumber": "+1 212 555 0199",

@@ -24,7 +24,7 @@ OPT_OUT = ReplyIntent.OPT_OUT
 OPT_IN = ReplyIntent.OPT_IN
 UNKNOWN = ReplyIntent.UNKNOWN
 
-#: Every opt-out word facts.md lists: the AWS list plus STOPALL and REVOKE.
+#: Every opt-out word docs/facts.md#opt-out-words lists: the AWS list plus STOPALL and REVOKE.
 FACTS_OPT_OUT_WORDS = [
     "ARRET",
     "CANCEL",

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import moto  # noqa: F401 - patch botocore before any client exists (facts.md)
+import moto  # noqa: F401 - patch botocore before any client exists (docs/facts.md#moto)
 from botocore.client import BaseClient
 from moto import mock_aws
 

@@ -168,8 +168,9 @@ class ContactRepository:
 
         Idempotent: an opted-out contact keeps its first opt-out's source and time, and
         ``changed`` is True only for the call that opted it out. Inbound order is not
-        guaranteed (facts.md), so an opt-out older than the last explicit consent change is
-        stale and ignored (a booking is not one); at the same moment, opting out wins.
+        guaranteed (docs/facts.md#two-way-payload), so an opt-out older than the last
+        explicit consent change is stale and ignored (a booking is not one); at the same
+        moment, opting out wins.
         """
 
         def opt_out(item: ContactItem) -> tuple[bool, bool]:

@@ -1,8 +1,8 @@
 """Healthcare frequency caps, and the contact record they are counted on.
 
-The FCC's 2015 healthcare exemption (facts.md) covers free-to-end-user healthcare texts sent
-at most once a day and three times a week per program. Reach counts clinic-visit reminders
-per recipient and tenant, and defines:
+The FCC's 2015 healthcare exemption (docs/facts.md#healthcare-exemption) covers
+free-to-end-user healthcare texts sent at most once a day and three times a week per
+program. Reach counts clinic-visit reminders per recipient and tenant, and defines:
 
 - **a day** as the recipient's local calendar day, in the appointment's time zone (the same
   instants can be one day in New York and two in Tokyo);

@@ -1,6 +1,6 @@
 """The short automatic replies Reach sends when a recipient texts back, in English or Spanish.
 
-Rules every text keeps (facts.md, "Carrier rules and law"):
+Rules every text keeps (docs/facts.md#help-and-stop, #opt-out-words, #quiet-hours):
 
 - **It names the organisation** and says nothing else about the person than their first name,
   a date and time, and the organisation's name and number: no place, provider or reason for the

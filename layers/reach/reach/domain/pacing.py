@@ -1,5 +1,5 @@
 """Throughput pacing: when each message may go out so an origination identity never exceeds
-its message parts per second (MPS; facts.md: toll-free 3, 10DLC 1, short code 100).
+its message parts per second (MPS; docs/facts.md#throughput: toll-free 3, 10DLC 1, short code 100).
 
 The limiter is GCRA in its "virtual scheduling" form: the whole state is one moment,
 ``next_free``, the earliest instant the next message may start. A message of ``k`` parts

@@ -7,8 +7,8 @@ the ``contacts_by_phone`` index (key-bound, no Scan). For each listed number and
 - **Provider -> Reach.** A contact still opted in is marked opted out (source
   ``provider_opt_out_list``), its pending reminders are skipped and ``OptedOut`` is published,
   unless the recipient re-subscribed with us after the provider listed them (below). SNS
-  drops messages to listed numbers without an error (Notify.gov #683 in facts.md): this is
-  what keeps such recipients from vanishing silently.
+  drops messages to listed numbers without an error (Notify.gov #683;
+  docs/facts.md#provider-opt-out-list): this is what keeps such recipients from vanishing silently.
 - **Reach -> provider.** A contact who opted back in explicitly (texted START, or the clinic
   recorded new consent through the API) *after* the provider listed the number is removed from
   the provider's list, so sends are not dropped. Without the provider's timestamp (SNS) only
