@@ -27,7 +27,7 @@ from reach.domain.masking import mask_phone
 from reach.domain.models import Tenant
 from reach.domain.segments import count_segments
 from reach_tools.local.recipient import ReplyReport
-from reach_tools.local.scheduler import LocalTick, PublishedSms
+from reach_tools.local.scheduler import Handoff, LocalTick, PublishedSms
 from reach_tools.local.stack import LocalReach
 
 CLINIC = ("Riverside Family Clinic", "America/New_York", "+12025550143")
@@ -353,20 +353,7 @@ def tick_lines(
     lines: list[str] = []
     unclaimed = list(report.published)
     for handoff in report.handoffs:
-        if handoff.reminder is None:
-            raise DemoFailure(f"the send queue carried a message that is not a reminder: {handoff}")
-        target = booked.get(handoff.reminder.appointment_id)
-        if target is None:
-            raise DemoFailure(
-                f"the sender got a reminder of {handoff.reminder.appointment_id}, "
-                "which the demo did not book for sending"
-            )
-        current = read(api, f"/appointments/{target.id}")
-        reminder = next(
-            (r for r in current["reminders"] if r["id"] == handoff.reminder.reminder_id), None
-        )
-        if reminder is None:
-            raise DemoFailure(f"{target.id} has no reminder {handoff.reminder.reminder_id}")
+        target, reminder = _handed_off(api, handoff, booked)
         status, reason = reminder["status"], reminder["reason"]
         key = (target.id, reminder["id"])
         if handoff.retried:
@@ -403,6 +390,27 @@ def tick_lines(
             + ", ".join(mask_phone(t.phone) for t in unclaimed)
         )
     return lines, list(report.published)
+
+
+def _handed_off(
+    api: ApiClient, handoff: Handoff, booked: dict[str, Booked]
+) -> tuple[Booked, dict[str, Any]]:
+    """The booking a queue message was about, and its reminder as the API reports it now."""
+    if handoff.reminder is None:
+        raise DemoFailure(f"the send queue carried a message that is not a reminder: {handoff}")
+    target = booked.get(handoff.reminder.appointment_id)
+    if target is None:
+        raise DemoFailure(
+            f"the sender got a reminder of {handoff.reminder.appointment_id}, "
+            "which the demo did not book for sending"
+        )
+    current = read(api, f"/appointments/{target.id}")
+    reminder = next(
+        (r for r in current["reminders"] if r["id"] == handoff.reminder.reminder_id), None
+    )
+    if reminder is None:
+        raise DemoFailure(f"{target.id} has no reminder {handoff.reminder.reminder_id}")
+    return target, reminder
 
 
 def book_for_reminders(
@@ -448,6 +456,28 @@ def book_for_reminders(
         f"   so his one reminder is due {catch_up_when}; Aisha's visit will be cancelled."
     )
     return maria, tom, aisha
+
+
+def _run_clock(
+    reach: LocalReach,
+    final_tick: datetime,
+    scripted: list[tuple[datetime, Callable[[datetime], None]]],
+    tick: Callable[[datetime], object],
+) -> None:
+    """Tick at each due moment until nothing is due before ``final_tick``, running each
+    scripted action at its moment between the ticks."""
+    scheduler, clock = reach.scheduler, reach.clock
+    for _ in range(MAX_TICKS):
+        due = scheduler.next_due(final_tick)
+        moment = None if due is None else minute_ceiling(max(due, clock()))
+        if scripted and (moment is None or scripted[0][0] <= moment):
+            at, action = scripted.pop(0)
+            action(at)
+        elif moment is not None:
+            tick(moment)
+        else:
+            return
+    raise DemoFailure(f"reminders were still due after {MAX_TICKS} ticks")
 
 
 def send_reminders(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant) -> None:
@@ -509,18 +539,7 @@ def send_reminders(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic:
         (aisha_due - timedelta(days=1), cancel_aisha),
         (aisha_due, nothing_for_aisha),
     ]
-    for _ in range(MAX_TICKS):
-        due = scheduler.next_due(final_tick)
-        moment = None if due is None else minute_ceiling(max(due, clock()))
-        if scripted and (moment is None or scripted[0][0] <= moment):
-            at, action = scripted.pop(0)
-            action(at)
-        elif moment is not None:
-            tick(moment)
-        else:
-            break
-    else:
-        raise DemoFailure(f"reminders were still due after {MAX_TICKS} ticks")
+    _run_clock(reach, final_tick, scripted, tick)
     # After the last start nothing may be left: no reminder due, none in the queue.
     report = tick(final_tick)
     _check(
