@@ -15,8 +15,9 @@ import boto3
 import pytest
 
 from conftest import load_event, load_function
-from reach.data.callbacks import Callback, CallbackRepository
+from reach.data.callbacks import CallbackRepository
 from reach.data.messages import MessageRepository
+from reach.domain.callbacks import Callback
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.settings import Settings, SettingsError
 from reach.wiring import build_services

@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 
 from conftest import load_event
 from reach.api.app import build_resolver
-from reach.data.callbacks import Callback
+from reach.domain.callbacks import Callback
 from reach.services.callbacks import CallbackInZone
 
 CALLBACK_ID = "cb_" + "0" * 32

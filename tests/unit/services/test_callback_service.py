@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from reach.data.callbacks import Callback, CallbackPage
+from reach.data.callbacks import CallbackPage
+from reach.domain.callbacks import Callback
 from reach.domain.errors import NotFound
 from reach.services.callbacks import CallbackService
 

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from reach.data.callbacks import Callback
+from reach.domain.callbacks import Callback
 from reach.domain.caps import Contact
 from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput

@@ -25,22 +25,8 @@ from reach.data.tables import (
     callback_pk,
     callbacks_lookup_key,
 )
+from reach.domain.callbacks import Callback
 from reach.domain.errors import Conflict, NotFound
-
-
-@dataclass(frozen=True)
-class Callback:
-    tenant_id: str
-    callback_id: str
-    phone: str
-    appointment_id: str | None
-    status: str
-    requested_at: datetime
-    expected_by: datetime
-    inbound_message_id: str
-    closed_at: datetime | None = None
-    outcome: str | None = None
-    note: str | None = None
 
 
 @dataclass(frozen=True)

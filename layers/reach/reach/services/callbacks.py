@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reach.clock import Clock
-from reach.data.callbacks import Callback, CallbackPage, CallbackRepository
+from reach.data.callbacks import CallbackPage, CallbackRepository
 from reach.data.tenants import TenantRepository
+from reach.domain.callbacks import Callback
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from reach.data.appointments import ConcurrentChange
-from reach.data.callbacks import Callback
 from reach.data.messages import ProviderMessageRef
+from reach.domain.callbacks import Callback
 from reach.domain.conversation import (
     LATE_GRACE,
     Candidate,
