@@ -225,13 +225,9 @@ def build_dispatcher(
 
 
 def _send_queue(settings: Settings) -> SendQueue:
-    import boto3
+    from reach.adapters.send_queue_sqs import build_send_queue
 
-    from reach.adapters.send_queue_sqs import SqsSendQueue
-
-    return SqsSendQueue(
-        boto3.client("sqs", region_name=settings.region), settings.require("send_queue_url")
-    )
+    return build_send_queue(settings.require("send_queue_url"), settings.region)
 
 
 @lru_cache(maxsize=1)

@@ -30,3 +30,10 @@ class SqsSendQueue:
             )
             failed += [batch[int(entry["Id"])] for entry in response.get("Failed", [])]
         return failed
+
+
+def build_send_queue(queue_url: str, region: str) -> SqsSendQueue:
+    """The send queue at ``queue_url``, with its own SQS client (made when this is called)."""
+    import boto3
+
+    return SqsSendQueue(boto3.client("sqs", region_name=region), queue_url)

@@ -118,7 +118,9 @@ class ContactRepository:
         """Check the daily and weekly caps for a clinic reminder at ``at`` (days in ``zone``,
         the appointment's) and, when allowed, record the send in the same conditional write.
 
-        Consent is not checked here: the sender reads it with ``get`` first.
+        Consent is read in the same write: an opted-out contact is refused with
+        ``CapReason.OPTED_OUT``, so the send path needs no separate consent read for kinds
+        that count against the caps.
         """
 
         def reserve(item: ContactItem) -> tuple[CapDecision, bool]:

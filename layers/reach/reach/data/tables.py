@@ -27,7 +27,7 @@ Table names come from Settings through ``bind_tables``, never from import-time e
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -39,7 +39,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from reach.settings import Settings
+if TYPE_CHECKING:  # table names come in through bind_tables, never read here
+    from reach.settings import Settings
 
 
 class _Unbound:
