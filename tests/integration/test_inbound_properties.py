@@ -93,7 +93,9 @@ def inbound_function(aws) -> ModuleType:
         ("reply", "stop"),
     ]
 )
-def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_restores(
+# A model-based property: one branch per action and per consent transition, read as one
+# story; split up, the model the assertions check would be scattered over helpers.
+def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_restores(  # noqa: C901
     aws, inbound_function, actions
 ):
     function = inbound_function
