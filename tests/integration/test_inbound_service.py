@@ -408,15 +408,68 @@ def test_a_start_in_the_same_second_as_a_stop_leaves_the_recipient_opted_out(
     assert len(answers_to(sms)) == 1
 
 
-@pytest.mark.parametrize("body", ["Stop. Thank you", "please stop texting me", "UNSUBSCRIBE me"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Stop. Thank you",
+        "please stop texting me",
+        "UNSUBSCRIBE me",
+        # Issue #17 item 7: revocations beyond the keywords, in three languages
+        "Please take me off your list",
+        "lose my number",
+        "Déjenme en paz por favor",
+        "ne me contactez plus, merci",
+        "unsubcribe",
+    ],
+)
 def test_free_text_revocation_opts_out(aws, clinic, clock, inbound, sms, body):
-    book(aws, clock, clinic)
+    visit = book(aws, clock, clinic)
 
     result = receive(inbound, clock, body)
 
     assert result.intent is ReplyIntent.OPT_OUT
     assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
     assert len(answers_to(sms)) == 1
+    # A revocation withdraws consent; the visit itself stays booked
+    assert current(aws, visit).status is AppointmentStatus.SCHEDULED
+
+
+@pytest.mark.parametrize("body", ["I'll stop by at 3", "I'm at the bus stop"])
+def test_stop_in_another_sense_opts_out_but_never_cancels_the_appointment(
+    aws, clinic, clock, inbound, sms, events, body
+):
+    # Given a booked visit, and a reply using "stop" in another sense
+    visit = book(aws, clock, clinic)
+
+    # When it arrives
+    result = receive(inbound, clock, body)
+
+    # Then it is deliberately read as a revocation (the FCC names "stop"), and nothing more:
+    # the visit is still booked, and only the opt-out is published
+    assert result.intent is ReplyIntent.OPT_OUT
+    assert current(aws, visit).status is AppointmentStatus.SCHEDULED
+    assert [e.type for e in events.events] == [EventType.OPTED_OUT]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Can we move my appointment to another day?",
+        "necesito cambiar la hora",
+        "Est-ce qu'on peut décaler le rendez-vous ?",
+    ],
+)
+def test_free_text_reschedule_requests_a_new_time_in_three_languages(
+    aws, clinic, clock, inbound, sms, events, body
+):
+    visit = book(aws, clock, clinic)
+
+    result = receive(inbound, clock, body)
+
+    assert result.intent is ReplyIntent.RESCHEDULE
+    assert current(aws, visit).status is AppointmentStatus.RESCHEDULE_REQUESTED
+    assert [e.type for e in events.events] == [EventType.RESCHEDULE_REQUESTED]
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
 
 
 def test_start_restores_consent_and_the_reminders_still_ahead(

@@ -1,18 +1,27 @@
+import tomllib
+import unicodedata
+from pathlib import Path
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from reach.domain import replies
 from reach.domain.replies import (
     CARRIER_OPT_OUT_WORDS,
     DEFAULT_KEYWORDS,
     MAX_MINUTES_LATE,
+    PHRASE_LANGUAGES,
     ClassifiedReply,
     ReplyIntent,
     ReplyKeywords,
     classify_reply,
     fold,
     keywords_with,
+    phrase_groups,
 )
+
+REPO = Path(__file__).resolve().parents[3]
 
 CONFIRM = ReplyIntent.CONFIRM
 RESCHEDULE = ReplyIntent.RESCHEDULE
@@ -575,3 +584,256 @@ def test_a_tenants_words_may_not_capture_an_opt_out_word_or_name_an_unknown_set(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         keywords_with(extra)
+
+
+# --- issue #17 item 7: every reasonable way of saying stop ----------------------------------
+
+ISSUE_SETS = {
+    "opt_out": ("misspellings", "remove_me", "lose_my_number", "do_not_contact", "leave_me_alone"),
+    "reschedule": ("change_or_move", "another_time"),
+}
+
+
+def _unaccented(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _file_phrases(set_name: str) -> list[tuple[str, str]]:
+    return [
+        (language, word)
+        for language in PHRASE_LANGUAGES
+        for words in phrase_groups(language).get(set_name, {}).values()
+        for word in words
+    ]
+
+
+@pytest.mark.parametrize("language", PHRASE_LANGUAGES)
+@pytest.mark.parametrize(("set_name", "groups"), list(ISSUE_SETS.items()))
+def test_each_language_file_loads_with_every_kind_of_phrasing_the_issue_names(
+    language, set_name, groups
+):
+    # When a language's phrase file is read
+    loaded = phrase_groups(language)
+
+    # Then it has each kind of revocation and reschedule phrasing, none empty
+    for group in groups:
+        assert loaded[set_name][group], f"{language}: {set_name}.{group} is empty"
+
+
+def test_the_phrase_files_ship_in_the_layer_and_the_package():
+    # Given the layer's source tree (sam build copies it whole) and the package data
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    declared = pyproject["tool"]["setuptools"]["package-data"]["reach.domain"]
+
+    # Then every language's file is inside the layer and matched by the package data
+    for language in PHRASE_LANGUAGES:
+        path = REPO / "layers" / "reach" / "reach" / "domain" / "phrases" / f"{language}.json"
+        assert path.is_file()
+        assert any(path.match(f"*/reach/domain/{pattern}") for pattern in declared)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[]", "must be an object"),
+        ('{"language": "de"}', "for language 'xx'"),
+        ('{"language": "xx", "opt_outs": {}}', "'opt_outs' is not a phrase set"),
+        ('{"language": "xx", "opt_out": ["stop"]}', "'opt_out' must map group names"),
+        ('{"language": "xx", "opt_out": {"a": [1]}}', "'opt_out' must map group names"),
+    ],
+)
+def test_a_phrase_file_in_the_wrong_shape_fails_loudly(tmp_path, monkeypatch, content, message):
+    # Given a phrase file edited into a shape the reader does not know
+    (tmp_path / "xx.json").write_text(content, encoding="utf-8")
+    monkeypatch.setattr(replies, "_PHRASE_DIR", str(tmp_path))
+
+    # Then reading it raises, instead of silently dropping a way of saying stop
+    with pytest.raises(ValueError, match=message):
+        phrase_groups("xx")
+
+
+@pytest.mark.parametrize(("language", "phrase"), _file_phrases("opt_out"))
+@pytest.mark.parametrize(
+    "shape", [str, str.upper, _unaccented, lambda p: f"Hi, {_unaccented(p).lower()} thanks!"]
+)
+def test_every_revocation_in_the_phrase_files_opts_out_with_or_without_accents(
+    language, phrase, shape
+):
+    # When a recipient writes any revocation in the files, alone or in a sentence,
+    # in capitals or without its accents
+    reply = classify_reply(shape(phrase))
+
+    # Then it opts out
+    assert reply.intent == OPT_OUT, (language, phrase)
+
+
+@pytest.mark.parametrize(("language", "phrase"), _file_phrases("reschedule"))
+@pytest.mark.parametrize("shape", [str, str.upper, _unaccented])
+def test_every_reschedule_phrasing_in_the_files_asks_to_reschedule(language, phrase, shape):
+    assert classify_reply(shape(phrase)).intent == RESCHEDULE, (language, phrase)
+
+
+#: Revocations in everyday words: each one opts out. The issue's examples come first.
+REVOCATIONS = [
+    # asking to be removed or taken off a list
+    "remove me",
+    "Take me off your list please",
+    "sácame de la lista",
+    "Sáquenme de su lista por favor",
+    "retirez-moi de la liste",
+    "Retirez moi de votre liste svp",
+    # asking the sender to lose or delete the number
+    "delete my number",
+    "Please lose my number",
+    "Forget this number",
+    "borra mi número",
+    "Borren mi numero por favor",
+    "supprimez mon numéro",
+    "Oubliez mon numero",
+    # asking not to be contacted or texted
+    "don't text me",
+    "Do not contact me again",
+    "DONT MESSAGE ME",
+    "no me escriban",
+    "No me manden más mensajes",
+    "ne me contactez plus",
+    "Ne m'écrivez plus jamais",
+    "Arrêtez de m'envoyer des SMS",
+    # asking to be left alone
+    "leave me alone",
+    "Just leave us alone",
+    "déjenme en paz",
+    "Dejame en paz",
+    "laissez-moi tranquille",
+    "Fichez-moi la paix",
+    # misspelt and unaccented keywords
+    "stpo",
+    "Sotp",
+    "STOPP",
+    "unsubcribe",
+    "Unsuscribe",
+    "I want to unsubscibe",
+    "desuscribir",
+    "Desuscribirme por favor",
+    "desinscrire",
+    "désinscrire",
+    "arret",
+    "Arrêt",
+    "ARRETEZ",
+    "desabonner",
+]
+
+
+@pytest.mark.parametrize("text", REVOCATIONS)
+def test_revocations_in_english_spanish_and_french_opt_out(text):
+    assert classify_reply(text).intent == OPT_OUT
+
+
+#: Replies that use a revocation word in another sense and are DELIBERATELY read as a
+#: revocation all the same: the FCC names "stop", "cancel", "end", "quit" and "unsubscribe" as
+#: revocations wherever they appear, and a wrongly dropped consent costs a START while a wrongly
+#: kept one is a TCPA claim. None of them cancels the appointment: an opt-out leaves it booked.
+DELIBERATELY_TREATED_AS_REVOCATION = [
+    "I'll stop by at 3",
+    "I'm at the bus stop",
+    "don't stop",
+    "can you remove the old address from my file?",
+    "take me off the waitlist",
+    "the end of the road",
+    "Je suis à l'arrêt de bus",
+    "para de llover y voy, alto ahí",
+]
+
+
+@pytest.mark.parametrize("text", DELIBERATELY_TREATED_AS_REVOCATION)
+def test_a_revocation_word_in_another_sense_deliberately_opts_out_and_cancels_nothing(text):
+    reply = classify_reply(text)
+
+    assert reply.intent == OPT_OUT
+    assert reply.intent != CANCEL_APPOINTMENT
+
+
+#: Replies that share words with a revocation but DELIBERATELY are not one: the words that
+#: make a revocation ("me alone", "my number", "contact me" after a negation) are not there.
+DELIBERATELY_NOT_REVOCATION = [
+    "leave me a message",
+    "Can I come alone?",
+    "please contact me",
+    "who do I contact about parking?",
+    "text me the address",
+    "I lost my phone, this is my new number",
+    "my number changed",
+    "déjame saber",
+    "escríbeme la dirección",
+    "laissez-moi un message",
+    "contactez-moi",
+    "merci stp",
+    "basta",
+    "perdí un arete",
+    "do not call me",
+    "please don't call me",
+]
+
+
+@pytest.mark.parametrize("text", DELIBERATELY_NOT_REVOCATION)
+def test_words_shared_with_a_revocation_do_not_opt_out_or_cancel(text):
+    reply = classify_reply(text)
+
+    assert reply.intent not in {OPT_OUT, CANCEL_APPOINTMENT}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can we move my appointment to Friday?",
+        "I need to change the time",
+        "could we do another day?",
+        "Postpone please",
+        "can we postpone?",
+        "I'd like to reschedule my appointment",
+        "rescedule",
+        "¿Podemos cambiar la hora?",
+        "necesito otra fecha",
+        "quiero posponer la cita",
+        "Est-ce qu'on peut décaler le rendez-vous ?",
+        "un autre jour svp",
+        "Reporter",
+    ],
+)
+def test_asking_to_change_move_or_postpone_or_for_another_time_reschedules(text):
+    assert classify_reply(text).intent == RESCHEDULE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I moved house last year",
+        "I called the other day",
+        "don't change the appointment",
+        "no quiero cambiar la cita",
+        "je ne veux pas changer le rendez-vous",
+    ],
+)
+def test_moving_in_another_sense_or_a_negated_change_is_not_a_reschedule(text):
+    assert classify_reply(text).intent == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("annuler mon rendez-vous", CANCEL_APPOINTMENT),
+        ("Je dois annuler le rdv de demain", CANCEL_APPOINTMENT),
+        ("cancle my appt", CANCEL_APPOINTMENT),
+        ("cancle", OPT_OUT),
+        # About the reminders, not the visit: a revocation
+        ("annuler les rappels du rendez-vous", OPT_OUT),
+    ],
+)
+def test_french_and_misspelt_appointment_cancellations(text, intent):
+    assert classify_reply(text).intent == intent
+
+
+def test_a_phrase_matched_whole_is_reported_whole():
+    # The consent record's source reads "sms:REMOVE ME" only when the whole phrase matched
+    assert classify_reply("Remove me!").matched == "remove me"

@@ -1,9 +1,18 @@
 """Inbound replies: what a recipient's text asks for, as a ``ReplyIntent``.
 
 Text is compared after folding: Unicode compatibility form, accents dropped, case folded,
-apostrophes removed ("don't" -> "dont") and everything that is not a letter or digit treated as
-a space; digits are split from letters ("15min" -> "15 min") and any script's decimal digits
-read as ASCII. Keywords are folded the same way, so ``SÍ`` matches "si", "Sí!" and " si. ".
+French elisions split off ("l'arrêt" -> "l arret"), other apostrophes removed ("don't" ->
+"dont") and everything that is not a letter or digit treated as a space; digits are split from
+letters ("15min" -> "15 min") and any script's decimal digits read as ASCII. Keywords are
+folded the same way, so ``SÍ`` matches "si", "Sí!" and " si. ".
+
+The wording lives in one data file per language, ``phrases/en.json``, ``es.json`` and
+``fr.json`` (read once, at import; all three apply to every reply). Their opt-out sets go well
+beyond the carrier keywords (docs/facts.md#opt-out-words): asking to be removed from a list,
+to have the number deleted, not to be contacted, to be left alone, and the usual misspellings
+("stpo", "unsuscribe", "desuscribir", "desinscrire"). Their reschedule sets cover asking to
+change, move or postpone the appointment or for another time or day. Only the reply codes
+(1, 2, 3, C, Y, R, X) and the carrier words are here.
 
 Rules, in order:
 
@@ -12,9 +21,12 @@ Rules, in order:
    word ("please stop texting me", "Stop. Thank you", "cancel all messages"), opts out. When in
    doubt we opt out: negations ("don't stop") and homonyms ("the end of the road") still opt
    out, because a wrongly kept consent is a legal risk and a wrongly dropped one costs a START.
+   So "I'll stop by at 3" and "the bus stop" opt out too, deliberately; an opt-out leaves the
+   appointment booked, so no such reply ever cancels it. The multi-word revocations are worded
+   so that their other senses do not match ("leave me alone", not "leave me a message").
 2. **The one exception is a sentence about cancelling the appointment.** The whole message
    ``CANCEL`` is a carrier opt-out keyword and opts out; but a longer message with a cancel verb
-   (cancel, cancelar, anular), an appointment noun ("appointment", "visit", "cita"...), no
+   (cancel, cancelar, anular, annuler), an appointment noun ("appointment", "cita", "rdv"...), no
    other opt-out word and no word for the messages themselves ("texts", "reminders"...) is
    CANCEL_APPOINTMENT ("I need to cancel my appointment"). Negated ("don't cancel my
    appointment") it is UNKNOWN: neither a cancellation nor a revocation, so a person reads it.
@@ -39,6 +51,8 @@ word into another intent, drop a carrier opt-out word, or give one keyword two i
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -92,51 +106,7 @@ CARRIER_OPT_OUT_WORDS = frozenset(
 #: Longest running-late delay we report; beyond it the appointment is effectively missed.
 MAX_MINUTES_LATE = 240
 
-_CANCEL_VERBS = frozenset({"cancel", "cancelar", "anular"})
-#: Words for the messages themselves: "cancel the reminders" is about consent, not the visit.
-_MESSAGING_NOUNS = frozenset(
-    {
-        "text",
-        "texts",
-        "texting",
-        "message",
-        "messages",
-        "messaging",
-        "msg",
-        "msgs",
-        "sms",
-        "reminder",
-        "reminders",
-        "notification",
-        "notifications",
-        "alert",
-        "alerts",
-        "mensaje",
-        "mensajes",
-        "texto",
-        "textos",
-        "recordatorio",
-        "recordatorios",
-        "notificacion",
-        "notificaciones",
-    }
-)
-_NEGATIONS = frozenset(
-    {"not", "no", "dont", "don", "wont", "never", "cant", "cannot", "couldnt", "wouldnt", "nunca"}
-)
 _NEGATION_WINDOW = 2
-_COURTESY: tuple[Tokens, ...] = (
-    ("thank", "you"),
-    ("thanks",),
-    ("thx",),
-    ("please",),
-    ("pls",),
-    ("sorry",),
-    ("ok",),
-    ("okay",),
-    ("gracias",),
-    ("por", "favor"),
-)
 _MINUTE_UNITS = frozenset({"m", "min", "mins", "minute", "minutes", "minuto", "minutos"})
 _HOUR_UNITS = frozenset({"h", "hr", "hrs", "hour", "hours", "hora", "horas"})
 _UNITS = _MINUTE_UNITS | _HOUR_UNITS
@@ -144,6 +114,9 @@ _UNITS = _MINUTE_UNITS | _HOUR_UNITS
 _MAX_NUMBER_DIGITS = 4
 
 _APOSTROPHES = re.compile(r"['’‘ʼ`´]")  # noqa: RUF001 - the look-alikes are the point
+#: A French elided word at the start of a word ("l'arrêt", "m'écrire", "qu'on"): split off, so
+#: the word after it is itself ("arret"), unlike the English "don't", which stays "dont".
+_ELISION = re.compile(r"(?<![^\W\d_])([cdjlmnst]|qu)['’‘ʼ`´](?=[^\W\d_])")  # noqa: RUF001
 _TOKEN = re.compile(r"\d+|[^\W\d_]+")
 
 
@@ -153,12 +126,91 @@ def fold(text: str) -> Tokens:
     unaccented = "".join(
         _ascii_digit(ch) for ch in decomposed if not unicodedata.combining(ch)
     ).casefold()
-    return tuple(_TOKEN.findall(_APOSTROPHES.sub("", unaccented)))
+    unelided = _ELISION.sub(r"\1 ", unaccented)
+    return tuple(_TOKEN.findall(_APOSTROPHES.sub("", unelided)))
 
 
 def _ascii_digit(ch: str) -> str:
     # Arabic-Indic, Devanagari... digits are \d too; read them as the digit they are.
     return str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch
+
+
+#: The languages whose reply wording ships in ``phrases/<language>.json``; all are read for
+#: every tenant, since people answer in their own language whatever the reminder's.
+PHRASE_LANGUAGES = ("en", "es", "fr")
+#: What a phrase file may hold: the keyword sets, then the words the rules read.
+PHRASE_SETS = (
+    "confirm",
+    "reschedule",
+    "cancel_appointment",
+    "running_late",
+    "call_me",
+    "help",
+    "opt_in",
+    "opt_out",
+    "appointment_nouns",
+    "cancel_verbs",
+    "messaging_nouns",
+    "negations",
+    "courtesy",
+)
+_PHRASE_FILE_KEYS = frozenset({"language", "about", *PHRASE_SETS})
+# Beside this module in the layer (sam build copies the source tree) and in the wheel
+# (package data in pyproject.toml). A plain path: importlib.resources costs the cold start
+# pathlib and more for three files that are never in a zip.
+_PHRASE_DIR = os.path.join(os.path.dirname(__file__), "phrases")
+
+
+def phrase_groups(language: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The wording of one language as written in its file: set name -> group name -> words.
+
+    Raises ValueError for a file that is not in the expected shape, so a bad edit fails the
+    tests (and the import) instead of silently dropping a way of saying stop.
+    """
+    with open(os.path.join(_PHRASE_DIR, f"{language}.json"), encoding="utf-8") as file:
+        raw = json.load(file)
+    if not isinstance(raw, dict) or raw.get("language") != language:
+        raise ValueError(f"phrases/{language}.json must be an object for language '{language}'")
+    unknown = sorted(set(raw) - _PHRASE_FILE_KEYS)
+    if unknown:
+        raise ValueError(f"phrases/{language}.json: '{unknown[0]}' is not a phrase set")
+    return {name: _groups(language, name, raw[name]) for name in PHRASE_SETS if name in raw}
+
+
+def _groups(language: str, name: str, groups: object) -> dict[str, tuple[str, ...]]:
+    if not isinstance(groups, dict) or not all(
+        isinstance(words, list) and all(isinstance(w, str) for w in words)
+        for words in groups.values()
+    ):
+        raise ValueError(f"phrases/{language}.json: '{name}' must map group names to word lists")
+    return {group: tuple(words) for group, words in groups.items()}
+
+
+def _load_phrases() -> dict[str, frozenset[str]]:
+    """Every language's words per set, merged (read once, at import: three small files)."""
+    merged: dict[str, set[str]] = {name: set() for name in PHRASE_SETS}
+    for language in PHRASE_LANGUAGES:
+        for name, groups in phrase_groups(language).items():
+            for words in groups.values():
+                merged[name].update(words)
+    return {name: frozenset(words) for name, words in merged.items()}
+
+
+_PHRASES = _load_phrases()
+
+
+def _folded_words(name: str) -> frozenset[str]:
+    return frozenset(token for word in _PHRASES[name] for token in fold(word))
+
+
+_CANCEL_VERBS = _folded_words("cancel_verbs")
+#: Words for the messages themselves: "cancel the reminders" is about consent, not the visit.
+_MESSAGING_NOUNS = _folded_words("messaging_nouns")
+_NEGATIONS = _folded_words("negations")
+#: Longest first, so "thank you" is dropped whole before any one-word courtesy.
+_COURTESY: tuple[Tokens, ...] = tuple(
+    sorted({fold(word) for word in _PHRASES["courtesy"]}, key=lambda t: (-len(t), t))
+)
 
 
 def _find(tokens: Tokens, phrase: Tokens, *, skip_negated: bool = False) -> int | None:
@@ -174,6 +226,22 @@ def _find(tokens: Tokens, phrase: Tokens, *, skip_negated: bool = False) -> int 
 
 def _negated(tokens: Tokens, start: int) -> bool:
     return any(t in _NEGATIONS for t in tokens[max(0, start - _NEGATION_WINDOW) : start])
+
+
+def _by_first_word(phrases: Iterable[Tokens]) -> dict[str, tuple[Tokens, ...]]:
+    index: dict[str, list[Tokens]] = {}
+    for phrase in sorted(phrases, key=lambda p: (-len(p), p)):
+        index.setdefault(phrase[0], []).append(phrase)
+    return {word: tuple(found) for word, found in index.items()}
+
+
+def _first_opt_out(tokens: Tokens, opt_outs: dict[str, tuple[Tokens, ...]]) -> Tokens | None:
+    """The earliest opt-out phrase in ``tokens``, the longest one where several start there."""
+    for start, token in enumerate(tokens):
+        for phrase in opt_outs.get(token, ()):
+            if tokens[start : start + len(phrase)] == phrase:
+                return phrase
+    return None
 
 
 def _words(*keywords: str) -> frozenset[str]:
@@ -233,7 +301,9 @@ def _validate(keywords: ReplyKeywords) -> None:
     missing = sorted(w for w in CARRIER_OPT_OUT_WORDS if fold(w) not in folded_opt_out)
     if missing:
         raise ValueError(f"opt_out must keep the carrier opt-out word '{missing[0]}'")
-    opt_outs = folded_opt_out | carrier
+    # Indexed by first word: checking every keyword against every phrase would make the
+    # import (a cold start) grow with the product of the two lists.
+    opt_outs = _by_first_word(p for p in folded_opt_out | carrier if p)
     owner: dict[Tokens, str] = {}
     others = {f.name: getattr(keywords, f.name) for f in fields(keywords) if f.name != "opt_out"}
     for name, words in [("opt_out", keywords.opt_out), *others.items()]:
@@ -241,127 +311,33 @@ def _validate(keywords: ReplyKeywords) -> None:
             tokens = fold(word)
             if not tokens:
                 raise ValueError(f"keyword '{word}' in {name} has no letters or digits")
-            if name != "opt_out":
-                for opt_out in opt_outs:
-                    if _find(tokens, opt_out) is not None:
-                        raise ValueError(
-                            f"keyword '{word}' in {name} contains the opt-out word "
-                            f"'{' '.join(opt_out)}'; opt-out words always opt out"
-                        )
+            opt_out = _first_opt_out(tokens, opt_outs) if name != "opt_out" else None
+            if opt_out is not None:
+                raise ValueError(
+                    f"keyword '{word}' in {name} contains the opt-out word "
+                    f"'{' '.join(opt_out)}'; opt-out words always opt out"
+                )
             if name == "appointment_nouns":
                 continue
             if owner.setdefault(tokens, name) != name:
                 raise ValueError(f"keyword '{word}' is in both {owner[tokens]} and {name}")
 
 
-DEFAULT_KEYWORDS = ReplyKeywords(
-    confirm=_words(
-        "1",
-        "C",
-        "Y",
-        "YES",
-        "YEP",
-        "YEAH",
-        "YUP",
-        "SURE",
-        "CONFIRM",
-        "CONFIRMED",
-        "SI",
-        "SÍ",
-        "CLARO",
-        "CONFIRMO",
-        "CONFIRMAR",
-        "CONFIRMADO",
-        "CONFIRMADA",
-        "I'll be there",
-        "I will be there",
-        "we'll be there",
-        "will be there",
-        "see you then",
-        "see you there",
-        "see you tomorrow",
-        "ahí estaré",
-        "allí estaré",
-        "ahí estaremos",
-        "allí estaremos",
-        "nos vemos",
-    ),
-    reschedule=_words(
-        "2",
-        "R",
-        "RESCHEDULE",
-        "CAMBIAR",
-        "REPROGRAMAR",
-        "to reschedule",
-        "can I reschedule",
-        "another time",
-        "different time",
-        "cambiar la cita",
-        "cambiar mi cita",
-        "otro día",
-        "otra hora",
-    ),
+#: Reply codes the reminders advertise ("reply 1 to confirm"); the same in every language.
+_REPLY_CODES: dict[str, frozenset[str]] = {
+    "confirm": _words("1", "C", "Y"),
+    "reschedule": _words("2", "R"),
     # Never CANCEL: it is a carrier opt-out word (see the module docstring, rule 2).
-    cancel_appointment=_words("3", "X", "ANULAR"),
-    running_late=_words(
-        "LATE",
-        "TARDE",
-        "running late",
-        "running behind",
-        "I'm late",
-        "am late",
-        "be late",
-        "llego tarde",
-        "llegaré tarde",
-        "llegar tarde",
-        "voy tarde",
-    ),
-    call_me=_words(
-        "CALL",
-        "call me",
-        "give me a call",
-        "phone me",
-        "LLAMAR",
-        "llámenme",
-        "llámame",
-        "llamarme",
-    ),
-    help=_words("HELP", "INFO", "AYUDA"),
-    opt_in=_words("START", "UNSTOP"),
-    # Spanish speakers text the Spanish word; revocation "by any reasonable means" covers it.
-    opt_out=CARRIER_OPT_OUT_WORDS
-    | _words(
-        "ALTO",
-        "PARAR",
-        "DETENER",
-        "BAJA",
-        "CANCELAR",
-        "do not text",
-        "dont text",
-        "no more texts",
-        "no more messages",
-        "no más mensajes",
-        "wrong number",
-        "número equivocado",
-    ),
-    appointment_nouns=_words(
-        "appointment",
-        "appointments",
-        "appt",
-        "appts",
-        "visit",
-        "booking",
-        "reservation",
-        "session",
-        "consultation",
-        "cita",
-        "citas",
-        "consulta",
-        "turno",
-        "reserva",
-        "visita",
-        "sesión",
-    ),
+    "cancel_appointment": _words("3", "X"),
+}
+
+DEFAULT_KEYWORDS = ReplyKeywords(
+    **{
+        f.name: _REPLY_CODES.get(f.name, frozenset()) | _PHRASES[f.name]
+        for f in fields(ReplyKeywords)
+        if f.name != "opt_out"
+    },
+    opt_out=CARRIER_OPT_OUT_WORDS | _PHRASES["opt_out"],
 )
 
 
@@ -369,7 +345,8 @@ DEFAULT_KEYWORDS = ReplyKeywords(
 class _Compiled:
     whole: dict[Tokens, ReplyIntent]
     phrases: tuple[tuple[ReplyIntent, Tokens], ...]
-    opt_outs: tuple[Tokens, ...]
+    #: Opt-out phrases by their first word, longest first: one pass over a reply finds them.
+    opt_outs: dict[str, tuple[Tokens, ...]]
     late_markers: frozenset[str]
     appointment_nouns: tuple[Tokens, ...]
 
@@ -401,7 +378,7 @@ def _compile(keywords: ReplyKeywords) -> _Compiled:
     return _Compiled(
         whole=whole,
         phrases=tuple(phrases),
-        opt_outs=tuple(sorted(opt_outs)),
+        opt_outs=_by_first_word(opt_outs),
         late_markers=frozenset(t[0] for w in keywords.running_late if len(t := fold(w)) == 1),
         appointment_nouns=tuple(sorted(fold(w) for w in keywords.appointment_nouns)),
     )
@@ -482,12 +459,7 @@ def _one_intent(tokens: Tokens, whole: dict[Tokens, ReplyIntent]) -> ReplyIntent
     return intents.pop()
 
 
-def _first_opt_out(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> Tokens | None:
-    found = [(start, phrase) for phrase in opt_outs if (start := _find(tokens, phrase)) is not None]
-    return min(found)[1] if found else None
-
-
-def _only_opt_out_is_cancel(tokens: Tokens, opt_outs: tuple[Tokens, ...]) -> bool:
+def _only_opt_out_is_cancel(tokens: Tokens, opt_outs: dict[str, tuple[Tokens, ...]]) -> bool:
     rest = tuple("" if t in _CANCEL_VERBS else t for t in tokens)
     return _first_opt_out(rest, opt_outs) is None
 
