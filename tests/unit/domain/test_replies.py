@@ -17,6 +17,7 @@ from reach.domain.replies import (
     ReplyKeywords,
     classify_reply,
     fold,
+    keywords_for_replies,
     keywords_with,
     phrase_groups,
 )
@@ -837,3 +838,18 @@ def test_french_and_misspelt_appointment_cancellations(text, intent):
 def test_a_phrase_matched_whole_is_reported_whole():
     # The consent record's source reads "sms:REMOVE ME" only when the whole phrase matched
     assert classify_reply("Remove me!").matched == "remove me"
+
+
+def test_a_stored_tenant_word_that_became_unsafe_is_left_out_of_reading_replies():
+    # Given a tenant word stored before "take me off" became an opt-out phrasing, beside a
+    # word that is still fine, and a set name that no longer exists
+    stored = (("confirm", ("take me off", "vale")), ("no_such_set", ("x",)))
+    with pytest.raises(ValueError, match=r"not a reply keyword set|opt-out words always opt out"):
+        keywords_with(stored)
+    # When replies are read with the tenant's words
+    keywords = keywords_for_replies(stored)
+    # Then the unsafe word and the unknown set are left out, the rest works, and the phrase
+    # keeps its opt-out meaning
+    assert classify_reply("vale", keywords).intent is ReplyIntent.CONFIRM
+    assert classify_reply("take me off", keywords).intent is ReplyIntent.OPT_OUT
+    assert keywords_for_replies(()) is keywords_with(())

@@ -394,6 +394,32 @@ def keywords_with(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywor
     return _keywords_with(tuple(sorted((name, tuple(sorted(words))) for name, words in extra)))
 
 
+def keywords_for_replies(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywords:
+    """The keywords a reply is read with: like ``keywords_with``, but a stored tenant word that
+    has become unsafe (a newer opt-out phrasing now captures it) is left out instead of
+    failing every reply of that tenant. Opt-out words always keep their meaning."""
+    return _keywords_for_replies(
+        tuple(sorted((name, tuple(sorted(words))) for name, words in extra))
+    )
+
+
+@lru_cache(maxsize=64)
+def _keywords_for_replies(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywords:
+    try:
+        return _keywords_with(extra)
+    except ValueError:
+        kept = ((name, tuple(w for w in words if _is_usable(name, w))) for name, words in extra)
+        return _keywords_with(tuple((name, words) for name, words in kept if words))
+
+
+def _is_usable(name: str, word: str) -> bool:
+    try:
+        _keywords_with(((name, (word,)),))
+    except ValueError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=64)
 def _keywords_with(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> ReplyKeywords:
     if not extra:

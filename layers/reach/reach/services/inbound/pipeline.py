@@ -33,7 +33,7 @@ from reach.data.tenants import TenantRepository
 from reach.domain.inbound import InboundSms
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import Tenant
-from reach.domain.replies import classify_reply, keywords_with
+from reach.domain.replies import classify_reply, keywords_for_replies
 from reach.ports.events import EventPublisher
 from reach.services.consent import ConsentService
 from reach.services.inbound.consent_keywords import ConsentKeywords
@@ -95,7 +95,7 @@ class InboundService:
         tenant = self._tenant_for(sms.destination_number)
         if tenant is None:
             return InboundResult(ReplyOutcome.UNROUTABLE)
-        reading = classify_reply(sms.body, keywords_with(tenant.reply_keywords))
+        reading = classify_reply(sms.body, keywords_for_replies(tenant.reply_keywords))
         reply = InboundReply(sms, received_at, tenant, reading)
         if self._keywords.applies_to(reply):
             thread = self._router.filing_thread(reply)

@@ -38,7 +38,7 @@ from reach.domain.errors import NotFound
 from reach.domain.message import Thread
 from reach.domain.models import Appointment, AppointmentStatus
 from reach.domain.quiet_hours import QuietHours
-from reach.domain.replies import ClassifiedReply, ReplyIntent, classify_reply, keywords_with
+from reach.domain.replies import ClassifiedReply, ReplyIntent, classify_reply, keywords_for_replies
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventType
 from reach.services.inbound.kind import Collaborators, Conversation, Evidence
@@ -118,7 +118,7 @@ class AppointmentConversation:
         chosen = self._own_appointment(reply, answer.appointment_id)
         if chosen is None:
             return None
-        keywords = keywords_with(reply.tenant.reply_keywords)
+        keywords = keywords_for_replies(reply.tenant.reply_keywords)
         reading = classify_reply(answer.rest, keywords) if answer.rest else None
         if reading is None or reading.intent is ReplyIntent.UNKNOWN:
             reading = ClassifiedReply(ReplyIntent(pending.intent), pending.minutes_late, "choice")
