@@ -1,15 +1,18 @@
 """Properties of two-way replies under moto, over any sequence of replies, replays, bookings
 and sends:
 
-- nothing but the single opt-out confirmation reaches an opted-out number;
+- nothing reaches an opted-out number but answers to HELP and STOP: every distinct HELP or
+  STOP message gets one answer, subscribed or not, up to a daily limit per local day (the
+  confirmation of the opt-out a STOP makes always goes, and counts), and never anything else;
 - START restores sending;
-- a replayed reply changes nothing and sends nothing.
+- a replayed reply changes nothing and sends nothing (not even a second HELP or STOP answer).
 """
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
@@ -25,6 +28,7 @@ from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.models import AppointmentKind
 from reach.domain.replies import ReplyIntent, classify_reply
 from reach.services.appointments import NewAppointment
+from reach.services.replies import KEYWORD_ANSWERS_PER_DAY
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -93,7 +97,22 @@ def inbound_function(aws) -> ModuleType:
         ("reply", "stop"),
     ]
 )
-def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_restores(
+# The daily limit, reached and then reset by the next New York day (not by midnight UTC)
+@example(
+    actions=[
+        ("reply", "STOP"),
+        ("reply", "HELP"),
+        ("replay", 1),
+        ("reply", "stop"),
+        ("reply", "HELP"),
+        ("wait", 600),
+        ("reply", "CANCEL"),
+        ("wait", 1440),
+        ("reply", "HELP"),
+        ("reply", "1"),
+    ]
+)
+def test_only_help_and_stop_answers_within_the_daily_limit_reach_an_opted_out_number(
     aws, inbound_function, actions
 ):
     function = inbound_function
@@ -120,6 +139,8 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
     received: list[tuple[InboundSms, datetime]] = []
     opted_out = False
     opted_out_at: datetime | None = None
+    # HELP answers and STOP confirmations sent, per New York day (the tenant's zone)
+    keyword_answers: Counter[date] = Counter()
 
     def book(days: int, kind: AppointmentKind = AppointmentKind.CLINIC_VISIT) -> None:
         day = (clock().astimezone(NEW_YORK) + timedelta(days=days)).date()
@@ -146,11 +167,24 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
             receive(sms_in, clock())
             intent = classify_reply(str(value)).intent
             new = sms.sent_to(phone)[before:]
+            # The day the reply was received on (pacing's waits may move the clock on since)
+            today = received[-1][1].astimezone(NEW_YORK).date()
             if intent is ReplyIntent.OPT_OUT and not opted_out:
-                # The one text an opt-out allows: its confirmation, exactly once
+                # The opt-out's own confirmation, exactly once, whatever the day's count
                 assert len(new) == 1
                 assert "START" in new[0].body
                 opted_out, opted_out_at = True, received[-1][1]
+                keyword_answers[today] += 1
+            elif intent in (ReplyIntent.OPT_OUT, ReplyIntent.HELP):
+                # A HELP, or a STOP from someone opted out already: answered whatever the
+                # consent, once per message, while the day's count is under the limit
+                if keyword_answers[today] < KEYWORD_ANSWERS_PER_DAY:
+                    assert len(new) == 1
+                    expected = "START" if intent is ReplyIntent.OPT_OUT else "data rates"
+                    assert expected in new[0].body
+                    keyword_answers[today] += 1
+                else:
+                    assert new == []
             elif intent is ReplyIntent.OPT_IN and opted_out and opted_out_at == received[-1][1]:
                 # A START received at the very instant of the STOP: their order is unknown,
                 # and opting out wins. Still opted out, so nothing is sent.
