@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -237,3 +237,42 @@ def test_an_explicit_start_replaces_consent_that_came_with_a_booking(contacts):
 
     assert change.changed
     assert change.contact.consent_source == "sms:START"
+
+
+# --- HELP answers and STOP confirmations per local day --------------------------------
+
+
+def test_keyword_answers_are_allowed_up_to_the_limit_and_each_is_counted_once(contacts):
+    day = date(2026, 6, 1)
+
+    # Given two answers reserved today, the first one retried
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_a", day, limit=3)
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_a", day, limit=3)
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_b", day, limit=3)
+
+    # When a third and a fourth come
+    third = contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_c", day, limit=3)
+    fourth = contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_d", day, limit=3)
+
+    # Then the retry counted once, so the third is allowed and the fourth refused, while an
+    # answer already counted is still allowed (its own retry) and the consent is untouched
+    assert (third, fourth) == (True, False)
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_b", day, limit=3)
+    assert contacts.get(CLINIC, PATIENT).opted_out is False
+
+
+def test_an_answer_without_a_limit_is_counted_and_a_new_day_starts_from_nothing(contacts):
+    day = date(2026, 6, 1)
+    for answer_id in ("msg_a", "msg_b"):
+        contacts.reserve_keyword_answer(CLINIC, PATIENT, answer_id, day, limit=3)
+
+    # An owed confirmation goes past any limit, and counts against the rest of the day
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_c", day, limit=None)
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_z", day, limit=None)
+    assert not contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_d", day, limit=3)
+
+    # The next day's answers start a new count, and the item keeps only that day's ids
+    next_day = day + timedelta(days=1)
+    assert contacts.reserve_keyword_answer(CLINIC, PATIENT, "msg_e", next_day, limit=3)
+    stored = ContactItem.get(contact_pk(CLINIC, PATIENT), CONTACT_SK)
+    assert (stored.keyword_answers_on, stored.keyword_answers) == ("2026-06-02", ["msg_e"])

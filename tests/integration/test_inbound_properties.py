@@ -1,15 +1,20 @@
 """Properties of two-way replies under moto, over any sequence of replies, replays, bookings
 and sends:
 
-- nothing but the single opt-out confirmation reaches an opted-out number;
+- nothing reaches an opted-out number but answers to HELP and STOP: every distinct HELP or
+  STOP message gets one answer, subscribed or not, up to a daily limit per local day (the
+  confirmation of the opt-out a STOP makes always goes, and counts), and never anything else;
 - START restores sending;
-- a replayed reply changes nothing and sends nothing.
+- a replayed reply changes nothing and sends nothing (not even a second HELP or STOP answer).
 """
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
@@ -24,7 +29,9 @@ from reach.data.contacts import ContactRepository
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.models import AppointmentKind
 from reach.domain.replies import ReplyIntent, classify_reply
+from reach.ports.sms import OutboundSms
 from reach.services.appointments import NewAppointment
+from reach.services.replies import KEYWORD_ANSWERS_PER_DAY
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -68,6 +75,61 @@ def message(body: str, phone: str, to: str, inbound_id: str) -> InboundSms:
     return parsed
 
 
+@dataclass
+class ConsentModel:
+    """What the recipient's consent should be, and which texts may answer their replies."""
+
+    opted_out: bool = False
+    opted_out_at: datetime | None = None
+    #: HELP answers and STOP confirmations sent, per New York day (the tenant's zone)
+    keyword_answers: Counter[date] = field(default_factory=Counter)
+
+    def replied(self, intent: ReplyIntent, at: datetime, new: list[OutboundSms]) -> None:
+        """Check the texts ``new`` that answered a reply received ``at``, and follow it."""
+        # The day the reply was received on (pacing's waits may move the clock on since)
+        today = at.astimezone(NEW_YORK).date()
+        if intent is ReplyIntent.OPT_OUT and not self.opted_out:
+            # The opt-out's own confirmation, exactly once, whatever the day's count
+            assert len(new) == 1
+            assert "START" in new[0].body
+            self.opted_out, self.opted_out_at = True, at
+            self.keyword_answers[today] += 1
+        elif intent in (ReplyIntent.OPT_OUT, ReplyIntent.HELP):
+            # A HELP, or a STOP from someone opted out already: answered whatever the
+            # consent, once per message, while the day's count is under the limit
+            self._keyword_answer(intent, today, new)
+        elif intent is ReplyIntent.OPT_IN and self.opted_out and self.opted_out_at == at:
+            # A START received at the very instant of the STOP: their order is unknown,
+            # and opting out wins. Still opted out, so nothing is sent.
+            assert new == []
+        elif intent is ReplyIntent.OPT_IN:
+            self.opted_out = False
+        elif self.opted_out:
+            assert new == []
+
+    def _keyword_answer(self, intent: ReplyIntent, today: date, new: list[OutboundSms]) -> None:
+        if self.keyword_answers[today] >= KEYWORD_ANSWERS_PER_DAY:
+            assert new == []
+            return
+        assert len(new) == 1
+        expected = "START" if intent is ReplyIntent.OPT_OUT else "data rates"
+        assert expected in new[0].body
+        self.keyword_answers[today] += 1
+
+
+def texted_within(
+    span: timedelta, clock: DemoClock, send_due: Callable[[], None], count: Callable[[], int]
+) -> bool:
+    """Whether a text goes out within ``span``, sending what is due hour by hour."""
+    before = count()
+    for _ in range(int(span / timedelta(hours=1))):
+        clock.advance(timedelta(hours=1))
+        send_due()
+        if count() > before:
+            return True
+    return False
+
+
 @pytest.fixture
 def inbound_function(aws) -> ModuleType:
     """functions/inbound/app.py, loaded once per test as a cold start would."""
@@ -93,9 +155,22 @@ def inbound_function(aws) -> ModuleType:
         ("reply", "stop"),
     ]
 )
-# A model-based property: one branch per action and per consent transition, read as one
-# story; split up, the model the assertions check would be scattered over helpers.
-def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_restores(  # noqa: C901
+# The daily limit, reached and then reset by the next New York day (not by midnight UTC)
+@example(
+    actions=[
+        ("reply", "STOP"),
+        ("reply", "HELP"),
+        ("replay", 1),
+        ("reply", "stop"),
+        ("reply", "HELP"),
+        ("wait", 600),
+        ("reply", "CANCEL"),
+        ("wait", 1440),
+        ("reply", "HELP"),
+        ("reply", "1"),
+    ]
+)
+def test_only_help_and_stop_answers_within_the_daily_limit_reach_an_opted_out_number(
     aws, inbound_function, actions
 ):
     function = inbound_function
@@ -120,8 +195,7 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
     queue = MemoryQueue()
     aws.appointments._clock = clock
     received: list[tuple[InboundSms, datetime]] = []
-    opted_out = False
-    opted_out_at: datetime | None = None
+    model = ConsentModel()
 
     def book(days: int, kind: AppointmentKind = AppointmentKind.CLINIC_VISIT) -> None:
         day = (clock().astimezone(NEW_YORK) + timedelta(days=days)).date()
@@ -146,21 +220,9 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
             sms_in = message(str(value), phone, tenant_number, f"in-{number}-{step}")
             received.append((sms_in, clock()))
             receive(sms_in, clock())
-            intent = classify_reply(str(value)).intent
-            new = sms.sent_to(phone)[before:]
-            if intent is ReplyIntent.OPT_OUT and not opted_out:
-                # The one text an opt-out allows: its confirmation, exactly once
-                assert len(new) == 1
-                assert "START" in new[0].body
-                opted_out, opted_out_at = True, received[-1][1]
-            elif intent is ReplyIntent.OPT_IN and opted_out and opted_out_at == received[-1][1]:
-                # A START received at the very instant of the STOP: their order is unknown,
-                # and opting out wins. Still opted out, so nothing is sent.
-                assert new == []
-            elif intent is ReplyIntent.OPT_IN:
-                opted_out = False
-            elif opted_out:
-                assert new == []
+            model.replied(
+                classify_reply(str(value)).intent, received[-1][1], sms.sent_to(phone)[before:]
+            )
         elif action == "replay" and received:
             sms_in, at = received[int(value) % len(received)]
             contact_before = ContactRepository().get(tenant.tenant_id, phone)
@@ -172,18 +234,12 @@ def test_only_the_opt_out_confirmation_reaches_an_opted_out_number_and_start_res
         elif action == "wait":
             clock.advance(timedelta(minutes=int(value)))
             send_due()
-            if opted_out:
+            if model.opted_out:
                 assert sms.sent_to(phone)[before:] == []
-        assert ContactRepository().get(tenant.tenant_id, phone).opted_out is opted_out
+        assert ContactRepository().get(tenant.tenant_id, phone).opted_out is model.opted_out
 
     # START restores sending: a new booking's reminder reaches the recipient
     clock.advance(timedelta(days=1))
     receive(message("START", phone, tenant_number, f"in-{number}-start"), clock())
     book(3, AppointmentKind.SERVICE_VISIT)
-    before = len(sms.sent_to(phone))
-    for _ in range(4 * 24):
-        clock.advance(timedelta(hours=1))
-        send_due()
-        if len(sms.sent_to(phone)) > before:
-            break
-    assert len(sms.sent_to(phone)) > before
+    assert texted_within(timedelta(days=4), clock, send_due, lambda: len(sms.sent_to(phone)))

@@ -31,7 +31,7 @@ from reach.services.inbound import InboundService, ReplyOutcome
 from reach.services.inbound.conversations import CONVERSATION_KINDS
 from reach.services.inbound.kind import Collaborators, Conversation, Evidence
 from reach.services.inbound.reply import AnswerText, Response
-from reach.services.replies import AnswerRetryLater, ReplySender
+from reach.services.replies import KEYWORD_ANSWERS_PER_DAY, AnswerRetryLater, ReplySender
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
@@ -337,36 +337,198 @@ def test_stop_opts_out_skips_pending_reminders_and_sends_one_confirmation(
     second = book(aws, clock, clinic, days=10)
 
     result = receive(inbound, clock, "STOP")
-    clock.advance(timedelta(minutes=1))
-    again = receive(inbound, clock, "stop")
-    clock.advance(timedelta(minutes=1))
-    help_ = receive(inbound, clock, "HELP")
 
     assert result.answer is ReplyKind.OPTED_OUT
-    assert again.answer is None
     contact = ContactRepository().get(clinic.tenant_id, PATIENT)
     assert (contact.opted_out, contact.consent_source) == (True, "sms:STOP")
     for visit in (first, second):
         assert [(r.status, r.reason) for r in current(aws, visit).reminders] == [
             (MessageStatus.SKIPPED, "opted_out")
         ]
-    # Exactly one text reached the opted-out number: the confirmation; HELP got nothing
     [confirmation] = answers_to(sms)
     assert "START" in confirmation
-    assert help_.answer_status == "skipped"
     assert [e.type for e in events.events] == [EventType.OPTED_OUT]
 
 
-def test_two_stops_in_the_same_second_are_confirmed_once(aws, clinic, clock, inbound, sms):
+def test_two_stops_in_the_same_second_opt_out_once_and_are_each_confirmed(
+    aws, clinic, clock, inbound, sms, events
+):
     # Found by the property test: the second STOP matched the first's source and time and was
-    # taken for a retry of it. Only a retry of the same message is one.
+    # taken for a retry of it, and published OptedOut again. Only a retry of the same message
+    # is one; the second is a STOP of its own, and every STOP is confirmed (issue #17 item 8).
     book(aws, clock, clinic)
     at = clock()
 
     first = inbound.receive(reply("STOP"), at)
     second = inbound.receive(reply("STOP"), at)
 
-    assert (first.answer, second.answer) == (ReplyKind.OPTED_OUT, None)
+    assert (first.answer, second.answer) == (ReplyKind.OPTED_OUT, ReplyKind.OPTED_OUT)
+    assert len(answers_to(sms)) == 2
+    assert [e.type for e in events.events] == [EventType.OPTED_OUT]
+
+
+# --- HELP and STOP are answered whatever the consent (docs/facts.md#help-and-stop) ----------
+
+
+def opt_out(inbound, clock):
+    """The recipient texts STOP, and a minute passes."""
+    receive(inbound, clock, "STOP")
+    clock.advance(timedelta(minutes=1))
+
+
+def test_help_from_an_opted_out_number_gets_the_help_text(aws, clinic, clock, inbound, sms):
+    # Given a recipient who opted out
+    opt_out(inbound, clock)
+
+    # When they ask for HELP
+    result = receive(inbound, clock, "HELP")
+
+    # Then they get the program's HELP answer, and stay opted out
+    assert (result.outcome, result.answer, result.answer_status) == (
+        ReplyOutcome.HELP,
+        ReplyKind.HELP,
+        MessageStatus.SENT,
+    )
+    _confirmation, help_text = answers_to(sms)
+    assert "Riverside Family Clinic" in help_text
+    assert "Msg & data rates may apply" in help_text
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is True
+
+
+def test_a_second_stop_from_an_opted_out_number_gets_a_confirmation_and_no_second_event(
+    aws, clinic, clock, inbound, sms, events
+):
+    # Given a recipient who opted out a minute ago
+    opt_out(inbound, clock)
+
+    # When they text STOP again ("did it work?")
+    again = receive(inbound, clock, "stop")
+
+    # Then they are told again that they are opted out; the clinic hears of one opt-out
+    assert (again.answer, again.answer_status) == (ReplyKind.OPTED_OUT, MessageStatus.SENT)
+    first, second = answers_to(sms)
+    assert first == second
+    assert "START" in second
+    assert [e.type for e in events.events] == [EventType.OPTED_OUT]
+    contact = ContactRepository().get(clinic.tenant_id, PATIENT)
+    assert (contact.opted_out, contact.consent_source) == (True, "sms:STOP")
+
+
+def test_a_stop_from_a_number_opted_out_through_the_api_is_confirmed(
+    aws, clinic, clock, inbound, sms, events
+):
+    # Given a recipient the clinic opted out through the API (no text was sent then)
+    ConsentService(
+        ContactRepository(), AppointmentRepository(aws.settings.due_shards), events, clock
+    ).opt_out(clinic.tenant_id, PATIENT, "api", clock(), cause={"request_id": "req-1"})
+    clock.advance(timedelta(minutes=1))
+
+    # When they text STOP
+    result = receive(inbound, clock, "STOP")
+
+    # Then the STOP is confirmed
+    assert result.answer is ReplyKind.OPTED_OUT
+    [confirmation] = answers_to(sms)
+    assert "START" in confirmation
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"), [("HELP", ReplyKind.HELP), ("STOP", ReplyKind.OPTED_OUT)]
+)
+def test_a_replayed_help_or_stop_from_an_opted_out_number_is_answered_once(
+    aws, clinic, clock, inbound, sms, body, kind
+):
+    # Given an opted-out recipient whose HELP or STOP was answered
+    opt_out(inbound, clock)
+    message, at = reply(body), clock()
+    first = inbound.receive(message, at)
+    contact = ContactRepository().get(clinic.tenant_id, PATIENT)
+
+    # When the same inbound message is delivered again, later
+    clock.advance(timedelta(minutes=5))
+    replayed = inbound.receive(message, at)
+
+    # Then nothing more is sent, and the day's count of answers is unchanged
+    assert first.answer is replayed.answer is kind
+    assert len(answers_to(sms)) == 2
+    assert ContactRepository().get(clinic.tenant_id, PATIENT) == contact
+
+
+def test_the_daily_limit_stops_help_and_stop_answers_until_the_next_local_day(
+    aws, clinic, clock, inbound, sms
+):
+    # Given an opted-out recipient (its confirmation is the day's first answer) at 10:00 in
+    # New York, whose HELP and second STOP were answered: three answers today
+    opt_out(inbound, clock)
+    receive(inbound, clock, "HELP")
+    receive(inbound, clock, "STOP")
+    assert len(answers_to(sms)) == KEYWORD_ANSWERS_PER_DAY == 3
+
+    # When a fourth HELP comes the same day, and another after midnight UTC (20:00 in New York)
+    fourth = receive(inbound, clock, "HELP")
+    clock.advance(timedelta(hours=10))
+    evening = receive(inbound, clock, "HELP")
+
+    # Then neither is answered; both are stored as skipped for the clinic to see
+    assert (fourth.answer_status, evening.answer_status) == (MessageStatus.SKIPPED,) * 2
+    assert len(answers_to(sms)) == 3
+    own = Thread(clinic.tenant_id, None, PATIENT)
+    skipped = [m for m in MessageRepository().thread(own) if m.status == MessageStatus.SKIPPED]
+    assert [(m.intent, m.reason) for m in skipped] == [(ReplyKind.HELP.value, "daily_limit")] * 2
+
+    # And on the next local day (00:05 in New York) HELP is answered again
+    clock.advance(timedelta(hours=4, minutes=5))
+    next_day = receive(inbound, clock, "HELP")
+    assert next_day.answer_status == MessageStatus.SENT
+    assert len(answers_to(sms)) == 4
+
+
+def test_the_confirmation_of_a_new_opt_out_goes_even_past_the_daily_limit(
+    aws, clinic, clock, inbound, sms
+):
+    # Given a subscribed recipient whose three HELPs today were answered
+    for _ in range(KEYWORD_ANSWERS_PER_DAY):
+        receive(inbound, clock, "HELP")
+    limited = receive(inbound, clock, "HELP")
+    assert limited.answer_status == MessageStatus.SKIPPED
+
+    # When they opt out
+    result = receive(inbound, clock, "STOP")
+
+    # Then the opt-out is confirmed all the same: the limit is for repeats, not for this
+    assert result.answer_status == MessageStatus.SENT
+    assert "START" in answers_to(sms)[-1]
+    assert len(answers_to(sms)) == KEYWORD_ANSWERS_PER_DAY + 1
+
+
+@pytest.mark.parametrize("body", ["1", "what time is it?", "call me", "late 10", "A"])
+def test_a_non_keyword_text_from_an_opted_out_number_gets_nothing(
+    aws, clinic, clock, inbound, sms, body
+):
+    # Given an opted-out recipient with an upcoming appointment
+    book(aws, clock, clinic)
+    opt_out(inbound, clock)
+
+    # When they text anything but HELP or STOP
+    result = receive(inbound, clock, body)
+
+    # Then no answer reaches them: only the opt-out's confirmation was ever sent
+    assert result.answer_status in (None, MessageStatus.SKIPPED)
+    assert len(answers_to(sms)) == 1
+
+
+def test_a_stop_older_than_a_later_start_is_not_confirmed(aws, clinic, clock, inbound, sms):
+    # Given a recipient who texted START at 10:01, delivered first
+    book(aws, clock, clinic)
+    start_at = clock()
+    inbound.receive(reply("START"), start_at)
+
+    # When their STOP of 10:00 arrives late
+    result = inbound.receive(reply("STOP"), start_at - timedelta(minutes=1))
+
+    # Then the START stands, and confirming an opt-out that did not happen would mislead
+    assert ContactRepository().get(clinic.tenant_id, PATIENT).opted_out is False
+    assert result.answer is None
     assert len(answers_to(sms)) == 1
 
 

@@ -472,5 +472,9 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert "event AppointmentConfirmed" in text
     assert "event CallbackRequested" in text
     assert "Reply START to resubscribe" in text
+    # and after the opt-out, HELP still gets the program's answer and "thanks!" nothing
+    assert 'texts "HELP"' in text
+    assert "Msg & data rates may apply" in text
+    assert 'texts "thanks!"' in text
     assert "skipped  opted_out" in text
     assert "Done: 15 steps" in text

@@ -651,16 +651,22 @@ def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant
         f"a call request should open one callback and publish CallbackRequested: {called}",
     )
 
-    show.step('Leo opts out with "Stop. Thank you", then asks for HELP')
+    show.step('Leo opts out with "Stop. Thank you", asks for HELP, then says "thanks!"')
     stopped = text("Stop. Thank you")
     helped = text("HELP")
+    thanked = text("thanks!")
     now = read(api, path)
     show.say("\n".join(reminders_table(now)))
     _check(
         len(stopped.answers) == 1 and "START" in stopped.answers[0].body,
         f"the opt-out should be confirmed by exactly one text: {stopped}",
     )
-    _check(not helped.answers, f"nothing but the confirmation may reach Leo now: {helped}")
+    # HELP is answered, opted out or not (docs/facts.md#help-and-stop); nothing else is.
+    _check(
+        len(helped.answers) == 1 and "Msg & data rates may apply" in helped.answers[0].body,
+        f"HELP should get the program's answer even after the opt-out: {helped}",
+    )
+    _check(not thanked.answers, f"nothing but HELP and STOP answers may reach Leo now: {thanked}")
     _check(
         any(r["status"] == "skipped" and r["reason"] == "opted_out" for r in now["reminders"]),
         "Leo's pending 2-hour reminder should be skipped for the opt-out",

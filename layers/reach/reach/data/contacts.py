@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
@@ -90,6 +90,11 @@ class ContactItem(TenantsTableItem, discriminator="contact"):
     #: When we last answered an unrecognised reply; cleared by the next recognised one, so
     #: an auto-responder on the other end gets one answer, not an endless conversation.
     nudged_at = UTCDateTimeAttribute(null=True)
+    #: HELP answers and STOP confirmations sent on one local day (of the tenant): the ids of
+    #: the answers, so a retried answer is counted once. Another day's list is replaced, so
+    #: the item stays small (docs/facts.md#help-and-stop).
+    keyword_answers_on = UnicodeAttribute(null=True)
+    keyword_answers = cast("ListAttribute[str]", ListAttribute(of=UnicodeAttribute, null=True))
     version = VersionAttribute()
 
     by_phone = ContactsByPhoneIndex()
@@ -293,6 +298,30 @@ class ContactRepository:
             return None, True
 
         self._change(tenant_id, phone, reset)
+
+    def reserve_keyword_answer(
+        self, tenant_id: str, phone: str, answer_id: str, day: date, *, limit: int | None
+    ) -> bool:
+        """Count the HELP answer or STOP confirmation ``answer_id`` on ``day`` (the tenant's
+        local day) and say whether it may be sent: at most ``limit`` a day, whatever the
+        consent, so two machines answering each other stop within the day. ``limit`` None
+        counts without refusing (the confirmation of an opt-out just made is owed).
+
+        The same ``answer_id`` again (a retry of that answer) is allowed and counted once.
+        """
+        today = day.isoformat()
+
+        def reserve(item: ContactItem) -> tuple[bool, bool]:
+            answered = list(item.keyword_answers or ()) if item.keyword_answers_on == today else []
+            if answer_id in answered:
+                return True, False
+            if limit is not None and len(answered) >= limit:
+                return False, False
+            item.keyword_answers_on = today
+            item.keyword_answers = [*answered, answer_id]
+            return True, True
+
+        return self._change(tenant_id, phone, reserve)[0]
 
     def _change[R](
         self, tenant_id: str, phone: str, decide: Callable[[ContactItem], tuple[R, bool]]

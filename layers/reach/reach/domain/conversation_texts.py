@@ -57,7 +57,7 @@ class ReplyKind(StrEnum):
     #: The organisation will call back at this number by a given time.
     CALLBACK = "callback"
     HELP = "help"
-    #: The single opt-out confirmation.
+    #: The opt-out confirmation (sent again for a STOP from someone opted out already).
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     #: Not understood: the reply options, and a person will read the text.

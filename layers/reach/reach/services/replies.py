@@ -5,10 +5,17 @@ answers, so a replayed or retried inbound message finds its answer already store
 not send it again. An answer that failed for a retryable reason is left ``retry`` and is
 sent by the retry of its inbound message.
 
-Consent: nothing goes to an opted-out recipient except the single opt-out confirmation,
-which the caller asks for explicitly (``confirms_opt_out``): the opt-out it confirms must
-not suppress it (a consent check after the opt-out is recorded would otherwise swallow the
-confirmation the carriers require).
+Consent (docs/facts.md#help-and-stop): the carriers want HELP answered and STOP confirmed
+whether or not the person is subscribed, and nothing else sent to an opted-out number. The
+caller says which an answer is (``AnswerRule``):
+
+- an ordinary answer (``CONSENTED``) goes only to a recipient who has not opted out;
+- the confirmation of the opt-out this very message made (``OPT_OUT_CONFIRMATION``) always
+  goes: the opt-out it confirms must not suppress it;
+- a HELP answer, or the confirmation of a STOP from someone opted out already
+  (``KEYWORD_ANSWER``), goes whatever the consent, but at most ``KEYWORD_ANSWERS_PER_DAY``
+  of these and the confirmations a day per tenant and phone, so two machines texting each
+  other stop within the day.
 
 Quiet hours do not apply: the recipient has just written to us, and quiet hours are about
 messages they did not ask for. Throughput does: answers share the sending number's pace
@@ -19,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from reach.clock import Clock
 from reach.data.contacts import ContactRepository
@@ -35,6 +43,12 @@ REPLY_TTL = timedelta(hours=1)
 #: Where an answer sorts after the message it answers.
 _AFTER_INBOUND = timedelta(milliseconds=1)
 
+#: HELP answers and STOP confirmations per tenant, phone and local day. A person who asks
+#: for HELP, opts out and checks with a second STOP is answered every time; an
+#: auto-responder that answers every text with HELP or STOP gets three texts a day, not an
+#: endless exchange.
+KEYWORD_ANSWERS_PER_DAY = 3
+
 SENT = MessageStatus.SENT
 SKIPPED = MessageStatus.SKIPPED
 FAILED = MessageStatus.FAILED
@@ -47,6 +61,14 @@ class AnswerRetryLater(Exception):
     it answers is retried, and its retry sends the answer."""
 
 
+class AnswerRule(StrEnum):
+    """Whom an answer may reach (the module docstring)."""
+
+    CONSENTED = "consented"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+    KEYWORD_ANSWER = "keyword_answer"
+
+
 @dataclass(frozen=True)
 class Answer:
     """One automatic answer to send: to whom, about which thread, in reply to what."""
@@ -57,7 +79,9 @@ class Answer:
     received_at: datetime
     kind: ReplyKind
     body: str
-    confirms_opt_out: bool = False
+    #: The tenant's local day the inbound message arrived on, for the daily limit.
+    local_day: date
+    rule: AnswerRule = AnswerRule.CONSENTED
 
 
 class ReplySender:
@@ -89,11 +113,9 @@ class ReplySender:
             stored = self._messages.get(answer.thread, record.created_at, record.message_id)
             if stored is None or stored.status != RETRY:
                 return stored.status if stored else SENDING
-        if (
-            not answer.confirms_opt_out
-            and self._contacts.get(answer.tenant_id, answer.thread.phone).opted_out
-        ):
-            return self._finish(answer, record, SKIPPED, "opted_out")
+        refused = self._refusal(answer, record.message_id)
+        if refused is not None:
+            return self._finish(answer, record, SKIPPED, refused)
         self._gate.wait_for(self._gate.reserve([record.parts]).starts[0])
         now = self._clock()
         try:
@@ -120,6 +142,19 @@ class ReplySender:
                 raise AnswerRetryLater(error.reason) from error
             return self._finish(answer, record, FAILED, error.reason)
         return self._finish(answer, record, SENT, None, sent.provider, sent.provider_message_id)
+
+    def _refusal(self, answer: Answer, answer_id: str) -> str | None:
+        """Why ``answer`` may not be sent (None: it may), by its rule."""
+        phone = answer.thread.phone
+        if answer.rule is AnswerRule.CONSENTED:
+            opted_out = self._contacts.get(answer.tenant_id, phone).opted_out
+            return "opted_out" if opted_out else None
+        limit = None if answer.rule is AnswerRule.OPT_OUT_CONFIRMATION else KEYWORD_ANSWERS_PER_DAY
+        if self._contacts.reserve_keyword_answer(
+            answer.tenant_id, phone, answer_id, answer.local_day, limit=limit
+        ):
+            return None
+        return "daily_limit"
 
     def _record(self, answer: Answer) -> Message:
         segments = count_segments(answer.body)

@@ -2,9 +2,15 @@
 
 Opt-out words win over everything (``classify_reply`` reads them first). An opt-out is
 recorded by the consent service, which skips the recipient's pending reminders with the
-tenant and publishes ``OptedOut``; the single confirmation is the answer. START restores
-consent and the reminders the opt-out skipped that are still ahead. Both are ordered by when
-the reply was received, so a late-arriving older keyword changes nothing and is not answered.
+tenant and publishes ``OptedOut``; its confirmation is the answer. START restores consent and
+the reminders the opt-out skipped that are still ahead. Both are ordered by when the reply was
+received, so a late-arriving older keyword changes nothing and is not answered.
+
+HELP and STOP are answered whether or not the person is subscribed
+(docs/facts.md#help-and-stop): HELP always gets the program's answer, and a STOP from someone
+opted out already gets a confirmation again (no second ``OptedOut``). Each distinct message is
+answered once (the answer's id derives from the inbound message's), within a daily limit
+per tenant and phone (``reach.services.replies.KEYWORD_ANSWERS_PER_DAY``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from reach.domain.replies import ReplyIntent, fold
 from reach.ports.events import EventType
 from reach.services.consent import ConsentService
 from reach.services.inbound.reply import AnswerText, InboundReply, ReplyOutcome, Response
+from reach.services.replies import AnswerRule
 
 #: The intents this step owns; every other reply goes on to a conversation.
 CONSENT_INTENTS = frozenset({ReplyIntent.OPT_OUT, ReplyIntent.OPT_IN, ReplyIntent.HELP})
@@ -39,7 +46,8 @@ class ConsentKeywords:
         elif reply.intent is ReplyIntent.OPT_IN:
             response = self._opt_in(reply)
         else:
-            response = Response(ReplyOutcome.HELP, answer=_answer(reply, ReplyKind.HELP))
+            help_text = _answer(reply, ReplyKind.HELP, AnswerRule.KEYWORD_ANSWER)
+            response = Response(ReplyOutcome.HELP, answer=help_text)
         if response.answer is None:
             return response
         return replace(response, subject_id=filed_under.appointment_id)
@@ -52,14 +60,20 @@ class ConsentKeywords:
             reply.received_at,
             cause=reply.cause,
         )
-        if not result.changed:
-            # Opted out already (or this STOP is older than a later START): one confirmation
-            # went out with the opt-out itself; none now.
+        if result.changed:
+            return Response(
+                ReplyOutcome.CONSENT,
+                answer=_answer(reply, ReplyKind.OPTED_OUT, AnswerRule.OPT_OUT_CONFIRMATION),
+                published=(EventType.OPTED_OUT,),
+            )
+        if not result.contact.opted_out:
+            # Older than a later START, which stands and was answered: confirming an opt-out
+            # that did not happen would tell them the opposite of their consent record.
             return Response(ReplyOutcome.CONSENT)
+        # Opted out already (an earlier STOP, the API, the provider's list): confirmed again.
         return Response(
             ReplyOutcome.CONSENT,
-            answer=_answer(reply, ReplyKind.OPTED_OUT, confirms_opt_out=True),
-            published=(EventType.OPTED_OUT,),
+            answer=_answer(reply, ReplyKind.OPTED_OUT, AnswerRule.KEYWORD_ANSWER),
         )
 
     def _opt_in(self, reply: InboundReply) -> Response:
@@ -80,8 +94,10 @@ class ConsentKeywords:
         )
 
 
-def _answer(reply: InboundReply, kind: ReplyKind, *, confirms_opt_out: bool = False) -> AnswerText:
-    return AnswerText(kind, render_reply(kind, reply.context()), confirms_opt_out)
+def _answer(
+    reply: InboundReply, kind: ReplyKind, rule: AnswerRule = AnswerRule.CONSENTED
+) -> AnswerText:
+    return AnswerText(kind, render_reply(kind, reply.context()), rule)
 
 
 def _consent_source(reply: InboundReply) -> str:

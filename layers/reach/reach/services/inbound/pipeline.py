@@ -34,6 +34,7 @@ from reach.domain.inbound import InboundSms
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import Tenant
 from reach.domain.replies import classify_reply, keywords_for_replies
+from reach.domain.zones import load_zone
 from reach.ports.events import EventPublisher
 from reach.services.consent import ConsentService
 from reach.services.inbound.consent_keywords import ConsentKeywords
@@ -145,7 +146,8 @@ class InboundService:
                     received_at=reply.received_at,
                     kind=response.answer.kind,
                     body=response.answer.body,
-                    confirms_opt_out=response.answer.confirms_opt_out,
+                    local_day=reply.received_at.astimezone(load_zone(reply.tenant.timezone)).date(),
+                    rule=response.answer.rule,
                 )
             )
         return InboundResult(

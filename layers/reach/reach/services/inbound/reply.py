@@ -19,6 +19,7 @@ from reach.domain.models import Tenant
 from reach.domain.replies import ClassifiedReply, ReplyIntent
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventType, event_id_for
+from reach.services.replies import AnswerRule
 
 
 class ReplyOutcome(StrEnum):
@@ -126,8 +127,9 @@ class AnswerText:
 
     kind: ReplyKind
     body: str
-    #: The single opt-out confirmation, the one text an opted-out recipient still gets.
-    confirms_opt_out: bool = False
+    #: Whom it may reach: only the opt-out confirmation and keyword answers go to an
+    #: opted-out recipient (``reach.services.replies``).
+    rule: AnswerRule = AnswerRule.CONSENTED
 
 
 @dataclass(frozen=True)
