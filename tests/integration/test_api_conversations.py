@@ -428,7 +428,8 @@ def test_a_callback_page_token_is_refused_by_another_tenant_or_listing(api, tena
         (api, {"next_token": "%%%"}),
     ):
         status, error = who.call("GET", "/callbacks", query=query)
-        assert status == 422, query
+        # 400, not 422 (issue 17): a token is not a field to fix but a listing to restart
+        assert (status, error["error"]) == (400, "invalid_next_token"), query
         assert [f["field"] for f in error["fields"]] == ["next_token"]
 
 

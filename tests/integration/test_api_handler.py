@@ -323,7 +323,8 @@ def test_a_page_token_cannot_be_replayed_by_another_tenant_or_forged(api, tenant
         status, error = other.call(
             "api_list_appointments.json", query={**window, "next_token": token}
         )
-        assert status == 422
+        # 400, not 422 (issue 17): a token is not a field to fix but a listing to restart
+        assert (status, error["error"]) == (400, "invalid_next_token")
         assert error["fields"][0]["field"] == "next_token"
 
 

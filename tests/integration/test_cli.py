@@ -209,6 +209,35 @@ def test_a_bad_value_exits_2_naming_the_field_and_creates_nothing(
     assert json.loads(listed) == []
 
 
+@pytest.mark.parametrize("offset", ["PT9999999999999999999999H", "P9999999999D"])
+def test_a_huge_reminder_offset_exits_2_naming_the_option_not_a_traceback(
+    aws: Services, capsys: pytest.CaptureFixture[str], offset: str
+) -> None:
+    # given a duration too large for any date arithmetic
+    # when an operator creates a tenant with it, and changes a tenant to it
+    created = run(
+        capsys,
+        "tenants",
+        "create",
+        *CLINIC,
+        "--number",
+        "+12025550143",
+        "--reminders",
+        f"P1D,{offset}",
+    )
+    tenant = create_tenant(capsys, "+12025550144")
+    updated = run(capsys, "tenants", "update", tenant["tenant_id"], "--reminders", offset)
+
+    # then each exits 2 naming the list item, its option and the maximum
+    for code, out, err in (created, updated):
+        assert code == 2
+        assert out == ""
+        assert "(--reminders)" in err
+        assert "92-day maximum" in err
+    assert "reminder_offsets[1]" in created[2]
+    assert create_tenant(capsys, "+12025550145")["reminder_offsets"] == ["P1D", "PT2H"]
+
+
 def test_a_second_tenant_with_the_same_number_exits_2(
     aws: Services, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -93,3 +93,36 @@ def test_a_fixed_duration_refuses_months_and_years_which_have_no_fixed_length():
         fixed_duration("P1M", field="window")
 
     assert raised.value.field == "window"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PT9999999999999999999999H",
+        "P9999999999D",
+        "P99999999999999999999W",
+        "P9999999999Y",
+        "PT99999999999999999999999999S",
+        "P" + "9" * 5000 + "D",
+    ],
+)
+def test_a_duration_too_large_for_date_arithmetic_is_refused_as_too_long_not_overflowed(text):
+    # given a duration whose number would overflow timedelta (or int() itself)
+    # when it is parsed, then it is a ValueError naming the bound, never an OverflowError
+    with pytest.raises(ValueError, match=r"92-day maximum|too long"):
+        ReminderOffset.parse(text)
+
+
+def test_a_huge_offset_in_a_list_is_named_by_its_place_and_the_maximum():
+    with pytest.raises(InvalidInput) as refused:
+        reminder_offsets(["P1D", "PT9999999999999999999999H"], field="reminders")
+
+    assert refused.value.field == "reminders[1]"
+    assert "92-day maximum" in refused.value.reason
+
+
+def test_the_longest_offset_allowed_still_parses():
+    assert ReminderOffset.parse("P92D").days == 92
+    assert ReminderOffset.parse("PT2208H").elapsed == timedelta(days=92)
+    with pytest.raises(ValueError, match="92-day maximum"):
+        ReminderOffset.parse("PT2209H")

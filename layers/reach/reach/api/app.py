@@ -2,25 +2,60 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from reach.api.errors import register_error_handlers
 from reach.api.routes import appointments, callbacks, contacts
-from reach.api.routes.common import bind_request
+from reach.api.routes.common import bind_request, refuse_repeated_query
+from reach.domain.errors import InvalidInput
 
 API_TITLE = "Reach clinic API"
 API_VERSION = "1.0.0"
 
 
 def build_resolver(logger: Logger) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
-    app.use(middlewares=[bind_request])
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=json_object)
+    app.use(middlewares=[bind_request, refuse_repeated_query])
     app.include_router(appointments.router)
     app.include_router(callbacks.router)
     app.include_router(contacts.router)
     register_error_handlers(app, logger)
     return app
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """Every body this API takes is one JSON object. Powertools, given an array, validates its
+    first element and drops the rest; given null or a number, it reports a missing field.
+    Both are refused here, before any route runs, and so is a key given twice (JSON keeps
+    the last one silently). Text that is not JSON at all still raises JSONDecodeError, which
+    the validation reports."""
+    value = json.loads(text, object_pairs_hook=_unique_keys)
+    if not isinstance(value, dict):
+        raise InvalidInput("body", f"must be a JSON object {{...}}, not {_json_kind(value)}")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidInput(key, "is given twice in one object")
+        seen[key] = value
+    return seen
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return "a number"
 
 
 def openapi_json(logger: Logger) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,13 +16,16 @@ from reach.domain.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    InvalidToken,
     NotFound,
     ReachError,
     Unauthorized,
 )
 from reach.ports.events import EventPublishError
 
+# Matched in order, so a subclass comes before its base.
 _STATUS: dict[type[ReachError], HTTPStatus] = {
+    InvalidToken: HTTPStatus.BAD_REQUEST,
     InvalidInput: HTTPStatus.UNPROCESSABLE_ENTITY,
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
@@ -69,6 +73,23 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
             ErrorBody(error="validation_error", message=summary, fields=fields),
         )
 
+    @app.exception_handler(UnicodeDecodeError)
+    def _undecodable_body(error: UnicodeDecodeError) -> Response[str]:
+        # API Gateway passes a body that is not UTF-8 base64-encoded, and Powertools decodes
+        # it as UTF-8 when a route reads it. JSON must be UTF-8 (RFC 8259, section 8.1).
+        if not _body_is_undecodable(app.current_event.raw_event):
+            raise error  # not the client's body: a fault of ours, not a 4xx
+        reason = f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at {error.start})"
+        logger.info("request rejected", extra={"fields": ["body"]})
+        return json_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            ErrorBody(
+                error="validation_error",
+                message=f"body: {reason}",
+                fields=[FieldError(field="body", message=reason)],
+            ),
+        )
+
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
         return json_response(
@@ -89,3 +110,16 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         return json_response(
             status, ErrorBody(error=error.code, message=error.message, fields=fields)
         )
+
+
+def _body_is_undecodable(event: dict[str, Any]) -> bool:
+    body = event.get("body")
+    if not event.get("isBase64Encoded") or not isinstance(body, str):
+        return False
+    try:
+        base64.b64decode(body.encode()).decode()
+    except UnicodeDecodeError:
+        return True
+    except ValueError:
+        return False
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +12,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -41,7 +43,35 @@ def _domain(check: Callable[[str], str]) -> AfterValidator:
     return AfterValidator(checked)
 
 
+def _encodable(text: str) -> None:
+    """JSON's \\ud800 escape decodes to a lone surrogate, which no UTF-8 store or SMS can
+    carry: refused here, naming the field, rather than failing the write later."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValueError("must be valid Unicode text, without unpaired surrogates (\\ud800)")
+
+
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", re.IGNORECASE)
+_TIMESTAMP_EXPECTED = (
+    "must be an ISO 8601 date and time with a UTC offset, e.g. 2026-03-08T08:30:00-04:00"
+)
+
+
+def _timestamp_text(value: object) -> object:
+    """Before pydantic parses a timestamp: only an ISO 8601 date and time. Left to itself it
+    reads a number, or a string of digits such as "0.5", as seconds since 1970."""
+    if isinstance(value, datetime):
+        return value  # built in code, not read from a request
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
+        raise ValueError(_TIMESTAMP_EXPECTED)
+    return value
+
+
+#: A timestamp in a body or query: ISO 8601 text only, never a number of seconds.
+IsoTimestamp = BeforeValidator(_timestamp_text)
+
+
 def _plain_text(text: str) -> str:
+    _encodable(text)
     if any(ord(ch) < 32 for ch in text):
         raise ValueError("must not contain control characters or line breaks")
     return text.strip()
@@ -49,6 +79,7 @@ def _plain_text(text: str) -> str:
 
 def _note_text(text: str) -> str:
     """Free text a person writes (a note, evidence of consent): line breaks are fine."""
+    _encodable(text)
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in text):
         raise ValueError("must be plain text, without control characters")
     return text.strip()
@@ -102,7 +133,7 @@ class CreateAppointmentRequest(BaseModel):
     phone: Phone = Field(
         description="Recipient's mobile number, E.164 or national format of the tenant's country"
     )
-    starts_at: AwareDatetime = Field(
+    starts_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
         description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
     )
     timezone: ZoneName | None = Field(
@@ -135,7 +166,7 @@ class UpdateAppointmentRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    starts_at: AwareDatetime | None = None
+    starts_at: Annotated[AwareDatetime, IsoTimestamp] | None = None
     timezone: ZoneName | None = None
     phone: Phone | None = None
     first_name: FirstName | None = None
@@ -144,7 +175,11 @@ class UpdateAppointmentRequest(BaseModel):
     language: Language | None = None
     reminders: list[OffsetText] | None = Field(default=None, max_length=5)
     version: int | None = Field(
-        default=None, ge=1, description="Apply only if the appointment is still at this version"
+        default=None,
+        ge=1,
+        # A JSON integer only: never "6", true or 4.0.
+        strict=True,
+        description="Apply only if the appointment is still at this version",
     )
 
     @model_validator(mode="after")

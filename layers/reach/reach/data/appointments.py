@@ -23,7 +23,8 @@ from reach.data.tables import (
     strings,
     tenant_status_key,
 )
-from reach.domain.errors import Conflict, NotFound
+from reach.data.transactions import CONDITION_FAILED, cancelled_by
+from reach.domain.errors import Conflict, InvalidToken, NotFound
 from reach.domain.message import MessageStatus
 from reach.domain.models import (
     OPTED_OUT_REASON,
@@ -73,7 +74,9 @@ class AppointmentRepository:
                         condition=AppointmentsTableItem.pk.does_not_exist(),
                     )
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
+            # Only a failed does-not-exist condition means the id is taken; an item DynamoDB
+            # cannot store (a ValidationError) is no booking at all, and goes up as it is.
+            if cancelled_by(error):
                 raise AlreadyExists(f"appointment {appointment.appointment_id} exists") from error
             raise
 
@@ -118,12 +121,12 @@ class AppointmentRepository:
         window = AppointmentItem.starts_at.between(starts_from, starts_to)
         if status is None:
             index: Any = AppointmentItem.by_start
-            hash_key = tenant_id
+            hash_key, hash_attribute = tenant_id, "tenant_id"
         else:
             index = AppointmentItem.by_status
-            hash_key = tenant_status_key(tenant_id, status)
+            hash_key, hash_attribute = tenant_status_key(tenant_id, status), "tenant_status"
         start_key = (
-            decode_token(next_token, hash_key, ("tenant_id", "tenant_status"))
+            _start_key(next_token, hash_key, hash_attribute, starts_from, starts_to)
             if next_token
             else None
         )
@@ -171,7 +174,9 @@ class AppointmentRepository:
                         condition=AppointmentsTableItem.pk.does_not_exist(),
                     )
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
+            # A failed version or status condition, or another transaction on the same items,
+            # is a concurrent change worth a re-read; any other reason is not.
+            if cancelled_by(error, (CONDITION_FAILED, "TransactionConflict")):
                 raise ConcurrentChange(
                     f"appointment {updated.appointment_id} changed meanwhile"
                 ) from error
@@ -281,6 +286,22 @@ class AppointmentRepository:
             appointment_starts_at=appointment.starts_at,
         )
         return self._due.place(item, reminder)
+
+
+def _start_key(
+    token: str, hash_key: str, hash_attribute: str, starts_from: datetime, starts_to: datetime
+) -> dict[str, Any]:
+    """The listing's start key from ``token``. Its start time must lie in the window asked
+    for: DynamoDB refuses a start key outside the range condition with an error (a token
+    from a page of another ``from``/``to``)."""
+    key = decode_token(token, hash_key, hash_attribute, ("starts_at", "pk", "sk"))
+    try:
+        starts_at = AppointmentItem.starts_at.deserialize(key["starts_at"]["S"])
+    except ValueError as error:
+        raise InvalidToken("not a token this API issued") from error
+    if not starts_from <= starts_at <= starts_to:
+        raise InvalidToken("not a token for this listing: 'from' or 'to' changed")
+    return key
 
 
 def _key(appointment: Appointment, reminder: Reminder) -> ReminderKey:

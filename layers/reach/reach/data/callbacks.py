@@ -25,6 +25,7 @@ from reach.data.tables import (
     callback_pk,
     callbacks_lookup_key,
 )
+from reach.data.transactions import CONDITION_FAILED, cancelled_by
 from reach.domain.callbacks import Callback
 from reach.domain.errors import Conflict, NotFound
 
@@ -60,7 +61,8 @@ class CallbackRepository:
                     transaction.save(item, condition=AppointmentsTableItem.pk.does_not_exist())
                     transaction.save(guard, condition=AppointmentsTableItem.pk.does_not_exist())
             except TransactWriteError as error:
-                if error.cause_response_code != "TransactionCanceledException":
+                # Lost to a request opened (or closed) meanwhile: read and try again.
+                if not cancelled_by(error, (CONDITION_FAILED, "TransactionConflict")):
                     raise
                 existing = self._open_for(callback.tenant_id, callback.phone)
                 if existing is not None:
@@ -81,7 +83,11 @@ class CallbackRepository:
     ) -> CallbackPage:
         """A tenant's callback requests in one status, oldest request first (key-bound)."""
         hash_key = callbacks_lookup_key(tenant_id, status)
-        start = decode_token(next_token, hash_key, ("lookup_key",)) if next_token else None
+        start = (
+            decode_token(next_token, hash_key, "lookup_key", ("lookup_at", "pk", "sk"))
+            if next_token
+            else None
+        )
         results = CallbackItem.lookup.query(
             hash_key, limit=limit, page_size=limit, last_evaluated_key=start
         )
@@ -119,7 +125,8 @@ class CallbackRepository:
                 )
                 transaction.delete(guard, condition=CallbackGuardItem.callback_id == callback_id)
         except TransactWriteError as error:
-            if error.cause_response_code != "TransactionCanceledException":
+            # Only "closed meanwhile" falls through to returning the request as it is now.
+            if not cancelled_by(error):
                 raise
         return self.get_callback(tenant_id, callback_id)
 

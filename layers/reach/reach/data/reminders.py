@@ -30,6 +30,7 @@ from reach.data.tables import (
     reminder_sk,
     strings,
 )
+from reach.data.transactions import cancelled_by
 from reach.domain.message import Message, MessageStatus, Thread
 from reach.domain.models import Reminder
 
@@ -249,7 +250,8 @@ class ReminderLifecycle:
                     thread = Thread(key.tenant_id, key.appointment_id, message.phone)
                     self._messages.add_in(transaction, thread, message)
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
+            # The claim was lost only if a condition failed; anything else is an error.
+            if cancelled_by(error):
                 return False
             raise
         return True

@@ -25,6 +25,7 @@ from reach.data.tables import (
     template_sk,
     tenant_pk,
 )
+from reach.data.transactions import cancelled_by
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import ApiKey, Tenant
 
@@ -44,7 +45,7 @@ class TenantRepository:
                 transaction.save(profile, condition=TenantsTableItem.pk.does_not_exist())
                 transaction.save(claim, condition=TenantsTableItem.pk.does_not_exist())
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
+            if cancelled_by(error):
                 raise Conflict(
                     f"sending number {tenant.sender_number} already belongs to a tenant"
                 ) from error
@@ -145,7 +146,7 @@ class ApiKeyRepository:
                 transaction.save(record, condition=TenantsTableItem.pk.does_not_exist())
                 transaction.save(lookup, condition=TenantsTableItem.pk.does_not_exist())
         except TransactWriteError as error:
-            if error.cause_response_code == "TransactionCanceledException":
+            if cancelled_by(error):
                 raise Conflict("key prefix or hash collision; issue the key again") from error
             raise
 

@@ -22,8 +22,14 @@ _PATTERN = re.compile(
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
 
-#: Longest offset accepted: a reminder more than this long before a visit helps nobody.
+#: Longest offset accepted: a reminder more than this long before a visit helps nobody. The
+#: bound also keeps every offset far inside what datetime arithmetic can hold. Years count
+#: 366 days and months 31 for this check, so ``P2M`` passes and ``P1Y`` does not.
 MAX_OFFSET = timedelta(days=92)
+#: Longest text accepted as a duration, the API's own limit; every duration within
+#: MAX_OFFSET fits even spelled out in full (``P0Y0M13W1DT0H0M0S``). It stops a string of
+#: thousands of digits (the CLI has no length limit) before ``int()`` refuses it.
+_MAX_TEXT = 32
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,25 @@ class ReminderOffset:
     @classmethod
     def parse(cls, text: str) -> ReminderOffset:
         """Parse an ISO 8601 duration; raises ValueError with a readable message."""
+        if isinstance(text, str) and len(text.strip()) > _MAX_TEXT:
+            raise ValueError(f"'{text[:_MAX_TEXT]}...' is too long for an ISO 8601 duration")
         match = _PATTERN.match(text.strip().upper()) if isinstance(text, str) else None
         if match is None:
             raise ValueError(f"'{text}' is not an ISO 8601 duration such as P1D or PT2H")
         parts = {name: int(value) for name, value in match.groupdict(default="0").items()}
+        # Bound the length in Python's unbounded ints before building a timedelta: a huge
+        # number (PT9999999999999999999999H) would overflow timedelta's C int, not be refused.
+        approx_seconds = (
+            (parts["years"] * 366 + parts["months"] * 31 + parts["weeks"] * 7 + parts["days"])
+            * 86_400
+            + parts["hours"] * 3_600
+            + parts["minutes"] * 60
+            + parts["seconds"]
+        )
+        if approx_seconds <= 0:
+            raise ValueError(f"'{text}' must be longer than zero")
+        if approx_seconds > MAX_OFFSET.total_seconds():
+            raise ValueError(f"'{text}' is longer than the {MAX_OFFSET.days}-day maximum")
         offset = cls(
             text=text.strip().upper(),
             years=parts["years"],
@@ -52,12 +73,6 @@ class ReminderOffset:
                 hours=parts["hours"], minutes=parts["minutes"], seconds=parts["seconds"]
             ),
         )
-        approx = timedelta(days=offset.years * 366 + offset.months * 31 + offset.days)
-        approx += offset.elapsed
-        if approx <= timedelta(0):
-            raise ValueError(f"'{text}' must be longer than zero")
-        if approx > MAX_OFFSET:
-            raise ValueError(f"'{text}' is longer than the {MAX_OFFSET.days}-day maximum")
         return offset
 
     def before(self, start: datetime, zone: ZoneInfo) -> datetime:

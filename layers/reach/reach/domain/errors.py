@@ -24,6 +24,16 @@ class InvalidInput(ReachError):
         self.reason = message
 
 
+class InvalidToken(InvalidInput):
+    """A paging token this API did not issue for this listing, or one that was altered: the
+    client should start the listing again rather than fix a field."""
+
+    code = "invalid_next_token"
+
+    def __init__(self, reason: str, field: str = "next_token") -> None:
+        super().__init__(field, reason)
+
+
 class NotFound(ReachError):
     """The thing does not exist for this tenant (other tenants' data is indistinguishable)."""
 

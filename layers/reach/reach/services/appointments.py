@@ -93,6 +93,10 @@ class AppointmentService:
         if new.external_id is not None:
             existing = self._existing(tenant_id, appointment_id)
             if existing is not None:
+                # A repeat heals a first booking whose consent write failed after it was
+                # stored (dated now: a record never claims consent earlier than we know it);
+                # with a record in place this is one read.
+                self._record_consent(existing, self._clock())
                 return existing, False
         tenant = self._tenants.get(tenant_id)
         now = self._clock()
@@ -123,14 +127,14 @@ class AppointmentService:
             updated_at=now,
         )
         appointment = replace(appointment, reminders=tuple(_plan(appointment, tenant, now)))
-        # Before the appointment: a failure here leaves nothing booked to retry around, and
-        # recording first consent twice (a retried booking) changes nothing.
-        self._contacts.record_first_consent(tenant_id, phone, BOOKING_CONSENT_SOURCE, now)
         try:
             self._appointments.create(appointment)
         except AlreadyExists:
             # Two identical bookings raced; the other one won, and it is the same booking.
             return self._appointments.get(tenant_id, appointment_id), False
+        # Only once the booking is stored: a booking that failed must leave no consent record
+        # behind. Recording first consent twice changes nothing.
+        self._record_consent(appointment, now)
         return appointment, True
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment:
@@ -239,12 +243,18 @@ class AppointmentService:
             if updated.starts_at != current.starts_at:
                 # A new time needs a new confirmation.
                 updated = updated.moved_to(AppointmentStatus.SCHEDULED)
-        if updated.phone != current.phone:
-            self._contacts.record_first_consent(
-                current.tenant_id, updated.phone, BOOKING_CONSENT_SOURCE, now
-            )
         self._appointments.save_changes(current, updated, retired, added)
+        if updated.phone != current.phone:
+            # After the change is stored, as for a booking: a refused change records nothing.
+            self._record_consent(updated, now)
         return self._appointments.get(current.tenant_id, current.appointment_id)
+
+    def _record_consent(self, appointment: Appointment, at: datetime) -> None:
+        """The stored booking is where the recipient's first consent comes from; this never
+        overrides a recorded opt-out."""
+        self._contacts.record_first_consent(
+            appointment.tenant_id, appointment.phone, BOOKING_CONSENT_SOURCE, at
+        )
 
     def _existing(self, tenant_id: str, appointment_id: str) -> Appointment | None:
         try:

@@ -11,11 +11,19 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from reach.api.routes.common import documented, errors, services, tenant_id
+from reach.api.routes.common import (
+    BAD_NEXT_TOKEN,
+    documented,
+    errors,
+    services,
+    tenant_id,
+    whole_number_query,
+)
 from reach.api.schemas import (
     AppointmentList,
     AppointmentView,
     CreateAppointmentRequest,
+    IsoTimestamp,
     MessageList,
     MessageView,
     UpdateAppointmentRequest,
@@ -67,15 +75,20 @@ def create_appointment(
 @router.get(
     "/appointments",
     summary="List appointments by start time and status",
-    responses={200: documented("A page of appointments", AppointmentList), **_ERRORS},
+    responses={
+        200: documented("A page of appointments", AppointmentList),
+        **BAD_NEXT_TOKEN,
+        **_ERRORS,
+    },
 )
 def list_appointments(
-    starts_from: Annotated[datetime | None, Query(alias="from")] = None,
-    starts_to: Annotated[datetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[Annotated[datetime, IsoTimestamp] | None, Query(alias="from")] = None,
+    starts_to: Annotated[Annotated[datetime, IsoTimestamp] | None, Query(alias="to")] = None,
     status: Annotated[AppointmentStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AppointmentList:
+    whole_number_query("limit")
     for name, value in (("from", starts_from), ("to", starts_to)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(name, "needs a UTC offset, e.g. 2026-03-08T00:00:00-05:00")
@@ -133,5 +146,6 @@ def list_messages(
     id: AppointmentId,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> MessageList:
+    whole_number_query("limit")
     thread = services().threads.of_appointment(tenant_id(), id, limit)
     return MessageList(items=[MessageView.of(m, thread.timezone) for m in thread.messages])

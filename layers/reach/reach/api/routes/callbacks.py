@@ -8,7 +8,14 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
-from reach.api.routes.common import documented, errors, services, tenant_id
+from reach.api.routes.common import (
+    BAD_NEXT_TOKEN,
+    documented,
+    errors,
+    services,
+    tenant_id,
+    whole_number_query,
+)
 from reach.api.schemas import (
     CallbackList,
     CallbackStatus,
@@ -28,13 +35,18 @@ _ERRORS = errors("No such callback request for this tenant")
 @router.get(
     "/callbacks",
     summary="Callback requests by status, oldest first",
-    responses={200: documented("A page of callback requests", CallbackList), **_ERRORS},
+    responses={
+        200: documented("A page of callback requests", CallbackList),
+        **BAD_NEXT_TOKEN,
+        **_ERRORS,
+    },
 )
 def list_callbacks(
     status: Annotated[CallbackStatus, Query()] = CallbackStatus.OPEN,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> CallbackList:
+    whole_number_query("limit")
     listed = services().callbacks.list(tenant_id(), status.value, limit, next_token)
     return CallbackList(
         items=[CallbackView.of(c, listed.zone) for c in listed.page.items],

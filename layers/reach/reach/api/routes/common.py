@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from reach.api.schemas import ErrorBody
-from reach.domain.errors import Unauthorized
+from reach.domain.errors import InvalidInput, Unauthorized
 
 if TYPE_CHECKING:
     from reach.wiring import Services
@@ -59,6 +59,27 @@ def request_id() -> str:
     return value if isinstance(value, str) and value else str(uuid.uuid4())
 
 
+def refuse_repeated_query(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response[object]:
+    """Global middleware: a query parameter given twice (``limit=1&limit=5``) is refused,
+    naming it; the validation would quietly keep one of the values."""
+    repeated = app.current_event.raw_event.get("multiValueQueryStringParameters") or {}
+    for name, values in repeated.items():
+        if isinstance(values, list) and len(values) > 1:
+            raise InvalidInput(name, "is given more than once")
+    return next_middleware(app)
+
+
+def whole_number_query(name: str) -> None:
+    """Refuse an integer query parameter that pydantic read loosely: it takes "4.0", " 6" and
+    "+6" for whole numbers. In a query string every value is text, so "6" is the way to write
+    six, and anything else is refused, naming the parameter."""
+    value = (_resolver().current_event.raw_event.get("queryStringParameters") or {}).get(name)
+    if value is not None and not (value.isascii() and value.isdigit()):
+        raise InvalidInput(name, "must be a whole number written in digits, e.g. 50")
+
+
 def services() -> Services:
     built: Services = _resolver().context["services"]
     return built
@@ -79,3 +100,11 @@ def errors(not_found: str, more: Mapping[int, str] | None = None) -> dict[int, O
         **(more or {}),
     }
     return {status: documented(text, ErrorBody) for status, text in sorted(described.items())}
+
+
+#: The answer to a paging token that is not one the listing issued: the client starts over.
+BAD_NEXT_TOKEN: dict[int, OpenAPIResponse] = {
+    400: documented(
+        "`next_token` is not a token this listing issued (error `invalid_next_token`)", ErrorBody
+    )
+}
