@@ -105,6 +105,18 @@ def subscribe_queue(topic_arn: str, queue_url: str) -> None:
     )
 
 
+def take_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue, decoded and deleted, oldest first."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        messages += [json.loads(m["Body"]) for m in batch]
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
 def tap_bus(
     bus_name: str,
     *,

@@ -12,8 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
-from test_api_conversations import Api
 
+from api_client import Api
 from builders import PATIENT, book, subscribe_queue, tap_bus
 from conftest import load_event, load_function
 from reach.adapters.events_fake import RecordingPublisher
