@@ -1,4 +1,4 @@
-"""Small builders the tests share: a tenant, a booking, a queue on the bus.
+"""Small builders the tests share: a tenant, a booking, an outbound text, a queue on the bus.
 
 Each takes keyword arguments with the defaults most tests want, so that a test names only
 what matters to it. Tests import them as ``from builders import ...``, the way they import
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import boto3
 
 from reach.domain.models import Appointment, Tenant
+from reach.ports.sms import OutboundSms
 from reach.services.appointments import NewAppointment
 from reach.wiring import Services
 from reach_tools.demo_clock import DemoClock
@@ -23,6 +24,10 @@ from reach_tools.demo_clock import DemoClock
 NEW_YORK = ZoneInfo("America/New_York")
 CLINIC_NUMBER = "+12025550143"
 PATIENT = "+12025550187"
+# What the provider adapters' tests send: one text, from a toll-free number
+RECIPIENT = "+12025550143"
+TOLL_FREE = "+18885550100"
+REMINDER_BODY = "Hi Ana, reminder: Riverside Clinic tomorrow 9:30. Reply 1 to confirm."
 FIXED_START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 """A moment for tests that book against a demo clock rather than the wall clock."""
 
@@ -86,6 +91,19 @@ def book(
 def current(aws: Services, appointment: Appointment) -> Appointment:
     """The appointment as it is stored now."""
     return aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
+
+
+def outbound_sms(**changes: Any) -> OutboundSms:
+    """A reminder text from a toll-free number, as the sender hands it to a provider."""
+    fields: dict[str, Any] = {
+        "destination": RECIPIENT,
+        "body": REMINDER_BODY,
+        "origination_identity": TOLL_FREE,
+        "tenant_id": "t-riverside",
+        "message_id": "m-0001",
+        **changes,
+    }
+    return OutboundSms(**fields)
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:

@@ -18,6 +18,7 @@ import boto3
 import moto  # noqa: F401 - patch botocore before any client exists
 import pytest
 from botocore.client import BaseClient
+from botocore.stub import Stubber
 from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
@@ -183,6 +184,16 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+@pytest.fixture
+def stubber(client: Any) -> Iterator[Stubber]:
+    """botocore's Stubber on the test module's own ``client`` fixture: it checks each request
+    against the service's model, and at the end that every scripted response was used (no
+    fewer calls than the test scripted)."""
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
 
 
 @pytest.fixture
