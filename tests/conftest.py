@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -17,9 +18,13 @@ import boto3
 import moto  # noqa: F401 - patch botocore before any client exists
 import pytest
 from botocore.client import BaseClient
+from botocore.stub import Stubber
 from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 
+from builders import new_tenant
+from reach.adapters.events_fake import RecordingPublisher
+from reach.domain.models import Tenant
 from reach.settings import Settings
 from reach.wiring import (
     Services,
@@ -32,6 +37,7 @@ from reach.wiring import (
     sender_from_env,
     services_from_env,
 )
+from reach_tools.demo_clock import DemoClock
 from reach_tools.template import (
     create_tables,
     default_table_names,
@@ -39,6 +45,7 @@ from reach_tools.template import (
     functions,
     load_template,
 )
+from stand_ins import TimedSms
 
 # Property tests are a landing gate by default: the same examples on every run
 # (derandomized), so CI passes or fails on the code, not on the draw. `make explore` runs
@@ -124,17 +131,45 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
 @pytest.fixture
 def tenants(aws: Services) -> tuple[str, str]:
     """Two tenants' ids: a clinic in New York and a cable company in Chicago."""
-    clinic, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic",
-        "America/New_York",
-        "+12025550143",
-        "21:00-08:00",
-        ("P1D", "PT2H"),
-    )
-    other, _ = aws.admin.create_tenant(
-        "Hilltop Cable", "America/Chicago", "+13125550100", "21:00-08:00", ("P1D",)
-    )
+    clinic = new_tenant(aws, reminders=("P1D", "PT2H"))
+    other = new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number="+13125550100")
     return clinic.tenant_id, other.tenant_id
+
+
+@pytest.fixture
+def clinic(aws: Services) -> Tenant:
+    """A New York clinic, quiet 21:00-08:00, reminding the day before."""
+    return new_tenant(aws)
+
+
+@pytest.fixture
+def cable_company(aws: Services) -> Tenant:
+    """A Chicago cable company with no quiet hours, reminding an hour ahead."""
+    return new_tenant(
+        aws,
+        "Hilltop Cable",
+        timezone="America/Chicago",
+        number="+13125550100",
+        quiet_hours="00:00-00:00",
+        reminders=("PT1H",),
+    )
+
+
+@pytest.fixture
+def clock() -> DemoClock:
+    """Reach's "now" for the test: the wall clock's at the start, then moved only by the test."""
+    return DemoClock(datetime.now(UTC))
+
+
+@pytest.fixture
+def sms(clock: DemoClock) -> TimedSms:
+    """The recording SMS fake, noting when (by ``clock``) each text left."""
+    return TimedSms(clock)
+
+
+@pytest.fixture
+def events() -> RecordingPublisher:
+    return RecordingPublisher()
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,6 +184,16 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
+
+
+@pytest.fixture
+def stubber(client: Any) -> Iterator[Stubber]:
+    """botocore's Stubber on the test module's own ``client`` fixture: it checks each request
+    against the service's model, and at the end that every scripted response was used (no
+    fewer calls than the test scripted)."""
+    with Stubber(client) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
 
 
 @pytest.fixture

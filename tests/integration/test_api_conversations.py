@@ -3,18 +3,18 @@ Gateway would call them, with domain events delivered by an EventBridge rule to 
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 
-from conftest import load_event, load_function
+from api_client import Api
+from builders import PATIENT, local_day, take_all, tap_bus
+from conftest import load_function
 from reach.data.callbacks import CallbackRepository
 from reach.data.messages import MessageRepository
 from reach.domain.callbacks import Callback
@@ -24,91 +24,12 @@ from reach.wiring import build_services
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHICAGO = ZoneInfo("America/Chicago")
-PATIENT = "+12025550187"
 OTHER_PATIENT = "+12025550199"
 EVIDENCE = "Signed the SMS consent form at the front desk today"
 
 
 def in_days(days: int, hour: int = 15, minute: int = 0) -> str:
-    day = (datetime.now(NEW_YORK) + timedelta(days=days)).date()
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK).isoformat()
-
-
-def encoded(phone: str) -> str:
-    """A phone as a client puts it in a path segment: %2B12025550187."""
-    return quote(phone, safe="")
-
-
-class Api:
-    """Calls the API handler as API Gateway would, as one tenant, for any route."""
-
-    def __init__(self, module: Any, context: Any, tenant_id: str) -> None:
-        self.module = module
-        self.context = context
-        self.tenant_id = tenant_id
-        self.requests = 0
-
-    def as_tenant(self, tenant_id: str) -> Api:
-        return Api(self.module, self.context, tenant_id)
-
-    def call(
-        self,
-        method: str,
-        resource: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        query: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        """``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it."""
-        event = copy.deepcopy(load_event("api_get_appointment.json"))
-        path = resource
-        for name, value in (params or {}).items():
-            path = path.replace(f"{{{name}}}", value)
-        self.requests += 1
-        context = event["requestContext"]
-        context.update(
-            httpMethod=method,
-            resourcePath=resource,
-            path=f"/dev{path}",
-            requestId=f"req-{self.tenant_id}-{self.requests}",
-        )
-        context["authorizer"]["tenant_id"] = context["authorizer"]["principalId"] = self.tenant_id
-        event.update(
-            httpMethod=method,
-            resource=resource,
-            path=path,
-            pathParameters={k: v for k, v in (params or {}).items()} or None,
-            body=None if body is None else json.dumps(body),
-            queryStringParameters=query,
-            multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
-        )
-        response = self.module.lambda_handler(event, self.context)
-        return response["statusCode"], json.loads(response["body"])
-
-    def book(self, phone: str = PATIENT, **fields: Any) -> dict[str, Any]:
-        body = {"phone": phone, "starts_at": in_days(5), "timezone": "America/New_York"}
-        status, appointment = self.call("POST", "/appointments", body={**body, **fields})
-        assert status == 201, appointment
-        return appointment
-
-    def appointment(self, appointment_id: str) -> dict[str, Any]:
-        status, appointment = self.call("GET", "/appointments/{id}", params={"id": appointment_id})
-        assert status == 200, appointment
-        return appointment
-
-    def contact(self, phone: str) -> tuple[int, dict[str, Any]]:
-        return self.call("GET", "/contacts/{phone}", params={"phone": encoded(phone)})
-
-    def opt_out(self, phone: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-        return self.call(
-            "POST", "/contacts/{phone}/opt-out", params={"phone": encoded(phone)}, body=body
-        )
-
-    def opt_in(self, phone: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-        return self.call(
-            "POST", "/contacts/{phone}/opt-in", params={"phone": encoded(phone)}, body=body
-        )
+    return local_day(days, hour, minute).isoformat()
 
 
 @dataclass
@@ -119,37 +40,19 @@ class Bus:
     queue_url: str
 
     def received(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", []):
-            messages += [json.loads(m["Body"]) for m in batch]
-            for message in batch:
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return messages
+        return take_all(self.sqs, self.queue_url)
 
 
 @pytest.fixture
 def bus(aws) -> Bus:
-    bus_name = aws.settings.event_bus_name
-    events = boto3.client("events")
-    sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName="clinic-consent-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name="consent",
-        EventBusName=bus_name,
-        EventPattern=json.dumps({"detail-type": ["OptedOut", "OptedIn"]}),
-        State="ENABLED",
+    queue_url = tap_bus(
+        aws.settings.event_bus_name,
+        rule="consent",
+        queue="clinic-consent-events",
+        pattern={"detail-type": ["OptedOut", "OptedIn"]},
+        target_id="queue",
     )
-    events.put_targets(
-        Rule="consent", EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}]
-    )
-    return Bus(sqs, queue_url)
+    return Bus(boto3.client("sqs"), queue_url)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
+from builders import local_day
 from conftest import load_event, load_function
 from reach.domain.errors import Conflict
 from reach.services.appointments import AppointmentChanges
@@ -20,8 +21,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 def in_days(days: int, hour: int = 8, minute: int = 30) -> str:
-    day = (datetime.now(NEW_YORK) + timedelta(days=days)).date()
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK).isoformat()
+    return local_day(days, hour, minute).isoformat()
 
 
 class Api:

@@ -16,8 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from pynamodb.exceptions import TransactWriteError
-from test_api_conversations import PATIENT, encoded, in_days
+from test_api_conversations import in_days
 
+from api_client import encoded
+from builders import PATIENT
 from conftest import load_event, load_function
 from reach.data.contacts import CONTACT_SK, ContactRepository, contact_pk
 

@@ -4,156 +4,28 @@ at an allowed local time, or ends with a recorded reason."""
 from __future__ import annotations
 
 import itertools
-import threading
-from collections import deque
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import boto3
 import pytest
 
-from reach.adapters.sms_fake import RecordingSmsSender
+from builders import NEW_YORK, book, local_day, reminders_of
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
 from reach.data.pacing import ThroughputGate
 from reach.data.reminders import ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.models import AppointmentKind
-from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import SmsRejected, SmsThrottled
-from reach.services.appointments import AppointmentChanges, NewAppointment
-from reach.services.dispatch import Dispatcher
+from reach.services.appointments import AppointmentChanges
 from reach.services.sending import (
     MAX_RECEIVES,
     ReminderKind,
-    SendBatch,
     SendOutcome,
     SendPath,
     Stale,
 )
-from reach_tools.demo_clock import DemoClock
-
-NEW_YORK = ZoneInfo("America/New_York")
-
-
-class MemoryQueue:
-    """An SQS stand-in with redelivery: what a consumer does not acknowledge comes back."""
-
-    def __init__(self) -> None:
-        self.pending: deque[tuple[QueuedReminder, int]] = deque()
-        self._lock = threading.Lock()
-
-    def enqueue(self, reminders):
-        with self._lock:
-            self.pending.extend((r, 0) for r in reminders)
-        return []
-
-    def receive(self) -> tuple[QueuedReminder, int] | None:
-        with self._lock:
-            if not self.pending:
-                return None
-            message, receives = self.pending.popleft()
-            return message, receives + 1
-
-    def give_back(self, message: QueuedReminder, receives: int) -> None:
-        with self._lock:
-            self.pending.append((message, receives))
-
-
-@pytest.fixture
-def clinic(aws):
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", "+12025550143", "21:00-08:00", ("P1D",)
-    )
-    return tenant
-
-
-@pytest.fixture
-def clock():
-    return DemoClock(datetime.now(UTC))
-
-
-class TimedSms(RecordingSmsSender):
-    """The recording fake, also noting when (by the shared clock) each text left."""
-
-    def __init__(self, clock: DemoClock, **options) -> None:
-        super().__init__(clock=clock, **options)
-        self.sent_times: list[datetime] = []
-        self._timer = clock
-
-    def send(self, sms):
-        receipt = super().send(sms)
-        self.sent_times.append(self._timer())
-        return receipt
-
-
-@pytest.fixture
-def sms(clock):
-    return TimedSms(clock)
-
-
-def make_sender(aws, sms, clock, mps: float = 100, events=None, kinds=None) -> SendPath:
-    return SendPath(
-        reminders=ReminderLifecycle(),
-        tenants=TenantRepository(),
-        contacts=ContactRepository(),
-        sms=sms,
-        gate=ThroughputGate("+12025550143", mps, clock, clock.sleep),
-        clock=clock,
-        kinds=kinds or [ReminderKind(AppointmentRepository(aws.settings.due_shards))],
-        origination_identity="+12025550143",
-        configuration_set=None,
-        events=events,
-    )
-
-
-def local_day(days: int, hour: int, minute: int = 0) -> datetime:
-    day = (datetime.now(NEW_YORK) + timedelta(days=days)).date()
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NEW_YORK)
-
-
-def book(aws, tenant, *, phone="+12025550187", days=3, hour=14, offsets=("P1D",), **extra):
-    appointment, _ = aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(
-            phone=phone,
-            starts_at=local_day(days, hour),
-            timezone="America/New_York",
-            first_name="Ana",
-            reminders=list(offsets),
-            **extra,
-        ),
-    )
-    return appointment
-
-
-def tick(aws, queue, moment: datetime):
-    return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(moment)
-
-
-def claim_when_due(aws, clock, appointment, queue: MemoryQueue | None = None) -> MemoryQueue:
-    """Move the clock to the appointment's first reminder and let a dispatcher tick."""
-    queue = MemoryQueue() if queue is None else queue
-    due = appointment.reminders[0].send_at
-    clock.set(due)
-    tick(aws, queue, due)
-    return queue
-
-
-def drain(queue: MemoryQueue, sender: SendPath | SendBatch) -> list[SendOutcome]:
-    outcomes = []
-    while (delivery := queue.receive()) is not None:
-        message, receives = delivery
-        result = sender.send(message, receive_count=receives)
-        outcomes.append(result.outcome)
-        if result.outcome is SendOutcome.RETRY:
-            queue.give_back(message, receives)
-    return outcomes
-
-
-def reminders_of(aws, appointment):
-    current = aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
-    return [(r.reminder_id, r.status.value, r.reason) for r in current.reminders]
+from stand_ins import MemoryQueue, claim_when_due, drain, make_sender, tick
 
 
 def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clock, sms):

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_delivery import MemoryQueue, TimedSms, drain, make_sender, tick
 
+from builders import book, new_tenant
 from conftest import examples
 from reach.data.contacts import ContactRepository
 from reach.domain.quiet_hours import QuietHours
-from reach.services.appointments import NewAppointment
 from reach_tools.demo_clock import DemoClock
+from stand_ins import MemoryQueue, TimedSms, drain, make_sender, tick
 
 ZONES = ["America/New_York", "America/Los_Angeles", "Europe/London", "Australia/Sydney"]
 NUMBERS = itertools.count(1000)
@@ -43,8 +43,12 @@ def test_no_text_in_quiet_hours_after_the_start_or_to_an_opted_out_number(
 ):
     number = next(NUMBERS)
     zone = ZoneInfo(zone_name)
-    tenant, _ = aws.admin.create_tenant(
-        f"Clinic {number}", zone_name, f"+1202555{number:04d}", window, ("P1D",)
+    tenant = new_tenant(
+        aws,
+        f"Clinic {number}",
+        timezone=zone_name,
+        number=f"+1202555{number:04d}",
+        quiet_hours=window,
     )
     booked_on = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     local_start = datetime.combine(
@@ -54,11 +58,14 @@ def test_no_text_in_quiet_hours_after_the_start_or_to_an_opted_out_number(
     if starts_at <= datetime.now(UTC) + timedelta(hours=1):
         return
     phone = f"+1312555{number:04d}"
-    appointment, _ = aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(
-            phone=phone, starts_at=starts_at, timezone=zone_name, reminders=list(offsets)
-        ),
+    appointment = book(
+        aws,
+        tenant,
+        phone=phone,
+        starts_at=starts_at,
+        timezone=zone_name,
+        offsets=offsets,
+        first_name=None,
     )
     if opted_out:
         ContactRepository().mark_opted_out(tenant.tenant_id, phone, "keyword", booked_on)

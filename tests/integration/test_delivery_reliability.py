@@ -10,14 +10,15 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from botocore.exceptions import ClientError
-from test_delivery import MemoryQueue, book, make_sender, reminders_of
 
+from builders import book, new_tenant, reminders_of
 from reach.adapters.sms_base import Classification, SmsProviderBase
 from reach.data.reminders import ReminderLifecycle
 from reach.ports.sms import OutboundSms, SmsThrottled
 from reach.services.dispatch import Dispatcher
 from reach.services.sending import SendOutcome
 from reach_tools.demo_clock import DemoClock
+from stand_ins import MemoryQueue, make_sender
 
 
 class FlakyProvider(SmsProviderBase):
@@ -64,9 +65,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
     aws, atomic_requests
 ):
     # Given 24 appointments whose reminders are all due at one moment
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", "+12025550143", "00:00-00:00", ("P1D",)
-    )
+    tenant = new_tenant(aws, quiet_hours="00:00-00:00")
     appointments = [
         book(aws, tenant, phone=f"+1202555{n:04d}", days=3, hour=9 + n % 8) for n in range(24)
     ]
@@ -117,9 +116,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
 
 
 def test_a_reschedule_racing_the_sender_never_lets_a_stale_reminder_out(aws, atomic_requests):
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", "+12025550143", "00:00-00:00", ("P1D",)
-    )
+    tenant = new_tenant(aws, quiet_hours="00:00-00:00")
     appointments = [book(aws, tenant, phone=f"+1202555{n:04d}", days=3) for n in range(10)]
     due = max(a.reminders[0].send_at for a in appointments)
     clock = DemoClock(due)

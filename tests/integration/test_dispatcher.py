@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+import builders
+from builders import new_tenant, reminders_of
 from reach.adapters.send_queue_sqs import SqsSendQueue
 from reach.data.reminders import ReminderKey, ReminderLifecycle
 from reach.domain.message import MessageStatus
 from reach.ports.send_queue import QueuedReminder
-from reach.services.appointments import NewAppointment
 from reach.services.dispatch import CLAIM_LEASE, Dispatcher
 
 
@@ -43,24 +44,21 @@ class RecordingQueue:
 @pytest.fixture
 def tenant_id(aws):
     # No quiet hours: these tests are about claiming, not about when texts may go out
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", "+12025550143", "00:00-00:00", ("PT1H",)
-    )
-    return tenant.tenant_id
+    return new_tenant(aws, quiet_hours="00:00-00:00", reminders=("PT1H",)).tenant_id
 
 
 def book(aws, tenant_id: str, count: int, hours_ahead: float, offsets=("PT1H",)) -> list:
+    """``count`` visits a minute apart from ``hours_ahead``, each for its own phone."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=hours_ahead)
     return [
-        aws.appointments.create(
+        builders.book(
+            aws,
             tenant_id,
-            NewAppointment(
-                phone=f"+1202555{n % 10000:04d}",
-                starts_at=start + timedelta(minutes=n),
-                timezone="America/New_York",
-                reminders=list(offsets),
-            ),
-        )[0]
+            phone=f"+1202555{n % 10000:04d}",
+            starts_at=start + timedelta(minutes=n),
+            offsets=offsets,
+            first_name=None,
+        )
         for n in range(count)
     ]
 
@@ -70,8 +68,7 @@ def dispatcher(aws, queue) -> Dispatcher:
 
 
 def reminder_status(aws, appointment) -> list[tuple[str, str | None]]:
-    current = aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
-    return [(r.status.value, r.reason) for r in current.reminders]
+    return [(status, reason) for _, status, reason in reminders_of(aws, appointment)]
 
 
 def test_a_tick_claims_and_queues_each_due_reminder_once(aws, tenant_id):

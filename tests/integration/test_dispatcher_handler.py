@@ -8,20 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from builders import book
 from conftest import load_event, load_function
 from reach.ports.send_queue import QueuedReminder
-from reach.services.appointments import NewAppointment
 
 
-def test_a_scheduled_tick_queues_what_is_due_at_the_events_time(aws, lambda_context):
+def test_a_scheduled_tick_queues_what_is_due_at_the_events_time(aws, cable_company, lambda_context):
     # Given a tenant without quiet hours and an appointment whose PT1H reminder is due
-    tenant, _ = aws.admin.create_tenant(
-        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("PT1H",)
-    )
+    tenant = cable_company
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
-    appointment, _ = aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(phone="+13125550123", starts_at=start, timezone="America/Chicago"),
+    appointment = book(
+        aws,
+        tenant,
+        phone="+13125550123",
+        starts_at=start,
+        timezone="America/Chicago",
+        first_name=None,
+        offsets=None,
     )
     event = copy.deepcopy(load_event("dispatcher_scheduled.json"))
 

@@ -3,7 +3,6 @@ matches one tenant's CallbackRequested events, delivers exactly those events and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from builders import take_all, tap_bus
 from reach.adapters.events_eventbridge import EventBridgePublisher, build_event_publisher
 from reach.ports.events import DomainEvent, EventPublishError, EventType, event_id_for
 
@@ -44,37 +44,18 @@ def subscription(monkeypatch: pytest.MonkeyPatch) -> Iterator[Subscription]:
         events = boto3.client("events", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
         events.create_event_bus(Name=BUS)
-        queue_url = sqs.create_queue(QueueName="clinic-a-callbacks")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        events.put_rule(
-            Name="clinic-a-callbacks",
-            EventBusName=BUS,
-            EventPattern=json.dumps(CALLBACKS_FOR_T_A),
-            State="ENABLED",
-        )
-        events.put_targets(
-            Rule="clinic-a-callbacks",
-            EventBusName=BUS,
-            Targets=[{"Id": "queue", "Arn": queue_arn}],
+        queue_url = tap_bus(
+            BUS,
+            rule="clinic-a-callbacks",
+            queue="clinic-a-callbacks",
+            pattern=CALLBACKS_FOR_T_A,
+            target_id="queue",
         )
         yield Subscription(events, sqs, queue_url)
 
 
 def received(subscription: Subscription) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = subscription.sqs.receive_message(
-            QueueUrl=subscription.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        messages.extend(json.loads(message["Body"]) for message in batch)
-        for message in batch:
-            subscription.sqs.delete_message(
-                QueueUrl=subscription.queue_url, ReceiptHandle=message["ReceiptHandle"]
-            )
+    return take_all(subscription.sqs, subscription.queue_url)
 
 
 def domain_event(event_type: EventType, tenant_id: str, n: int, **fields: Any) -> DomainEvent:

@@ -17,69 +17,33 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from builders import CLINIC_NUMBER, PATIENT, book, current, subscribe_queue, tap_bus
 from conftest import load_event, load_function
 from reach.domain.models import AppointmentStatus
-from reach.services.appointments import NewAppointment
-
-CLINIC_NUMBER = "+12025550143"
-PATIENT = "+12025550187"
-
-
-@pytest.fixture
-def clinic(aws):
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", CLINIC_NUMBER, "21:00-08:00", ("P1D",)
-    )
-    return tenant
 
 
 @pytest.fixture
 def visit(aws, clinic):
-    appointment, _ = aws.appointments.create(
-        clinic.tenant_id,
-        NewAppointment(
-            phone=PATIENT,
-            starts_at=datetime.now(UTC).replace(microsecond=0) + timedelta(days=3),
-            timezone="America/New_York",
-            first_name="Ana",
-        ),
+    """A visit in three days, with the clinic's own reminder plan."""
+    return book(
+        aws,
+        clinic,
+        starts_at=datetime.now(UTC).replace(microsecond=0) + timedelta(days=3),
+        offsets=None,
     )
-    return appointment
 
 
 @pytest.fixture
 def pipe(aws):
     """The template's wiring: topic -> queue (SNS envelope kept); and a rule on the bus
     delivering every Reach event to a queue the test reads."""
-    sns = boto3.client("sns")
-    sqs = boto3.client("sqs")
-    topic = sns.create_topic(Name="inbound")["TopicArn"]
+    topic = boto3.client("sns").create_topic(Name="inbound")["TopicArn"]
     queue_url = (
-        os.environ.get("INBOUND_QUEUE_URL") or sqs.create_queue(QueueName="inbound-q")["QueueUrl"]
+        os.environ.get("INBOUND_QUEUE_URL")
+        or boto3.client("sqs").create_queue(QueueName="inbound-q")["QueueUrl"]
     )
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "false"},
-    )
-    events_url = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
-    events_arn = sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    bus = boto3.client("events")
-    bus.put_rule(
-        Name="tap", EventBusName=os.environ["EVENT_BUS_NAME"], EventPattern='{"source":["reach"]}'
-    )
-    bus.put_targets(
-        Rule="tap",
-        EventBusName=os.environ["EVENT_BUS_NAME"],
-        Targets=[{"Id": "q", "Arn": events_arn}],
-    )
-    return {"topic": topic, "queue": queue_url, "events": events_url}
+    subscribe_queue(topic, queue_url)
+    return {"topic": topic, "queue": queue_url, "events": tap_bus(os.environ["EVENT_BUS_NAME"])}
 
 
 def publish(pipe, body: str, inbound_id: str = "cae173d2-66b9-564c-8309-21f858e9fb84") -> None:
@@ -144,7 +108,7 @@ def test_a_published_reply_confirms_answers_through_sns_and_tells_the_bus(
     result = handler(delivered(pipe), lambda_context)
 
     assert result == {"batchItemFailures": []}
-    after = aws.appointments.get(visit.tenant_id, visit.appointment_id)
+    after = current(aws, visit)
     assert after.status is AppointmentStatus.CONFIRMED
     [answer] = texts_to(PATIENT)
     assert "confirmed" in answer
@@ -166,7 +130,7 @@ def test_the_same_reply_delivered_twice_is_processed_once(aws, visit, pipe, lamb
     assert first == again == {"batchItemFailures": []}
     assert len(texts_to(PATIENT)) == 1
     assert len(bus_events(pipe)) == 1
-    after = aws.appointments.get(visit.tenant_id, visit.appointment_id)
+    after = current(aws, visit)
     assert after.version == visit.version + 1
 
 
@@ -217,9 +181,7 @@ def test_odd_but_valid_bodies_are_stored_and_never_crash(aws, visit, pipe, lambd
     result = load_function("inbound").lambda_handler(delivered(pipe), lambda_context)
 
     assert result == {"batchItemFailures": []}
-    assert aws.appointments.get(visit.tenant_id, visit.appointment_id).status is (
-        AppointmentStatus.SCHEDULED
-    )
+    assert current(aws, visit).status is AppointmentStatus.SCHEDULED
 
 
 def test_a_failure_a_retry_can_fix_is_reported_and_the_retry_then_succeeds(
@@ -244,8 +206,6 @@ def test_a_failure_a_retry_can_fix_is_reported_and_the_retry_then_succeeds(
     retried = handler(copy.deepcopy(event), lambda_context)
 
     assert retried == {"batchItemFailures": []}
-    assert aws.appointments.get(visit.tenant_id, visit.appointment_id).status is (
-        AppointmentStatus.CANCELLED
-    )
+    assert current(aws, visit).status is AppointmentStatus.CANCELLED
     assert len(texts_to(PATIENT)) == 1
     assert [e["detail-type"] for e in bus_events(pipe)] == ["AppointmentCancelled"]

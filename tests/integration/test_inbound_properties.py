@@ -14,15 +14,15 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import ModuleType
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_delivery import MemoryQueue, TimedSms, drain, make_sender, tick
 
+import builders
+from builders import FIXED_START, NEW_YORK, new_tenant
 from conftest import examples, load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.contacts import ContactRepository
@@ -30,12 +30,11 @@ from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.models import AppointmentKind
 from reach.domain.replies import ReplyIntent, classify_reply
 from reach.ports.sms import OutboundSms
-from reach.services.appointments import NewAppointment
 from reach.services.replies import KEYWORD_ANSWERS_PER_DAY
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
+from stand_ins import MemoryQueue, TimedSms, drain, make_sender, tick
 
-NEW_YORK = ZoneInfo("America/New_York")
 NUMBERS = itertools.count(2000)
 REPLIES = [
     "STOP",
@@ -176,10 +175,8 @@ def test_only_help_and_stop_answers_within_the_daily_limit_reach_an_opted_out_nu
     function = inbound_function
     number = next(NUMBERS)
     tenant_number, phone = f"+1202555{number:04d}", f"+1312555{number:04d}"
-    tenant, _ = aws.admin.create_tenant(
-        f"Clinic {number}", "America/New_York", tenant_number, "21:00-08:00", ("P1D",)
-    )
-    clock = DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    tenant = new_tenant(aws, f"Clinic {number}", number=tenant_number)
+    clock = DemoClock(FIXED_START)
     sms = TimedSms(clock)
     inbound = build_inbound(
         aws.settings, clock=clock, sleep=clock.sleep, sms=sms, events=RecordingPublisher()
@@ -198,16 +195,15 @@ def test_only_help_and_stop_answers_within_the_daily_limit_reach_an_opted_out_nu
     model = ConsentModel()
 
     def book(days: int, kind: AppointmentKind = AppointmentKind.CLINIC_VISIT) -> None:
-        day = (clock().astimezone(NEW_YORK) + timedelta(days=days)).date()
-        aws.appointments.create(
-            tenant.tenant_id,
-            NewAppointment(
-                phone=phone,
-                starts_at=datetime(day.year, day.month, day.day, 14, tzinfo=NEW_YORK),
-                timezone="America/New_York",
-                kind=kind,
-                reminders=["P1D", "PT2H"],
-            ),
+        builders.book(
+            aws,
+            tenant,
+            phone=phone,
+            days=days,
+            offsets=("P1D", "PT2H"),
+            first_name=None,
+            clock=clock,
+            kind=kind,
         )
 
     def send_due() -> None:

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from reach.adapters.events_fake import RecordingPublisher
-from reach.adapters.sms_fake import RecordingSmsSender
+from builders import (
+    CLINIC_NUMBER,
+    FIXED_START,
+    NEW_YORK,
+    PATIENT,
+    book,
+    current,
+    new_tenant,
+)
 from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
@@ -25,7 +31,6 @@ from reach.domain.models import AppointmentStatus
 from reach.domain.replies import ReplyIntent
 from reach.ports.events import EventType
 from reach.ports.sms import SmsThrottled
-from reach.services.appointments import NewAppointment
 from reach.services.consent import ConsentService
 from reach.services.inbound import InboundService, ReplyOutcome
 from reach.services.inbound.conversations import CONVERSATION_KINDS
@@ -35,65 +40,24 @@ from reach.services.replies import KEYWORD_ANSWERS_PER_DAY, AnswerRetryLater, Re
 from reach.wiring import build_inbound
 from reach_tools.demo_clock import DemoClock
 
-NEW_YORK = ZoneInfo("America/New_York")
-CLINIC_NUMBER = "+12025550143"
 OTHER_NUMBER = "+12025550199"
-PATIENT = "+12025550187"
 _ids = itertools.count(1)
 
 
 @pytest.fixture
 def clock() -> DemoClock:
-    return DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def clinic(aws):
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", CLINIC_NUMBER, "21:00-08:00", ("P1D",)
-    )
-    return tenant
+    """A fixed start, so that the dates these tests' answers name are known."""
+    return DemoClock(FIXED_START)
 
 
 @pytest.fixture
 def other_clinic(aws):
-    tenant, _ = aws.admin.create_tenant(
-        "Hillside Dental", "America/New_York", OTHER_NUMBER, "21:00-08:00", ("P1D",)
-    )
-    return tenant
-
-
-@pytest.fixture
-def sms(clock) -> RecordingSmsSender:
-    return RecordingSmsSender(clock=clock)
-
-
-@pytest.fixture
-def events() -> RecordingPublisher:
-    return RecordingPublisher()
+    return new_tenant(aws, "Hillside Dental", number=OTHER_NUMBER)
 
 
 @pytest.fixture
 def inbound(aws, clock, sms, events) -> InboundService:
     return build_inbound(aws.settings, clock=clock, sleep=clock.sleep, sms=sms, events=events)
-
-
-def book(aws, clock, tenant, *, days=3, hour=14, phone=PATIENT, **extra):
-    """A visit ``days`` ahead at ``hour`` New York time, booked "now" by the demo clock."""
-    aws.appointments._clock = clock
-    day = (clock().astimezone(NEW_YORK) + timedelta(days=days)).date()
-    appointment, _ = aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(
-            phone=phone,
-            starts_at=datetime(day.year, day.month, day.day, hour, tzinfo=NEW_YORK),
-            timezone="America/New_York",
-            first_name="Ana",
-            reminders=["P1D"],
-            **extra,
-        ),
-    )
-    return appointment
 
 
 def reply(
@@ -134,10 +98,6 @@ def remember_sent(tenant_id: str, appointment_id: str, provider_message_id: str)
     ).save()
 
 
-def current(aws, appointment):
-    return aws.appointments.get(appointment.tenant_id, appointment.appointment_id)
-
-
 def answers_to(sms, phone=PATIENT):
     return [m.body for m in sms.sent_to(phone)]
 
@@ -148,7 +108,7 @@ def answers_to(sms, phone=PATIENT):
 def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     result = receive(inbound, clock, "1")
 
@@ -188,7 +148,7 @@ def test_a_confirmation_confirms_the_appointment_tells_the_clinic_and_answers(
 def test_each_appointment_intent_sets_its_status_and_event(
     aws, clinic, clock, inbound, sms, events, body, status, event_type
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     receive(inbound, clock, body)
 
@@ -200,7 +160,7 @@ def test_each_appointment_intent_sets_its_status_and_event(
 def test_cancelling_the_appointment_by_reply_retires_its_reminders_but_keeps_consent(
     aws, clinic, clock, inbound, sms
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     receive(inbound, clock, "3")
 
@@ -216,7 +176,7 @@ def test_cancelling_the_appointment_by_reply_retires_its_reminders_but_keeps_con
 def test_the_word_cancel_opts_out_and_leaves_the_appointment_alone(
     aws, clinic, clock, inbound, sms
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     result = receive(inbound, clock, "CANCEL")
 
@@ -228,7 +188,7 @@ def test_the_word_cancel_opts_out_and_leaves_the_appointment_alone(
 def test_running_late_records_the_minutes_and_tells_the_clinic(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic, days=0, hour=11)  # 11:00 today, it is 10:00 in New York
+    visit = book(aws, clinic, clock=clock, days=0, hour=11)  # 11:00 today, it is 10:00 in New York
 
     receive(inbound, clock, "running late, 15 min")
 
@@ -241,7 +201,7 @@ def test_running_late_records_the_minutes_and_tells_the_clinic(
 def test_a_reply_to_a_closed_appointment_changes_nothing_and_says_to_call(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     receive(inbound, clock, "3")
     clock.advance(timedelta(minutes=5))
 
@@ -256,7 +216,7 @@ def test_a_reply_to_a_closed_appointment_changes_nothing_and_says_to_call(
 def test_a_reply_naming_a_closed_appointment_is_told_it_is_closed(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     aws.appointments.cancel(clinic.tenant_id, visit.appointment_id)
     # A reminder for it went out earlier: its provider id names the appointment
     remember_sent(clinic.tenant_id, visit.appointment_id, "sns-msg-1")
@@ -275,7 +235,7 @@ def test_a_reply_naming_a_closed_appointment_is_told_it_is_closed(
 def test_a_replayed_reply_changes_nothing_twice_and_answers_once(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     message = reply("1", inbound_id="in-replayed")
     at = clock()
 
@@ -293,7 +253,7 @@ def test_a_replayed_reply_changes_nothing_twice_and_answers_once(
 def test_an_older_reply_arriving_late_does_not_undo_a_newer_one(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     confirm_sent_at = clock()
     reschedule_sent_at = confirm_sent_at + timedelta(minutes=2)
 
@@ -310,7 +270,7 @@ def test_an_older_reply_arriving_late_does_not_undo_a_newer_one(
 def test_a_retried_answer_is_sent_once_after_a_throttled_first_try(
     aws, clinic, clock, inbound, sms
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     message = reply("1")
     at = clock()
     sms.fail_next(SmsThrottled("throttled"))
@@ -333,8 +293,8 @@ def test_a_retried_answer_is_sent_once_after_a_throttled_first_try(
 def test_stop_opts_out_skips_pending_reminders_and_sends_one_confirmation(
     aws, clinic, clock, inbound, sms, events
 ):
-    first = book(aws, clock, clinic, days=3)
-    second = book(aws, clock, clinic, days=10)
+    first = book(aws, clinic, clock=clock, days=3)
+    second = book(aws, clinic, clock=clock, days=10)
 
     result = receive(inbound, clock, "STOP")
 
@@ -356,7 +316,7 @@ def test_two_stops_in_the_same_second_opt_out_once_and_are_each_confirmed(
     # Found by the property test: the second STOP matched the first's source and time and was
     # taken for a retry of it, and published OptedOut again. Only a retry of the same message
     # is one; the second is a STOP of its own, and every STOP is confirmed (issue #17 item 8).
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     at = clock()
 
     first = inbound.receive(reply("STOP"), at)
@@ -506,7 +466,7 @@ def test_a_non_keyword_text_from_an_opted_out_number_gets_nothing(
     aws, clinic, clock, inbound, sms, body
 ):
     # Given an opted-out recipient with an upcoming appointment
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     opt_out(inbound, clock)
 
     # When they text anything but HELP or STOP
@@ -519,7 +479,7 @@ def test_a_non_keyword_text_from_an_opted_out_number_gets_nothing(
 
 def test_a_stop_older_than_a_later_start_is_not_confirmed(aws, clinic, clock, inbound, sms):
     # Given a recipient who texted START at 10:01, delivered first
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     start_at = clock()
     inbound.receive(reply("START"), start_at)
 
@@ -535,7 +495,7 @@ def test_a_stop_older_than_a_later_start_is_not_confirmed(aws, clinic, clock, in
 def test_a_stop_whose_confirmation_failed_is_confirmed_on_its_retry(
     aws, clinic, clock, inbound, sms, events
 ):
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     message, at = reply("STOP"), clock()
     sms.fail_next(SmsThrottled("throttled"))
 
@@ -558,7 +518,7 @@ def test_a_stop_whose_confirmation_failed_is_confirmed_on_its_retry(
 def test_a_start_in_the_same_second_as_a_stop_leaves_the_recipient_opted_out(
     aws, clinic, clock, inbound, sms
 ):
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     at = clock()
 
     inbound.receive(reply("STOP"), at)
@@ -585,7 +545,7 @@ def test_a_start_in_the_same_second_as_a_stop_leaves_the_recipient_opted_out(
     ],
 )
 def test_free_text_revocation_opts_out(aws, clinic, clock, inbound, sms, body):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     result = receive(inbound, clock, body)
 
@@ -601,7 +561,7 @@ def test_stop_in_another_sense_opts_out_but_never_cancels_the_appointment(
     aws, clinic, clock, inbound, sms, events, body
 ):
     # Given a booked visit, and a reply using "stop" in another sense
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     # When it arrives
     result = receive(inbound, clock, body)
@@ -624,7 +584,7 @@ def test_stop_in_another_sense_opts_out_but_never_cancels_the_appointment(
 def test_free_text_reschedule_requests_a_new_time_in_three_languages(
     aws, clinic, clock, inbound, sms, events, body
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     result = receive(inbound, clock, body)
 
@@ -637,7 +597,7 @@ def test_free_text_reschedule_requests_a_new_time_in_three_languages(
 def test_start_restores_consent_and_the_reminders_still_ahead(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic, days=5)
+    visit = book(aws, clinic, clock=clock, days=5)
     receive(inbound, clock, "STOP")
     clock.advance(timedelta(hours=1))
 
@@ -652,7 +612,7 @@ def test_start_restores_consent_and_the_reminders_still_ahead(
 
 
 def test_a_start_older_than_a_stop_leaves_the_recipient_opted_out(aws, clinic, clock, inbound, sms):
-    book(aws, clock, clinic)
+    book(aws, clinic, clock=clock)
     stop_at = clock()
 
     inbound.receive(reply("STOP"), stop_at)
@@ -686,8 +646,8 @@ def test_help_names_the_brand_contact_frequency_rates_and_how_to_stop(
 def test_a_reply_to_a_reminder_applies_to_that_reminders_appointment(
     aws, clinic, clock, inbound, sms
 ):
-    first = book(aws, clock, clinic, days=3)
-    second = book(aws, clock, clinic, days=4)
+    first = book(aws, clinic, clock=clock, days=3)
+    second = book(aws, clinic, clock=clock, days=4)
     remember_sent(clinic.tenant_id, second.appointment_id, "sns-for-second")
 
     result = receive(inbound, clock, "1", previous="sns-for-second")
@@ -700,8 +660,8 @@ def test_a_reply_to_a_reminder_applies_to_that_reminders_appointment(
 def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies(
     aws, clinic, clock, inbound, sms, events
 ):
-    first = book(aws, clock, clinic, days=3)
-    second = book(aws, clock, clinic, days=4)
+    first = book(aws, clinic, clock=clock, days=3)
+    second = book(aws, clinic, clock=clock, days=4)
 
     asked = receive(inbound, clock, "2")
     assert asked.outcome is ReplyOutcome.ASKED
@@ -726,8 +686,8 @@ def test_two_equally_likely_appointments_are_asked_about_then_the_choice_applies
 
 
 def test_a_choice_letter_with_a_new_answer_applies_that_answer(aws, clinic, clock, inbound, sms):
-    first = book(aws, clock, clinic, days=3)
-    second = book(aws, clock, clinic, days=4)
+    first = book(aws, clinic, clock=clock, days=3)
+    second = book(aws, clinic, clock=clock, days=4)
     receive(inbound, clock, "1")
     clock.advance(timedelta(minutes=1))
 
@@ -744,8 +704,8 @@ def test_a_choice_letter_with_a_new_answer_applies_that_answer(aws, clinic, cloc
 def test_the_appointment_texted_last_is_the_one_a_bare_reply_is_about(
     aws, clinic, clock, inbound, sms
 ):
-    book(aws, clock, clinic, days=3)
-    second = book(aws, clock, clinic, days=4)
+    book(aws, clinic, clock=clock, days=3)
+    second = book(aws, clinic, clock=clock, days=4)
     MessageRepository().add(
         Thread(clinic.tenant_id, second.appointment_id, PATIENT),
         Message(
@@ -784,8 +744,8 @@ def test_a_reply_to_an_unknown_number_is_dropped_without_an_answer(
 def test_a_reply_to_tenant_a_never_touches_tenant_bs_appointment_for_the_same_phone(
     aws, clinic, other_clinic, clock, inbound, sms, events
 ):
-    mine = book(aws, clock, clinic)
-    theirs = book(aws, clock, other_clinic)
+    mine = book(aws, clinic, clock=clock)
+    theirs = book(aws, other_clinic, clock=clock)
     # Even a reference to tenant B's message, sent to tenant A's number, is not followed
     remember_sent(other_clinic.tenant_id, theirs.appointment_id, "sns-of-b")
 
@@ -805,7 +765,7 @@ def test_a_reply_to_tenant_a_never_touches_tenant_bs_appointment_for_the_same_ph
 def test_unknown_text_is_stored_for_the_clinic_and_answered_once(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     first = receive(inbound, clock, "Is there parking near you?")
     clock.advance(timedelta(minutes=1))
@@ -831,7 +791,7 @@ def test_unknown_text_is_stored_for_the_clinic_and_answered_once(
 def test_call_me_opens_one_callback_request_and_says_when_to_expect_the_call(
     aws, clinic, clock, inbound, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
 
     first = receive(inbound, clock, "call me")
     clock.advance(timedelta(minutes=2))
@@ -868,7 +828,7 @@ def test_a_callback_asked_for_at_night_is_promised_after_quiet_hours(
 
 
 def test_a_tenants_own_reply_words_work_beside_the_defaults(aws, clinic, clock, inbound, sms):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     aws.admin.update_tenant(clinic.tenant_id, reply_keywords={"confirm": ("sounds good",)})
 
     result = receive(inbound, clock, "Sounds good!")
@@ -883,7 +843,7 @@ def test_a_tenants_own_reply_words_work_beside_the_defaults(aws, clinic, clock, 
 def test_stop_and_help_are_filed_in_the_conversation_of_the_appointment_they_answer(
     aws, clinic, clock, inbound, sms
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     remember_sent(clinic.tenant_id, visit.appointment_id, "sns-reminder")
 
     receive(inbound, clock, "HELP", previous="sns-reminder")
@@ -954,7 +914,7 @@ def with_surveys(aws, clock, sms, events):
 def test_a_registered_kind_gets_the_replies_to_its_messages_and_appointments_keep_theirs(
     aws, clinic, clock, with_surveys, sms, events
 ):
-    visit = book(aws, clock, clinic)
+    visit = book(aws, clinic, clock=clock)
     remember_sent(clinic.tenant_id, "survey-7", "sns-survey")
 
     rated = receive(with_surveys, clock, "5", previous="sns-survey")

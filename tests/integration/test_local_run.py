@@ -11,15 +11,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from builders import local_day
 from reach.adapters.sms_sns import SnsSmsSender
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.__main__ import outcome_lines
@@ -27,8 +27,6 @@ from reach_tools.local.demo import run_demo
 from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 from reach_tools.template import load_template
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(autouse=True)
@@ -84,8 +82,7 @@ def other_tenant(local: LocalReach) -> Caller:
 
 
 def local_start(days: int, hour: int, minute: int = 0) -> str:
-    day = datetime.now(NEW_YORK).date() + timedelta(days=days)
-    return datetime.combine(day, time(hour, minute), tzinfo=NEW_YORK).isoformat()
+    return local_day(days, hour, minute).isoformat()
 
 
 def booking(**fields: Any) -> dict[str, Any]:

@@ -7,20 +7,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from test_api_conversations import Api
-from test_delivery import (
-    TimedSms,
-    book,
-    claim_when_due,
-    drain,
-    make_sender,
-)
 
+from api_client import Api
+from builders import PATIENT, book, subscribe_queue, tap_bus
 from conftest import load_event, load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.messages import MessageRepository
@@ -29,22 +23,7 @@ from reach.domain.receipts import DeliveryReceipt
 from reach.ports.events import EventPublishError, EventType
 from reach.services.receipts import ReceiptOutcome
 from reach.wiring import build_receipts
-from reach_tools.demo_clock import DemoClock
-
-PATIENT = "+12025550187"
-
-
-@pytest.fixture
-def clinic(aws):
-    tenant, _ = aws.admin.create_tenant(
-        "Riverside Family Clinic", "America/New_York", "+12025550143", "21:00-08:00", ("P1D",)
-    )
-    return tenant
-
-
-@pytest.fixture
-def clock():
-    return DemoClock(datetime.now(UTC))
+from stand_ins import TimedSms, claim_when_due, drain, make_sender
 
 
 @pytest.fixture
@@ -55,11 +34,6 @@ def sent(aws, clinic, clock):
     drain(claim_when_due(aws, clock, appointment), make_sender(aws, sms, clock))
     assert len(sms.sent) == 1
     return appointment, "fake-000001"
-
-
-@pytest.fixture
-def events():
-    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -230,28 +204,10 @@ def test_the_conversation_api_shows_the_delivery_status_reason_and_time(
 def pipe(aws):
     """The template's wiring: the delivery events topic delivers (enveloped) to StatusQueue;
     a rule on the bus copies Reach's events to a queue the test reads."""
-    sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name="delivery-events")["TopicArn"]
-    queue_url = sqs.get_queue_url(QueueName="test-StatusQueue")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=arn["Attributes"]["QueueArn"],
-        Attributes={"RawMessageDelivery": "false"},
-    )
-    tap = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
-    tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])
-    bus = boto3.client("events")
-    bus.put_rule(
-        Name="tap", EventBusName=os.environ["EVENT_BUS_NAME"], EventPattern='{"source":["reach"]}'
-    )
-    bus.put_targets(
-        Rule="tap",
-        EventBusName=os.environ["EVENT_BUS_NAME"],
-        Targets=[{"Id": "q", "Arn": tap_arn["Attributes"]["QueueArn"]}],
-    )
-    return {"topic": topic, "queue": queue_url, "events": tap}
+    topic = boto3.client("sns").create_topic(Name="delivery-events")["TopicArn"]
+    queue_url = boto3.client("sqs").get_queue_url(QueueName="test-StatusQueue")["QueueUrl"]
+    subscribe_queue(topic, queue_url)
+    return {"topic": topic, "queue": queue_url, "events": tap_bus(os.environ["EVENT_BUS_NAME"])}
 
 
 def eum_event(provider_id: str, event_type: str, at: datetime) -> dict[str, Any]:

@@ -3,52 +3,42 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
+import builders
+from builders import FIXED_START, PATIENT, new_tenant
 from conftest import load_event, load_function
-from reach.adapters.events_fake import RecordingPublisher
 from reach.adapters.opt_outs_fake import FakeOptOutList
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
 from reach.domain.message import MessageStatus
 from reach.ports.events import EventType
 from reach.ports.opt_outs import OptOutListError
-from reach.services.appointments import NewAppointment
 from reach.services.consent import ConsentService
 from reach.services.reconcile import PROVIDER_SOURCE, OptOutReconciler
 from reach_tools.demo_clock import DemoClock
 
-NEW_YORK = ZoneInfo("America/New_York")
-PATIENT = "+12025550187"
 OTHER = "+12025550111"
 
 
 @pytest.fixture
 def clock() -> DemoClock:
-    return DemoClock(datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    """A fixed start rather than the wall clock's."""
+    return DemoClock(FIXED_START)
 
 
 @pytest.fixture
 def tenants(aws):
-    made = []
-    for name, number in (("Riverside", "+12025550143"), ("Hillside", "+12025550199")):
-        tenant, _ = aws.admin.create_tenant(
-            name, "America/New_York", number, "21:00-08:00", ("P1D",)
-        )
-        made.append(tenant)
-    return made
+    return [
+        new_tenant(aws, "Riverside", number="+12025550143"),
+        new_tenant(aws, "Hillside", number="+12025550199"),
+    ]
 
 
 @pytest.fixture
 def provider() -> FakeOptOutList:
     return FakeOptOutList()
-
-
-@pytest.fixture
-def events() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture
@@ -61,17 +51,10 @@ def reconciler(aws, provider, events, clock) -> OptOutReconciler:
 
 
 def book(aws, clock, tenant, phone=PATIENT):
-    aws.appointments._clock = clock
-    day = (clock().astimezone(NEW_YORK) + timedelta(days=4)).date()
-    appointment, _ = aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(
-            phone=phone,
-            starts_at=datetime(day.year, day.month, day.day, 14, tzinfo=NEW_YORK),
-            reminders=["P1D"],
-        ),
+    """A visit four days out at 14:00, in the tenant's own zone, with no first name."""
+    return builders.book(
+        aws, tenant, phone=phone, days=4, timezone=None, first_name=None, clock=clock
     )
-    return appointment
 
 
 def test_a_number_the_provider_lists_is_opted_out_for_every_tenant_that_knows_it(

@@ -12,29 +12,24 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
+from builders import book
 from conftest import load_event, load_function
 from reach.domain.models import AppointmentKind
 from reach.ports.send_queue import QueuedReminder
-from reach.services.appointments import NewAppointment
 
 
 @pytest.fixture
-def queued(aws, lambda_context):
+def queued(aws, cable_company, lambda_context):
     """One reminder claimed by the real dispatcher function and read back from SQS."""
-    tenant, _ = aws.admin.create_tenant(
-        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("PT1H",)
-    )
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=30)
-    aws.appointments.create(
-        tenant.tenant_id,
-        NewAppointment(
-            phone="+13125550123",
-            starts_at=start,
-            timezone="America/Chicago",
-            first_name="Sam",
-            kind=AppointmentKind.SERVICE_VISIT,
-            reminders=["PT2H"],
-        ),
+    book(
+        aws,
+        cable_company,
+        phone="+13125550123",
+        starts_at=datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1, minutes=30),
+        timezone="America/Chicago",
+        first_name="Sam",
+        kind=AppointmentKind.SERVICE_VISIT,
+        offsets=("PT2H",),
     )
     # A late booking: PT2H has passed, so it is due at once (on the next tick)
     tick = copy.deepcopy(load_event("dispatcher_scheduled.json"))

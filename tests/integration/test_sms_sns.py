@@ -18,26 +18,14 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import SNSBackend, sns_backends
 
+from builders import RECIPIENT as PATIENT
+from builders import REMINDER_BODY as BODY
+from builders import TOLL_FREE, outbound_sms
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.adapters.sms_sns import SnsSmsSender
 from reach.ports.sms import OutboundSms, SmsRejected, SmsThrottled, SmsUnavailable
 
-PATIENT = "+12025550143"
-TOLL_FREE = "+18885550100"
-BODY = "Hi Ana, reminder: Riverside Clinic tomorrow 9:30. Reply 1 to confirm."
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-
-
-def outbound(**changes: Any) -> OutboundSms:
-    fields: dict[str, Any] = {
-        "destination": PATIENT,
-        "body": BODY,
-        "origination_identity": TOLL_FREE,
-        "tenant_id": "t-riverside",
-        "message_id": "m-0001",
-    }
-    fields.update(changes)
-    return OutboundSms(**fields)
 
 
 @pytest.fixture
@@ -72,7 +60,7 @@ def test_a_message_arrives_with_its_number_body_and_transactional_origination_nu
     sender, published
 ):
     # When a message with a toll-free origination number is sent
-    sent = sender.send(outbound())
+    sent = sender.send(outbound_sms())
 
     # Then SNS holds it under the returned id, to the right number, with the body as sent
     assert sent.provider == "sns"
@@ -87,7 +75,7 @@ def test_a_message_arrives_with_its_number_body_and_transactional_origination_nu
 
 
 def test_an_alphanumeric_origination_identity_is_sent_as_a_sender_id(sender, published):
-    sender.send(outbound(origination_identity="Riverside1"))
+    sender.send(outbound_sms(origination_identity="Riverside1"))
 
     (call,) = published
     assert call["message_attributes"] == {
@@ -97,7 +85,7 @@ def test_an_alphanumeric_origination_identity_is_sent_as_a_sender_id(sender, pub
 
 
 def test_an_empty_origination_identity_leaves_the_choice_to_sns(sender, published):
-    sender.send(outbound(origination_identity=""))
+    sender.send(outbound_sms(origination_identity=""))
 
     (call,) = published
     assert call["message_attributes"] == {
@@ -110,7 +98,7 @@ def test_an_empty_origination_identity_leaves_the_choice_to_sns(sender, publishe
 )
 def test_identities_sns_cannot_use_are_refused_before_publishing(sender, published, identity):
     with pytest.raises(SmsRejected) as raised:
-        sender.send(outbound(origination_identity=identity))
+        sender.send(outbound_sms(origination_identity=identity))
 
     assert raised.value.reason == "invalid_origination_identity"
     assert published == []
@@ -121,7 +109,7 @@ def test_a_body_over_1600_bytes_is_refused_before_publishing(sender, published):
     body = "€" * 534
 
     with pytest.raises(SmsRejected) as raised:
-        sender.send(outbound(body=body))
+        sender.send(outbound_sms(body=body))
 
     assert raised.value.reason == "body_too_long"
     assert published == []
@@ -129,7 +117,7 @@ def test_a_body_over_1600_bytes_is_refused_before_publishing(sender, published):
 
 
 def test_a_body_of_exactly_1600_bytes_is_sent(sender):
-    sent = sender.send(outbound(body="a" * 1600))
+    sent = sender.send(outbound_sms(body="a" * 1600))
 
     assert sms_messages()[sent.provider_message_id] == (PATIENT, "a" * 1600)
 
@@ -137,7 +125,7 @@ def test_a_body_of_exactly_1600_bytes_is_sent(sender):
 def test_a_number_sns_refuses_is_a_permanent_rejection(sender):
     # moto, like SNS, answers InvalidParameter for a PhoneNumber that is not E.164
     with pytest.raises(SmsRejected) as raised:
-        sender.send(outbound(destination="+1-202-555"))
+        sender.send(outbound_sms(destination="+1-202-555"))
 
     assert raised.value.reason == "invalid_request"
     assert raised.value.provider_code == "InvalidParameter"
@@ -148,7 +136,7 @@ def test_an_expired_message_is_never_published(published):
     sender = SnsSmsSender(region_name="us-east-1", clock=lambda: NOW)
 
     with pytest.raises(SmsRejected, match="expired"):
-        sender.send(outbound(expires_at=NOW + timedelta(seconds=2)))
+        sender.send(outbound_sms(expires_at=NOW + timedelta(seconds=2)))
 
     assert published == []
 
@@ -190,7 +178,7 @@ def refuse(stubber: Stubber, code: str, status: int, sms: OutboundSms) -> None:
 def test_throttled_then_accepted_is_sent_after_one_wait(stubbed):
     # Given SNS throttles (wire code "Throttled", HTTP 429) once, then accepts
     sender, stubber, sleeps = stubbed
-    sms = outbound()
+    sms = outbound_sms()
     refuse(stubber, "Throttled", 429, sms)
     stubber.add_response("publish", {"MessageId": "sns-9"}, publish_params(sms))
 
@@ -204,7 +192,7 @@ def test_throttled_then_accepted_is_sent_after_one_wait(stubbed):
 
 def test_throttled_on_every_attempt_surfaces_as_throttled(stubbed):
     sender, stubber, sleeps = stubbed
-    sms = outbound()
+    sms = outbound_sms()
     for _ in range(4):
         refuse(stubber, "Throttled", 429, sms)
 
@@ -229,7 +217,7 @@ def test_throttled_on_every_attempt_surfaces_as_throttled(stubbed):
 def test_sns_error_codes_map_to_reach_errors(code, status, expected, reason):
     client = boto3.client("sns", region_name="us-east-1", config=SDK_CLIENT_CONFIG)
     sender = SnsSmsSender(client, max_attempts=1)
-    sms = outbound()
+    sms = outbound_sms()
     with Stubber(client) as stubber:
         refuse(stubber, code, status, sms)
 

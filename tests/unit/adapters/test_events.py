@@ -4,7 +4,7 @@ PutEvents (botocore's Stubber on a real client), and the recording fake."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -187,13 +187,6 @@ def test_event_id_for_is_deterministic_and_distinguishes_occurrences() -> None:
 @pytest.fixture
 def client() -> Any:
     return boto3.client("events", region_name="us-east-1", config=SDK_CLIENT_CONFIG)
-
-
-@pytest.fixture
-def stubber(client: Any) -> Iterator[Stubber]:
-    with Stubber(client) as stub:
-        yield stub
-        stub.assert_no_pending_responses()
 
 
 class Sleeps(list[float]):

@@ -18,6 +18,8 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from builders import RECIPIENT as PATIENT
+from builders import outbound_sms
 from reach.adapters.sms_base import Classification, SmsProviderBase
 from reach.adapters.sms_fake import RecordingSmsSender
 from reach.observability import PhoneMaskingFormatter
@@ -31,19 +33,6 @@ from reach.ports.sms import (
 )
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-PATIENT = "+12025550143"
-
-
-def outbound(**changes: object) -> OutboundSms:
-    fields: dict[str, object] = {
-        "destination": PATIENT,
-        "body": "Hi Ana, reminder: Riverside Clinic tomorrow 9:30. Reply 1 to confirm.",
-        "origination_identity": "+18885550100",
-        "tenant_id": "t-riverside",
-        "message_id": "m-0001",
-    }
-    fields.update(changes)
-    return OutboundSms(**fields)
 
 
 def client_error(code: str, status: int = 400, reason: str | None = None) -> ClientError:
@@ -128,7 +117,7 @@ def test_provider_errors_are_translated_by_the_table_then_by_http_status(error, 
 
     # When it sends
     with pytest.raises(expected) as raised:
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     # Then the Reach error names the reason and chains the SDK error
     assert type(raised.value) is expected
@@ -160,7 +149,7 @@ def test_network_failures_are_unavailable_and_retryable(error, reason):
     sender = provider([error], max_attempts=1)
 
     with pytest.raises(SmsUnavailable) as raised:
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     assert raised.value.reason == reason
     assert raised.value.retryable
@@ -176,7 +165,7 @@ def test_throttled_twice_then_accepted_retries_with_growing_jittered_delays():
     sender = provider([client_error("SlowDown"), client_error("SlowDown"), "p-42"], time)
 
     # When a message is sent
-    sent = sender.send(outbound())
+    sent = sender.send(outbound_sms())
 
     # Then it took three calls, with full-jitter waits of half of 0.2 s and of 0.4 s between
     assert sent == SentSms(provider="scripted", provider_message_id="p-42")
@@ -193,7 +182,7 @@ def test_when_attempts_run_out_the_last_retryable_error_is_raised():
 
     # When a message is sent
     with pytest.raises(SmsUnavailable) as raised:
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     # Then four calls were made, three waits between them, and the fourth error surfaces
     assert len(sender.calls) == 4
@@ -209,7 +198,7 @@ def test_permanent_errors_are_raised_at_once_without_waiting(error):
     sender = provider([error, "never"], time)
 
     with pytest.raises((SmsRejected, RecipientOptedOut)):
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     assert len(sender.calls) == 1
     assert time.sleeps == []
@@ -238,7 +227,7 @@ def test_a_message_with_less_than_five_seconds_left_is_refused_without_a_call():
     sender = provider(["never"])
 
     with pytest.raises(SmsRejected) as raised:
-        sender.send(outbound(expires_at=NOW + timedelta(seconds=4.9)))
+        sender.send(outbound_sms(expires_at=NOW + timedelta(seconds=4.9)))
 
     assert raised.value.reason == "expired"
     assert not raised.value.retryable
@@ -248,7 +237,7 @@ def test_a_message_with_less_than_five_seconds_left_is_refused_without_a_call():
 def test_a_message_with_five_seconds_left_is_still_sent():
     sender = provider(["p-1"])
 
-    sent = sender.send(outbound(expires_at=NOW + timedelta(seconds=5)))
+    sent = sender.send(outbound_sms(expires_at=NOW + timedelta(seconds=5)))
 
     assert sent.provider_message_id == "p-1"
 
@@ -260,7 +249,7 @@ def test_a_message_that_expires_while_backing_off_is_not_sent_late():
 
     # When it is sent
     with pytest.raises(SmsRejected) as raised:
-        sender.send(outbound(expires_at=NOW + timedelta(seconds=5.1)))
+        sender.send(outbound_sms(expires_at=NOW + timedelta(seconds=5.1)))
 
     # Then the retry is refused as expired, not made
     assert raised.value.reason == "expired"
@@ -275,7 +264,7 @@ def test_provider_validation_refuses_before_any_call():
     sender = PickyProvider(["never"], sleep=lambda _: None)
 
     with pytest.raises(SmsRejected, match="body_too_long"):
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     assert sender.calls == []
 
@@ -305,7 +294,7 @@ def test_a_send_logs_one_outcome_with_the_number_masked_and_never_the_body():
     # Given a logger we can read, and a provider that throttles once
     logger, buffer = capturing_logger()
     sender = provider([client_error("SlowDown"), "p-7"], logger=logger)
-    sms = outbound()
+    sms = outbound_sms()
 
     # When the message is sent
     sender.send(sms)
@@ -329,7 +318,7 @@ def test_a_failed_send_logs_the_reason_and_whether_it_may_be_retried():
     sender = provider([client_error("Bad")], logger=logger)
 
     with pytest.raises(SmsRejected):
-        sender.send(outbound())
+        sender.send(outbound_sms())
 
     (line,) = log_lines(buffer)
     assert line["message"] == "sms not sent"
@@ -344,7 +333,7 @@ def test_a_failed_send_logs_the_reason_and_whether_it_may_be_retried():
 
 def test_the_fake_records_messages_in_order_and_numbers_its_ids():
     sender = RecordingSmsSender()
-    first, second = outbound(message_id="m-1"), outbound(message_id="m-2")
+    first, second = outbound_sms(message_id="m-1"), outbound_sms(message_id="m-2")
 
     receipts = [sender.send(first), sender.send(second)]
 
@@ -360,10 +349,10 @@ def test_the_fake_raises_scripted_errors_once_each_then_sends():
     sender.fail_next(throttled, down)
 
     with pytest.raises(SmsThrottled):
-        sender.send(outbound())
+        sender.send(outbound_sms())
     with pytest.raises(SmsUnavailable):
-        sender.send(outbound())
-    sent = sender.send(outbound())
+        sender.send(outbound_sms())
+    sent = sender.send(outbound_sms())
 
     assert sent.provider_message_id == "fake-000001"
     assert len(sender.attempts) == 3
@@ -374,9 +363,9 @@ def test_the_fake_refuses_opted_out_numbers_until_they_opt_back_in():
     sender = RecordingSmsSender(opted_out=[PATIENT])
 
     with pytest.raises(RecipientOptedOut):
-        sender.send(outbound())
+        sender.send(outbound_sms())
     sender.opt_in(PATIENT)
-    sender.send(outbound())
+    sender.send(outbound_sms())
 
     assert len(sender.sent) == 1
 
@@ -385,7 +374,7 @@ def test_the_fake_refuses_expired_messages_like_a_provider():
     sender = RecordingSmsSender(clock=lambda: NOW)
 
     with pytest.raises(SmsRejected, match="expired"):
-        sender.send(outbound(expires_at=NOW + timedelta(seconds=3)))
+        sender.send(outbound_sms(expires_at=NOW + timedelta(seconds=3)))
 
     assert sender.sent == []
 
@@ -396,7 +385,7 @@ def test_a_seeded_failure_rate_throttles_about_that_share_and_repeats_exactly():
         outcomes = []
         for _ in range(1000):
             try:
-                sender.send(outbound())
+                sender.send(outbound_sms())
                 outcomes.append(True)
             except SmsThrottled:
                 outcomes.append(False)
@@ -417,7 +406,7 @@ def test_the_fake_is_safe_to_share_between_threads():
     def worker(n: int) -> Callable[[], None]:
         def send_many() -> None:
             for i in range(250):
-                sent = sender.send(outbound(message_id=f"m-{n}-{i}"))
+                sent = sender.send(outbound_sms(message_id=f"m-{n}-{i}"))
                 with ids_lock:
                     ids.append(sent.provider_message_id)
 

@@ -8,7 +8,6 @@ Context shape) and fails on any call that was not expected.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,9 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from builders import RECIPIENT as PATIENT
+from builders import REMINDER_BODY as BODY
+from builders import TOLL_FREE, outbound_sms
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.adapters.sms_eum import EndUserMessagingSmsSender
 from reach.ports.sms import (
@@ -30,22 +32,11 @@ from reach.ports.sms import (
 )
 
 NOW = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
-PATIENT = "+12025550143"
-TOLL_FREE = "+18885550100"
-BODY = "Hi Ana, reminder: Riverside Clinic tomorrow 9:30. Reply 1 to confirm."
 
 
 def outbound(**changes: Any) -> OutboundSms:
-    fields: dict[str, Any] = {
-        "destination": PATIENT,
-        "body": BODY,
-        "origination_identity": TOLL_FREE,
-        "tenant_id": "t-riverside",
-        "message_id": "m-0001",
-        "configuration_set": "reach-events",
-    }
-    fields.update(changes)
-    return OutboundSms(**fields)
+    """The shared outbound text, sent through the configuration set that records events."""
+    return outbound_sms(**{"configuration_set": "reach-events", **changes})
 
 
 def expected_request(**changes: Any) -> dict[str, Any]:
@@ -64,14 +55,6 @@ def expected_request(**changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def client() -> Any:
     return boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1", config=SDK_CLIENT_CONFIG)
-
-
-@pytest.fixture
-def stubber(client: Any) -> Iterator[Stubber]:
-    with Stubber(client) as stub:
-        yield stub
-        # Every stubbed response was consumed: no fewer calls than the test scripted.
-        stub.assert_no_pending_responses()
 
 
 @pytest.fixture

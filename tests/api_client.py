@@ -1,0 +1,92 @@
+"""The API function called as API Gateway would call it, as one tenant, for any route."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+from urllib.parse import quote
+
+from builders import PATIENT, local_day
+from conftest import load_event
+
+
+def encoded(phone: str) -> str:
+    """A phone as a client puts it in a path segment: %2B12025550187."""
+    return quote(phone, safe="")
+
+
+class Api:
+    """Calls the API handler as API Gateway would, as one tenant, for any route."""
+
+    def __init__(self, module: Any, context: Any, tenant_id: str) -> None:
+        self.module = module
+        self.context = context
+        self.tenant_id = tenant_id
+        self.requests = 0
+
+    def as_tenant(self, tenant_id: str) -> Api:
+        return Api(self.module, self.context, tenant_id)
+
+    def call(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it."""
+        event = copy.deepcopy(load_event("api_get_appointment.json"))
+        path = resource
+        for name, value in (params or {}).items():
+            path = path.replace(f"{{{name}}}", value)
+        self.requests += 1
+        context = event["requestContext"]
+        context.update(
+            httpMethod=method,
+            resourcePath=resource,
+            path=f"/dev{path}",
+            requestId=f"req-{self.tenant_id}-{self.requests}",
+        )
+        context["authorizer"]["tenant_id"] = context["authorizer"]["principalId"] = self.tenant_id
+        event.update(
+            httpMethod=method,
+            resource=resource,
+            path=path,
+            pathParameters={k: v for k, v in (params or {}).items()} or None,
+            body=None if body is None else json.dumps(body),
+            queryStringParameters=query,
+            multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
+        )
+        response = self.module.lambda_handler(event, self.context)
+        return response["statusCode"], json.loads(response["body"])
+
+    def book(self, phone: str = PATIENT, **fields: Any) -> dict[str, Any]:
+        body = {
+            "phone": phone,
+            "starts_at": local_day(5, 15).isoformat(),
+            "timezone": "America/New_York",
+        }
+        status, appointment = self.call("POST", "/appointments", body={**body, **fields})
+        assert status == 201, appointment
+        return appointment
+
+    def appointment(self, appointment_id: str) -> dict[str, Any]:
+        status, appointment = self.call("GET", "/appointments/{id}", params={"id": appointment_id})
+        assert status == 200, appointment
+        return appointment
+
+    def contact(self, phone: str) -> tuple[int, dict[str, Any]]:
+        return self.call("GET", "/contacts/{phone}", params={"phone": encoded(phone)})
+
+    def opt_out(self, phone: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        return self.call(
+            "POST", "/contacts/{phone}/opt-out", params={"phone": encoded(phone)}, body=body
+        )
+
+    def opt_in(self, phone: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        return self.call(
+            "POST", "/contacts/{phone}/opt-in", params={"phone": encoded(phone)}, body=body
+        )

@@ -1,0 +1,115 @@
+"""In-memory stand-ins for the send queue and the SMS provider, and the steps that drive a
+reminder through them: a dispatcher tick, then the sender draining the queue."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from reach.adapters.sms_fake import RecordingSmsSender
+from reach.data.appointments import AppointmentRepository
+from reach.data.contacts import ContactRepository
+from reach.data.pacing import ThroughputGate
+from reach.data.reminders import ReminderLifecycle
+from reach.data.tenants import TenantRepository
+from reach.domain.models import Appointment
+from reach.ports.events import EventPublisher
+from reach.ports.send_queue import QueuedReminder
+from reach.ports.sms import OutboundSms, SentSms, SmsSender
+from reach.services.dispatch import Dispatcher, DispatchReport
+from reach.services.sending import OutboundKind, ReminderKind, SendBatch, SendOutcome, SendPath
+from reach.wiring import Services
+from reach_tools.demo_clock import DemoClock
+
+SENDER_NUMBER = "+12025550143"
+
+
+class MemoryQueue:
+    """An SQS stand-in with redelivery: what a consumer does not acknowledge comes back."""
+
+    def __init__(self) -> None:
+        self.pending: deque[tuple[QueuedReminder, int]] = deque()
+        self._lock = threading.Lock()
+
+    def enqueue(self, reminders: Iterable[QueuedReminder]) -> list[QueuedReminder]:
+        with self._lock:
+            self.pending.extend((r, 0) for r in reminders)
+        return []
+
+    def receive(self) -> tuple[QueuedReminder, int] | None:
+        with self._lock:
+            if not self.pending:
+                return None
+            message, receives = self.pending.popleft()
+            return message, receives + 1
+
+    def give_back(self, message: QueuedReminder, receives: int) -> None:
+        with self._lock:
+            self.pending.append((message, receives))
+
+
+class TimedSms(RecordingSmsSender):
+    """The recording fake, also noting when (by the shared clock) each text left."""
+
+    def __init__(self, clock: DemoClock, **options: Any) -> None:
+        super().__init__(clock=clock, **options)
+        self.sent_times: list[datetime] = []
+        self._timer = clock
+
+    def send(self, sms: OutboundSms) -> SentSms:
+        receipt = super().send(sms)
+        self.sent_times.append(self._timer())
+        return receipt
+
+
+def make_sender(
+    aws: Services,
+    sms: SmsSender,
+    clock: DemoClock,
+    mps: float = 100,
+    events: EventPublisher | None = None,
+    kinds: Sequence[OutboundKind[Any]] | None = None,
+) -> SendPath:
+    """The real send path over the test's tables, from the clinic's number at ``mps``."""
+    return SendPath(
+        reminders=ReminderLifecycle(),
+        tenants=TenantRepository(),
+        contacts=ContactRepository(),
+        sms=sms,
+        gate=ThroughputGate(SENDER_NUMBER, mps, clock, clock.sleep),
+        clock=clock,
+        kinds=kinds or [ReminderKind(AppointmentRepository(aws.settings.due_shards))],
+        origination_identity=SENDER_NUMBER,
+        configuration_set=None,
+        events=events,
+    )
+
+
+def tick(aws: Services, queue: MemoryQueue, moment: datetime) -> DispatchReport:
+    return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(moment)
+
+
+def claim_when_due(
+    aws: Services, clock: DemoClock, appointment: Appointment, queue: MemoryQueue | None = None
+) -> MemoryQueue:
+    """Move the clock to the appointment's first reminder and let a dispatcher tick."""
+    queue = MemoryQueue() if queue is None else queue
+    due = appointment.reminders[0].send_at
+    clock.set(due)
+    tick(aws, queue, due)
+    return queue
+
+
+def drain(queue: MemoryQueue, sender: SendPath | SendBatch) -> list[SendOutcome]:
+    """Send everything queued, giving back what the sender asks to retry, until it is empty."""
+    outcomes = []
+    while (delivery := queue.receive()) is not None:
+        message, receives = delivery
+        result = sender.send(message, receive_count=receives)
+        outcomes.append(result.outcome)
+        if result.outcome is SendOutcome.RETRY:
+            queue.give_back(message, receives)
+    return outcomes
