@@ -1,4 +1,5 @@
-"""Shared fixtures. moto is imported before anything creates a boto3 client (facts.md)."""
+"""Shared fixtures. moto is imported before anything creates a boto3 client
+(docs/facts.md#moto)."""
 
 from __future__ import annotations
 
