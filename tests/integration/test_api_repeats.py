@@ -4,6 +4,7 @@ instead of being answered 200 while its details are dropped (issue #17, item 2).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 from api_client import Api
 from builders import PATIENT, local_day
 from conftest import load_function
+from reach.data.callbacks import CallbackRepository
+from reach.data.contacts import ContactRepository
+from reach.domain.callbacks import Callback
 
 OTHER_PATIENT = "+12025550199"
 EVIDENCE = "Signed the SMS consent form at the front desk today"
@@ -157,3 +161,143 @@ def test_a_rescheduled_booking_sent_again_as_first_booked_gets_409(api):
 
     assert status == 409
     assert "starts_at" in error["message"]
+
+
+# --- consent changes repeated -------------------------------------------------------------
+
+
+def test_opting_out_again_with_the_same_note_is_answered_as_the_first_time(api):
+    _, first = api.opt_out(PATIENT, {"note": "Asked at the desk"})
+
+    status, again = api.opt_out(PATIENT, {"note": "Asked at the desk"})
+
+    assert status == 200
+    assert again["consent_note"] == "Asked at the desk"
+    assert again["consent_changed_at"] == first["consent_changed_at"]
+
+
+def test_opting_out_again_without_a_note_drops_nothing_and_is_200(api):
+    api.opt_out(PATIENT, {"note": "Asked at the desk"})
+
+    status, again = api.opt_out(PATIENT)
+
+    assert status == 200
+    assert again["consent_note"] == "Asked at the desk"
+
+
+def test_opting_out_again_with_another_note_gets_409_naming_note(api):
+    # given a recipient the clinic opted out with a note
+    api.opt_out(PATIENT, {"note": "Asked at the desk"})
+    _, first = api.contact(PATIENT)
+
+    # when it opts them out again with another note
+    status, error = api.opt_out(PATIENT, {"note": "Asked again by phone"})
+
+    # then the note is not dropped quietly: 409 naming it, and the first record stands
+    assert status == 409, error
+    assert error["error"] == "conflict"
+    assert [f["field"] for f in error["fields"]] == ["note"]
+    assert "already opted out" in error["message"]
+    assert api.contact(PATIENT) == (200, first)
+
+
+def test_an_api_opt_out_with_a_note_of_a_number_that_texted_stop_gets_409(api, tenants):
+    # given a recipient who opted out by text
+    ContactRepository().opt_out(tenants[0], PATIENT, "sms:STOP", datetime.now(UTC))
+
+    # when the clinic opts them out with a note, the record (by text) stands and says so
+    status, error = api.opt_out(PATIENT, {"note": "Called to confirm"})
+
+    assert status == 409
+    assert error["fields"][0]["field"] == "note"
+    assert "sms_keyword" in error["message"]
+    # while an opt-out without a note is simply answered: they are opted out
+    status, contact = api.opt_out(PATIENT)
+    assert (status, contact["opted_out"], contact["consent_source"]) == (200, True, "sms_keyword")
+
+
+def test_opting_in_again_with_the_same_evidence_is_200_and_with_other_evidence_409(api):
+    api.opt_out(PATIENT)
+    status, first = api.opt_in(PATIENT, {"evidence": EVIDENCE})
+    assert status == 200
+
+    status_same, same = api.opt_in(PATIENT, {"evidence": EVIDENCE})
+    status_other, error = api.opt_in(PATIENT, {"evidence": "Consent form signed again"})
+
+    assert status_same == 200
+    assert same["consent_changed_at"] == first["consent_changed_at"]
+    assert status_other == 409
+    assert error["error"] == "conflict"
+    assert [f["field"] for f in error["fields"]] == ["evidence"]
+    _, stored = api.contact(PATIENT)
+    assert stored["consent_note"] == EVIDENCE
+
+
+# --- callbacks closed again ---------------------------------------------------------------
+
+
+@pytest.fixture
+def closed_callback(api, tenants) -> str:
+    requested = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    callback, _ = CallbackRepository().open_callback(
+        Callback(
+            tenant_id=tenants[0],
+            callback_id=f"cb_{7:032x}",
+            phone=PATIENT,
+            appointment_id=None,
+            status="open",
+            requested_at=requested,
+            expected_by=requested + timedelta(hours=2),
+            inbound_message_id="in-7",
+        )
+    )
+    status, _ = _close(api, callback.callback_id, {"outcome": "reached", "note": "Moved"})
+    assert status == 200
+    return callback.callback_id
+
+
+def _close(api: Api, callback_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return api.call("POST", "/callbacks/{id}/close", params={"id": callback_id}, body=body)
+
+
+@pytest.mark.parametrize(
+    "body", [{"outcome": "reached", "note": "Moved"}, {"outcome": "reached"}], ids=str
+)
+def test_closing_a_callback_again_the_same_way_is_200(api, closed_callback, body):
+    status, again = _close(api, closed_callback, body)
+
+    assert status == 200
+    assert (again["outcome"], again["note"]) == ("reached", "Moved")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"outcome": "no_answer"}, "outcome"),
+        ({"outcome": "reached", "note": "Moved to Friday"}, "note"),
+    ],
+)
+def test_closing_a_callback_again_differently_gets_409_naming_the_field(
+    api, closed_callback, body, field
+):
+    status, error = _close(api, closed_callback, body)
+
+    assert status == 409, error
+    assert error["error"] == "conflict"
+    assert [f["field"] for f in error["fields"]] == [field]
+    _, stored = api.call("GET", "/callbacks/{id}", params={"id": closed_callback})
+    assert (stored["outcome"], stored["note"]) == ("reached", "Moved")
+
+
+# --- cancel takes no body ------------------------------------------------------------------
+
+
+def test_cancelling_a_cancelled_appointment_again_is_harmless(api):
+    # POST /appointments/{id}/cancel carries no details, so a repeat can drop none.
+    appointment = api.book()
+    _, first = api.call("POST", "/appointments/{id}/cancel", params={"id": appointment["id"]})
+
+    status, again = api.call("POST", "/appointments/{id}/cancel", params={"id": appointment["id"]})
+
+    assert status == 200
+    assert again == first
