@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
 
+from reach.data.tenants import TenantRepository
 from reach.domain.models import Appointment, Tenant
+from reach.domain.quiet_hours import QuietHours
 from reach.ports.sms import OutboundSms
 from reach.services.appointments import NewAppointment
 from reach.wiring import Services
@@ -41,9 +44,25 @@ def new_tenant(
     quiet_hours: str = "21:00-08:00",
     reminders: tuple[str, ...] = ("P1D",),
 ) -> Tenant:
-    """A tenant created through the admin service (its API key is not kept)."""
-    tenant, _ = aws.admin.create_tenant(name, timezone, number, quiet_hours, reminders)
-    return tenant
+    """A tenant created through the admin service (its API key is not kept).
+
+    An empty quiet-hours window (``00:00-00:00``: none, for tests that must pass at any
+    hour) is refused by the admin service, so such a tenant is created with the default
+    window and then stored with the empty one, as a tenant stored before that check was.
+    """
+    if not QuietHours.parse(quiet_hours).is_empty:
+        tenant, _ = aws.admin.create_tenant(name, timezone, number, quiet_hours, reminders)
+        return tenant
+    return without_quiet_hours(
+        aws.tenants, aws.admin.create_tenant(name, timezone, number, "21:00-08:00", reminders)[0]
+    )
+
+
+def without_quiet_hours(tenants: TenantRepository, tenant: Tenant) -> Tenant:
+    """``tenant`` stored with no quiet hours, which the admin service no longer sets."""
+    quiet_free = replace(tenant, quiet_hours="00:00-00:00")
+    tenants.save_profile(quiet_free)
+    return quiet_free
 
 
 def local_day(days: int, hour: int, minute: int = 0, *, now: datetime | None = None) -> datetime:

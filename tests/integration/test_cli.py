@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from reach.domain.errors import Forbidden
+from reach.domain.errors import Forbidden, InvalidInput
 from reach.wiring import Services
 from reach_tools.cli import StackLookupError, main, stack_environment
 from reach_tools.template import default_table_names, load_template, table_create_kwargs
@@ -527,3 +527,76 @@ def test_a_tenant_adds_its_own_reply_words_but_never_captures_an_opt_out_word(
     )
     assert code == 0, err
     assert json.loads(out)["reply_keywords"] == {}
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "field"),
+    [
+        ("--quiet-hours", "21:00-21:00", "quiet_hours"),  # empty: meant no quiet hours at all
+        ("--quiet-hours", "00:00-23:59", "quiet_hours"),  # the whole day
+        ("--quiet-hours", "21:00-21:30", "quiet_hours"),  # shorter than an hour
+        ("--quiet-hours", "16:00-09:00", "quiet_hours"),  # less than 8 hours left to send
+        ("--quiet-hours", "", "quiet_hours"),  # not the stack's default in disguise
+        ("--reminders", "", "reminder_offsets"),
+        ("--reminders", " , ", "reminder_offsets"),
+        ("--reminders", "P1D,,PT2H", "reminder_offsets"),
+    ],
+)
+def test_empty_or_whole_day_settings_exit_2_naming_the_option_on_create_and_update(
+    aws: Services, capsys: pytest.CaptureFixture[str], option: str, value: str, field: str
+) -> None:
+    # when a tenant is created with an empty or whole-day setting
+    code, out, err = run(
+        capsys, "tenants", "create", *CLINIC, "--number", "+12025550143", option, value
+    )
+
+    # then the CLI exits 2 naming the option, and stores no tenant
+    assert (code, out) == (2, ""), err
+    assert f"invalid {field} ({option})" in err
+    _, listed, _ = run(capsys, "tenants", "list", "--json")
+    assert json.loads(listed) == []
+
+    # and an existing tenant is not changed to it either
+    tenant = create_tenant(capsys)
+    code, _, err = run(capsys, "tenants", "update", tenant["tenant_id"], option, value)
+    assert code == 2
+    assert f"({option})" in err
+    stored = aws.admin.get_tenant(tenant["tenant_id"])
+    assert (stored.quiet_hours, list(stored.reminder_offsets)) == (
+        tenant["quiet_hours"],
+        tenant["reminder_offsets"],
+    )
+
+
+@pytest.mark.parametrize("window", ["17:00-09:00", "12:00-13:00", "21:00-08:00"])
+def test_quiet_hours_from_one_to_sixteen_hours_are_accepted(
+    aws: Services, capsys: pytest.CaptureFixture[str], window: str
+) -> None:
+    tenant = create_tenant(capsys, "+12025550143", "--quiet-hours", window)
+
+    assert tenant["quiet_hours"] == window
+
+
+def test_the_admin_service_refuses_no_default_reminders_and_an_empty_quiet_window(
+    aws: Services,
+) -> None:
+    with pytest.raises(InvalidInput) as no_reminders:
+        aws.admin.create_tenant("Clinic", "America/New_York", "+12025550143", "21:00-08:00", ())
+    with pytest.raises(InvalidInput) as empty_window:
+        aws.admin.create_tenant(
+            "Clinic", "America/New_York", "+12025550143", "21:00-21:00", ("P1D",)
+        )
+    assert (no_reminders.value.field, empty_window.value.field) == (
+        "reminder_offsets",
+        "quiet_hours",
+    )
+    assert aws.admin.list_tenants() == []
+
+    tenant, _ = aws.admin.create_tenant(
+        "Clinic", "America/New_York", "+12025550143", "21:00-08:00", ("P1D",)
+    )
+    with pytest.raises(InvalidInput):
+        aws.admin.update_tenant(tenant.tenant_id, reminder_offsets=())
+    with pytest.raises(InvalidInput):
+        aws.admin.update_tenant(tenant.tenant_id, quiet_hours="00:00-23:59")
+    assert aws.admin.get_tenant(tenant.tenant_id) == tenant

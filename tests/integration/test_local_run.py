@@ -19,8 +19,9 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from builders import local_day
+from builders import local_day, without_quiet_hours
 from reach.adapters.sms_sns import SnsSmsSender
+from reach.wiring import services_from_env
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.__main__ import outcome_lines
 from reach_tools.local.demo import run_demo
@@ -395,9 +396,10 @@ def test_serve_ticks_in_the_background_and_prints_each_text_as_it_leaves(
     reach, _ = delivering
     # given a tenant without quiet hours (so the test passes at any hour) and a late booking,
     # whose reminder is due at once
-    _, issued = reach.admin.create_tenant(
-        "Hilltop Cable", "America/Chicago", "+13125550100", "00:00-00:00", ("P1D",)
+    tenant, issued = reach.admin.create_tenant(
+        "Hilltop Cable", "America/Chicago", "+13125550100", "21:00-08:00", ("P1D",)
     )
+    without_quiet_hours(services_from_env().tenants, tenant)  # the admin refuses an empty window
     clinic = Caller(reach.api_url, f"Bearer {issued.secret}")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     book(clinic, phone="+13125550184", starts_at=start.isoformat(), reminders=["P1D"])

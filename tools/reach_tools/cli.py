@@ -227,14 +227,27 @@ def _split(offsets: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in offsets.split(",") if part.strip())
 
 
+def _offsets(text: str) -> tuple[str, ...]:
+    """``--reminders P1D,PT2H``; an empty item (``P1D,,PT2H``) is refused, not skipped."""
+    parts = tuple(part.strip() for part in text.split(","))
+    if not text.strip():
+        raise InvalidInput("reminder_offsets", "give at least one offset, e.g. P1D,PT2H")
+    if not all(parts):
+        raise InvalidInput("reminder_offsets", f"'{text}' has an empty offset; e.g. P1D,PT2H")
+    return parts
+
+
 def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     settings = services.settings
-    reminders = _split(args.reminders) if args.reminders is not None else settings.reminder_offsets
+    reminders = (
+        _offsets(args.reminders) if args.reminders is not None else settings.reminder_offsets
+    )
     tenant, issued = services.admin.create_tenant(
         name=args.name,
         timezone=args.timezone,
         sender_number=args.number,
-        quiet_hours=args.quiet_hours or settings.default_quiet_hours,
+        # An empty --quiet-hours "" is refused by the service, not replaced by the default.
+        quiet_hours=settings.default_quiet_hours if args.quiet_hours is None else args.quiet_hours,
         reminder_offsets=reminders,
     )
     printer.show(
@@ -267,7 +280,7 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         name=args.name,
         timezone=args.timezone,
         quiet_hours=args.quiet_hours,
-        reminder_offsets=None if args.reminders is None else _split(args.reminders),
+        reminder_offsets=None if args.reminders is None else _offsets(args.reminders),
         reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
     )
     printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")

@@ -88,3 +88,19 @@ def test_a_quiet_hours_setting_is_kept_in_its_canonical_form_or_refused_naming_t
 
     assert raised.value.field == "quiet_hours"
     assert raised.value.reason == "'9pm-8am' is not a quiet-hours window such as 21:00-08:00"
+
+
+@pytest.mark.parametrize(
+    "window", ["21:00-21:00", "00:00-00:00", "00:00-23:59", "08:00-07:00", "21:00-21:59"]
+)
+def test_a_quiet_period_that_is_empty_or_leaves_under_8_hours_to_send_is_refused(window):
+    with pytest.raises(InvalidInput) as raised:
+        quiet_hours_text(window)
+
+    assert raised.value.field == "quiet_hours"
+    assert "from 1 h to 16 h" in raised.value.reason
+
+
+@pytest.mark.parametrize("window", ["21:00-22:00", "17:00-09:00", "00:00-16:00", "22:30-07:30"])
+def test_a_quiet_period_of_1_to_16_hours_is_accepted(window):
+    assert quiet_hours_text(window) == window

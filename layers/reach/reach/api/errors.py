@@ -102,9 +102,10 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
             (code for kind, code in _STATUS.items() if isinstance(error, kind)),
             HTTPStatus.BAD_REQUEST,
         )
+        # An invalid value, or a conflict with what is stored, names the field at fault.
         fields = (
             [FieldError(field=error.field, message=error.reason)]
-            if isinstance(error, InvalidInput)
+            if isinstance(error, InvalidInput | Conflict) and error.field is not None
             else None
         )
         return json_response(

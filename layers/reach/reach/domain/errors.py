@@ -41,9 +41,19 @@ class NotFound(ReachError):
 
 
 class Conflict(ReachError):
-    """The request contradicts the current state (wrong version, cancelled appointment...)."""
+    """The request contradicts the current state (wrong version, cancelled appointment...).
+
+    ``field`` names the request field that clashes with what is stored, when one does (an
+    ``external_id`` already used, a note that differs from the one recorded); the message
+    then starts with it, and ``reason`` is the rest.
+    """
 
     code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message if field is None else f"{field}: {message}")
+        self.field = field
+        self.reason = message
 
 
 class Unauthorized(ReachError):

@@ -52,6 +52,14 @@ class QuietHours:
     def is_empty(self) -> bool:
         return self.start == self.end
 
+    @property
+    def length(self) -> timedelta:
+        """How long the quiet period lasts on a day without a clock change."""
+        minutes = (self.end.hour * 60 + self.end.minute) - (
+            self.start.hour * 60 + self.start.minute
+        )
+        return timedelta(minutes=minutes % (24 * 60))
+
     def period_at(self, instant: datetime, zone: ZoneInfo) -> QuietPeriod | None:
         """The quiet period containing ``instant`` in ``zone``, or None when sending is allowed."""
         if self.is_empty:
@@ -82,13 +90,40 @@ class QuietHours:
         return instant.astimezone(UTC) if period is None else period.ends
 
 
+#: The shortest quiet period a tenant may set: a window such as 21:00-21:00 or 00:00-00:01
+#: would mean (almost) no quiet hours at all, which is not what anyone typing it meant.
+MIN_QUIET = timedelta(hours=1)
+#: The longest: at least 8 hours a day stay to send in (00:00-23:59 would hold every text
+#: for ever, and reminders bunch up in a short window). 17:00-09:00 is the longest allowed.
+MAX_QUIET = timedelta(hours=16)
+
+
 def quiet_hours_text(text: str, *, field: str = "quiet_hours") -> str:
     """``text`` as a canonical ``HH:MM-HH:MM`` window; the one check of a quiet-hours string
-    (admin, settings). Raises InvalidInput naming ``field``."""
+    (admin, settings). The quiet period lasts from ``MIN_QUIET`` to ``MAX_QUIET``. Raises
+    InvalidInput naming ``field``.
+
+    (``QuietHours`` itself still reads an empty window as none, so that a tenant stored
+    before this check keeps sending as it did.)"""
     try:
-        return str(QuietHours.parse(text))
+        window = QuietHours.parse(text)
     except ValueError as error:
         raise InvalidInput(field, str(error)) from error
+    quiet = window.length
+    if not MIN_QUIET <= quiet <= MAX_QUIET:
+        raise InvalidInput(
+            field,
+            f"'{window}' is quiet for {_hours(quiet)}; a quiet period lasts from "
+            f"{_hours(MIN_QUIET)} to {_hours(MAX_QUIET)} (e.g. 21:00-08:00), leaving at "
+            f"least {_hours(timedelta(days=1) - MAX_QUIET)} a day to send in",
+        )
+    return str(window)
+
+
+def _hours(span: timedelta) -> str:
+    minutes = int(span.total_seconds()) // 60
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
 
 
 def _wall(day: date, clock: time, zone: ZoneInfo) -> datetime:

@@ -88,16 +88,15 @@ class AppointmentService:
         """Book an appointment; returns it and whether it was created now.
 
         Idempotent on ``external_id``: repeating a booking returns the stored appointment.
+        An ``external_id`` already used for a cancelled appointment, or for one with other
+        details, is a Conflict naming it and the appointment: the new booking is not lost
+        quietly behind the old one.
         """
         appointment_id = _appointment_id(tenant_id, new.external_id)
         if new.external_id is not None:
             existing = self._existing(tenant_id, appointment_id)
             if existing is not None:
-                # A repeat heals a first booking whose consent write failed after it was
-                # stored (dated now: a record never claims consent earlier than we know it);
-                # with a record in place this is one read.
-                self._record_consent(existing, self._clock())
-                return existing, False
+                return self._replay(new, existing), False
         tenant = self._tenants.get(tenant_id)
         now = self._clock()
         timezone = new.timezone or tenant.timezone
@@ -130,8 +129,9 @@ class AppointmentService:
         try:
             self._appointments.create(appointment)
         except AlreadyExists:
-            # Two identical bookings raced; the other one won, and it is the same booking.
-            return self._appointments.get(tenant_id, appointment_id), False
+            # Two bookings with one external_id raced and the other one won: this one is its
+            # replay only if it is the same booking.
+            return self._replay(new, self._appointments.get(tenant_id, appointment_id)), False
         # Only once the booking is stored: a booking that failed must leave no consent record
         # behind. Recording first consent twice changes nothing.
         self._record_consent(appointment, now)
@@ -256,6 +256,23 @@ class AppointmentService:
             appointment.tenant_id, appointment.phone, BOOKING_CONSENT_SOURCE, at
         )
 
+    def _replay(self, new: NewAppointment, existing: Appointment) -> Appointment:
+        """``existing`` when ``new`` repeats its booking, else Conflict naming external_id."""
+        if existing.status is AppointmentStatus.CANCELLED:
+            raise _external_id_taken(existing, "which is cancelled; book under a new external_id")
+        differing = _differences(new, existing, self._tenants.get(existing.tenant_id))
+        if differing:
+            raise _external_id_taken(
+                existing,
+                f"with other details ({', '.join(differing)}); change it with PATCH "
+                f"/appointments/{existing.appointment_id}, or book under a new external_id",
+            )
+        # A repeat heals a first booking whose consent write failed after it was stored
+        # (dated now: a record never claims consent earlier than we know it); with a record in
+        # place this is one read.
+        self._record_consent(existing, self._clock())
+        return existing
+
     def _existing(self, tenant_id: str, appointment_id: str) -> Appointment | None:
         try:
             return self._appointments.get(tenant_id, appointment_id)
@@ -267,6 +284,47 @@ def _appointment_id(tenant_id: str, external_id: str | None) -> str:
     if external_id is None:
         return f"apt_{uuid.uuid4().hex}"
     return f"apt_{uuid.uuid5(_EXTERNAL_ID_NAMESPACE, f'{tenant_id}/{external_id}').hex}"
+
+
+def _external_id_taken(existing: Appointment, how: str) -> Conflict:
+    return Conflict(
+        f"'{existing.external_id}' already belongs to appointment {existing.appointment_id}, {how}",
+        field="external_id",
+    )
+
+
+def _differences(new: NewAppointment, stored: Appointment, tenant: Tenant) -> list[str]:
+    """The fields in which booking ``new`` differs from the ``stored`` one it repeats.
+
+    What the request left out and the tenant filled in at booking (the time zone, the
+    reminders) is not compared: the tenant's default may have changed since, and the same
+    body sent again must still find its booking. Fields with fixed defaults (kind, language)
+    and fields whose absence means "none" (first_name, location) are compared as sent.
+    """
+    region = region_of(tenant.sender_number)
+    sent: dict[str, object] = {
+        "phone": to_e164(new.phone, default_region=region),
+        "starts_at": new.starts_at,
+        "kind": new.kind,
+        "language": new.language,
+        "first_name": new.first_name,
+        "location": new.location,
+    }
+    if new.timezone is not None:
+        sent["timezone"] = new.timezone
+    if new.reminders is not None:
+        sent["reminders"] = reminder_offsets(new.reminders, field="reminders")
+    stored_values: dict[str, object] = {
+        "phone": stored.phone,
+        "starts_at": stored.starts_at,
+        "kind": stored.kind,
+        "language": stored.language,
+        "first_name": stored.first_name,
+        "location": stored.location,
+        "timezone": stored.timezone,
+        "reminders": tuple(stored.reminder_offsets),
+    }
+    return [name for name, value in sent.items() if value != stored_values[name]]
 
 
 def _future_start(starts_at: datetime, now: datetime) -> datetime:

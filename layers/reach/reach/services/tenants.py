@@ -51,7 +51,7 @@ class TenantAdmin:
             timezone=zone_name(timezone),
             sender_number=to_e164(sender_number, field="number"),
             quiet_hours=quiet_hours_text(quiet_hours),
-            reminder_offsets=valid_offsets(reminder_offsets, field="reminder_offsets"),
+            reminder_offsets=_default_offsets(reminder_offsets),
             created_at=self._clock(),
         )
         self._tenants.create(tenant)
@@ -85,7 +85,7 @@ class TenantAdmin:
             else quiet_hours_text(quiet_hours),
             reminder_offsets=current.reminder_offsets
             if reminder_offsets is None
-            else valid_offsets(reminder_offsets, field="reminder_offsets"),
+            else _default_offsets(reminder_offsets),
             reply_keywords=current.reply_keywords
             if reply_keywords is None
             else _reply_keywords(reply_keywords),
@@ -147,6 +147,14 @@ class TenantAdmin:
             raise NotFound(f"no key {prefix} for tenant {tenant_id}")
         issued = self.issue_key(tenant_id, label=old.label)
         return issued, self._keys.revoke(tenant_id, prefix, self._clock())
+
+
+def _default_offsets(offsets: tuple[str, ...]) -> tuple[str, ...]:
+    """A tenant's default reminders: at least one. An empty list would silently book every
+    appointment that names no reminders without any."""
+    if not offsets:
+        raise InvalidInput("reminder_offsets", "give at least one offset, e.g. P1D")
+    return valid_offsets(offsets, field="reminder_offsets")
 
 
 def _name(name: str) -> str:

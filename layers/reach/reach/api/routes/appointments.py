@@ -46,7 +46,11 @@ def _service() -> AppointmentService:
 
 _ERRORS = errors(
     "No such appointment for this tenant",
-    {409: "Stale version, or the appointment is closed"},
+    {
+        409: "Stale version, or the appointment is closed; for a booking, its `external_id` "
+        "belongs to a cancelled appointment or to one with other details (`fields` names "
+        "external_id, the message the appointment)"
+    },
 )
 
 

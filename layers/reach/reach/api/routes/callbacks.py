@@ -66,8 +66,15 @@ def get_callback(id: CallbackId) -> CallbackView:
 
 @router.post(
     "/callbacks/<id>/close",
-    summary="Close a callback request with how the call went (closing again changes nothing)",
-    responses={200: documented("The closed callback request", CallbackView), **_ERRORS},
+    summary="Close a callback request with how the call went (the same close again is "
+    "answered as the first)",
+    responses={
+        200: documented("The closed callback request", CallbackView),
+        **errors(
+            "No such callback request for this tenant",
+            {409: "Already closed with another outcome or note (`fields` names which)"},
+        ),
+    },
 )
 def close_callback(
     id: CallbackId,

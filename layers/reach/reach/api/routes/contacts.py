@@ -41,7 +41,11 @@ _NO_TENANT = "The API key's tenant no longer exists"
 _READ_ERRORS = errors(_NO_TENANT)
 _CHANGE_ERRORS = errors(
     _NO_TENANT,
-    {503: "The consent change is stored, but its event could not be published to the bus"},
+    {
+        409: "Already so, recorded another way or with another note or evidence, which this "
+        "request would lose (`fields` names it); the same request again is answered 200",
+        503: "The consent change is stored, but its event could not be published to the bus",
+    },
 )
 
 
