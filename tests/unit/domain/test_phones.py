@@ -1,8 +1,9 @@
+import phonenumbers
 import pytest
 
 from reach.domain.errors import InvalidInput
 from reach.domain.masking import mask_phone, mask_phones_in
-from reach.domain.phones import region_of, to_e164
+from reach.domain.phones import region_of, textable_e164, to_e164
 
 
 @pytest.mark.parametrize(
@@ -60,3 +61,68 @@ def test_free_text_is_masked_everywhere_but_dates_and_ids_survive():
     assert "2025550143" not in masked
     assert "2026-03-08T08:30:00-05:00" in masked
     assert "apt_3f3706d224b35e6aa075ef8acdb8d390" in masked
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # US and Canadian numbers: the plan cannot tell a mobile from a landline
+        ("+1 202 555 0187", "+12025550187"),
+        ("+44 7911 123456", "+447911123456"),  # a UK mobile
+        ("+33 6 12 34 56 78", "+33612345678"),  # a French mobile
+        ("+44 56 1234 5678", "+445612345678"),  # UK VoIP: many people's texting number
+        ("+44 70 1234 5678", "+447012345678"),  # UK personal number: routed to a person
+    ],
+)
+def test_given_a_number_that_may_reach_a_handset_when_checked_as_a_recipient_then_it_is_kept(
+    raw, expected
+):
+    assert textable_e164(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("+1 800 555 0100", "toll-free"),  # US toll-free 800
+        ("+1 888 555 0100", "toll-free"),  # US toll-free 888
+        ("+44 909 879 0000", "premium-rate"),  # UK premium 09xx
+        ("+44 20 7946 0000", "landline"),  # UK London fixed line 020
+        ("+33 1 40 00 00 00", "landline"),  # French fixed line
+        ("+44 843 123 4567", "premium-rate"),  # UK 084x service number
+        ("+44 300 123 4567", "company"),  # UK 03: universal access
+        ("+44 7640 123456", "pager"),  # UK 076 pager
+    ],
+)
+def test_given_a_landline_or_service_number_when_checked_as_a_recipient_then_it_is_refused(
+    raw, reason
+):
+    with pytest.raises(InvalidInput, match=reason) as raised:
+        textable_e164(raw)
+
+    assert raised.value.field == "phone"
+    assert "ask for a mobile number" in raised.value.reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+1 202 555 0187 ext. 12",
+        "+12025550187 x12",
+        "+12025550187;ext=12",
+        "(202) 555-0187 ext 5",
+    ],
+)
+def test_given_a_number_with_an_extension_when_parsed_then_it_is_refused_not_dropped(raw):
+    for parse in (to_e164, textable_e164):
+        with pytest.raises(InvalidInput, match="extension") as raised:
+            parse(raw, default_region="US")
+
+        assert raised.value.field == "phone"
+
+
+def test_the_lite_phone_library_knows_number_types():
+    # phonenumberslite drops geocoding, carrier and time-zone data, not the type metadata
+    # these rules depend on: if a release ever did, every number would come back UNKNOWN.
+    assert phonenumbers.number_type(phonenumbers.parse("+447911123456")) == (
+        phonenumbers.PhoneNumberType.MOBILE
+    )

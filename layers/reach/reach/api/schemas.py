@@ -131,7 +131,9 @@ class CreateAppointmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: Phone = Field(
-        description="Recipient's mobile number, E.164 or national format of the tenant's country"
+        description="Recipient's mobile number, E.164 or national format of the tenant's "
+        "country. Refused (422): landline, toll-free, premium-rate and other service numbers, "
+        "numbers with an extension, and your own or another tenant's sending number"
     )
     starts_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
         description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
@@ -230,6 +232,17 @@ class ReminderView(BaseModel):
         )
 
 
+class RecipientConsent(StrEnum):
+    """The recipient's consent to this tenant's texts, as an appointment answer reports it."""
+
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+    @classmethod
+    def of(cls, opted_out: bool) -> RecipientConsent:
+        return cls.OPTED_OUT if opted_out else cls.OPTED_IN
+
+
 class AppointmentView(BaseModel):
     id: str
     external_id: str | None
@@ -248,9 +261,21 @@ class AppointmentView(BaseModel):
     reminders: list[ReminderView] | None = Field(
         default=None, description="Every reminder planned, newest version last (single reads)"
     )
+    consent: RecipientConsent | None = Field(
+        default=None,
+        description="The recipient's consent to your texts, on bookings, changes and single "
+        "reads. opted_out: the booking is kept, but no text reaches them while they stay "
+        "opted out",
+    )
 
     @classmethod
-    def of(cls, appointment: Appointment, *, with_reminders: bool = True) -> AppointmentView:
+    def of(
+        cls,
+        appointment: Appointment,
+        *,
+        with_reminders: bool = True,
+        opted_out: bool | None = None,
+    ) -> AppointmentView:
         zone = load_zone(appointment.timezone)
         return cls(
             id=appointment.appointment_id,
@@ -270,6 +295,7 @@ class AppointmentView(BaseModel):
             reminders=[ReminderView.of(r, appointment.timezone) for r in appointment.reminders]
             if with_reminders
             else None,
+            consent=None if opted_out is None else RecipientConsent.of(opted_out),
         )
 
 

@@ -19,7 +19,7 @@ from reach.domain.durations import ReminderOffset, reminder_offsets
 from reach.domain.errors import Conflict, InvalidInput, NotFound
 from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder, Tenant
-from reach.domain.phones import region_of, to_e164
+from reach.domain.phones import region_of, textable_e164, to_e164
 from reach.domain.planning import plan_reminders
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.zones import load_zone
@@ -47,6 +47,16 @@ class NewAppointment:
     kind: AppointmentKind = AppointmentKind.CLINIC_VISIT
     language: str = "en"
     reminders: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booking's outcome: the appointment, whether it was created now, and whether its
+    recipient has opted out of this tenant's texts (booked anyway; the clinic is told)."""
+
+    appointment: Appointment
+    created: bool
+    opted_out: bool
 
 
 @dataclass(frozen=True)
@@ -85,7 +95,12 @@ class AppointmentService:
         self._clock = clock
 
     def create(self, tenant_id: str, new: NewAppointment) -> tuple[Appointment, bool]:
-        """Book an appointment; returns it and whether it was created now.
+        """Book an appointment; returns it and whether it was created now (``book``)."""
+        booking = self.book(tenant_id, new)
+        return booking.appointment, booking.created
+
+    def book(self, tenant_id: str, new: NewAppointment) -> Booking:
+        """Book an appointment, with what the clinic should know of its recipient's consent.
 
         Idempotent on ``external_id``: repeating a booking returns the stored appointment.
         An ``external_id`` already used for a cancelled appointment, or for one with other
@@ -96,12 +111,12 @@ class AppointmentService:
         if new.external_id is not None:
             existing = self._existing(tenant_id, appointment_id)
             if existing is not None:
-                return self._replay(new, existing), False
+                return self._replay(new, existing)
         tenant = self._tenants.get(tenant_id)
         now = self._clock()
         timezone = new.timezone or tenant.timezone
         load_zone(timezone)
-        phone = to_e164(new.phone, default_region=region_of(tenant.sender_number))
+        phone = self._recipient_phone(new.phone, tenant)
         offsets = (
             reminder_offsets(new.reminders, field="reminders")
             if new.reminders is not None
@@ -131,11 +146,14 @@ class AppointmentService:
         except AlreadyExists:
             # Two bookings with one external_id raced and the other one won: this one is its
             # replay only if it is the same booking.
-            return self._replay(new, self._appointments.get(tenant_id, appointment_id)), False
+            return self._replay(new, self._appointments.get(tenant_id, appointment_id))
         # Only once the booking is stored: a booking that failed must leave no consent record
         # behind. Recording first consent twice changes nothing.
-        self._record_consent(appointment, now)
-        return appointment, True
+        return Booking(appointment, True, self._record_consent(appointment, now))
+
+    def opted_out(self, tenant_id: str, phone: str) -> bool:
+        """Whether ``phone`` (E.164) has opted out of the tenant's texts: one read."""
+        return self._contacts.get(tenant_id, phone).opted_out
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment:
         return self._appointments.get(tenant_id, appointment_id)
@@ -217,7 +235,7 @@ class AppointmentService:
             timezone=changes.timezone or current.timezone,
             phone=current.phone
             if changes.phone is None
-            else to_e164(changes.phone, default_region=region_of(tenant.sender_number)),
+            else self._recipient_phone(changes.phone, tenant),
             first_name=_patched(current.first_name, changes.first_name, "first_name", changes),
             location=_patched(current.location, changes.location, "location", changes),
             kind=changes.kind or current.kind,
@@ -249,14 +267,31 @@ class AppointmentService:
             self._record_consent(updated, now)
         return self._appointments.get(current.tenant_id, current.appointment_id)
 
-    def _record_consent(self, appointment: Appointment, at: datetime) -> None:
+    def _record_consent(self, appointment: Appointment, at: datetime) -> bool:
         """The stored booking is where the recipient's first consent comes from; this never
-        overrides a recorded opt-out."""
-        self._contacts.record_first_consent(
+        overrides a recorded opt-out. Returns whether the recipient has opted out."""
+        return self._contacts.record_first_consent(
             appointment.tenant_id, appointment.phone, BOOKING_CONSENT_SOURCE, at
-        )
+        ).contact.opted_out
 
-    def _replay(self, new: NewAppointment, existing: Appointment) -> Appointment:
+    def _recipient_phone(self, raw: str, tenant: Tenant) -> str:
+        """The recipient's number in E.164, refused (naming ``phone``) when no text can reach
+        a person there: a landline or service number, or a number Reach sends from."""
+        phone = textable_e164(raw, default_region=region_of(tenant.sender_number))
+        owner = (
+            tenant.tenant_id
+            if phone == tenant.sender_number
+            else self._tenants.tenant_for_number(phone)
+        )
+        if owner == tenant.tenant_id:
+            raise InvalidInput("phone", f"{phone} is your own sending number, not a recipient's")
+        if owner is not None:
+            # Another tenant's sending number: texts to it would come back in as replies, and
+            # two automatic answerers could then text each other.
+            raise InvalidInput("phone", f"{phone} is a number Reach sends from, not a recipient's")
+        return phone
+
+    def _replay(self, new: NewAppointment, existing: Appointment) -> Booking:
         """``existing`` when ``new`` repeats its booking, else Conflict naming external_id."""
         if existing.status is AppointmentStatus.CANCELLED:
             raise _external_id_taken(existing, "which is cancelled; book under a new external_id")
@@ -270,8 +305,7 @@ class AppointmentService:
         # A repeat heals a first booking whose consent write failed after it was stored
         # (dated now: a record never claims consent earlier than we know it); with a record in
         # place this is one read.
-        self._record_consent(existing, self._clock())
-        return existing
+        return Booking(existing, False, self._record_consent(existing, self._clock()))
 
     def _existing(self, tenant_id: str, appointment_id: str) -> Appointment | None:
         try:

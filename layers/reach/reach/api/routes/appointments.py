@@ -29,7 +29,7 @@ from reach.api.schemas import (
     UpdateAppointmentRequest,
 )
 from reach.domain.errors import InvalidInput
-from reach.domain.models import AppointmentStatus
+from reach.domain.models import Appointment, AppointmentStatus
 from reach.observability import build_metrics
 from reach.services.appointments import AppointmentService
 
@@ -66,13 +66,13 @@ _ERRORS = errors(
 def create_appointment(
     body: Annotated[CreateAppointmentRequest, Body()],
 ) -> Response[AppointmentView]:
-    appointment, created = _service().create(tenant_id(), body.to_command())
-    if created:
+    booking = _service().book(tenant_id(), body.to_command())
+    if booking.created:
         metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
     return Response(
-        status_code=(HTTPStatus.CREATED if created else HTTPStatus.OK).value,
+        status_code=(HTTPStatus.CREATED if booking.created else HTTPStatus.OK).value,
         content_type=content_types.APPLICATION_JSON,
-        body=AppointmentView.of(appointment),
+        body=AppointmentView.of(booking.appointment, opted_out=booking.opted_out),
     )
 
 
@@ -109,7 +109,7 @@ def list_appointments(
     responses={200: documented("The appointment", AppointmentView), **_ERRORS},
 )
 def get_appointment(id: AppointmentId) -> AppointmentView:
-    return AppointmentView.of(_service().get(tenant_id(), id))
+    return _with_consent(_service().get(tenant_id(), id))
 
 
 @router.patch(
@@ -124,7 +124,14 @@ def update_appointment(
     appointment = _service().change(tenant_id(), id, body.to_command())
     if body.starts_at is not None:
         metrics.add_metric(name="AppointmentRescheduled", unit=MetricUnit.Count, value=1)
-    return AppointmentView.of(appointment)
+    return _with_consent(appointment)
+
+
+def _with_consent(appointment: Appointment) -> AppointmentView:
+    """A single appointment with its recipient's consent: one more read (GetItem), so lists
+    and cancellations leave it out."""
+    opted_out = _service().opted_out(appointment.tenant_id, appointment.phone)
+    return AppointmentView.of(appointment, opted_out=opted_out)
 
 
 @router.post(
