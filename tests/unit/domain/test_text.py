@@ -5,6 +5,8 @@ import pytest
 from reach.domain.errors import InvalidInput
 from reach.domain.text import plain_text
 
+#: Mohammadreza in Persian: the zero-width non-joiner U+200C is part of its spelling.
+PERSIAN_NAME = "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627"
 INVISIBLE = {
     "\u202e": "U+202E (RIGHT-TO-LEFT OVERRIDE)",
     "\u202a": "U+202A (LEFT-TO-RIGHT EMBEDDING)",
@@ -63,7 +65,7 @@ def test_the_first_refused_character_is_the_one_named():
         "José",
         "Zoë O'Brien-Smith",
         "محمد",
-        "محمد\u200cرضا",  # a Persian name needs the zero-width non-joiner
+        PERSIAN_NAME,  # a Persian name needs the zero-width non-joiner
         "李小龍",
         "Ana \U0001f469\u200d\U0001f4bb",  # an emoji sequence joined by U+200D
         "Suite\u00a04",  # a no-break space is visible space
