@@ -600,3 +600,103 @@ def test_the_admin_service_refuses_no_default_reminders_and_an_empty_quiet_windo
     with pytest.raises(InvalidInput):
         aws.admin.update_tenant(tenant.tenant_id, quiet_hours="00:00-23:59")
     assert aws.admin.get_tenant(tenant.tenant_id) == tenant
+
+
+# --- issue 17 item 4: clean text in, clean text out ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "code_point"),
+    [("Riverside\u202e Clinic", "U+202E"), ("Riverside\u0085Clinic", "U+0085")],
+)
+def test_a_tenant_name_with_an_invisible_or_line_breaking_character_is_refused(
+    aws: Services, capsys: pytest.CaptureFixture[str], name: str, code_point: str
+) -> None:
+    # given a tenant, whose name is texted in every reminder as {org_name}
+    tenant = create_tenant(capsys)
+
+    # when an operator creates or renames a tenant with such a name
+    created = run(
+        capsys, "tenants", "create", "--name", name, "--timezone", "America/New_York",
+        "--number", "+12025550144",
+    )  # fmt: skip
+    renamed = run(capsys, "tenants", "update", tenant["tenant_id"], "--name", name)
+
+    # then both are refused naming the option and the character; nothing changes
+    for code, _, err in (created, renamed):
+        assert code == 2
+        assert "name (--name)" in err
+        assert code_point in err
+    _, listed, _ = run(capsys, "tenants", "list", "--json")
+    assert [t["name"] for t in json.loads(listed)] == ["Riverside Family Clinic"]
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory"])
+def test_a_tenant_zone_that_is_no_iana_name_is_refused(
+    aws: Services, capsys: pytest.CaptureFixture[str], zone: str
+) -> None:
+    tenant = create_tenant(capsys)
+
+    created = run(
+        capsys, "tenants", "create", "--name", "Clinic", "--timezone", zone,
+        "--number", "+12025550144",
+    )  # fmt: skip
+    updated = run(capsys, "tenants", "update", tenant["tenant_id"], "--timezone", zone)
+
+    for code, _, err in (created, updated):
+        assert code == 2
+        assert "(--timezone)" in err
+        assert "is not an IANA time zone" in err
+    assert aws.admin.get_tenant(tenant["tenant_id"]).timezone == "America/New_York"
+
+
+@pytest.mark.parametrize("kind", ["clinic_visit", "service_visit"])
+def test_a_tenant_template_without_opt_out_instructions_is_refused(
+    aws: Services, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    # given a tenant
+    tenant = create_tenant(capsys)
+
+    # when it stores wording that never says how to opt out
+    code, _, err = run(
+        capsys, "templates", "set", "--tenant", tenant["tenant_id"], "--kind", kind,
+        "--language", "en", "--text", "Hi {first_name}, {org_name} on {date} at {time}.",
+    )  # fmt: skip
+
+    # then it is refused, saying what to add, and nothing is stored
+    assert code == 2
+    assert "(--text)" in err
+    assert "{reply_options}" in err
+    assert "STOP" in err
+    assert aws.admin.templates(tenant["tenant_id"]) == {}
+
+
+def test_a_tenant_template_with_its_own_stop_instruction_is_stored(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys)
+    text = "Hi {first_name}, {org_name} on {date} at {time}. Reply STOP to opt out"
+
+    code, _, err = run(
+        capsys, "templates", "set", "--tenant", tenant["tenant_id"], "--kind", "clinic_visit",
+        "--language", "en", "--text", text,
+    )  # fmt: skip
+
+    assert code == 0, err
+    assert aws.admin.templates(tenant["tenant_id"]) == {("clinic_visit", "en"): text}
+
+
+def test_a_tenant_template_in_a_language_reach_does_not_write_is_refused(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys)
+
+    code, _, err = run(
+        capsys, "templates", "set", "--tenant", tenant["tenant_id"], "--kind", "clinic_visit",
+        "--language", "fr", "--text", "Bonjour {first_name}, {date}. {reply_options}",
+    )  # fmt: skip
+
+    assert code == 2
+    assert "language (--language)" in err
+    assert "en, es, ar" in err
+    assert aws.admin.templates(tenant["tenant_id"]) == {}

@@ -52,6 +52,7 @@ _OPTION_OF_FIELD = {
     "prefix": "--prefix",
     "text": "--text",
     "kind": "--kind",
+    "language": "--language",
 }
 _SETTINGS_HINT = (
     "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "

@@ -401,10 +401,38 @@ def test_an_edit_asking_for_cancel_warns_that_it_opts_people_out():
     assert any("CANCEL" in w and "opts the person out" in w for w in report.warnings)
 
 
-def test_an_edit_without_reply_options_or_stop_warns():
-    report = review_template_edit(SERVICE, "en", "{org_name} on {date}", None)
+@pytest.mark.parametrize("kind", [CLINIC, SERVICE])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{org_name} on {date}",
+        "{org_name} on {date}. Stop by the desk to change it",
+        "{org_name} on {date}. Reply stop to opt out",
+        "Hola {first_name}, {org_name} el {date}",
+    ],
+)
+def test_an_edit_without_reply_options_or_a_stop_instruction_is_refused(kind, text):
+    # given a reminder template that does not say how to opt out (issue 17 item 4; it was
+    # only a warning before, and the text was stored and sent)
+    # when it is reviewed
+    with pytest.raises(InvalidTemplate) as raised:
+        review_template_edit(kind, "en", text, None)
 
-    assert any("opt out" in w for w in report.warnings)
+    # then it is refused, naming the text and what to add
+    assert raised.value.field == "text"
+    assert "{reply_options}" in raised.value.reason
+    assert "STOP" in raised.value.reason
+
+
+def test_an_edit_with_its_own_stop_instruction_but_no_reply_options_is_kept_with_a_warning():
+    report = review_template_edit(SERVICE, "en", "{org_name} on {date}. STOP to opt out", None)
+
+    assert any("{reply_options}" in w for w in report.warnings)
+
+
+def test_the_field_rules_are_reported_before_the_missing_opt_out():
+    with pytest.raises(InvalidTemplate, match=r"\{diagnosis\}"):
+        review_template_edit(CLINIC, "en", "Your {diagnosis} visit is {date}", None)
 
 
 def test_an_edit_is_refused_when_the_new_text_breaks_the_field_rules():

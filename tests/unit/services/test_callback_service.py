@@ -12,7 +12,7 @@ import pytest
 
 from reach.data.callbacks import CallbackPage
 from reach.domain.callbacks import Callback
-from reach.domain.errors import NotFound
+from reach.domain.errors import Conflict, NotFound
 from reach.services.callbacks import CallbackService
 
 REQUESTED = datetime(2026, 12, 1, 15, tzinfo=UTC)
@@ -62,7 +62,7 @@ def test_closing_an_open_request_is_this_calls_close_and_closing_again_is_not():
     callbacks = service(Conversations(OPEN))
 
     first = callbacks.close("ten_1", "cb_1", "reached", None)
-    again = callbacks.close("ten_1", "cb_1", "no_answer", "tried twice")
+    again = callbacks.close("ten_1", "cb_1", "reached", None)
 
     assert (first.closed_now, first.callback.closed_at, first.callback.outcome) == (
         True,
@@ -70,6 +70,18 @@ def test_closing_an_open_request_is_this_calls_close_and_closing_again_is_not():
         "reached",
     )
     assert (again.closed_now, again.callback.outcome) == (False, "reached")
+
+
+def test_closing_again_with_another_outcome_is_a_conflict_and_the_first_stands():
+    # Issue #17 item 2: a repeat with other details says so instead of dropping them
+    callbacks = service(Conversations(OPEN))
+    callbacks.close("ten_1", "cb_1", "reached", None)
+
+    with pytest.raises(Conflict) as refused:
+        callbacks.close("ten_1", "cb_1", "no_answer", "tried twice")
+
+    assert refused.value.field == "outcome"
+    assert callbacks.get("ten_1", "cb_1").callback.outcome == "reached"
 
 
 def test_an_unknown_request_is_not_found():

@@ -23,8 +23,10 @@ from reach.domain.callbacks import Callback
 from reach.domain.caps import Contact
 from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput
+from reach.domain.languages import SUPPORTED_LANGUAGES, supported_language
 from reach.domain.message import Message
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
+from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
 from reach.services.consent import source_kind
@@ -70,11 +72,10 @@ def _timestamp_text(value: object) -> object:
 IsoTimestamp = BeforeValidator(_timestamp_text)
 
 
-def _plain_text(text: str) -> str:
-    _encodable(text)
-    if any(ord(ch) < 32 for ch in text):
-        raise ValueError("must not contain control characters or line breaks")
-    return text.strip()
+def _plain_text(field: str) -> AfterValidator:
+    """One line of visible text that is texted (a name, a location): the domain's check,
+    which names the character at fault (a lone surrogate, U+202E, U+0085, a line break)."""
+    return _domain(lambda text: plain_text(field, text))
 
 
 def _note_text(text: str) -> str:
@@ -91,7 +92,7 @@ OffsetText = Annotated[
 ZoneName = Annotated[str, _domain(zone_name), Field(examples=["America/New_York"], max_length=64)]
 FirstName = Annotated[
     str,
-    AfterValidator(_plain_text),
+    _plain_text("first_name"),
     Field(
         min_length=1,
         max_length=40,
@@ -100,7 +101,7 @@ FirstName = Annotated[
 ]
 Location = Annotated[
     str,
-    AfterValidator(_plain_text),
+    _plain_text("location"),
     Field(
         min_length=1,
         max_length=120,
@@ -121,7 +122,34 @@ Evidence = Annotated[
         examples=["Signed SMS consent form at the front desk on 2027-03-02"],
     ),
 ]
-Language = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", examples=["en", "es"])]
+_LANGUAGE_TAG = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
+
+
+def _language_tag(value: object) -> object:
+    """Before the pattern: a tag of a language Reach writes, in words rather than a regular
+    expression. A non-string is left to pydantic's own type error."""
+    if isinstance(value, str):
+        if not _LANGUAGE_TAG.fullmatch(value):
+            raise ValueError(f"'{value}' is not a language tag such as en, es or es-MX")
+        try:
+            supported_language(value)
+        except InvalidInput as error:
+            raise ValueError(error.reason) from error
+    return value
+
+
+Language = Annotated[
+    str,
+    Field(
+        # The document says exactly what is accepted: a supported language, maybe regional.
+        pattern=rf"^({'|'.join(SUPPORTED_LANGUAGES)})(-[A-Z]{{2}})?$",
+        examples=["en", "es", "es-MX"],
+        description="The language of the texts; a regional variant is written in its base "
+        f"language. Supported: {', '.join(SUPPORTED_LANGUAGES)}.",
+    ),
+    # After the Field, so that it runs first and the pattern stays in the document.
+    BeforeValidator(_language_tag),
+]
 Phone = Annotated[str, Field(min_length=3, max_length=32, examples=["+12125550123"])]
 
 

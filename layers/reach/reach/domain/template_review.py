@@ -25,6 +25,25 @@ class TemplateReport:
 
 _FCC_HEALTHCARE_LIMIT = 160
 _OPT_OUT_WORD = re.compile(r"\bcancel\b", re.IGNORECASE)
+#: The keyword carriers require recurring messages to name (docs/facts.md#help-and-stop), as
+#: a word in capitals: "Stop by the desk" is no instruction.
+_STOP_INSTRUCTION = re.compile(r"\bSTOP\b")
+
+#: Kinds whose texts must say how to opt out: every reminder is one of a recurring series.
+NEEDS_OPT_OUT = frozenset(AppointmentKind)
+
+
+def require_opt_out(template: MessageTemplate) -> None:
+    """Raise InvalidTemplate unless a template of a kind that needs them carries opt-out
+    instructions: ``{reply_options}`` (which ends "STOP opt out") or its own STOP."""
+    if template.kind not in NEEDS_OPT_OUT or "reply_options" in template.fields:
+        return
+    if _STOP_INSTRUCTION.search(template.text):
+        return
+    raise InvalidTemplate(
+        "a reminder must say how to opt out: add {reply_options}, or your own instruction "
+        'with STOP in capitals (e.g. "Reply STOP to opt out"); carriers require it'
+    )
 
 
 def review_template_edit(
@@ -35,11 +54,14 @@ def review_template_edit(
 ) -> TemplateReport:
     """Size ``new_text`` with worst-case values and warn about what the edit costs.
 
-    Raises InvalidTemplate when ``new_text`` itself may not be used. An ``old_text`` that no
-    longer validates is treated as absent.
+    Raises InvalidTemplate when ``new_text`` itself may not be used, also when it lacks the
+    opt-out instructions its kind needs. An ``old_text`` that no longer validates is treated
+    as absent.
     """
     kind = AppointmentKind(kind)
     new = MessageTemplate(kind, normalize_language(language), new_text)
+    new.validate()
+    require_opt_out(new)
     rendered = render_worst_case(new)
     count = count_segments(rendered)
     previous = _previous_count(MessageTemplate(kind, new.language, old_text)) if old_text else None
@@ -80,10 +102,10 @@ def review_template_edit(
             "The text mentions CANCEL: a reply of CANCEL opts the person out of every message. "
             "Ask for 3 to cancel an appointment instead, as {reply_options} does."
         )
-    if "reply_options" not in new.fields and "STOP" not in new_text.upper():
+    if "reply_options" not in new.fields:
         warnings.append(
-            "The text no longer says how to reply or opt out: add {reply_options} "
-            "(carriers require STOP instructions)."
+            "The text does not offer the replies 1, 2 and 3 (confirm, reschedule, can't "
+            "come): add {reply_options} so that recipients know they can answer."
         )
     return TemplateReport(segments=count, warnings=warnings)
 

@@ -22,7 +22,7 @@ from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus,
 from reach.domain.phones import region_of, textable_e164, to_e164
 from reach.domain.planning import plan_reminders
 from reach.domain.quiet_hours import QuietHours
-from reach.domain.zones import load_zone
+from reach.domain.zones import load_zone, zone_name
 
 #: Bookings further ahead than this are refused as probable typos (a wrong year).
 MAX_BOOKING_HORIZON = timedelta(days=400)
@@ -114,7 +114,8 @@ class AppointmentService:
                 return self._replay(new, existing)
         tenant = self._tenants.get(tenant_id)
         now = self._clock()
-        timezone = new.timezone or tenant.timezone
+        # A zone coming in must be an IANA name; the tenant's own was checked when it was set.
+        timezone = zone_name(new.timezone) if new.timezone else tenant.timezone
         load_zone(timezone)
         phone = self._recipient_phone(new.phone, tenant)
         offsets = (
@@ -226,7 +227,7 @@ class AppointmentService:
         now = self._clock()
         tenant = self._tenants.get(current.tenant_id)
         if changes.timezone is not None:
-            load_zone(changes.timezone)
+            zone_name(changes.timezone)
         updated = replace(
             current,
             starts_at=current.starts_at

@@ -10,12 +10,13 @@ from reach.clock import Clock
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import reminder_offsets as valid_offsets
 from reach.domain.errors import InvalidInput, NotFound
-from reach.domain.languages import normalize_language
+from reach.domain.languages import normalize_language, supported_language
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import quiet_hours_text
 from reach.domain.replies import keywords_with
 from reach.domain.template_review import TemplateReport, review_template_edit
+from reach.domain.text import plain_text
 from reach.domain.zones import zone_name
 from reach.services.api_keys import hash_key
 
@@ -109,13 +110,14 @@ class TenantAdmin:
         """Store the tenant's wording for ``kind`` in ``language``; returns its size and the
         warnings of the edit (UCS-2, more parts, a lost opt-out hint...).
 
-        A clinic template that asks for more than the minimum necessary is refused.
+        A clinic template that asks for more than the minimum necessary is refused, and so is
+        one without opt-out instructions or in a language Reach does not write.
         """
         try:
             visit = AppointmentKind(kind)
         except ValueError as error:
             raise InvalidInput("kind", f"one of {[k.value for k in AppointmentKind]}") from error
-        language = normalize_language(language)
+        language = normalize_language(supported_language(language))
         old = self.templates(tenant_id).get((visit.value, language))
         report = review_template_edit(visit, language, text, old)
         self._tenants.put_template(tenant_id, visit.value, language, text, self._clock())
@@ -158,9 +160,11 @@ def _default_offsets(offsets: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _name(name: str) -> str:
-    if not name.strip() or len(name) > 100:
+    """The organisation's name is texted as {org_name}: one line of visible text."""
+    name = plain_text("name", name)
+    if not name or len(name) > 100:
         raise InvalidInput("name", "must be 1 to 100 characters")
-    return name.strip()
+    return name
 
 
 def _reply_keywords(
