@@ -42,8 +42,10 @@ template-check: $(BIN)/.installed
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/sam build --template template.yaml
 
+# Spread over every core (CI has 2): moto runs in each worker's own process, and an idle
+# worker takes queued tests from a busy one (the property tests are long).
 unit: $(BIN)/.installed
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 openapi: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.openapi > functions/api/openapi.json
