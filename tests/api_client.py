@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -35,9 +37,15 @@ class Api:
         *,
         params: dict[str, str] | None = None,
         body: Any = None,
-        query: dict[str, str] | None = None,
+        query: Mapping[str, str | list[str]] | None = None,
+        text: str | None = None,
+        data: bytes | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it."""
+        """``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it.
+
+        ``body`` is sent as JSON, ``text`` exactly as given, ``data`` as bytes (base64, as API
+        Gateway passes a body that is not UTF-8); a query value that is a list repeats the
+        parameter."""
         event = copy.deepcopy(load_event("api_get_appointment.json"))
         path = resource
         for name, value in (params or {}).items():
@@ -51,15 +59,19 @@ class Api:
             requestId=f"req-{self.tenant_id}-{self.requests}",
         )
         context["authorizer"]["tenant_id"] = context["authorizer"]["principalId"] = self.tenant_id
+        repeated = {k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()}
         event.update(
             httpMethod=method,
             resource=resource,
             path=path,
             pathParameters={k: v for k, v in (params or {}).items()} or None,
-            body=None if body is None else json.dumps(body),
-            queryStringParameters=query,
-            multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
+            body=json.dumps(body) if body is not None else text,
+            isBase64Encoded=False,
+            queryStringParameters={k: v[-1] for k, v in repeated.items()} or None,
+            multiValueQueryStringParameters=repeated or None,
         )
+        if data is not None:
+            event.update(body=base64.b64encode(data).decode(), isBase64Encoded=True)
         response = self.module.lambda_handler(event, self.context)
         return response["statusCode"], json.loads(response["body"])
 
@@ -72,6 +84,9 @@ class Api:
         status, appointment = self.call("POST", "/appointments", body={**body, **fields})
         assert status == 201, appointment
         return appointment
+
+    def patch(self, appointment_id: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        return self.call("PATCH", "/appointments/{id}", params={"id": appointment_id}, **kwargs)
 
     def appointment(self, appointment_id: str) -> dict[str, Any]:
         status, appointment = self.call("GET", "/appointments/{id}", params={"id": appointment_id})

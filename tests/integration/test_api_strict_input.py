@@ -6,7 +6,6 @@ Each request goes through the API function's handler under moto, as API Gateway 
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import os
 import time
@@ -18,72 +17,17 @@ import pytest
 from pynamodb.exceptions import TransactWriteError
 from test_api_conversations import in_days
 
-from api_client import encoded
+from api_client import Api, encoded
 from builders import PATIENT
-from conftest import load_event, load_function
+from conftest import load_function
 from reach.data.contacts import CONTACT_SK, ContactRepository, contact_pk
 
 BOOKING = {"phone": PATIENT, "timezone": "America/New_York"}
 
 
-class Raw:
-    """Sends exactly the body and query given: text, bytes (base64, as API Gateway passes a
-    body that is not UTF-8) or repeated query parameters."""
-
-    def __init__(self, module: Any, context: Any, tenant_id: str) -> None:
-        self.module = module
-        self.context = context
-        self.tenant_id = tenant_id
-
-    def call(
-        self,
-        method: str,
-        resource: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        text: str | None = None,
-        data: bytes | None = None,
-        query: dict[str, list[str]] | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        event = copy.deepcopy(load_event("api_get_appointment.json"))
-        path = resource
-        for name, value in (params or {}).items():
-            path = path.replace(f"{{{name}}}", value)
-        context = event["requestContext"]
-        context.update(httpMethod=method, resourcePath=resource, path=f"/dev{path}")
-        context["authorizer"]["tenant_id"] = context["authorizer"]["principalId"] = self.tenant_id
-        if body is not None:
-            text = json.dumps(body)
-        event.update(
-            httpMethod=method,
-            resource=resource,
-            path=path,
-            pathParameters=params or None,
-            body=text,
-            isBase64Encoded=False,
-            queryStringParameters={k: v[-1] for k, v in query.items()} if query else None,
-            multiValueQueryStringParameters=query or None,
-        )
-        if data is not None:
-            event.update(body=base64.b64encode(data).decode(), isBase64Encoded=True)
-        response = self.module.lambda_handler(event, self.context)
-        return response["statusCode"], json.loads(response["body"])
-
-    def book(self, **fields: Any) -> dict[str, Any]:
-        status, appointment = self.call(
-            "POST", "/appointments", body={**BOOKING, "starts_at": in_days(5), **fields}
-        )
-        assert status == 201, appointment
-        return appointment
-
-    def patch(self, appointment_id: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-        return self.call("PATCH", "/appointments/{id}", params={"id": appointment_id}, **kwargs)
-
-
 @pytest.fixture
-def api(tenants, lambda_context) -> Raw:
-    return Raw(load_function("api"), lambda_context, tenants[0])
+def api(tenants, lambda_context) -> Api:
+    return Api(load_function("api"), lambda_context, tenants[0])
 
 
 def stored_items() -> int:
