@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
+
+import boto3
 
 from builders import PATIENT, local_day
 from conftest import load_event
@@ -105,3 +108,21 @@ class Api:
         return self.call(
             "POST", "/contacts/{phone}/opt-in", params={"phone": encoded(phone)}, body=body
         )
+
+
+def stored_items() -> int:
+    """How many items the appointments table holds: what a refused request must not change."""
+    table = boto3.client("dynamodb").scan(TableName=os.environ["APPOINTMENTS_TABLE"])
+    return int(table["Count"])
+
+
+def refused(status: int, error: dict[str, Any], field: str, code: int = 422) -> str:
+    """The error's message about ``field``, after checking the one error shape (and, for a
+    422, that it is a validation error)."""
+    assert status == code, error
+    assert set(error) == {"error", "message", "fields"}
+    if code == 422:
+        assert error["error"] == "validation_error", error
+    assert [f["field"] for f in error["fields"]] == [field], error
+    message: str = error["fields"][0]["message"]
+    return message

@@ -17,7 +17,7 @@ import pytest
 from pynamodb.exceptions import TransactWriteError
 from test_api_conversations import in_days
 
-from api_client import Api, encoded
+from api_client import Api, encoded, refused, stored_items
 from builders import PATIENT
 from conftest import load_function
 from reach.data.contacts import CONTACT_SK, ContactRepository, contact_pk
@@ -28,20 +28,6 @@ BOOKING = {"phone": PATIENT, "timezone": "America/New_York"}
 @pytest.fixture
 def api(tenants, lambda_context) -> Api:
     return Api(load_function("api"), lambda_context, tenants[0])
-
-
-def stored_items() -> int:
-    table = boto3.client("dynamodb").scan(TableName=os.environ["APPOINTMENTS_TABLE"])
-    return int(table["Count"])
-
-
-def refused(status: int, error: dict[str, Any], field: str, code: int = 422) -> str:
-    """The error's message about ``field``, after checking the one error shape."""
-    assert status == code, error
-    assert set(error) == {"error", "message", "fields"}
-    assert [f["field"] for f in error["fields"]] == [field], error
-    message: str = error["fields"][0]["message"]
-    return message
 
 
 # --- item 1: huge durations ------------------------------------------------------------------
