@@ -15,14 +15,12 @@ from typing import Any, Literal, cast, get_args
 
 from reach.domain.durations import fixed_duration, reminder_offsets
 from reach.domain.errors import InvalidInput
+from reach.domain.numbers import DEFAULT_MPS, Throughput
+from reach.domain.numbers import OriginationType as NumberType
 from reach.domain.quiet_hours import QuietHours, quiet_hours_text
 
 OriginationType = Literal["toll-free", "10dlc", "short-code", "long-code"]
 SmsProvider = Literal["sns", "end-user-messaging"]
-#: Message parts per second by origination type, US defaults (docs/facts.md#throughput):
-#: toll-free 3, 10DLC 1 per number until carriers vet more, short code 100; long codes
-#: elsewhere 10.
-DEFAULT_MPS: dict[str, float] = {"toll-free": 3, "10dlc": 1, "short-code": 100, "long-code": 10}
 
 
 class SettingsError(RuntimeError):
@@ -132,7 +130,12 @@ class Settings:
     @property
     def throughput_mps(self) -> float:
         """Message parts per second the origination identity may send (docs/facts.md#throughput)."""
-        return self.origination_mps or DEFAULT_MPS[self.origination_type]
+        return self.origination_mps or DEFAULT_MPS[NumberType(self.origination_type)]
+
+    @property
+    def throughput(self) -> Throughput:
+        """The stack's default number's pace: what a number recorded without one is given."""
+        return Throughput(NumberType(self.origination_type), self.throughput_mps)
 
     def require(self, name: str) -> str:
         """A setting only some functions need; fails naming the variable when it is unset."""

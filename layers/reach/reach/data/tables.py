@@ -104,7 +104,12 @@ class ApiKeyLookupItem(TenantsTableItem, discriminator="api_key_lookup"):
 
 
 class SenderNumberItem(TenantsTableItem, discriminator="sender_number"):
+    """A sending number: whose it is (how replies find their tenant) and the pace it is
+    granted (``origination_type``, and ``mps`` when it differs from the type's default)."""
+
     tenant_id = UnicodeAttribute()
+    origination_type = UnicodeAttribute(null=True)
+    mps = NumberAttribute(null=True)
 
 
 def tenant_pk(tenant_id: str) -> str:
