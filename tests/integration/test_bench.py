@@ -202,4 +202,3 @@ def test_the_throughput_simulation_runs_at_the_quick_size_and_reports_before_and
     proposed = [o for o in outcomes if o["path"] == "after (starts-first, reserve-again)"]
     assert all(o["ratio_to_mps"] >= 0.95 for o in proposed)
     assert all(o["max_parts_in_any_second"] <= o["mps"] for o in proposed)
-    assert document["wall_seconds_informational"]["throughput"] < 10
