@@ -185,3 +185,20 @@ def test_a_delivery_receipt_costs_one_lookup_and_one_write_and_an_event_only_whe
     assert result.per_receipt["delivered"] == receipts.FLOOR
     # A stranger's receipt stops at the lookup; nothing is written
     assert result.by_operation["a receipt for someone else's text"] == {"dynamodb:GetItem": 1}
+
+
+def test_the_throughput_simulation_runs_at_the_quick_size_and_reports_before_and_after(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--only", "throughput", "--quick", "--json"]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    outcomes = document["throughput"]["outcomes"]
+    assert {o["number"] for o in outcomes} == {"short code", "toll-free", "10DLC"}
+    assert {o["path"] for o in outcomes} >= {"before", "after"}
+    for outcome in outcomes:
+        assert outcome["duplicates"] == 0
+        assert outcome["parts"] == outcome["texts"]
+    proposed = [o for o in outcomes if o["path"] == "after (starts-first, reserve-again)"]
+    assert all(o["ratio_to_mps"] >= 0.95 for o in proposed)
+    assert all(o["max_parts_in_any_second"] <= o["mps"] for o in proposed)

@@ -245,6 +245,28 @@ def _parameter_value(
     return None
 
 
+def resolve_find_in_map(
+    template: Mapping[str, Any], value: Any, parameters: Mapping[str, str] | None = None
+) -> Any:
+    """``value`` itself, or what its ``Fn::FindInMap`` gives for these parameter values
+    (defaults for the rest): how the sender's queue mapping takes its sizing."""
+    if not (isinstance(value, dict) and set(value) == {"Fn::FindInMap"}):
+        return value
+    keys: list[str] = []
+    for key in value["Fn::FindInMap"]:
+        if isinstance(key, dict) and set(key) == {"Ref"}:
+            found = _parameter_value(template, str(key["Ref"]), parameters or {})
+            if found is None:
+                raise TemplateError(f"Fn::FindInMap: no value for {key['Ref']!r}")
+            key = found
+        keys.append(_as_env_string(key))
+    mapping, top, second = keys
+    try:
+        return template["Mappings"][mapping][top][second]
+    except KeyError as error:
+        raise TemplateError(f"Fn::FindInMap {keys!r}: no {error} in the template") from None
+
+
 def condition_holds(template: Mapping[str, Any], parameters: Mapping[str, str], name: str) -> bool:
     """Whether the template's condition ``name`` holds for these parameter values (defaults
     for the rest): Fn::Equals, Fn::And, Fn::Or, Fn::Not and Condition, over Refs to

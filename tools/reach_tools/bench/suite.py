@@ -22,8 +22,9 @@ if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone nee
     from reach_tools.bench.receipts import ReceiptsResult
     from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
+    from reach_tools.bench.throughput import ThroughputResult
 
-BENCHMARKS = ("calls", "reads", "replies", "receipts", "cold-start")
+BENCHMARKS = ("calls", "reads", "replies", "receipts", "throughput", "cold-start")
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -49,6 +50,7 @@ class Results:
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
     receipts: ReceiptsResult | None = None
+    throughput: ThroughputResult | None = None
     cold_start: list[cold_start.ImportCost] = field(default_factory=list)
     #: Wall time per benchmark: for the reader, never a result.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -63,13 +65,15 @@ class Results:
             document["calls_per_reply"] = self.replies.to_json()
         if self.receipts is not None:
             document["calls_per_receipt"] = self.receipts.to_json()
+        if self.throughput is not None:
+            document["throughput"] = self.throughput.to_json()
         if self.cold_start:
             document["cold_start"] = [cost.to_json() for cost in self.cold_start]
         document["wall_seconds_informational"] = self.seconds
         return document
 
     def report(self) -> str:
-        from reach_tools.bench import due_reads, receipts, replies, send_path
+        from reach_tools.bench import due_reads, receipts, replies, send_path, throughput
 
         sections: list[str] = []
         if self.send_path:
@@ -80,6 +84,8 @@ class Results:
             sections.append(replies.report(self.replies))
         if self.receipts is not None:
             sections.append(receipts.report(self.receipts))
+        if self.throughput is not None:
+            sections.append(throughput.report(self.throughput))
         if self.cold_start:
             sections.append(cold_start.report(self.cold_start))
         took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
@@ -116,6 +122,26 @@ class _Inline[T]:
 
     def result(self) -> T:
         return self._value
+
+
+def _run_in_process(options: Options, results: Results) -> None:
+    """The benchmarks that run in this process, one after another."""
+    if "replies" in options.only:
+        from reach_tools.bench import replies
+
+        count = replies.QUICK_REPLIES if options.quick else replies.FULL_REPLIES
+        results.replies, results.seconds["replies"] = _timed(lambda: replies.measure(count))
+    if "receipts" in options.only:
+        from reach_tools.bench import receipts
+
+        count = receipts.QUICK_RECEIPTS if options.quick else receipts.FULL_RECEIPTS
+        results.receipts, results.seconds["receipts"] = _timed(lambda: receipts.measure(count))
+    if "throughput" in options.only:
+        from reach_tools.bench import throughput
+
+        results.throughput, results.seconds["throughput"] = _timed(
+            lambda: throughput.measure(options.quick)
+        )
 
 
 def run(options: Options) -> Results:
@@ -161,16 +187,7 @@ def run(options: Options) -> Results:
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if "replies" in options.only:
-        from reach_tools.bench import replies
-
-        count = replies.QUICK_REPLIES if options.quick else replies.FULL_REPLIES
-        results.replies, results.seconds["replies"] = _timed(lambda: replies.measure(count))
-    if "receipts" in options.only:
-        from reach_tools.bench import receipts
-
-        count = receipts.QUICK_RECEIPTS if options.quick else receipts.FULL_RECEIPTS
-        results.receipts, results.seconds["receipts"] = _timed(lambda: receipts.measure(count))
+    _run_in_process(options, results)
     if "cold-start" in options.only:
         rounds = options.rounds or (QUICK_ROUNDS if options.quick else FULL_ROUNDS)
         results.cold_start, results.seconds["cold-start"] = _timed(

@@ -32,7 +32,7 @@ from reach.wiring import build_sender
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.embedded import REGION, EmbeddedAws
 from reach_tools.local.functions import ACCOUNT_ID, load_function
-from reach_tools.template import TemplateError, functions
+from reach_tools.template import TemplateError, functions, resolve_find_in_map
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -68,7 +68,7 @@ def queue_mapping(template: Mapping[str, Any], function_id: str) -> QueueMapping
         return QueueMapping(
             queue=str(source["Fn::GetAtt"][0]),
             # Lambda's default for an SQS source.
-            batch_size=int(properties.get("BatchSize", 10)),
+            batch_size=int(resolve_find_in_map(template, properties.get("BatchSize", 10))),
             reports_batch_item_failures="ReportBatchItemFailures"
             in properties.get("FunctionResponseTypes", []),
         )
