@@ -20,8 +20,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from reach.data.numbers import NumberRecord
 from reach.domain.errors import InvalidInput, ReachError
 from reach.domain.models import ApiKey, Tenant
+from reach.domain.numbers import DEFAULT_MPS, OriginationType, Throughput
 from reach.services.tenants import IssuedKey
 from reach.settings import Settings, SettingsError
 from reach.wiring import Services, build_services
@@ -53,6 +55,8 @@ _OPTION_OF_FIELD = {
     "text": "--text",
     "kind": "--kind",
     "language": "--language",
+    "number_type": "--number-type",
+    "mps": "--mps",
 }
 _SETTINGS_HINT = (
     "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "
@@ -135,12 +139,24 @@ def _when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def tenant_json(tenant: Tenant) -> dict[str, Any]:
+def pace_json(pace: Throughput | None) -> dict[str, Any]:
+    """A number's type and MPS, and whether the MPS is its type's default."""
+    if pace is None:
+        return {"number_type": None, "mps": None, "mps_is_default": None}
+    return {
+        "number_type": pace.origination_type.value,
+        "mps": pace.mps,
+        "mps_is_default": pace.mps == DEFAULT_MPS[pace.origination_type],
+    }
+
+
+def tenant_json(tenant: Tenant, pace: Throughput | None = None) -> dict[str, Any]:
     return {
         "tenant_id": tenant.tenant_id,
         "name": tenant.name,
         "timezone": tenant.timezone,
         "sender_number": tenant.sender_number,
+        **pace_json(pace),
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
@@ -177,13 +193,21 @@ def _short(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _tenant_text(tenant: Tenant) -> str:
+def _pace_text(pace: Throughput | None) -> str:
+    if pace is None:
+        return "-"
+    default = " (type default)" if pace.mps == DEFAULT_MPS[pace.origination_type] else ""
+    return f"{pace.origination_type.value}, {pace.mps:g} MPS{default}"
+
+
+def _tenant_text(tenant: Tenant, pace: Throughput | None = None) -> str:
     return _table(
         ("tenant id", tenant.tenant_id),
         [
             ("name", tenant.name),
             ("time zone", tenant.timezone),
             ("sender number", tenant.sender_number),
+            ("number type", _pace_text(pace)),
             ("quiet hours", tenant.quiet_hours),
             ("reminders", ", ".join(tenant.reminder_offsets)),
             ("created", _short(tenant.created_at)),
@@ -250,22 +274,59 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         # An empty --quiet-hours "" is refused by the service, not replaced by the default.
         quiet_hours=settings.default_quiet_hours if args.quiet_hours is None else args.quiet_hours,
         reminder_offsets=reminders,
+        **_new_number_pace(args, settings),
     )
+    pace = services.admin.number(tenant).throughput
     printer.show(
-        {**tenant_json(tenant), "api_key": issued.secret, "key_prefix": issued.record.prefix},
-        lambda: f"Created tenant {tenant.name}\n{_tenant_text(tenant)}\n\n{_secret_text(issued)}",
+        {
+            **tenant_json(tenant, pace),
+            "api_key": issued.secret,
+            "key_prefix": issued.record.prefix,
+        },
+        lambda: (
+            f"Created tenant {tenant.name}\n{_tenant_text(tenant, pace)}\n\n{_secret_text(issued)}"
+        ),
     )
+
+
+def _new_number_pace(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """A new number's type and MPS: as given, else the stack's origination settings (its
+    OriginationMps only when the type is the stack's too), as for quiet hours and reminders."""
+    # An empty --number-type "" is refused by the service, not replaced by the default.
+    number_type = settings.origination_type if args.number_type is None else args.number_type
+    mps = _mps(args.mps) if args.mps is not None else None
+    if mps is None and number_type == settings.origination_type:
+        mps = settings.origination_mps
+    return {"number_type": number_type, "mps": mps}
+
+
+def _mps(text: str) -> float:
+    """``--mps 100``: a number; the service checks its range."""
+    try:
+        return float(text)
+    except ValueError as error:
+        raise InvalidInput("mps", f"'{text}' is not a number of message parts per second") from (
+            error
+        )
 
 
 def _tenants_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     tenants = services.admin.list_tenants()
+    paces = services.admin.throughputs(tenants)
     printer.show(
-        [tenant_json(t) for t in tenants],
+        [tenant_json(t, paces.get(t.sender_number)) for t in tenants],
         lambda: (
             _table(
-                ("TENANT ID", "NAME", "TIME ZONE", "SENDER", "CREATED"),
+                ("TENANT ID", "NAME", "TIME ZONE", "SENDER", "NUMBER TYPE", "CREATED"),
                 [
-                    (t.tenant_id, t.name, t.timezone, t.sender_number, _short(t.created_at))
+                    (
+                        t.tenant_id,
+                        t.name,
+                        t.timezone,
+                        t.sender_number,
+                        _pace_text(paces.get(t.sender_number)),
+                        _short(t.created_at),
+                    )
                     for t in tenants
                 ],
             )
@@ -283,8 +344,11 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         quiet_hours=args.quiet_hours,
         reminder_offsets=None if args.reminders is None else _offsets(args.reminders),
         reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
+        number_type=args.number_type,
+        mps=None if args.mps is None else _mps(args.mps),
     )
-    printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")
+    pace = services.admin.number(tenant).throughput
+    printer.show(tenant_json(tenant, pace), lambda: f"Updated.\n{_tenant_text(tenant, pace)}")
 
 
 def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
@@ -303,9 +367,43 @@ def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, 
 def _tenants_show(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     tenant = services.admin.get_tenant(args.tenant_id)
     keys = services.admin.list_keys(tenant.tenant_id)
+    pace = services.admin.number(tenant).throughput
     printer.show(
-        {**tenant_json(tenant), "keys": [key_json(k) for k in keys]},
-        lambda: f"{_tenant_text(tenant)}\n\n{_keys_text(keys)}",
+        {**tenant_json(tenant, pace), "keys": [key_json(k) for k in keys]},
+        lambda: f"{_tenant_text(tenant, pace)}\n\n{_keys_text(keys)}",
+    )
+
+
+def number_json(record: NumberRecord) -> dict[str, Any]:
+    return {
+        "number": record.e164,
+        "tenant_id": record.tenant_id,
+        **pace_json(record.throughput),
+        "recorded": record.recorded,
+    }
+
+
+def _numbers_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    records = services.admin.list_numbers()
+    printer.show(
+        [number_json(r) for r in records],
+        lambda: (
+            _table(
+                ("NUMBER", "TENANT ID", "TYPE", "MPS", "DEFAULT MPS"),
+                [
+                    (
+                        r.e164,
+                        r.tenant_id,
+                        r.throughput.origination_type.value + ("" if r.recorded else " (stack's)"),
+                        f"{r.throughput.mps:g}",
+                        "yes" if r.mps_is_default else "no",
+                    )
+                    for r in records
+                ],
+            )
+            if records
+            else "no sending numbers yet: each tenant brings one (`reach tenants create`)"
+        ),
     )
 
 
@@ -407,7 +505,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="read table names from this deployed stack's outputs")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{tenants,keys,templates}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{tenants,numbers,keys,templates}"
+    )
 
     tenants = groups.add_parser("tenants", help="create, list and show tenants")
     tenant_commands = tenants.add_subparsers(dest="command", required=True)
@@ -417,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--number", required=True, help="sending number, E.164")
     create.add_argument("--quiet-hours", help="local HH:MM-HH:MM (default: the stack's)")
     create.add_argument("--reminders", help="ISO 8601 offsets, e.g. P1D,PT2H (default: stack's)")
+    _pace_options(create, "default: the stack's OriginationType")
     create.set_defaults(run=_tenants_create)
     tenant_commands.add_parser("list", parents=leaf, help="every tenant").set_defaults(
         run=_tenants_list
@@ -439,10 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument(
         "--reset-keywords", action="store_true", help="back to the default reply words only"
     )
+    _pace_options(update, "a new type without --mps takes its default")
     update.set_defaults(run=_tenants_update)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")
     show.set_defaults(run=_tenants_show)
+
+    numbers = groups.add_parser("numbers", help="sending numbers: their type and pace")
+    number_commands = numbers.add_subparsers(dest="command", required=True)
+    number_commands.add_parser(
+        "list", parents=leaf, help="every sending number, its tenant, type and MPS"
+    ).set_defaults(run=_numbers_list)
 
     keys = groups.add_parser("keys", help="issue, list, revoke and rotate API keys")
     key_commands = keys.add_subparsers(dest="command", required=True)
@@ -483,6 +591,16 @@ def build_parser() -> argparse.ArgumentParser:
             )
         command.set_defaults(run=run)
     return parser
+
+
+def _pace_options(command: argparse.ArgumentParser, type_default: str) -> None:
+    types = ", ".join(f"{t.value} ({DEFAULT_MPS[t]:g} MPS)" for t in OriginationType)
+    command.add_argument(
+        "--number-type", help=f"the sending number's type: {types}; {type_default}"
+    )
+    command.add_argument(
+        "--mps", help="message parts per second the carriers granted (default: the type's)"
+    )
 
 
 def _field_message(error: InvalidInput) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
+    from reach.data.numbers import NumberRepository
     from reach.data.pacing import ThroughputGate
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
@@ -74,12 +75,20 @@ class Stores:
     def __init__(self, settings: Settings) -> None:
         bind_tables(settings)
         self._due_shards = settings.due_shards
+        self._throughput = settings.throughput
 
     @cached_property
     def tenants(self) -> TenantRepository:
         from reach.data.tenants import TenantRepository
 
         return TenantRepository()
+
+    @cached_property
+    def numbers(self) -> NumberRepository:
+        """Sending numbers' paces; one recorded without a type runs at the stack's own."""
+        from reach.data.numbers import NumberRepository
+
+        return NumberRepository(self._throughput)
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
@@ -181,7 +190,7 @@ def build_services(
         settings=settings,
         appointments=appointments,
         authenticator=Authenticator(stores.api_keys),
-        admin=TenantAdmin(stores.tenants, stores.api_keys, clock),
+        admin=TenantAdmin(stores.tenants, stores.api_keys, clock, stores.numbers),
         tenants=stores.tenants,
         contacts=stores.contacts,
         messages=stores.messages,
