@@ -24,9 +24,11 @@ from reach.data.numbers import NumberRecord
 from reach.domain.errors import InvalidInput, ReachError
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import DEFAULT_MPS, OriginationType, Throughput
+from reach.ports.numbers import NumberSetupError
+from reach.services.numbers import NumberReport
 from reach.services.tenants import IssuedKey
 from reach.settings import Settings, SettingsError
-from reach.wiring import Services, build_services
+from reach.wiring import Services, build_number_setup, build_services
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import StackTypeDef
@@ -35,12 +37,20 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 #: Exit status when AWS itself failed (credentials, network, a missing table).
 EXIT_AWS = 1
+#: Exit status of `reach numbers check|attach` when the number still differs from what Reach
+#: needs (the report says how).
+EXIT_DRIFT = 3
 
 TABLE_OUTPUTS = {"TenantsTableName": "TENANTS_TABLE", "AppointmentsTableName": "APPOINTMENTS_TABLE"}
+# Outputs the number commands need when the stack has them.
+OPTIONAL_OUTPUTS = {"InboundTopicArn": "INBOUND_TOPIC_ARN"}
 # Stack parameters that become the defaults for new tenants, as they are for the functions.
 DEFAULT_PARAMETERS = {
     "DefaultQuietHours": "DEFAULT_QUIET_HOURS",
     "DefaultReminderOffsets": "DEFAULT_REMINDER_OFFSETS",
+    "SmsProvider": "SMS_PROVIDER",
+    "OriginationType": "ORIGINATION_TYPE",
+    "OriginationMps": "ORIGINATION_MPS",
 }
 # InvalidInput names service fields; the user typed options.
 _OPTION_OF_FIELD = {
@@ -58,6 +68,12 @@ _OPTION_OF_FIELD = {
     "number_type": "--number-type",
     "mps": "--mps",
 }
+_SNS_NUMBERS = (
+    "this stack sends through SNS (SmsProvider=sns), which has no per-number two-way or "
+    "opt-out settings to attach or check. Its opt-out list is one per AWS account and region: "
+    "a STOP to any tenant's number blocks that person for every tenant of the account. Use "
+    "End User Messaging (SmsProvider=end-user-messaging) for per-tenant opt-out lists."
+)
 _SETTINGS_HINT = (
     "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "
     "APPOINTMENTS_TABLE and AWS_REGION (plus AWS_ENDPOINT_URL for `reach-local serve`)."
@@ -95,6 +111,9 @@ def stack_environment(stack: Mapping[str, Any], region: str) -> dict[str, str]:
             "is it a Reach stack, and has its deployment finished?"
         )
     environment = {variable: outputs[output] for output, variable in TABLE_OUTPUTS.items()}
+    environment.update(
+        {variable: outputs[o] for o, variable in OPTIONAL_OUTPUTS.items() if outputs.get(o)}
+    )
     parameters = {
         p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
     }
@@ -262,7 +281,7 @@ def _offsets(text: str) -> tuple[str, ...]:
     return parts
 
 
-def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> int:
     settings = services.settings
     reminders = (
         _offsets(args.reminders) if args.reminders is not None else settings.reminder_offsets
@@ -277,16 +296,47 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         **_new_number_pace(args, settings),
     )
     pace = services.admin.number(tenant).throughput
+    setup, failure = _attach_new_number(services, tenant)
+    document = {
+        **tenant_json(tenant, pace),
+        "api_key": issued.secret,
+        "key_prefix": issued.record.prefix,
+    }
+    if setup is not None:
+        document["number_setup"] = report_json(setup)
     printer.show(
-        {
-            **tenant_json(tenant, pace),
-            "api_key": issued.secret,
-            "key_prefix": issued.record.prefix,
-        },
+        document,
         lambda: (
-            f"Created tenant {tenant.name}\n{_tenant_text(tenant, pace)}\n\n{_secret_text(issued)}"
+            f"Created tenant {tenant.name}\n{_tenant_text(tenant, pace)}\n\n"
+            f"{_secret_text(issued)}" + (f"\n\n{_report_text(setup)}" if setup else "")
         ),
     )
+    if failure is not None:
+        # The tenant and its key exist (and were printed): say what is left to do.
+        print(
+            f"reach: tenant created, but its number is not set up: {failure}\n"
+            f"Fix the cause, then run `reach numbers attach {tenant.tenant_id} "
+            f"{tenant.sender_number}`.",
+            file=sys.stderr,
+        )
+        return EXIT_AWS
+    return EXIT_DRIFT if setup is not None and not setup.ok else 0
+
+
+def _attach_new_number(
+    services: Services, tenant: Tenant
+) -> tuple[NumberReport | None, str | None]:
+    """With End User Messaging, a new tenant's number is set up at once (SNS has nothing to
+    set per number). A failure is returned, not raised: the tenant exists by now."""
+    if services.settings.sms_provider != "end-user-messaging":
+        return None, None
+    try:
+        report = build_number_setup(services.settings).attach(
+            tenant.tenant_id, tenant.sender_number
+        )
+    except (ReachError, SettingsError, ClientError, BotoCoreError) as error:
+        return None, getattr(error, "message", None) or str(error)
+    return report, None
 
 
 def _new_number_pace(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -381,6 +431,52 @@ def number_json(record: NumberRecord) -> dict[str, Any]:
         **pace_json(record.throughput),
         "recorded": record.recorded,
     }
+
+
+def report_json(report: NumberReport) -> dict[str, Any]:
+    return {
+        "tenant_id": report.tenant_id,
+        "number": report.number,
+        "provider": report.provider,
+        "pool_id": report.pool_id,
+        "opt_out_list": report.opt_out_list,
+        "changed": list(report.changed),
+        "ok": report.ok,
+        "problems": [
+            {
+                "setting": p.setting,
+                "expected": p.expected,
+                "actual": p.actual,
+                "message": p.message,
+                "fixed_by_attach": p.fixable,
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def _report_text(report: NumberReport) -> str:
+    via = f" (through pool {report.pool_id})" if report.pool_id else ""
+    lines = [f"Number {report.number}{via}, opt-out list {report.opt_out_list}:"]
+    lines += [f"  {change.replace('_', ' ')}" for change in report.changed]
+    if report.ok:
+        lines.append("  set up as Reach needs it")
+    for problem in report.problems:
+        hint = " (`reach numbers attach` fixes this)" if problem.fixable else ""
+        lines.append(f"  problem: {problem.message}{hint}")
+    return "\n".join(lines)
+
+
+def _numbers_setup(args: argparse.Namespace, services: Services, printer: Printer) -> int:
+    settings = services.settings
+    if settings.sms_provider == "sns":
+        raise ReachError(_SNS_NUMBERS)
+    setup = build_number_setup(settings)
+    report = (setup.attach if args.command == "attach" else setup.check)(
+        args.tenant_id, args.number
+    )
+    printer.show(report_json(report), lambda: _report_text(report))
+    return 0 if report.ok else EXIT_DRIFT
 
 
 def _numbers_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
@@ -482,7 +578,8 @@ def _templates_reset(args: argparse.Namespace, services: Services, printer: Prin
     )
 
 
-Command = Callable[[argparse.Namespace, Services, Printer], None]
+# A command returns its exit status, or None for success.
+Command = Callable[[argparse.Namespace, Services, Printer], int | None]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -551,6 +648,18 @@ def build_parser() -> argparse.ArgumentParser:
     number_commands.add_parser(
         "list", parents=leaf, help="every sending number, its tenant, type and MPS"
     ).set_defaults(run=_numbers_list)
+    for name, summary in (
+        (
+            "attach",
+            "set the number up in End User Messaging: two-way to the stack's inbound topic, "
+            "self-managed opt-outs, the tenant's own opt-out list (created if missing)",
+        ),
+        ("check", "report how the number differs from what Reach needs (exit 3 if it does)"),
+    ):
+        command = number_commands.add_parser(name, parents=leaf, help=summary)
+        command.add_argument("tenant_id")
+        command.add_argument("number", help="the tenant's sending number, E.164")
+        command.set_defaults(run=_numbers_setup)
 
     keys = groups.add_parser("keys", help="issue, list, revoke and rotate API keys")
     key_commands = keys.add_subparsers(dest="command", required=True)
@@ -616,10 +725,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(reach_environment(args, os.environ))
         run: Command = args.run
-        run(args, build_services(settings), printer)
+        status = run(args, build_services(settings), printer)
     except InvalidInput as error:
         print(f"reach: {_field_message(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except NumberSetupError as error:
+        print(f"reach: End User Messaging refused: {error.message}", file=sys.stderr)
+        return EXIT_AWS
     except ReachError as error:
         print(f"reach: {error.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -633,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_AWS
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

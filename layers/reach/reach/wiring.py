@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
+    from reach.ports.numbers import NumberProvider
     from reach.ports.opt_outs import ProviderOptOutList
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.numbers import NumberSetup
     from reach.services.receipts import ReceiptService
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler
@@ -379,6 +381,31 @@ def build_reconciler(
 @lru_cache(maxsize=1)
 def reconciler_from_env() -> OptOutReconciler:
     return build_reconciler(Settings.from_env())
+
+
+def build_number_setup(
+    settings: Settings,
+    *,
+    provider: NumberProvider | None = None,
+    stores: Stores | None = None,
+) -> NumberSetup:
+    """`reach numbers attach|check`: End User Messaging's number settings against the
+    stack's inbound topic (INBOUND_TOPIC_ARN) and the tenant's own opt-out list.
+
+    ``provider`` replaces End User Messaging (tests pass one over a stubbed client).
+    """
+    from reach.services.numbers import NumberSetup
+
+    stores = stores or Stores(settings)
+    if provider is None:
+        from reach.adapters.numbers_eum import EumNumberProvider
+
+        provider = EumNumberProvider(
+            region_name=settings.region, endpoint_url=settings.endpoint_url
+        )
+    return NumberSetup(
+        stores.tenants, stores.numbers, provider, settings.require("inbound_topic_arn")
+    )
 
 
 def build_receipts(
