@@ -20,11 +20,15 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
+from reach.data.numbers import NumberRecord
 from reach.domain.errors import InvalidInput, ReachError
 from reach.domain.models import ApiKey, Tenant
+from reach.domain.numbers import DEFAULT_MPS, OriginationType, Throughput
+from reach.ports.numbers import NumberSetupError
+from reach.services.numbers import NumberReport
 from reach.services.tenants import IssuedKey
 from reach.settings import Settings, SettingsError
-from reach.wiring import Services, build_services
+from reach.wiring import Services, build_number_setup, build_services
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import StackTypeDef
@@ -33,12 +37,20 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 #: Exit status when AWS itself failed (credentials, network, a missing table).
 EXIT_AWS = 1
+#: Exit status of `reach numbers check|attach` when the number still differs from what Reach
+#: needs (the report says how).
+EXIT_DRIFT = 3
 
 TABLE_OUTPUTS = {"TenantsTableName": "TENANTS_TABLE", "AppointmentsTableName": "APPOINTMENTS_TABLE"}
+# Outputs the number commands need when the stack has them.
+OPTIONAL_OUTPUTS = {"InboundTopicArn": "INBOUND_TOPIC_ARN"}
 # Stack parameters that become the defaults for new tenants, as they are for the functions.
 DEFAULT_PARAMETERS = {
     "DefaultQuietHours": "DEFAULT_QUIET_HOURS",
     "DefaultReminderOffsets": "DEFAULT_REMINDER_OFFSETS",
+    "SmsProvider": "SMS_PROVIDER",
+    "OriginationType": "ORIGINATION_TYPE",
+    "OriginationMps": "ORIGINATION_MPS",
 }
 # InvalidInput names service fields; the user typed options.
 _OPTION_OF_FIELD = {
@@ -53,7 +65,15 @@ _OPTION_OF_FIELD = {
     "text": "--text",
     "kind": "--kind",
     "language": "--language",
+    "number_type": "--number-type",
+    "mps": "--mps",
 }
+_SNS_NUMBERS = (
+    "this stack sends through SNS (SmsProvider=sns), which has no per-number two-way or "
+    "opt-out settings to attach or check. Its opt-out list is one per AWS account and region: "
+    "a STOP to any tenant's number blocks that person for every tenant of the account. Use "
+    "End User Messaging (SmsProvider=end-user-messaging) for per-tenant opt-out lists."
+)
 _SETTINGS_HINT = (
     "Pass --stack NAME (a deployed Reach stack; add --region if needed), or set TENANTS_TABLE, "
     "APPOINTMENTS_TABLE and AWS_REGION (plus AWS_ENDPOINT_URL for `reach-local serve`)."
@@ -91,6 +111,9 @@ def stack_environment(stack: Mapping[str, Any], region: str) -> dict[str, str]:
             "is it a Reach stack, and has its deployment finished?"
         )
     environment = {variable: outputs[output] for output, variable in TABLE_OUTPUTS.items()}
+    environment.update(
+        {variable: outputs[o] for o, variable in OPTIONAL_OUTPUTS.items() if outputs.get(o)}
+    )
     parameters = {
         p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])
     }
@@ -135,12 +158,24 @@ def _when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def tenant_json(tenant: Tenant) -> dict[str, Any]:
+def pace_json(pace: Throughput | None) -> dict[str, Any]:
+    """A number's type and MPS, and whether the MPS is its type's default."""
+    if pace is None:
+        return {"number_type": None, "mps": None, "mps_is_default": None}
+    return {
+        "number_type": pace.origination_type.value,
+        "mps": pace.mps,
+        "mps_is_default": pace.mps == DEFAULT_MPS[pace.origination_type],
+    }
+
+
+def tenant_json(tenant: Tenant, pace: Throughput | None = None) -> dict[str, Any]:
     return {
         "tenant_id": tenant.tenant_id,
         "name": tenant.name,
         "timezone": tenant.timezone,
         "sender_number": tenant.sender_number,
+        **pace_json(pace),
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
@@ -177,13 +212,21 @@ def _short(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _tenant_text(tenant: Tenant) -> str:
+def _pace_text(pace: Throughput | None) -> str:
+    if pace is None:
+        return "-"
+    default = " (type default)" if pace.mps == DEFAULT_MPS[pace.origination_type] else ""
+    return f"{pace.origination_type.value}, {pace.mps:g} MPS{default}"
+
+
+def _tenant_text(tenant: Tenant, pace: Throughput | None = None) -> str:
     return _table(
         ("tenant id", tenant.tenant_id),
         [
             ("name", tenant.name),
             ("time zone", tenant.timezone),
             ("sender number", tenant.sender_number),
+            ("number type", _pace_text(pace)),
             ("quiet hours", tenant.quiet_hours),
             ("reminders", ", ".join(tenant.reminder_offsets)),
             ("created", _short(tenant.created_at)),
@@ -238,7 +281,7 @@ def _offsets(text: str) -> tuple[str, ...]:
     return parts
 
 
-def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+def _tenants_create(args: argparse.Namespace, services: Services, printer: Printer) -> int:
     settings = services.settings
     reminders = (
         _offsets(args.reminders) if args.reminders is not None else settings.reminder_offsets
@@ -250,22 +293,90 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         # An empty --quiet-hours "" is refused by the service, not replaced by the default.
         quiet_hours=settings.default_quiet_hours if args.quiet_hours is None else args.quiet_hours,
         reminder_offsets=reminders,
+        **_new_number_pace(args, settings),
     )
+    pace = services.admin.number(tenant).throughput
+    setup, failure = _attach_new_number(services, tenant)
+    document = {
+        **tenant_json(tenant, pace),
+        "api_key": issued.secret,
+        "key_prefix": issued.record.prefix,
+    }
+    if setup is not None:
+        document["number_setup"] = report_json(setup)
     printer.show(
-        {**tenant_json(tenant), "api_key": issued.secret, "key_prefix": issued.record.prefix},
-        lambda: f"Created tenant {tenant.name}\n{_tenant_text(tenant)}\n\n{_secret_text(issued)}",
+        document,
+        lambda: (
+            f"Created tenant {tenant.name}\n{_tenant_text(tenant, pace)}\n\n"
+            f"{_secret_text(issued)}" + (f"\n\n{_report_text(setup)}" if setup else "")
+        ),
     )
+    if failure is not None:
+        # The tenant and its key exist (and were printed): say what is left to do.
+        print(
+            f"reach: tenant created, but its number is not set up: {failure}\n"
+            f"Fix the cause, then run `reach numbers attach {tenant.tenant_id} "
+            f"{tenant.sender_number}`.",
+            file=sys.stderr,
+        )
+        return EXIT_AWS
+    return EXIT_DRIFT if setup is not None and not setup.ok else 0
+
+
+def _attach_new_number(
+    services: Services, tenant: Tenant
+) -> tuple[NumberReport | None, str | None]:
+    """With End User Messaging, a new tenant's number is set up at once (SNS has nothing to
+    set per number). A failure is returned, not raised: the tenant exists by now."""
+    if services.settings.sms_provider != "end-user-messaging":
+        return None, None
+    try:
+        report = build_number_setup(services.settings).attach(
+            tenant.tenant_id, tenant.sender_number
+        )
+    except (ReachError, SettingsError, ClientError, BotoCoreError) as error:
+        return None, getattr(error, "message", None) or str(error)
+    return report, None
+
+
+def _new_number_pace(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """A new number's type and MPS: as given, else the stack's origination settings (its
+    OriginationMps only when the type is the stack's too), as for quiet hours and reminders."""
+    # An empty --number-type "" is refused by the service, not replaced by the default.
+    number_type = settings.origination_type if args.number_type is None else args.number_type
+    mps = _mps(args.mps) if args.mps is not None else None
+    if mps is None and number_type == settings.origination_type:
+        mps = settings.origination_mps
+    return {"number_type": number_type, "mps": mps}
+
+
+def _mps(text: str) -> float:
+    """``--mps 100``: a number; the service checks its range."""
+    try:
+        return float(text)
+    except ValueError as error:
+        raise InvalidInput("mps", f"'{text}' is not a number of message parts per second") from (
+            error
+        )
 
 
 def _tenants_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     tenants = services.admin.list_tenants()
+    paces = services.admin.throughputs(tenants)
     printer.show(
-        [tenant_json(t) for t in tenants],
+        [tenant_json(t, paces.get(t.sender_number)) for t in tenants],
         lambda: (
             _table(
-                ("TENANT ID", "NAME", "TIME ZONE", "SENDER", "CREATED"),
+                ("TENANT ID", "NAME", "TIME ZONE", "SENDER", "NUMBER TYPE", "CREATED"),
                 [
-                    (t.tenant_id, t.name, t.timezone, t.sender_number, _short(t.created_at))
+                    (
+                        t.tenant_id,
+                        t.name,
+                        t.timezone,
+                        t.sender_number,
+                        _pace_text(paces.get(t.sender_number)),
+                        _short(t.created_at),
+                    )
                     for t in tenants
                 ],
             )
@@ -283,8 +394,11 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         quiet_hours=args.quiet_hours,
         reminder_offsets=None if args.reminders is None else _offsets(args.reminders),
         reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
+        number_type=args.number_type,
+        mps=None if args.mps is None else _mps(args.mps),
     )
-    printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")
+    pace = services.admin.number(tenant).throughput
+    printer.show(tenant_json(tenant, pace), lambda: f"Updated.\n{_tenant_text(tenant, pace)}")
 
 
 def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
@@ -303,9 +417,89 @@ def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, 
 def _tenants_show(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     tenant = services.admin.get_tenant(args.tenant_id)
     keys = services.admin.list_keys(tenant.tenant_id)
+    pace = services.admin.number(tenant).throughput
     printer.show(
-        {**tenant_json(tenant), "keys": [key_json(k) for k in keys]},
-        lambda: f"{_tenant_text(tenant)}\n\n{_keys_text(keys)}",
+        {**tenant_json(tenant, pace), "keys": [key_json(k) for k in keys]},
+        lambda: f"{_tenant_text(tenant, pace)}\n\n{_keys_text(keys)}",
+    )
+
+
+def number_json(record: NumberRecord) -> dict[str, Any]:
+    return {
+        "number": record.e164,
+        "tenant_id": record.tenant_id,
+        **pace_json(record.throughput),
+        "recorded": record.recorded,
+    }
+
+
+def report_json(report: NumberReport) -> dict[str, Any]:
+    return {
+        "tenant_id": report.tenant_id,
+        "number": report.number,
+        "provider": report.provider,
+        "pool_id": report.pool_id,
+        "opt_out_list": report.opt_out_list,
+        "changed": list(report.changed),
+        "ok": report.ok,
+        "problems": [
+            {
+                "setting": p.setting,
+                "expected": p.expected,
+                "actual": p.actual,
+                "message": p.message,
+                "fixed_by_attach": p.fixable,
+            }
+            for p in report.problems
+        ],
+    }
+
+
+def _report_text(report: NumberReport) -> str:
+    via = f" (through pool {report.pool_id})" if report.pool_id else ""
+    lines = [f"Number {report.number}{via}, opt-out list {report.opt_out_list}:"]
+    lines += [f"  {change.replace('_', ' ')}" for change in report.changed]
+    if report.ok:
+        lines.append("  set up as Reach needs it")
+    for problem in report.problems:
+        hint = " (`reach numbers attach` fixes this)" if problem.fixable else ""
+        lines.append(f"  problem: {problem.message}{hint}")
+    return "\n".join(lines)
+
+
+def _numbers_setup(args: argparse.Namespace, services: Services, printer: Printer) -> int:
+    settings = services.settings
+    if settings.sms_provider == "sns":
+        raise ReachError(_SNS_NUMBERS)
+    setup = build_number_setup(settings)
+    report = (setup.attach if args.command == "attach" else setup.check)(
+        args.tenant_id, args.number
+    )
+    printer.show(report_json(report), lambda: _report_text(report))
+    return 0 if report.ok else EXIT_DRIFT
+
+
+def _numbers_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    records = services.admin.list_numbers()
+    printer.show(
+        [number_json(r) for r in records],
+        lambda: (
+            _table(
+                ("NUMBER", "TENANT ID", "TYPE", "MPS", "DEFAULT MPS"),
+                [
+                    (
+                        r.e164,
+                        r.tenant_id,
+                        r.throughput.origination_type.value + ("" if r.recorded else " (stack's)"),
+                        f"{r.throughput.mps:g}",
+                        "yes" if r.mps_is_default else "no",
+                    )
+                    for r in records
+                ],
+            )
+            if records
+            else "no sending numbers yet: each tenant brings one (`reach tenants create`)"
+        ),
     )
 
 
@@ -384,7 +578,8 @@ def _templates_reset(args: argparse.Namespace, services: Services, printer: Prin
     )
 
 
-Command = Callable[[argparse.Namespace, Services, Printer], None]
+# A command returns its exit status, or None for success.
+Command = Callable[[argparse.Namespace, Services, Printer], int | None]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,7 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="read table names from this deployed stack's outputs")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{tenants,keys,templates}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{tenants,numbers,keys,templates}"
+    )
 
     tenants = groups.add_parser("tenants", help="create, list and show tenants")
     tenant_commands = tenants.add_subparsers(dest="command", required=True)
@@ -417,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--number", required=True, help="sending number, E.164")
     create.add_argument("--quiet-hours", help="local HH:MM-HH:MM (default: the stack's)")
     create.add_argument("--reminders", help="ISO 8601 offsets, e.g. P1D,PT2H (default: stack's)")
+    _pace_options(create, "default: the stack's OriginationType")
     create.set_defaults(run=_tenants_create)
     tenant_commands.add_parser("list", parents=leaf, help="every tenant").set_defaults(
         run=_tenants_list
@@ -439,10 +637,29 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument(
         "--reset-keywords", action="store_true", help="back to the default reply words only"
     )
+    _pace_options(update, "a new type without --mps takes its default")
     update.set_defaults(run=_tenants_update)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")
     show.set_defaults(run=_tenants_show)
+
+    numbers = groups.add_parser("numbers", help="sending numbers: their type and pace")
+    number_commands = numbers.add_subparsers(dest="command", required=True)
+    number_commands.add_parser(
+        "list", parents=leaf, help="every sending number, its tenant, type and MPS"
+    ).set_defaults(run=_numbers_list)
+    for name, summary in (
+        (
+            "attach",
+            "set the number up in End User Messaging: two-way to the stack's inbound topic, "
+            "self-managed opt-outs, the tenant's own opt-out list (created if missing)",
+        ),
+        ("check", "report how the number differs from what Reach needs (exit 3 if it does)"),
+    ):
+        command = number_commands.add_parser(name, parents=leaf, help=summary)
+        command.add_argument("tenant_id")
+        command.add_argument("number", help="the tenant's sending number, E.164")
+        command.set_defaults(run=_numbers_setup)
 
     keys = groups.add_parser("keys", help="issue, list, revoke and rotate API keys")
     key_commands = keys.add_subparsers(dest="command", required=True)
@@ -485,6 +702,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pace_options(command: argparse.ArgumentParser, type_default: str) -> None:
+    types = ", ".join(f"{t.value} ({DEFAULT_MPS[t]:g} MPS)" for t in OriginationType)
+    command.add_argument(
+        "--number-type", help=f"the sending number's type: {types}; {type_default}"
+    )
+    command.add_argument(
+        "--mps", help="message parts per second the carriers granted (default: the type's)"
+    )
+
+
 def _field_message(error: InvalidInput) -> str:
     stem = error.field.partition("[")[0]
     option = _OPTION_OF_FIELD.get(stem)
@@ -498,10 +725,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(reach_environment(args, os.environ))
         run: Command = args.run
-        run(args, build_services(settings), printer)
+        status = run(args, build_services(settings), printer)
     except InvalidInput as error:
         print(f"reach: {_field_message(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except NumberSetupError as error:
+        print(f"reach: End User Messaging refused: {error.message}", file=sys.stderr)
+        return EXIT_AWS
     except ReachError as error:
         print(f"reach: {error.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -515,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_AWS
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -25,10 +25,12 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
+    from reach.data.numbers import NumberRepository
     from reach.data.pacing import ThroughputGate
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
+    from reach.ports.numbers import NumberProvider
     from reach.ports.opt_outs import ProviderOptOutList
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.numbers import NumberSetup
     from reach.services.receipts import ReceiptService
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler
@@ -74,12 +77,20 @@ class Stores:
     def __init__(self, settings: Settings) -> None:
         bind_tables(settings)
         self._due_shards = settings.due_shards
+        self._throughput = settings.throughput
 
     @cached_property
     def tenants(self) -> TenantRepository:
         from reach.data.tenants import TenantRepository
 
         return TenantRepository()
+
+    @cached_property
+    def numbers(self) -> NumberRepository:
+        """Sending numbers' paces; one recorded without a type runs at the stack's own."""
+        from reach.data.numbers import NumberRepository
+
+        return NumberRepository(self._throughput)
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
@@ -181,7 +192,7 @@ def build_services(
         settings=settings,
         appointments=appointments,
         authenticator=Authenticator(stores.api_keys),
-        admin=TenantAdmin(stores.tenants, stores.api_keys, clock),
+        admin=TenantAdmin(stores.tenants, stores.api_keys, clock, stores.numbers),
         tenants=stores.tenants,
         contacts=stores.contacts,
         messages=stores.messages,
@@ -370,6 +381,31 @@ def build_reconciler(
 @lru_cache(maxsize=1)
 def reconciler_from_env() -> OptOutReconciler:
     return build_reconciler(Settings.from_env())
+
+
+def build_number_setup(
+    settings: Settings,
+    *,
+    provider: NumberProvider | None = None,
+    stores: Stores | None = None,
+) -> NumberSetup:
+    """`reach numbers attach|check`: End User Messaging's number settings against the
+    stack's inbound topic (INBOUND_TOPIC_ARN) and the tenant's own opt-out list.
+
+    ``provider`` replaces End User Messaging (tests pass one over a stubbed client).
+    """
+    from reach.services.numbers import NumberSetup
+
+    stores = stores or Stores(settings)
+    if provider is None:
+        from reach.adapters.numbers_eum import EumNumberProvider
+
+        provider = EumNumberProvider(
+            region_name=settings.region, endpoint_url=settings.endpoint_url
+        )
+    return NumberSetup(
+        stores.tenants, stores.numbers, provider, settings.require("inbound_topic_arn")
+    )
 
 
 def build_receipts(

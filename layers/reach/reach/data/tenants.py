@@ -8,6 +8,7 @@ from datetime import datetime
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from reach.data.numbers import number_item
 from reach.data.tables import (
     KEY_LOOKUP_SK,
     NUMBER_SK,
@@ -28,17 +29,17 @@ from reach.data.tables import (
 from reach.data.transactions import cancelled_by
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import ApiKey, Tenant
+from reach.domain.numbers import Throughput
 
 
 class TenantRepository:
     """Tenant profiles and the sending numbers they own."""
 
-    def create(self, tenant: Tenant) -> None:
-        """Store a new tenant; its sending number must not belong to another tenant."""
+    def create(self, tenant: Tenant, throughput: Throughput | None = None) -> None:
+        """Store a new tenant; its sending number must not belong to another tenant. The
+        number's type and pace go on the number's item in the same transaction."""
         profile = _profile(tenant)
-        claim = SenderNumberItem(
-            pk=number_pk(tenant.sender_number), sk=NUMBER_SK, tenant_id=tenant.tenant_id
-        )
+        claim = number_item(tenant.tenant_id, tenant.sender_number, throughput)
         connection = TenantsTableItem._get_connection().connection
         try:
             with TransactWrite(connection=connection) as transaction:

@@ -69,3 +69,14 @@ def throughput(type_text: str | None, mps: float | None, fallback: Throughput) -
         return fallback if mps is None else Throughput(fallback.origination_type, float(mps))
     kind = origination_type(type_text)
     return Throughput(kind, float(mps) if mps is not None else DEFAULT_MPS[kind])
+
+
+def tenant_opt_out_list(tenant_id: str) -> str:
+    """The provider opt-out list of one tenant's numbers (docs/facts.md#number-setup).
+
+    Consent is per tenant in Reach, so the provider's list must be too: on a shared list a
+    STOP to one tenant's number would block every other tenant's texts to that person. Tenant
+    ids are unique and made of ``[a-z0-9_]``, which End User Messaging's list names allow
+    (1 to 64 of ``[A-Za-z0-9_-]``).
+    """
+    return f"reach-{tenant_id}"

@@ -7,11 +7,19 @@ import uuid
 from dataclasses import dataclass, replace
 
 from reach.clock import Clock
+from reach.data.numbers import NumberRecord, NumberRepository
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.durations import reminder_offsets as valid_offsets
 from reach.domain.errors import InvalidInput, NotFound
 from reach.domain.languages import normalize_language, supported_language
 from reach.domain.models import ApiKey, AppointmentKind, Tenant
+from reach.domain.numbers import (
+    DEFAULT_MPS,
+    OriginationType,
+    Throughput,
+    mps_value,
+    origination_type,
+)
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import quiet_hours_text
 from reach.domain.replies import keywords_with
@@ -32,10 +40,19 @@ class IssuedKey:
 class TenantAdmin:
     """Creates tenants and manages their API keys (used by the `reach` admin CLI)."""
 
-    def __init__(self, tenants: TenantRepository, keys: ApiKeyRepository, clock: Clock) -> None:
+    def __init__(
+        self,
+        tenants: TenantRepository,
+        keys: ApiKeyRepository,
+        clock: Clock,
+        numbers: NumberRepository | None = None,
+    ) -> None:
         self._tenants = tenants
         self._keys = keys
         self._clock = clock
+        # Without the stack's settings, a number recorded with no type runs at 10DLC's pace,
+        # the stack's default type (reach.settings.Settings.origination_type).
+        self._numbers = numbers or NumberRepository(Throughput.default(OriginationType.TEN_DLC))
 
     def create_tenant(
         self,
@@ -44,8 +61,16 @@ class TenantAdmin:
         sender_number: str,
         quiet_hours: str,
         reminder_offsets: tuple[str, ...],
+        *,
+        number_type: str | None = None,
+        mps: float | None = None,
     ) -> tuple[Tenant, IssuedKey]:
-        """Create a tenant and its first API key."""
+        """Create a tenant and its first API key.
+
+        ``number_type`` and ``mps`` are the sending number's grant, recorded with the number
+        in the same transaction; the MPS defaults to the type's. Neither given: the number
+        runs at the stack's own origination settings, as numbers recorded before types did.
+        """
         tenant = Tenant(
             tenant_id=f"ten_{uuid.uuid4().hex[:20]}",
             name=_name(name),
@@ -55,7 +80,7 @@ class TenantAdmin:
             reminder_offsets=_default_offsets(reminder_offsets),
             created_at=self._clock(),
         )
-        self._tenants.create(tenant)
+        self._tenants.create(tenant, _throughput(number_type, mps, current=None))
         return tenant, self.issue_key(tenant.tenant_id, label="initial")
 
     def update_tenant(
@@ -67,6 +92,8 @@ class TenantAdmin:
         quiet_hours: str | None = None,
         reminder_offsets: tuple[str, ...] | None = None,
         reply_keywords: dict[str, tuple[str, ...]] | None = None,
+        number_type: str | None = None,
+        mps: float | None = None,
     ) -> Tenant:
         """Change a tenant's settings; None keeps a setting as it is.
 
@@ -75,8 +102,15 @@ class TenantAdmin:
 
         New offsets apply to bookings made from now on. A new quiet-hours window applies to
         every send at once, because the sender re-checks it right before each text.
+
+        A new ``number_type`` without ``mps`` takes that type's default pace; ``mps`` alone
+        keeps the number's type. Both are checked before anything is written.
         """
         current = self._tenants.get(tenant_id)
+        pace = None
+        if number_type is not None or mps is not None:
+            recorded = self._numbers.get(current.sender_number).throughput
+            pace = _throughput(number_type, mps, current=recorded)
         updated = replace(
             current,
             name=current.name if name is None else _name(name),
@@ -93,7 +127,21 @@ class TenantAdmin:
         )
         if updated != current:
             self._tenants.save_profile(updated)
+        if pace is not None:
+            self._numbers.set_throughput(current.sender_number, pace)
         return updated
+
+    def number(self, tenant: Tenant) -> NumberRecord:
+        """The tenant's sending number as recorded: its type and pace."""
+        return self._numbers.get(tenant.sender_number)
+
+    def throughputs(self, tenants: list[Tenant]) -> dict[str, Throughput]:
+        """The sending numbers' paces, by number: one BatchGetItem per 100 tenants."""
+        return self._numbers.throughputs(t.sender_number for t in tenants)
+
+    def list_numbers(self) -> list[NumberRecord]:
+        """Every sending number with its tenant and pace (admin tooling: it scans)."""
+        return self._numbers.list_all()
 
     def get_tenant(self, tenant_id: str) -> Tenant:
         return self._tenants.get(tenant_id)
@@ -149,6 +197,22 @@ class TenantAdmin:
             raise NotFound(f"no key {prefix} for tenant {tenant_id}")
         issued = self.issue_key(tenant_id, label=old.label)
         return issued, self._keys.revoke(tenant_id, prefix, self._clock())
+
+
+def _throughput(
+    number_type: str | None, mps: float | None, *, current: Throughput | None
+) -> Throughput | None:
+    """The grant to record from what was given: a type alone gets its default MPS, an MPS
+    alone keeps ``current``'s type (a new number has none, so it needs its type named)."""
+    if number_type is None and mps is None:
+        return None
+    kind = origination_type(number_type) if number_type is not None else None
+    if kind is None:
+        if current is None:
+            raise InvalidInput("number_type", "give the number's type with its MPS")
+        kind = current.origination_type
+    pace = mps_value(mps) if mps is not None else DEFAULT_MPS[kind]
+    return Throughput(kind, pace)
 
 
 def _default_offsets(offsets: tuple[str, ...]) -> tuple[str, ...]:
