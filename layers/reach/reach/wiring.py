@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
-    from reach.data.pacing import ThroughputGate
+    from reach.data.numbers import NumberRepository
+    from reach.data.pacing import Gates
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -74,6 +75,7 @@ class Stores:
     def __init__(self, settings: Settings) -> None:
         bind_tables(settings)
         self._due_shards = settings.due_shards
+        self._throughput = settings.throughput
 
     @cached_property
     def tenants(self) -> TenantRepository:
@@ -110,6 +112,12 @@ class Stores:
         from reach.data.callbacks import CallbackRepository
 
         return CallbackRepository()
+
+    @cached_property
+    def numbers(self) -> NumberRepository:
+        from reach.data.numbers import NumberRepository
+
+        return NumberRepository(self._throughput)
 
     @cached_property
     def reminders(self) -> ReminderLifecycle:
@@ -150,13 +158,11 @@ def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentSer
     return ConsentService(stores.contacts, stores.appointments, events, clock)
 
 
-def _gate(settings: Settings, clock: Clock, sleep: Callable[[float], None]) -> ThroughputGate:
-    """The origination identity's throughput gate, shared by every text it sends."""
-    from reach.data.pacing import ThroughputGate
+def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
+    """Each sending number's throughput gate, shared by every text it sends."""
+    from reach.data.pacing import Gates
 
-    return ThroughputGate(
-        settings.origination_identity or "default", settings.throughput_mps, clock, sleep
-    )
+    return Gates(stores.numbers, clock, sleep)
 
 
 def build_services(
@@ -221,7 +227,13 @@ def build_dispatcher(
     from reach.services.dispatch import Dispatcher
 
     stores = stores or Stores(settings)
-    return Dispatcher(stores.reminders, queue or _send_queue(settings), settings.due_shards)
+    return Dispatcher(
+        stores.reminders,
+        queue or _send_queue(settings),
+        settings.due_shards,
+        tenants=stores.tenants,
+        numbers=stores.numbers,
+    )
 
 
 def _send_queue(settings: Settings) -> SendQueue:
@@ -262,11 +274,11 @@ def build_sender(
         tenants=stores.tenants,
         contacts=stores.contacts,
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=_gate(settings, clock, sleep),
+        gates=_gates(stores, clock, sleep),
         clock=clock,
         kinds=[ReminderKind(stores.appointments)],
-        origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
+        concurrency=settings.send_concurrency,
         events=events,
     )
 
@@ -297,7 +309,7 @@ def build_inbound(
     publisher = events or _event_bus(settings)
     answers = ReplySender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=_gate(settings, clock, sleep),
+        gates=_gates(stores, clock, sleep),
         messages=stores.messages,
         contacts=stores.contacts,
         clock=clock,

@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
+from reach.data.numbers import NumberRepository
 from reach.data.tables import TenantsTableItem
 from reach.domain.pacing import PacingContention, Reservation, reserve_slots
 
@@ -177,3 +178,29 @@ def _microseconds(span: timedelta) -> int:
 
 def _from_microseconds(count: int) -> datetime:
     return _EPOCH + count * _MICROSECOND
+
+
+class Gates:
+    """Each sending number's gate, made on first use at the number's recorded pace and kept
+    for the container's life (a gate remembers whether its schedule was busy)."""
+
+    def __init__(
+        self,
+        numbers: NumberRepository,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._numbers = numbers
+        self._clock = clock
+        self._sleep = sleep
+        self._gates: dict[str, ThroughputGate] = {}
+
+    def for_number(self, number: str, mps: float | None = None) -> ThroughputGate:
+        """The gate of ``number``; ``mps`` is its pace when the caller knows it already (a
+        queue message carries the dispatcher's copy), else the number's record is read."""
+        gate = self._gates.get(number)
+        if gate is not None and (mps is None or gate.mps == mps):
+            return gate
+        pace = mps if mps is not None else self._numbers.throughput_of(number).mps
+        self._gates[number] = ThroughputGate(number, pace, self._clock, self._sleep)
+        return self._gates[number]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from reach.data.pacing import ThroughputGate
 
@@ -29,3 +30,8 @@ class SlotBook:
 
     def wait_for(self, moment: datetime) -> None:
         self._gate.wait_for(moment)
+
+    def back_off(self, span: timedelta) -> None:
+        """Push the number's shared schedule ``span`` further out, for every sender: the
+        provider said it is sending too fast. Slots already handed out stay valid."""
+        self._gate.reserve([1] * max(1, math.ceil(span.total_seconds() * self._gate.mps)))
