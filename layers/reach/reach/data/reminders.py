@@ -211,7 +211,12 @@ class ReminderLifecycle:
 
     @staticmethod
     def returning(
-        key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
+        key: ReminderKey,
+        claim_id: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        started: bool | None = None,
     ) -> Transition:
         """Back to queued after a retryable failure, so the queue's redelivery can send it.
 
@@ -225,15 +230,18 @@ class ReminderLifecycle:
                 DueIndex.lease(lease_until),
                 ReminderItem.updated_at.set(now),
             ],
-            condition=ReminderItem.status.is_in(
-                MessageStatus.QUEUED.value, MessageStatus.SENDING.value
-            )
-            & (ReminderItem.claim_id == claim_id),
+            condition=_held_by(claim_id, started),
         )
 
     @staticmethod
     def holding(
-        key: ReminderKey, claim_id: str, until: datetime, reason: str, now: datetime
+        key: ReminderKey,
+        claim_id: str,
+        until: datetime,
+        reason: str,
+        now: datetime,
+        *,
+        started: bool | None = None,
     ) -> Transition:
         """Back in the due index for later (quiet hours, caps)."""
         return Transition(
@@ -246,8 +254,7 @@ class ReminderLifecycle:
                 ReminderItem.claim_id.remove(),
                 ReminderItem.updated_at.set(now),
             ],
-            condition=(ReminderItem.claim_id == claim_id)
-            & ReminderItem.status.is_in(MessageStatus.QUEUED.value, MessageStatus.SENDING.value),
+            condition=_held_by(claim_id, started),
         )
 
     @staticmethod
@@ -258,6 +265,8 @@ class ReminderLifecycle:
         reason: str | None,
         now: datetime,
         message: Message | None = None,
+        *,
+        started: bool | None = None,
     ) -> Transition:
         """To a final status, with its ``message`` stored (and its provider-id lookup) in the
         same write. Without a ``claim_id`` (a dispatcher settling an expired lease) any
@@ -270,11 +279,11 @@ class ReminderLifecycle:
         ]
         if message is not None:
             actions.append(ReminderItem.message_id.set(message.message_id))
+        if claim_id is not None:
+            return Transition(key, actions, _held_by(claim_id, started), message)
         condition = ReminderItem.status.is_in(
             MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
         )
-        if claim_id is not None:
-            condition &= ReminderItem.claim_id == claim_id
         return Transition(key, actions, condition, message)
 
     # --- writes ----------------------------------------------------------------------------
@@ -428,6 +437,24 @@ class ReminderLifecycle:
 
 
 _LOST = Start(started=False, claim_lost=True)
+
+
+def _held_by(claim_id: str, started: bool | None) -> Condition:
+    """The claim's holder still has the reminder: in ``sending`` once it started it, in
+    ``queued`` before (None: either). A message decided before its start must not match a
+    ``sending`` reminder: that is a replay of a batch whose sends went out, and moving it
+    on (a hold, a skip) could send it again."""
+    held = ReminderItem.claim_id == claim_id
+    if started is None:
+        either: Condition = held & ReminderItem.status.is_in(
+            MessageStatus.QUEUED.value, MessageStatus.SENDING.value
+        )
+        return either
+    status = MessageStatus.SENDING if started else MessageStatus.QUEUED
+    condition: Condition = held & (ReminderItem.status == status.value)
+    return condition
+
+
 #: Transactions retried after colliding with another one on the same items (each retry is a
 #: fresh chance: the other transaction has finished by then).
 _MAX_CONFLICTS = 3

@@ -67,6 +67,10 @@ DEADLINE_MARGIN = timedelta(seconds=15)
 #: How far a provider's throttling pushes its number's schedule back: every sender of that
 #: number slows down, not just the one that was told.
 THROTTLE_BACKOFF = timedelta(seconds=1)
+#: How far ahead one batch books a number's schedule: a slow number's messages beyond it are
+#: handed back unstarted, so that a sender never sleeps long on a 1-part-a-second number
+#: while other numbers' messages wait for a sender.
+PACING_HORIZON = timedelta(seconds=20)
 #: Start transactions tried for one message when what it was decided on keeps changing.
 _DECISIONS = 3
 
@@ -119,6 +123,8 @@ class _Message:
     tenant: TenantWording | None = None
     #: The caps' send reserved for it (to release if the text does not go).
     capped_at: datetime | None = None
+    #: Moved to ``sending`` by this batch: every later transition starts from there.
+    started: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,13 +136,27 @@ class _Ready:
     capped_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class _Started:
+    """A message in ``sending``: what it says, in how many parts, from which number."""
+
+    index: int
+    message: _Message
+    body: str
+    parts: int
+    encoding: str
+    origination: str
+
+
 @dataclass
 class _Flight:
-    """A started message: its record, and the provider call under way."""
+    """A message handed to the provider: its record, and the call under way."""
 
+    index: int
     message: _Message
     record: Message
     future: Future[SentSms]
+    origination: str
 
 
 @dataclass
@@ -210,19 +230,20 @@ class SendPath:
         messages = [self._message(delivery) for delivery in deliveries]
         outcomes = _Outcomes(results=[None] * len(messages))
         found = self._read(messages)
-        flights: list[tuple[int, _Flight]] = []
-        throttled: set[str] = set()
+        started: list[_Started] = []
         for index, message in enumerate(messages):
             if message.kind is None:
                 # Queued by a newer release (a deploy in progress): one that knows the kind
                 # takes it on a later receive.
                 outcomes.results[index] = SendResult(SendOutcome.RETRY, "unknown_kind")
                 continue
-            flight = self._through_checks(batch, index, message, found, outcomes, throttled)
-            if flight is not None:
-                flights.append((index, flight))
-        for index, flight in flights:
-            self._land(batch, index, flight, outcomes, throttled)
+            start = self._through_checks(batch, index, message, found, outcomes)
+            if start is not None:
+                started.append(start)
+        flights = self._send_started(batch, started, outcomes)
+        throttled: set[str] = set()
+        for flight in flights:
+            self._land(batch, flight, outcomes, throttled)
         self._record(outcomes)
         return [result or SendResult(SendOutcome.DUPLICATE) for result in outcomes.results]
 
@@ -249,19 +270,18 @@ class SendPath:
         message: _Message,
         found: dict[ItemKey, Any],
         outcomes: _Outcomes,
-        throttled: set[str],
-    ) -> _Flight | None:
-        """Decide, start and hand the message to the provider; None when it stops here (its
-        outcome is then in ``outcomes``)."""
+    ) -> _Started | None:
+        """Decide and start the message; None when it stops here (its outcome is then in
+        ``outcomes``)."""
         for _ in range(_DECISIONS):
             now = self._clock()
             decided = self._decide(batch, message, found, now)
             if not isinstance(decided, _Ready):
                 outcomes.record(index, decided[0], decided[1])
                 return None
-            flight = self._start(batch, index, message, decided, outcomes, throttled)
-            if not isinstance(flight, _Again):
-                return flight
+            start = self._start(batch, index, message, decided, outcomes)
+            if not isinstance(start, _Again):
+                return start
             found = found | self._reader.read(self._rereads(message))
         outcomes.record(index, *self._back(message, "changing"))
         return None
@@ -310,22 +330,17 @@ class SendPath:
         message: _Message,
         ready: _Ready,
         outcomes: _Outcomes,
-        throttled: set[str],
-    ) -> _Flight | _Again | None:
-        """Pace, start and call the provider; ``_AGAIN`` when a guard failed (decide again
-        on a fresh read), None when the message stops here."""
+    ) -> _Started | _Again | None:
+        """Render and start the message (queued -> sending with its guards); ``_AGAIN`` when
+        a guard failed (decide again on a fresh read), None when it stops here."""
         outgoing, (tenant, templates) = _decided(message)
         body = _kind(message).render(outgoing, tenant, templates)
         parts = count_segments(body)
         origination = tenant.sender_number
-        if origination in throttled:
-            outcomes.record(index, *self._back(message, "throttled"))
-            return None
-        slot = batch.slots(origination, message.queued.mps).take(parts.parts)
-        if batch.ends_before(slot + DEADLINE_MARGIN):
-            # A backlog beyond this invocation: give the message back rather than sleep
-            # through the timeout. Its slot is lost capacity, never exceeded capacity.
-            outcomes.record(index, *self._back(message, "backlog"))
+        if not batch.has_room(origination, message.queued.mps, parts.parts):
+            # More than this number can send within the invocation's horizon: give it back
+            # unstarted, so a slow number's backlog never holds a sender asleep for long.
+            outcomes.record(index, *self._back(message, "paced"))
             return None
         now = self._clock()
         started = self._reminders.start(
@@ -336,26 +351,60 @@ class SendPath:
             return None
         if not started.started:
             return _AGAIN
+        message.started = True
         message.capped_at = ready.capped_at
-        batch.slots(origination, message.queued.mps).wait_for(slot)
+        batch.book(origination, message.queued.mps, parts.parts)
+        return _Started(index, message, body, parts.parts, str(parts.encoding), origination)
+
+    def _send_started(
+        self, batch: SendBatch, started: list[_Started], outcomes: _Outcomes
+    ) -> list[_Flight]:
+        """Reserve the started messages' slots (one reservation per number, made now that
+        every start is written, so the slots are not spent waiting on writes), then hand
+        each to the provider at its slot, in order."""
+        flights: list[_Flight] = []
+        for start in started:
+            if start.origination in _throttled(flights):
+                # The provider said this number sends too fast: the rest of its batch goes
+                # back to the queue untried, and the number slows down (``_land``).
+                self._release_caps(start.message)
+                outcomes.record(start.index, *self._back(start.message, "throttled"))
+                continue
+            flight = self._at_slot(batch, start, outcomes)
+            if flight is not None:
+                flights.append(flight)
+        return flights
+
+    def _at_slot(self, batch: SendBatch, start: _Started, outcomes: _Outcomes) -> _Flight | None:
+        message = start.message
+        book = batch.slots(start.origination, message.queued.mps)
+        slot = book.take(start.parts)
+        if batch.ends_before(slot + DEADLINE_MARGIN):
+            # A backlog beyond this invocation: give the message back rather than sleep
+            # through the timeout. Its slot is lost capacity, never exceeded capacity.
+            self._release_caps(message)
+            outcomes.record(start.index, *self._back(message, "backlog"))
+            return None
+        book.send_at(slot, start.parts)
         now = self._clock()
         held = self._quiet_hours(message, now)
         if held is not None:  # the wait for a slot ran into quiet hours
             self._release_caps(message)
-            outcomes.record(index, *held)
+            outcomes.record(start.index, *held)
             return None
-        record = self._new_record(message, body, parts.parts, str(parts.encoding), now)
+        outgoing = _decided(message)[0]
+        record = self._new_record(message, start.body, start.parts, start.encoding, now)
         sms = OutboundSms(
             destination=outgoing.phone,
-            body=body,
-            origination_identity=origination,
+            body=start.body,
+            origination_identity=start.origination,
             tenant_id=outgoing.tenant_id,
             message_id=record.message_id,
             expires_at=outgoing.deadline,
             configuration_set=self._configuration_set,
             parts=record.parts,
         )
-        return _Flight(message, record, self._call(sms))
+        return _Flight(start.index, message, record, self._call(sms), start.origination)
 
     def _call(self, sms: OutboundSms) -> Future[SentSms]:
         if self._pool is not None:
@@ -389,17 +438,12 @@ class SendPath:
         )
 
     def _land(
-        self,
-        batch: SendBatch,
-        index: int,
-        flight: _Flight,
-        outcomes: _Outcomes,
-        throttled: set[str],
+        self, batch: SendBatch, flight: _Flight, outcomes: _Outcomes, throttled: set[str]
     ) -> None:
         """How the provider call ended: an opt-out the provider knows is kept on the contact;
         a retryable error goes back to the queue until the last receive, which records the
         failure (a throttle also slows the number down)."""
-        message, record = flight.message, flight.record
+        index, message, record = flight.index, flight.message, flight.record
         try:
             sent = flight.future.result()
         except RecipientOptedOut as error:
@@ -502,14 +546,14 @@ class SendPath:
         self, message: _Message, until: datetime, reason: str, now: datetime
     ) -> tuple[Transition, SendResult]:
         transition = self._reminders.holding(
-            message.key, message.queued.claim_id, until, reason, now
+            message.key, message.queued.claim_id, until, reason, now, started=message.started
         )
         return transition, SendResult(SendOutcome.HELD, reason)
 
     def _back(self, message: _Message, reason: str) -> tuple[Transition, SendResult]:
         now = self._clock()
         transition = self._reminders.returning(
-            message.key, message.queued.claim_id, now, now + CLAIM_LEASE
+            message.key, message.queued.claim_id, now, now + CLAIM_LEASE, started=message.started
         )
         return transition, SendResult(SendOutcome.RETRY, reason)
 
@@ -529,6 +573,7 @@ class SendPath:
             reason,
             now or self._clock(),
             record,
+            started=message.started,
         )
         return transition, SendResult(outcome, reason)
 
@@ -559,6 +604,18 @@ _FINAL_STATUS = {
 }
 
 
+def _throttled(flights: list[_Flight]) -> set[str]:
+    """The numbers a finished provider call of this batch was throttled on."""
+    return {
+        flight.origination
+        for flight in flights
+        if flight.future.done()
+        and isinstance(error := flight.future.exception(), SmsError)
+        and error.retryable
+        and error.reason == "throttled"
+    }
+
+
 def _kind(message: _Message) -> OutboundKind[Any]:
     if message.kind is None:
         raise AssertionError("a message of an unknown kind is never decided")
@@ -581,6 +638,8 @@ class SendBatch:
         self._deadline = deadline
         self._tenants: dict[str, TenantWording] = {}
         self._slots: dict[str, SlotBook] = {}
+        #: Parts started per number in this batch, to size each number's one reservation.
+        self._booked: dict[str, int] = {}
 
     def send_all(self, deliveries: Sequence[Delivery]) -> list[SendResult]:
         """Re-check, pace, send and record the queue messages; a result for each, in order."""
@@ -601,11 +660,22 @@ class SendBatch:
             self._tenants[tenant_id] = self._path._tenants.get_with_templates(tenant_id)
         return self._tenants[tenant_id]
 
+    def has_room(self, origination: str, mps: float | None, parts: int) -> bool:
+        """Whether one more message of ``parts`` fits what the number can send within
+        ``PACING_HORIZON`` (always, for the batch's first message of that number)."""
+        booked = self._booked.get(origination, 0)
+        pace = self._path._gates.for_number(origination, mps).mps
+        return booked == 0 or booked + parts <= pace * PACING_HORIZON.total_seconds()
+
+    def book(self, origination: str, mps: float | None, parts: int) -> None:
+        """Count a started message's parts toward its number's reservation."""
+        self._booked[origination] = self._booked.get(origination, 0) + parts
+
     def slots(self, origination: str, mps: float | None) -> SlotBook:
-        """The send slots of one sending number for this batch, reserved for the whole batch
-        at once. ``mps`` is the pace the dispatcher copied; without one, the number's record
-        is read."""
+        """The send slots of one sending number for this batch, reserved at once for every
+        part the batch started on that number. ``mps`` is the pace the dispatcher copied;
+        without one, the number's record is read."""
         if origination not in self._slots:
             gate = self._path._gates.for_number(origination, mps)
-            self._slots[origination] = SlotBook(gate, self._size)
+            self._slots[origination] = SlotBook(gate, self._booked.get(origination, 1))
         return self._slots[origination]
