@@ -12,16 +12,18 @@ from typing import Any
 from reach.adapters.sms_fake import RecordingSmsSender
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
-from reach.data.pacing import ThroughputGate
+from reach.data.numbers import NumberRepository
+from reach.data.pacing import Gates, ThroughputGate
 from reach.data.reminders import ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.models import Appointment
+from reach.domain.numbers import OriginationType, Throughput
 from reach.ports.events import EventPublisher
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms, SmsSender
-from reach.services.dispatch import Dispatcher, DispatchReport
+from reach.services.dispatch import DispatchReport
 from reach.services.sending import OutboundKind, ReminderKind, SendBatch, SendOutcome, SendPath
-from reach.wiring import Services
+from reach.wiring import Services, build_dispatcher
 from reach_tools.demo_clock import DemoClock
 
 SENDER_NUMBER = "+12025550143"
@@ -79,17 +81,29 @@ def make_sender(
         tenants=TenantRepository(),
         contacts=ContactRepository(),
         sms=sms,
-        gate=ThroughputGate(SENDER_NUMBER, mps, clock, clock.sleep),
+        gates=FixedPace(mps, clock),
         clock=clock,
         kinds=kinds or [ReminderKind(AppointmentRepository(aws.settings.due_shards))],
-        origination_identity=SENDER_NUMBER,
         configuration_set=None,
         events=events,
     )
 
 
+class FixedPace(Gates):
+    """Every number's gate at ``mps``, whatever its record or the queue message says."""
+
+    def __init__(self, mps: float, clock: DemoClock) -> None:
+        super().__init__(
+            NumberRepository(Throughput(OriginationType.LONG_CODE, mps)), clock, clock.sleep
+        )
+        self._mps = mps
+
+    def for_number(self, number: str, mps: float | None = None) -> ThroughputGate:
+        return super().for_number(number, self._mps)
+
+
 def tick(aws: Services, queue: MemoryQueue, moment: datetime) -> DispatchReport:
-    return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(moment)
+    return build_dispatcher(aws.settings, queue=queue).tick(moment)
 
 
 def claim_when_due(

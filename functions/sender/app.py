@@ -1,5 +1,6 @@
-"""Consumes the send queue: re-checks, paces and sends each queued message, reporting partial
-batch failures so that only the messages that need another try come back."""
+"""Consumes the send queue a batch at a time: the send path re-checks, paces, sends and
+records the whole batch, and Powertools reports the partial batch failure, so that only the
+messages that need another try come back."""
 
 from datetime import timedelta
 from functools import partial
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from reach.observability import build_logger, build_metrics, build_tracer
 from reach.ports.send_queue import QueuedReminder
-from reach.services.sending import RedeliverLater, SendBatch, SendOutcome
+from reach.services.sending import Delivery, RedeliverLater, SendOutcome, SendResult
 from reach.wiring import sender_from_env
 
 logger = build_logger("reach-sender")
@@ -37,19 +38,31 @@ _METRIC = {
 }
 
 
-def send_one(batch: SendBatch, record: SQSRecord) -> None:
+def _delivery(record: SQSRecord) -> Delivery | None:
     try:
         queued = QueuedReminder.model_validate_json(record.body)
     except ValidationError:
         # Our own queue never carries this; retrying can't fix it, so say so and let it go.
         logger.error("malformed send-queue message", extra={"message_id": record.message_id})
         metrics.add_metric(name="MalformedSendMessages", unit=MetricUnit.Count, value=1)
+        return None
+    return Delivery(queued, int(record.attributes.approximate_receive_count or 1))
+
+
+def report(results: dict[str, SendResult], record: SQSRecord) -> None:
+    """One record's outcome, as the batch decided it: counted, logged, and handed back to
+    the queue (a partial batch failure) when it needs another try."""
+    result = results.get(record.message_id)
+    if result is None:  # malformed: acknowledged, already counted
         return
-    result = batch.send(queued, receive_count=int(record.attributes.approximate_receive_count or 1))
     metrics.add_metric(name=_METRIC[result.outcome], unit=MetricUnit.Count, value=1)
     logger.info(
-        "reminder processed",
-        extra={"reminder": queued.reminder_id, "outcome": result.outcome, "reason": result.reason},
+        "message processed",
+        extra={
+            "sqs_message_id": record.message_id,
+            "outcome": result.outcome,
+            "reason": result.reason,
+        },
     )
     if result.outcome is SendOutcome.RETRY:
         raise RedeliverLater(result.reason or "retry")
@@ -60,7 +73,11 @@ def send_one(batch: SendBatch, record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
-    batch = sender_from_env().batch(len(event.get("Records") or []), remaining)
+    records = [SQSRecord(raw) for raw in event.get("Records") or []]
+    parsed = [(record.message_id, _delivery(record)) for record in records]
+    batch = [(message_id, delivery) for message_id, delivery in parsed if delivery is not None]
+    sent = sender_from_env().send_all([delivery for _, delivery in batch], remaining)
+    results = {message_id: result for (message_id, _), result in zip(batch, sent, strict=True)}
     return process_partial_response(
-        event=event, record_handler=partial(send_one, batch), processor=processor, context=context
+        event=event, record_handler=partial(report, results), processor=processor, context=context
     )

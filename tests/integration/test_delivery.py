@@ -12,7 +12,6 @@ import pytest
 from builders import NEW_YORK, book, local_day, reminders_of
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
-from reach.data.pacing import ThroughputGate
 from reach.data.reminders import ReminderLifecycle
 from reach.data.tenants import TenantRepository
 from reach.domain.models import AppointmentKind
@@ -25,7 +24,7 @@ from reach.services.sending import (
     SendPath,
     Stale,
 )
-from stand_ins import MemoryQueue, claim_when_due, drain, make_sender, tick
+from stand_ins import FixedPace, MemoryQueue, claim_when_due, drain, make_sender, tick
 
 
 def test_a_due_reminder_is_sent_once_in_local_time_and_recorded(aws, clinic, clock, sms):
@@ -327,10 +326,16 @@ class CampaignStandIn:
         self._reminder = ReminderKind(AppointmentRepository(aws.settings.due_shards))
         self.running = running
 
-    def load(self, queued, plan, now):
+    def wants(self, queued):
+        return self._reminder.wants(queued)
+
+    def load(self, queued, found, now):
         if not self.running:
             return Stale("campaign_finished")
-        return self._reminder.load(queued, plan, now)
+        return self._reminder.load(queued, found, now)
+
+    def unchanged(self, outgoing):
+        return self._reminder.unchanged(outgoing)
 
     def render(self, outgoing, tenant, templates):
         return f"{tenant.name}: our spring hours have changed. Reply STOP to opt out."
@@ -391,10 +396,9 @@ def test_a_batch_reads_each_tenant_once_and_a_new_batch_reads_it_again(aws, clin
         tenants=tenants,
         contacts=ContactRepository(),
         sms=sms,
-        gate=ThroughputGate("+12025550143", 100, clock, clock.sleep),
+        gates=FixedPace(100, clock),
         clock=clock,
         kinds=[ReminderKind(AppointmentRepository(aws.settings.due_shards))],
-        origination_identity="+12025550143",
         configuration_set=None,
     )
 

@@ -13,10 +13,9 @@ from botocore.exceptions import ClientError
 
 from builders import book, new_tenant, reminders_of
 from reach.adapters.sms_base import Classification, SmsProviderBase
-from reach.data.reminders import ReminderLifecycle
 from reach.ports.sms import OutboundSms, SmsThrottled
-from reach.services.dispatch import Dispatcher
 from reach.services.sending import SendOutcome
+from reach.wiring import build_dispatcher
 from reach_tools.demo_clock import DemoClock
 from stand_ins import MemoryQueue, make_sender
 
@@ -79,7 +78,7 @@ def test_four_dispatchers_and_four_senders_send_every_reminder_exactly_once_desp
     dispatchers_left = [4]
 
     def dispatch() -> None:
-        Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(due)
+        build_dispatcher(aws.settings, queue=queue).tick(due)
         with lock:
             dispatchers_left[0] -= 1
 
@@ -122,7 +121,7 @@ def test_a_reschedule_racing_the_sender_never_lets_a_stale_reminder_out(aws, ato
     clock = DemoClock(due)
     provider = FlakyProvider(clock, rate=0.0, seed=1)
     queue = MemoryQueue()
-    Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards).tick(due)
+    build_dispatcher(aws.settings, queue=queue).tick(due)
     moved = appointments[::2]
 
     def reschedule() -> None:

@@ -15,6 +15,7 @@ from reach.data.reminders import ReminderKey, ReminderLifecycle
 from reach.domain.message import MessageStatus
 from reach.ports.send_queue import QueuedReminder
 from reach.services.dispatch import CLAIM_LEASE, Dispatcher
+from reach.wiring import build_dispatcher
 
 
 class RecordingQueue:
@@ -64,7 +65,7 @@ def book(aws, tenant_id: str, count: int, hours_ahead: float, offsets=("PT1H",))
 
 
 def dispatcher(aws, queue) -> Dispatcher:
-    return Dispatcher(ReminderLifecycle(), queue, aws.settings.due_shards)
+    return build_dispatcher(aws.settings, queue=queue)
 
 
 def reminder_status(aws, appointment) -> list[tuple[str, str | None]]:

@@ -21,7 +21,8 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
 from reach.data.messages import MessageRepository
-from reach.data.pacing import ThroughputGate
+from reach.data.numbers import NumberRepository
+from reach.data.pacing import Gates
 from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
 from reach.data.tenants import TenantRepository
 from reach.domain.conversation_texts import ReplyKind
@@ -890,7 +891,7 @@ def with_surveys(aws, clock, sms, events):
     appointments = AppointmentRepository(aws.settings.due_shards)
     answers = ReplySender(
         sms=sms,
-        gate=ThroughputGate("default", aws.settings.throughput_mps, clock, clock.sleep),
+        gates=Gates(NumberRepository(aws.settings.throughput), clock, clock.sleep),
         messages=messages,
         contacts=contacts,
         clock=clock,

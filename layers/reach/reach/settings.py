@@ -62,6 +62,12 @@ def _shards(value: str) -> int:
     return shards
 
 
+def _concurrency(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= (count := int(value)) <= 64:
+        raise ValueError("must be a whole number from 1 to 64")
+    return count
+
+
 def _mps(value: str) -> float | None:
     if value == "":
         return None
@@ -122,6 +128,8 @@ class Settings:
     )
     origination_mps: float | None = _env("ORIGINATION_MPS", _mps, default=None)
     send_queue_url: str = _env("SEND_QUEUE_URL", default="")
+    #: Provider calls a sender invocation makes at once (each still waits for its slot).
+    send_concurrency: int = _env("SEND_CONCURRENCY", _concurrency, default=8)
     event_bus_name: str = _env("EVENT_BUS_NAME", default="")
     idempotency_table: str = _env("IDEMPOTENCY_TABLE", default="")
     callback_within: str = _env("CALLBACK_WITHIN", _callback_within, default="PT2H")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
     from reach.data.numbers import NumberRepository
-    from reach.data.pacing import ThroughputGate
+    from reach.data.pacing import Gates
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -161,13 +161,11 @@ def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentSer
     return ConsentService(stores.contacts, stores.appointments, events, clock)
 
 
-def _gate(settings: Settings, clock: Clock, sleep: Callable[[float], None]) -> ThroughputGate:
-    """The origination identity's throughput gate, shared by every text it sends."""
-    from reach.data.pacing import ThroughputGate
+def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
+    """Each sending number's throughput gate, shared by every text it sends."""
+    from reach.data.pacing import Gates
 
-    return ThroughputGate(
-        settings.origination_identity or "default", settings.throughput_mps, clock, sleep
-    )
+    return Gates(stores.numbers, clock, sleep)
 
 
 def build_services(
@@ -232,7 +230,13 @@ def build_dispatcher(
     from reach.services.dispatch import Dispatcher
 
     stores = stores or Stores(settings)
-    return Dispatcher(stores.reminders, queue or _send_queue(settings), settings.due_shards)
+    return Dispatcher(
+        stores.reminders,
+        queue or _send_queue(settings),
+        settings.due_shards,
+        tenants=stores.tenants,
+        numbers=stores.numbers,
+    )
 
 
 def _send_queue(settings: Settings) -> SendQueue:
@@ -273,11 +277,11 @@ def build_sender(
         tenants=stores.tenants,
         contacts=stores.contacts,
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=_gate(settings, clock, sleep),
+        gates=_gates(stores, clock, sleep),
         clock=clock,
         kinds=[ReminderKind(stores.appointments)],
-        origination_identity=settings.origination_identity,
         configuration_set=settings.configuration_set,
+        concurrency=settings.send_concurrency,
         events=events,
     )
 
@@ -308,7 +312,7 @@ def build_inbound(
     publisher = events or _event_bus(settings)
     answers = ReplySender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
-        gate=_gate(settings, clock, sleep),
+        gates=_gates(stores, clock, sleep),
         messages=stores.messages,
         contacts=stores.contacts,
         clock=clock,

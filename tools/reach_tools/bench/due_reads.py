@@ -25,12 +25,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reach.data.appointments import AppointmentRepository
-from reach.data.reminders import ReminderLifecycle
 from reach.data.tables import ReminderItem
 from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
 from reach.ports.send_queue import QueuedReminder
-from reach.services.dispatch import Dispatcher
+from reach.wiring import build_dispatcher
 from reach_tools.bench.harness import BenchAws, counting_aws_calls, embedded_aws, per
 
 FULL_STORED, FULL_DUE = 100_000, 1_000
@@ -121,9 +120,9 @@ def measure(stored: int = FULL_STORED, due: int = FULL_DUE) -> DueReadsResult:
             found = _scan_baseline(aws, now)
         queue = MemoryQueue()
         with counter.measuring("index"):
-            tick = Dispatcher(ReminderLifecycle(), queue, shards).tick(now)
+            tick = build_dispatcher(aws.settings, queue=queue).tick(now)
         with counter.measuring("idle"):
-            Dispatcher(ReminderLifecycle(), queue, shards).tick(now + timedelta(minutes=1))
+            build_dispatcher(aws.settings, queue=queue).tick(now + timedelta(minutes=1))
         return DueReadsResult(
             stored=stored,
             due=due,

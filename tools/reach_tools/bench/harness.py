@@ -148,12 +148,13 @@ def _item_kind(params: Mapping[str, Any]) -> str:
 
 def _target(params: Mapping[str, Any]) -> str:
     if "TransactItems" in params:
-        parts = [
+        parts = Counter(
             f"{op}:{_item_kind(body)}"
             for entry in params["TransactItems"]
             for op, body in entry.items()
-        ]
-        return "[" + " + ".join(parts) + "]"
+        )
+        # A batch's transaction repeats the same few parts: each is named once, with a count.
+        return "[" + " + ".join(p if n == 1 else f"{p} x{n}" for p, n in parts.items()) + "]"
     where = str(params.get("TableName", params.get("QueueUrl", "")).rsplit("/", 1)[-1])
     if params.get("IndexName"):
         where += f"/{params['IndexName']}"

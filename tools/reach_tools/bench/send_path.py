@@ -24,16 +24,14 @@ from reach.adapters.sms_fake import RecordingSmsSender
 from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
-from reach.data.pacing import ThroughputGate
-from reach.data.reminders import ReminderLifecycle
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.models import AppointmentKind
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms
 from reach.services.appointments import AppointmentService, NewAppointment
-from reach.services.sending import ReminderKind, SendOutcome, SendPath
+from reach.services.sending import Delivery, SendOutcome, SendPath
 from reach.services.tenants import TenantAdmin
-from reach.wiring import build_dispatcher
+from reach.wiring import build_dispatcher, build_sender
 from reach_tools.bench.harness import (
     ORIGINATION,
     BenchAws,
@@ -51,6 +49,9 @@ FLOOR = 2
 #: The sender function's timeout when the template gives none (it gives 90 s).
 _DEFAULT_TIMEOUT = 90
 PROVIDER_SEND = "sms:Send (provider)"
+#: Messages per sender invocation: the event source mapping's BatchSize for the stack's
+#: default peak (template.yaml's sizing table).
+SENDER_BATCH = 25
 ZONE = "America/New_York"
 
 
@@ -69,6 +70,8 @@ class CountingSms(RecordingSmsSender):
 @dataclass(frozen=True)
 class SendPathResult:
     kind: str
+    #: Messages per sender invocation (1: one at a time, as the path before batching sent).
+    batch_size: int
     due: int
     #: Provider sends that were accepted.
     sent: int
@@ -106,6 +109,7 @@ class SendPathResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
+            "batch_size": self.batch_size,
             "due": self.due,
             "sent": self.sent,
             "stored_sent": self.stored_sent,
@@ -128,9 +132,12 @@ class SendPathResult:
 
 
 def measure(
-    reminders: int = FULL_REMINDERS, kind: AppointmentKind | str = "clinic_visit"
+    reminders: int = FULL_REMINDERS,
+    kind: AppointmentKind | str = "clinic_visit",
+    batch_size: int = SENDER_BATCH,
 ) -> SendPathResult:
-    """Book ``reminders`` appointments of ``kind``, then count one tick and the drain."""
+    """Book ``reminders`` appointments of ``kind``, then count one tick and the drain, the
+    sender taking ``batch_size`` messages an invocation."""
     kind = AppointmentKind(kind)
     start = datetime.now(UTC).replace(microsecond=0)
     clock = DemoClock(start)
@@ -142,10 +149,11 @@ def measure(
         with counter.measuring("reach"):
             report = build_dispatcher(aws.settings).tick(tick_at)
         tick_calls = [operation for _, operation in counter.sequence]
-        outcomes = _drain(aws, sender, counter)
+        outcomes = _drain(aws, sender, counter, batch_size)
         destinations = Counter(text.destination for text in sms.sent)
         return SendPathResult(
             kind=kind.value,
+            batch_size=batch_size,
             due=reminders,
             sent=len(sms.sent),
             stored_sent=_stored_sent(aws),
@@ -203,21 +211,9 @@ def _book(aws: BenchAws, clock: DemoClock, count: int, kind: AppointmentKind) ->
 
 
 def _sender(aws: BenchAws, sms: RecordingSmsSender, clock: DemoClock) -> SendPath:
-    """What ``reach.wiring.build_sender`` builds, with the recording SMS fake and our clock."""
-    settings = aws.settings
-    return SendPath(
-        reminders=ReminderLifecycle(),
-        tenants=TenantRepository(),
-        contacts=ContactRepository(),
-        sms=sms,
-        gate=ThroughputGate(
-            settings.origination_identity, settings.throughput_mps, clock, clock.sleep
-        ),
-        clock=clock,
-        kinds=[ReminderKind(AppointmentRepository(settings.due_shards))],
-        origination_identity=settings.origination_identity,
-        configuration_set=settings.configuration_set,
-    )
+    """What the sender function runs (``reach.wiring.build_sender``), with the recording SMS
+    fake and our clock."""
+    return build_sender(aws.settings, clock=clock, sleep=clock.sleep, sms=sms)
 
 
 def _timeout(aws: BenchAws) -> timedelta:
@@ -228,49 +224,67 @@ def _timeout(aws: BenchAws) -> timedelta:
     return timedelta(seconds=int(seconds))
 
 
-def _drain(aws: BenchAws, sender: SendPath, counter: CallCounter) -> Counter[SendOutcome]:
-    """The event source mapping's loop: receive up to 10, invoke, delete what succeeded.
+def _drain(
+    aws: BenchAws, sender: SendPath, counter: CallCounter, batch_size: int
+) -> Counter[SendOutcome]:
+    """The event source mapping's loop: gather up to ``batch_size`` messages (SQS hands out
+    at most 10 a receive), invoke once with the batch, delete what succeeded.
 
     A RETRY stays in the queue; moto keeps it invisible for the visibility timeout by the
     wall clock, so it is made visible again at once (a Lambda-side call, counted as such).
     """
     outcomes: Counter[SendOutcome] = Counter()
     timeout = _timeout(aws)
-    while True:
-        with counter.measuring("lambda"):
-            messages = aws.sqs.receive_message(
-                QueueUrl=aws.send_queue_url,
-                MaxNumberOfMessages=10,
-                MessageSystemAttributeNames=["ApproximateReceiveCount"],
-                WaitTimeSeconds=0,
-            ).get("Messages", [])
-        if not messages:
-            return outcomes
+    while messages := _gather(aws, counter, batch_size):
+        with counter.measuring("reach"):
+            deliveries = [
+                Delivery(
+                    QueuedReminder.model_validate_json(message["Body"]),
+                    int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                )
+                for message in messages
+            ]
+            results = sender.send_all(deliveries, timeout)
         done: list[str] = []
         again: list[str] = []
-        with counter.measuring("reach"):
-            batch = sender.batch(len(messages), timeout)
-            for message in messages:
-                queued = QueuedReminder.model_validate_json(message["Body"])
-                receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                result = batch.send(queued, receive_count=receives)
-                outcomes[result.outcome] += 1
-                handle = message["ReceiptHandle"]
-                (again if result.outcome is SendOutcome.RETRY else done).append(handle)
+        for message, result in zip(messages, results, strict=True):
+            outcomes[result.outcome] += 1
+            handle = message["ReceiptHandle"]
+            (again if result.outcome is SendOutcome.RETRY else done).append(handle)
         with counter.measuring("lambda"):
-            if done:
+            for start in range(0, len(done), 10):
                 aws.sqs.delete_message_batch(
                     QueueUrl=aws.send_queue_url,
-                    Entries=[{"Id": str(n), "ReceiptHandle": h} for n, h in enumerate(done)],
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": h}
+                        for n, h in enumerate(done[start : start + 10])
+                    ],
                 )
-            if again:
+            for start in range(0, len(again), 10):
                 aws.sqs.change_message_visibility_batch(
                     QueueUrl=aws.send_queue_url,
                     Entries=[
                         {"Id": str(n), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                        for n, h in enumerate(again)
+                        for n, h in enumerate(again[start : start + 10])
                     ],
                 )
+    return outcomes
+
+
+def _gather(aws: BenchAws, counter: CallCounter, batch_size: int) -> list[Any]:
+    messages: list[Any] = []
+    with counter.measuring("lambda"):
+        while len(messages) < batch_size:
+            received = aws.sqs.receive_message(
+                QueueUrl=aws.send_queue_url,
+                MaxNumberOfMessages=min(10, batch_size - len(messages)),
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not received:
+                break
+            messages += received
+    return messages
 
 
 def _stored_sent(aws: BenchAws) -> int:

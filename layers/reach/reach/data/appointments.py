@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from reach.data.batch_reads import ItemKey
 from reach.data.paging import decode_token, encode_token
 from reach.data.reminders import DueIndex, ReminderKey
 from reach.data.tables import (
@@ -87,6 +89,24 @@ class AppointmentRepository:
         except DoesNotExist:
             return None
         return _appointment(item, ())
+
+    @staticmethod
+    def item_key(tenant_id: str, appointment_id: str) -> ItemKey:
+        """The appointment item's key, for a batch read."""
+        return ItemKey(
+            AppointmentsTableItem, appointment_pk(tenant_id, appointment_id), APPOINTMENT_SK
+        )
+
+    @staticmethod
+    def from_found(found: Mapping[ItemKey, Any], key: ItemKey) -> Appointment | None:
+        """The appointment (without its reminders) a batch read found at ``key``."""
+        item = found.get(key)
+        return _appointment(item, ()) if isinstance(item, AppointmentItem) else None
+
+    @staticmethod
+    def unchanged(appointment: Appointment) -> VersionCheck:
+        """A transaction part that holds only while the appointment is at the version read."""
+        return VersionCheck(appointment.tenant_id, appointment.appointment_id, appointment.version)
 
     def get(self, tenant_id: str, appointment_id: str) -> Appointment:
         """The appointment with all its reminders (one Query), or NotFound."""
@@ -284,6 +304,7 @@ class AppointmentRepository:
             reason=reminder.reason,
             updated_at=appointment.updated_at,
             appointment_starts_at=appointment.starts_at,
+            phone=appointment.phone,
         )
         return self._due.place(item, reminder)
 
@@ -315,6 +336,24 @@ def _status_of(reminder: Reminder, now: datetime) -> list[Action]:
         ReminderItem.reason.set(reminder.reason or ""),
         ReminderItem.updated_at.set(now),
     ]
+
+
+@dataclass(frozen=True)
+class VersionCheck:
+    """The appointment is still at ``version``: any change since it was read (rescheduled,
+    cancelled, confirmed, edited) fails the transaction this is part of."""
+
+    tenant_id: str
+    appointment_id: str
+    version: int
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        transaction.condition_check(
+            AppointmentItem,
+            appointment_pk(self.tenant_id, self.appointment_id),
+            APPOINTMENT_SK,
+            condition=AppointmentItem.version == self.version,
+        )
 
 
 def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:

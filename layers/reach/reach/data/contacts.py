@@ -11,10 +11,10 @@ overwritten by a sender recording its send (the loser re-reads and decides again
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import (
@@ -27,7 +27,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
 
+from reach.data.batch_reads import ItemKey
 from reach.data.tables import TenantsTableItem
 from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
 from reach.domain.conversation import PendingChoice
@@ -116,6 +118,21 @@ class ContactRepository:
     def get(self, tenant_id: str, phone: str) -> Contact:
         """The contact as stored; one never seen is opted in with no sends."""
         return _contact(self._load(tenant_id, phone))
+
+    @staticmethod
+    def item_key(tenant_id: str, phone: str) -> ItemKey:
+        """The contact item's key, for a batch read."""
+        return ItemKey(TenantsTableItem, contact_pk(tenant_id, phone), CONTACT_SK)
+
+    def for_sending(
+        self, found: Mapping[ItemKey, Any], tenant_id: str, phone: str
+    ) -> ContactForSending:
+        """The contact a batch read found (a new one if it has none), ready for the checks a
+        send makes in its start transaction."""
+        item = found.get(self.item_key(tenant_id, phone))
+        if not isinstance(item, ContactItem):
+            item = self._load(tenant_id, phone, read=False)
+        return ContactForSending(item)
 
     def reserve_clinic_send(
         self, tenant_id: str, phone: str, at: datetime, zone: ZoneInfo
@@ -347,21 +364,78 @@ class ContactRepository:
             "being updated; retry"
         )
 
-    def _load(self, tenant_id: str, phone: str) -> ContactItem:
+    def _load(self, tenant_id: str, phone: str, *, read: bool = True) -> ContactItem:
         if not tenant_id:
             raise InvalidInput("tenant_id", "required")
         if not _E164.fullmatch(phone):
             raise InvalidInput("phone", "contacts are keyed by E.164 numbers, e.g. +15551234567")
         try:
             # Strongly consistent: consent just revoked must be seen by the next send.
-            return ContactItem.get(contact_pk(tenant_id, phone), CONTACT_SK, consistent_read=True)
+            if read:
+                return ContactItem.get(
+                    contact_pk(tenant_id, phone), CONTACT_SK, consistent_read=True
+                )
         except DoesNotExist:
-            return ContactItem(
-                pk=contact_pk(tenant_id, phone),
-                sk=CONTACT_SK,
-                tenant_id=tenant_id,
-                phone=phone,
-            )
+            pass
+        return ContactItem(
+            pk=contact_pk(tenant_id, phone), sk=CONTACT_SK, tenant_id=tenant_id, phone=phone
+        )
+
+
+class ContactForSending:
+    """A contact as a batch read found it, and the part it plays in a send's start
+    transaction: the consent check, and for a capped kind the caps' send log."""
+
+    def __init__(self, item: ContactItem) -> None:
+        self._item = item
+
+    @property
+    def opted_out(self) -> bool:
+        return bool(self._item.opted_out)
+
+    def consent_holds(self) -> ConsentCheck:
+        """Holds while the recipient has not opted out (a contact never seen has not)."""
+        return ConsentCheck(self._item.tenant_id, self._item.phone)
+
+    def reserve_clinic_send(
+        self, at: datetime, zone: ZoneInfo
+    ) -> tuple[CapDecision, CapsWrite | None]:
+        """The caps' decision for a clinic reminder at ``at`` (days in ``zone``) and, when it is
+        allowed, the write that records the send: conditional on the contact's version, so an
+        opt-out or another send recorded since the read fails the transaction instead of
+        being overwritten."""
+        if self._item.opted_out:
+            return CapDecision(reason=CapReason.OPTED_OUT), None
+        sends = _datetimes(self._item.recent_sends)
+        decision = check_caps(sends, at, zone)
+        if not decision.allowed:
+            return decision, None
+        item = ContactItem.from_raw_data(self._item.serialize())
+        item.version = self._item.version
+        item.recent_sends = list(prune_sends([*sends, at], at))
+        return decision, CapsWrite(item)
+
+
+@dataclass(frozen=True)
+class ConsentCheck:
+    tenant_id: str
+    phone: str
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        transaction.condition_check(
+            ContactItem,
+            contact_pk(self.tenant_id, self.phone),
+            CONTACT_SK,
+            condition=ContactItem.opted_out.does_not_exist() | (ContactItem.opted_out == False),  # noqa: E712
+        )
+
+
+@dataclass(frozen=True)
+class CapsWrite:
+    item: ContactItem
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        transaction.save(self.item)  # conditional on the version read, which it then bumps
 
 
 #: Consent that came with a booking: the clinic's word, not the recipient's. It never makes

@@ -47,11 +47,18 @@ class NumberRepository:
     def __init__(self, fallback: Throughput) -> None:
         self._fallback = fallback
 
+    @property
+    def fallback(self) -> Throughput:
+        """The stack's own origination settings."""
+        return self._fallback
+
     def throughputs(self, numbers: Iterable[str]) -> dict[str, Throughput]:
         """Each known number's throughput: one BatchGetItem per 100 numbers. A number with no
         record is left out (it belongs to no tenant, so nothing may be sent from it)."""
         keys = [(number_pk(e164), NUMBER_SK) for e164 in dict.fromkeys(numbers)]
         found: dict[str, Throughput] = {}
+        if not keys:
+            return found
         for item in SenderNumberItem.batch_get(keys):
             e164 = item.pk.removeprefix("number#")
             found[e164] = throughput(item.origination_type, item.mps, self._fallback)
@@ -80,6 +87,10 @@ class NumberRepository:
             throughput=throughput(item.origination_type, item.mps, self._fallback),
             recorded=bool(item.origination_type),
         )
+
+    def throughput_of(self, e164: str) -> Throughput:
+        """One number's throughput (the stack's own when the number has no record)."""
+        return self.throughputs([e164]).get(e164, self._fallback)
 
     def set_throughput(self, e164: str, value: Throughput) -> None:
         """Record a number's type and pace; the number must already belong to a tenant."""

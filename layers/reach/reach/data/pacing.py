@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, UpdateError
 
+from reach.data.numbers import NumberRepository
 from reach.data.tables import TenantsTableItem
 from reach.domain.pacing import PacingContention, Reservation, reserve_slots
 
@@ -86,6 +87,7 @@ class ThroughputGate:
         *,
         max_wait: timedelta = timedelta(seconds=30),
         max_attempts: int = 6,
+        lead: timedelta = timedelta(0),
     ) -> None:
         if not identity:
             raise ValueError("an origination identity is required to pace sends")
@@ -96,6 +98,10 @@ class ThroughputGate:
         self.identity = identity
         self.mps = mps
         self.max_wait = max_wait
+        #: How far ahead of "now" the first slot of a reservation is: the write that makes
+        #: it takes a few milliseconds, and a slot already past when it comes back would be
+        #: sent late, crowding the next one.
+        self.lead = lead
         self._clock = clock
         self._sleep = sleep
         self._max_attempts = max_attempts
@@ -118,7 +124,8 @@ class ThroughputGate:
             # The batch's length does not depend on where it starts.
             _, end = reserve_slots(None, now, counts, self.mps)
             length = end - now
-            origin = self._extend(now, length) if expect_busy else self._restart(now, length)
+            ready = now + self.lead
+            origin = self._extend(ready, length) if expect_busy else self._restart(ready, length)
             if origin is not None:
                 reservation, self._last_end = reserve_slots(origin, origin, counts, self.mps)
                 wait = reservation.starts[0] - now
@@ -129,6 +136,10 @@ class ThroughputGate:
             f"could not reserve send slots for {self.identity} in {self._max_attempts} "
             "attempts; the schedule kept changing, retry the batch"
         )
+
+    def now(self) -> datetime:
+        """The time by this gate's clock."""
+        return self._clock()
 
     def wait_for(self, moment: datetime) -> None:
         """Sleep until ``moment`` by the injected clock (``sleep`` must let the clock move)."""
@@ -177,3 +188,36 @@ def _microseconds(span: timedelta) -> int:
 
 def _from_microseconds(count: int) -> datetime:
     return _EPOCH + count * _MICROSECOND
+
+
+#: A reservation's first slot is this far ahead of the moment it was asked for: longer than
+#: a DynamoDB write takes at the 99th percentile, so the slot has not passed when it arrives.
+RESERVATION_LEAD = timedelta(milliseconds=50)
+
+
+class Gates:
+    """Each sending number's gate, made on first use at the number's recorded pace and kept
+    for the container's life (a gate remembers whether its schedule was busy)."""
+
+    def __init__(
+        self,
+        numbers: NumberRepository,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._numbers = numbers
+        self._clock = clock
+        self._sleep = sleep
+        self._gates: dict[str, ThroughputGate] = {}
+
+    def for_number(self, number: str, mps: float | None = None) -> ThroughputGate:
+        """The gate of ``number``; ``mps`` is its pace when the caller knows it already (a
+        queue message carries the dispatcher's copy), else the number's record is read."""
+        gate = self._gates.get(number)
+        if gate is not None and (mps is None or gate.mps == mps):
+            return gate
+        pace = mps if mps is not None else self._numbers.throughput_of(number).mps
+        self._gates[number] = ThroughputGate(
+            number, pace, self._clock, self._sleep, lead=RESERVATION_LEAD
+        )
+        return self._gates[number]

@@ -13,9 +13,10 @@ work that is silently lost. Final states remove the reminder from the index.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -30,7 +31,13 @@ from reach.data.tables import (
     reminder_sk,
     strings,
 )
-from reach.data.transactions import cancelled_by
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    TrackedTransaction,
+    cancelled_by,
+    failed_positions,
+)
 from reach.domain.message import Message, MessageStatus, Thread
 from reach.domain.models import Reminder
 
@@ -44,12 +51,51 @@ class ReminderKey:
 
 @dataclass(frozen=True)
 class DueEntry:
-    """What the due index says about a reminder: enough to claim it."""
+    """What the due index says about a reminder: enough to claim it, and the copies a sender
+    reads a batch with (``plan``, the appointment version it was made for; ``phone``)."""
 
     key: ReminderKey
     status: MessageStatus
     due_at: datetime
     appointment_starts_at: datetime | None
+    plan: int | None = None
+    phone: str | None = None
+    #: The outbound kind waiting (the index holds reminders only, so far).
+    kind: str = "reminder"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One conditional change of a reminder, written alone or with others in a transaction;
+    ``message`` is stored with it (a final status with its text)."""
+
+    key: ReminderKey
+    actions: list[Action]
+    condition: Condition
+    message: Message | None = None
+
+
+class Guard(Protocol):
+    """Another item's part in a reminder's start transaction: a condition that what was read
+    is still so (the appointment's version), or a conditional write (the caps' send log)."""
+
+    def add_to(self, transaction: TransactWrite) -> None: ...
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a start transaction went: ``started``, or which part refused. ``claim_lost``: the
+    reminder moved on (another sender owns it); ``guards_failed``: positions in the guards
+    passed whose condition failed (re-read them and decide again)."""
+
+    started: bool
+    claim_lost: bool = False
+    guards_failed: frozenset[int] = frozenset()
+
+
+#: Transitions written in one transaction: with a message and its provider-id lookup each
+#: takes three of DynamoDB's 100 actions a transaction.
+TRANSITIONS_PER_TRANSACTION = 25
 
 
 @dataclass(frozen=True)
@@ -122,13 +168,18 @@ class DueIndex:
                 status=MessageStatus(item.status),
                 due_at=item.due_at,
                 appointment_starts_at=item.appointment_starts_at,
+                plan=int(item.appointment_version),
+                phone=item.phone,
             )
 
 
 class ReminderLifecycle:
     """Dispatch-time reads and writes of reminders.
 
-    ``messages`` stores a reminder's text in the same transaction as its final status.
+    Every change is a ``Transition`` (an update on a condition). One can be written alone,
+    or many together with ``apply``, which is how a dispatcher claims and a sender records a
+    whole batch in a few calls. ``messages`` stores a reminder's text in the same write as its
+    final status.
     """
 
     def __init__(self, messages: MessageRepository | None = None) -> None:
@@ -138,11 +189,14 @@ class ReminderLifecycle:
         """Reminders in ``shard`` due at or before ``now``: a key-bound Query, never a Scan."""
         return DueIndex.read(shard, now, limit)
 
-    def claim(
-        self, key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
-    ) -> ReminderState | None:
-        """Take a due reminder for sending; None when someone else got it first."""
-        return self._transition(
+    # --- transitions -----------------------------------------------------------------------
+
+    @staticmethod
+    def claiming(
+        key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
+    ) -> Transition:
+        """Take a due reminder for sending (pending or an expired claim -> queued)."""
+        return Transition(
             key,
             actions=[
                 ReminderItem.status.set(MessageStatus.QUEUED.value),
@@ -155,12 +209,197 @@ class ReminderLifecycle:
             & ReminderItem.status.is_in(MessageStatus.PENDING.value, MessageStatus.QUEUED.value),
         )
 
+    @staticmethod
+    def returning(
+        key: ReminderKey,
+        claim_id: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        started: bool | None = None,
+    ) -> Transition:
+        """Back to queued after a retryable failure, so the queue's redelivery can send it.
+
+        The lease is renewed to outlast the queue's visibility timeout: the redelivery of
+        this claim, not a new claim, makes the next attempt, so receives keep counting.
+        """
+        return Transition(
+            key,
+            actions=[
+                ReminderItem.status.set(MessageStatus.QUEUED.value),
+                DueIndex.lease(lease_until),
+                ReminderItem.updated_at.set(now),
+            ],
+            condition=_held_by(claim_id, started),
+        )
+
+    @staticmethod
+    def holding(
+        key: ReminderKey,
+        claim_id: str,
+        until: datetime,
+        reason: str,
+        now: datetime,
+        *,
+        started: bool | None = None,
+    ) -> Transition:
+        """Back in the due index for later (quiet hours, caps)."""
+        return Transition(
+            key,
+            actions=[
+                ReminderItem.status.set(MessageStatus.PENDING.value),
+                DueIndex.lease(until),
+                ReminderItem.send_at.set(until),
+                ReminderItem.reason.set(reason),
+                ReminderItem.claim_id.remove(),
+                ReminderItem.updated_at.set(now),
+            ],
+            condition=_held_by(claim_id, started),
+        )
+
+    @staticmethod
+    def finishing(
+        key: ReminderKey,
+        claim_id: str | None,
+        status: MessageStatus,
+        reason: str | None,
+        now: datetime,
+        message: Message | None = None,
+        *,
+        started: bool | None = None,
+    ) -> Transition:
+        """To a final status, with its ``message`` stored (and its provider-id lookup) in the
+        same write. Without a ``claim_id`` (a dispatcher settling an expired lease) any
+        holder's claim is overruled."""
+        actions: list[Action] = [
+            ReminderItem.status.set(status.value),
+            ReminderItem.reason.set(reason) if reason else ReminderItem.reason.remove(),
+            ReminderItem.updated_at.set(now),
+            *DueIndex.leave(),
+        ]
+        if message is not None:
+            actions.append(ReminderItem.message_id.set(message.message_id))
+        if claim_id is not None:
+            return Transition(key, actions, _held_by(claim_id, started), message)
+        condition = ReminderItem.status.is_in(
+            MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
+        )
+        return Transition(key, actions, condition, message)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def apply(self, transitions: Sequence[Transition]) -> list[bool]:
+        """Write the transitions, many per transaction; whether each one took effect.
+
+        A transaction is all or nothing, so when some conditions fail (a claim lost, a
+        reminder someone else moved on) the others are written again without them: at most
+        one more transaction per chunk, since the items that failed are known by position.
+        Any other failure (throttling, validation) is raised; nothing was written by the
+        chunk that raised.
+        """
+        applied = [False] * len(transitions)
+        for start in range(0, len(transitions), TRANSITIONS_PER_TRANSACTION):
+            chunk = list(range(start, min(start + TRANSITIONS_PER_TRANSACTION, len(transitions))))
+            conflicts = 0
+            while chunk:
+                failed = self._write([transitions[i] for i in chunk])
+                if failed is None:  # a concurrent transaction on one of the items
+                    conflicts += 1
+                    if conflicts >= _MAX_CONFLICTS:
+                        raise TransactionConflicts(len(chunk))
+                    continue
+                if not failed:
+                    for i in chunk:
+                        applied[i] = True
+                    break
+                chunk = [i for n, i in enumerate(chunk) if n not in failed]
+        return applied
+
+    def _write(self, transitions: Sequence[Transition]) -> set[int] | None:
+        """One transaction (or one UpdateItem for a lone transition without a message); the
+        positions whose condition failed, empty when everything was written, None when it
+        collided with another transaction and nothing was decided."""
+        if len(transitions) == 1 and transitions[0].message is None:
+            only = transitions[0]
+            return set() if _update(only.key, only.actions, only.condition) else {0}
+        transaction = TrackedTransaction(
+            connection=AppointmentsTableItem._get_connection().connection
+        )
+        try:
+            with transaction:
+                for n, transition in enumerate(transitions):
+                    transaction.owner = n
+                    transaction.update(
+                        _item(transition.key),
+                        actions=transition.actions,
+                        condition=transition.condition,
+                    )
+                    if transition.message is not None:
+                        key = transition.key
+                        thread = Thread(key.tenant_id, key.appointment_id, transition.message.phone)
+                        self._messages.add_in(transaction, thread, transition.message)
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
+            return failed or None
+        return set()
+
+    def start(
+        self,
+        key: ReminderKey,
+        claim_id: str,
+        now: datetime,
+        lease_until: datetime,
+        guards: Sequence[Guard] = (),
+    ) -> Start:
+        """queued -> sending for the holder of ``claim_id``, in one transaction with the
+        ``guards``: the checks that what the send was decided on is still so."""
+        actions = [
+            ReminderItem.status.set(MessageStatus.SENDING.value),
+            DueIndex.lease(lease_until),
+            ReminderItem.updated_at.set(now),
+        ]
+        condition = (ReminderItem.status == MessageStatus.QUEUED.value) & (
+            ReminderItem.claim_id == claim_id
+        )
+        if not guards:
+            return Start(started=True) if _update(key, actions, condition) else _LOST
+        transaction = TrackedTransaction(
+            connection=AppointmentsTableItem._get_connection().connection
+        )
+        try:
+            with transaction:
+                transaction.update(_item(key), actions=actions, condition=condition)
+                for n, guard in enumerate(guards, start=1):
+                    transaction.owner = n
+                    guard.add_to(transaction)
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
+            if not failed:
+                raise TransactionConflicts(1) from error
+            if 0 in failed:
+                return _LOST
+            return Start(started=False, guards_failed=frozenset(n - 1 for n in failed))
+        return Start(started=True)
+
+    # --- one at a time (the dispatcher's rare paths, and tests) ------------------------------
+
+    def claim(
+        self, key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
+    ) -> ReminderState | None:
+        """Take a due reminder for sending; None when someone else got it first."""
+        transition = self.claiming(key, now, claim_id, lease_until)
+        return _transition(key, transition.actions, transition.condition)
+
     def start_sending(
         self, key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
     ) -> ReminderState | None:
         """queued -> sending for the holder of ``claim_id``; None for a stale or repeated
         queue message (a newer claim exists, or the reminder moved on)."""
-        return self._transition(
+        return _transition(
             key,
             actions=[
                 ReminderItem.status.set(MessageStatus.SENDING.value),
@@ -173,45 +412,14 @@ class ReminderLifecycle:
 
     def back_to_queue(
         self, key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
-    ) -> None:
-        """sending -> queued after a retryable failure, so the queue's retry can send it.
-
-        The lease is renewed to outlast the queue's visibility timeout: the redelivery of
-        this claim, not a new claim, makes the next attempt, so receives keep counting.
-        """
-        self._transition(
-            key,
-            actions=[
-                ReminderItem.status.set(MessageStatus.QUEUED.value),
-                DueIndex.lease(lease_until),
-                ReminderItem.updated_at.set(now),
-            ],
-            condition=(ReminderItem.status == MessageStatus.SENDING.value)
-            & (ReminderItem.claim_id == claim_id),
-        )
+    ) -> bool:
+        return self.apply([self.returning(key, claim_id, now, lease_until)])[0]
 
     def hold(
         self, key: ReminderKey, claim_id: str, until: datetime, reason: str, now: datetime
     ) -> bool:
         """Put the reminder back in the due index for later (quiet hours, caps)."""
-        return (
-            self._transition(
-                key,
-                actions=[
-                    ReminderItem.status.set(MessageStatus.PENDING.value),
-                    DueIndex.lease(until),
-                    ReminderItem.send_at.set(until),
-                    ReminderItem.reason.set(reason),
-                    ReminderItem.claim_id.remove(),
-                    ReminderItem.updated_at.set(now),
-                ],
-                condition=(ReminderItem.claim_id == claim_id)
-                & ReminderItem.status.is_in(
-                    MessageStatus.QUEUED.value, MessageStatus.SENDING.value
-                ),
-            )
-            is not None
-        )
+        return self.apply([self.holding(key, claim_id, until, reason, now)])[0]
 
     def finish(
         self,
@@ -223,53 +431,63 @@ class ReminderLifecycle:
         message: Message | None = None,
     ) -> bool:
         """Move the reminder to a final status and, in the same transaction, store its
-        ``message`` (with the provider-id lookup). False when the claim was lost, and then
-        no message is stored either: a text is recorded once, by the claim's holder."""
-        reminder = ReminderItem(
-            pk=appointment_pk(key.tenant_id, key.appointment_id), sk=reminder_sk(key.reminder_id)
-        )
-        actions: list[Action] = [
-            ReminderItem.status.set(status.value),
-            ReminderItem.reason.set(reason) if reason else ReminderItem.reason.remove(),
-            ReminderItem.updated_at.set(now),
-            *DueIndex.leave(),
-        ]
-        if message is not None:
-            actions.append(ReminderItem.message_id.set(message.message_id))
-        condition = ReminderItem.status.is_in(
-            MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
-        )
-        if claim_id is not None:
-            condition &= ReminderItem.claim_id == claim_id
-        try:
-            with TransactWrite(
-                connection=AppointmentsTableItem._get_connection().connection
-            ) as transaction:
-                transaction.update(reminder, actions=actions, condition=condition)
-                if message is not None:
-                    thread = Thread(key.tenant_id, key.appointment_id, message.phone)
-                    self._messages.add_in(transaction, thread, message)
-        except TransactWriteError as error:
-            # The claim was lost only if a condition failed; anything else is an error.
-            if cancelled_by(error):
-                return False
-            raise
-        return True
+        ``message``. False when the claim was lost, and then no message is stored either: a
+        text is recorded once, by the claim's holder."""
+        return self.apply([self.finishing(key, claim_id, status, reason, now, message)])[0]
 
-    @staticmethod
-    def _transition(
-        key: ReminderKey, actions: list[Action], condition: Condition
-    ) -> ReminderState | None:
-        item = ReminderItem(
-            pk=appointment_pk(key.tenant_id, key.appointment_id), sk=reminder_sk(key.reminder_id)
+
+_LOST = Start(started=False, claim_lost=True)
+
+
+def _held_by(claim_id: str, started: bool | None) -> Condition:
+    """The claim's holder still has the reminder: in ``sending`` once it started it, in
+    ``queued`` before (None: either). A message decided before its start must not match a
+    ``sending`` reminder: that is a replay of a batch whose sends went out, and moving it
+    on (a hold, a skip) could send it again."""
+    held = ReminderItem.claim_id == claim_id
+    if started is None:
+        either: Condition = held & ReminderItem.status.is_in(
+            MessageStatus.QUEUED.value, MessageStatus.SENDING.value
         )
-        try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _state(item)
+        return either
+    status = MessageStatus.SENDING if started else MessageStatus.QUEUED
+    condition: Condition = held & (ReminderItem.status == status.value)
+    return condition
+
+
+#: Transactions retried after colliding with another one on the same items (each retry is a
+#: fresh chance: the other transaction has finished by then).
+_MAX_CONFLICTS = 3
+
+
+class TransactionConflicts(RuntimeError):
+    """Reminders kept colliding with other transactions; nothing was written, try later."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} reminder change(s) collided with other transactions")
+
+
+def _item(key: ReminderKey) -> ReminderItem:
+    return ReminderItem(
+        pk=appointment_pk(key.tenant_id, key.appointment_id), sk=reminder_sk(key.reminder_id)
+    )
+
+
+def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bool:
+    return _transition(key, actions, condition) is not None
+
+
+def _transition(
+    key: ReminderKey, actions: list[Action], condition: Condition
+) -> ReminderState | None:
+    item = _item(key)
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _state(item)
 
 
 def _key(item: ReminderItem) -> ReminderKey:

@@ -249,6 +249,9 @@ class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
     claim_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     message_id = UnicodeAttribute(null=True)
+    #: The recipient, copied from the appointment when the reminder is planned, so the
+    #: dispatcher can tell a sender which contact to read (absent on older reminders).
+    phone = UnicodeAttribute(null=True)
 
     due = ByDueIndex()
 

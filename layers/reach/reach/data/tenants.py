@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
@@ -105,6 +106,13 @@ class TenantRepository:
                 return False
             raise
         return True
+
+    def sending_numbers(self, tenant_ids: Iterable[str]) -> dict[str, str]:
+        """Each existing tenant's sending number: one BatchGetItem per 100 tenants."""
+        keys = [(tenant_pk(tenant_id), PROFILE_SK) for tenant_id in dict.fromkeys(tenant_ids)]
+        if not keys:
+            return {}
+        return {item.tenant_id: item.sender_number for item in TenantProfileItem.batch_get(keys)}
 
     def tenant_for_number(self, e164: str) -> str | None:
         """The tenant that sends from ``e164``: how replies find their way home."""

@@ -9,11 +9,15 @@ DynamoDB cannot store) or throttling is not, and must not be reported as one.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 #: The reason DynamoDB gives an item whose condition expression failed.
 CONDITION_FAILED = "ConditionalCheckFailed"
+#: The reason given to an item another transaction was changing at the same moment.
+TRANSACTION_CONFLICT = "TransactionConflict"
 
 
 def cancelled_by(error: TransactWriteError, reasons: Collection[str] = (CONDITION_FAILED,)) -> bool:
@@ -31,3 +35,51 @@ def cancelled_by(error: TransactWriteError, reasons: Collection[str] = (CONDITIO
         if reason is not None and reason.code not in (None, "None")
     }
     return bool(codes) and codes <= set(reasons)
+
+
+def failed_positions(error: TransactWriteError, code: str = CONDITION_FAILED) -> set[int]:
+    """The positions (in the order the items were added) of the items cancelled for ``code``."""
+    return {
+        n
+        for n, reason in enumerate(error.cancellation_reasons or ())
+        if reason is not None and reason.code == code
+    }
+
+
+class TrackedTransaction(TransactWrite):
+    """A ``TransactWrite`` that knows whose each item is.
+
+    DynamoDB reports a cancellation's reasons by position in the request, but PynamoDB sends
+    a transaction's items grouped by operation (condition checks, deletes, puts, then
+    updates), not in the order they were added. Set ``owner`` before adding an owner's items;
+    ``owners_at`` maps the positions of a cancellation back to those owners.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner = 0
+        self._owners: dict[str, list[int]] = {kind: [] for kind in _OPERATION_ORDER}
+
+    def condition_check(self, *args: Any, **kwargs: Any) -> None:
+        self._owners["condition_check"].append(self.owner)
+        super().condition_check(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        self._owners["delete"].append(self.owner)
+        super().delete(*args, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._owners["put"].append(self.owner)
+        super().save(*args, **kwargs)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._owners["update"].append(self.owner)
+        super().update(*args, **kwargs)
+
+    def owners_at(self, positions: Collection[int]) -> set[int]:
+        order = [owner for kind in _OPERATION_ORDER for owner in self._owners[kind]]
+        return {order[position] for position in positions if position < len(order)}
+
+
+#: The order PynamoDB's ``transact_write_items`` lays a transaction's items out in.
+_OPERATION_ORDER = ("condition_check", "delete", "put", "update")

@@ -32,7 +32,7 @@ from enum import StrEnum
 from reach.clock import Clock
 from reach.data.contacts import ContactRepository
 from reach.data.messages import MessageRepository
-from reach.data.pacing import ThroughputGate
+from reach.data.pacing import Gates
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.segments import count_segments
@@ -82,6 +82,8 @@ class Answer:
     #: The tenant's local day the inbound message arrived on, for the daily limit.
     local_day: date
     rule: AnswerRule = AnswerRule.CONSENTED
+    #: Our number the person texted: the answer goes from it, in the same conversation.
+    origination: str = ""
 
 
 class ReplySender:
@@ -91,7 +93,7 @@ class ReplySender:
         self,
         *,
         sms: SmsSender,
-        gate: ThroughputGate,
+        gates: Gates,
         messages: MessageRepository,
         contacts: ContactRepository,
         clock: Clock,
@@ -99,7 +101,7 @@ class ReplySender:
         configuration_set: str | None,
     ) -> None:
         self._sms = sms
-        self._gate = gate
+        self._gates = gates
         self._messages = messages
         self._contacts = contacts
         self._clock = clock
@@ -116,14 +118,16 @@ class ReplySender:
         refused = self._refusal(answer, record.message_id)
         if refused is not None:
             return self._finish(answer, record, SKIPPED, refused)
-        self._gate.wait_for(self._gate.reserve([record.parts]).starts[0])
+        origination = answer.origination or self._origination
+        gate = self._gates.for_number(origination)
+        gate.wait_for(gate.reserve([record.parts]).starts[0])
         now = self._clock()
         try:
             sent = self._sms.send(
                 OutboundSms(
                     destination=answer.thread.phone,
                     body=answer.body,
-                    origination_identity=self._origination,
+                    origination_identity=origination,
                     tenant_id=answer.tenant_id,
                     message_id=record.message_id,
                     expires_at=now + REPLY_TTL,

@@ -148,6 +148,7 @@ class InboundService:
                     body=response.answer.body,
                     local_day=reply.received_at.astimezone(load_zone(reply.tenant.timezone)).date(),
                     rule=response.answer.rule,
+                    origination=reply.tenant.sender_number,
                 )
             )
         return InboundResult(

@@ -10,26 +10,29 @@ caps apply, and the failure event that names it.
 Adding an outbound kind (a field-service notice, a campaign message, a survey question):
 
 1. Write one module in this package with a class that satisfies ``OutboundKind``:
-   ``load`` re-reads what the message depends on and returns an ``Outgoing`` or a ``Stale``
-   with the recorded reason (a campaign message: the campaign is no longer running);
+   ``wants`` names the items the message depends on (the path reads a whole batch's in one
+   call); ``load`` decides from them and returns an ``Outgoing`` or a ``Stale`` with the
+   recorded reason (a campaign message: the campaign is no longer running); ``unchanged``
+   is the condition, checked in the start transaction, that they have not changed since;
    ``render`` returns the body from the loaded subject and the tenant's wording;
    ``failure_event`` names the failed message for the tenant's bus.
 2. Register it: add an instance to ``kinds`` in ``reach.wiring.build_sender``, with the
    repositories it reads.
-3. Nothing else in the path changes. Until the message record and the send queue carry a
-   kind (issue 10, point 1), the queue message is a reminder's and ``kind_of`` names the
-   reminder kind; that is the one place that then reads the message's kind.
+3. Nothing else in the path changes. The queue message names its kind (``kind``), and the
+   path picks the registered kind by that name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from reach.data.batch_reads import ItemKey
+    from reach.data.reminders import Guard
     from reach.domain.models import Tenant
     from reach.ports.events import DomainEvent
     from reach.ports.send_queue import QueuedReminder
@@ -70,12 +73,24 @@ class OutboundKind[Subject](Protocol):
         """The kind's name in the registry (``reminder``)."""
         ...
 
-    def load(self, queued: QueuedReminder, plan: int, now: datetime) -> Outgoing[Subject] | Stale:
-        """Re-read what the message depends on and say whether it may still go at ``now``.
+    def wants(self, queued: QueuedReminder) -> Sequence[ItemKey]:
+        """The items ``load`` needs for this message (a reminder: its appointment); the path
+        reads every message's in one batch read."""
+        ...
 
-        ``plan`` is the version of the subject that the message was planned for (a reminder:
-        the appointment's reminder plan); a newer one makes the message stale.
+    def load(
+        self, queued: QueuedReminder, found: Mapping[ItemKey, Any], now: datetime
+    ) -> Outgoing[Subject] | Stale:
+        """Say from the items read (``found``) whether the message may still go at ``now``.
+
+        ``queued.plan`` is the version of the subject the message was planned for (a
+        reminder: the appointment's reminder plan); a newer one makes the message stale.
         """
+        ...
+
+    def unchanged(self, outgoing: Outgoing[Subject]) -> Guard:
+        """A part of the message's start transaction that fails if the subject changed since
+        it was read (its version): the send is then decided again on a fresh read."""
         ...
 
     def render(

@@ -1,38 +1,57 @@
-"""The send path: one way out for every outbound kind.
+"""The send path: one way out for every outbound kind, a batch at a time.
 
 Right before sending, everything that may have changed since planning is checked again: the
 kind's own re-check (a reminder: its appointment's version and status, and the start), the
 recipient's consent, quiet hours at the recipient's local time (hold, never drop), and the
 healthcare caps where the kind says they apply. Then the text is paced, sent once and
 recorded; every exit records why. What differs between kinds is behind ``OutboundKind``.
+
+A batch (one sender invocation) costs, besides one provider call a text:
+
+1. one BatchGetItem for every message's subject and contact, whatever the tables;
+2. one Query per tenant (its profile and wording) and one pacing reservation per number;
+3. one transaction a text, right before the provider call: the message moves to ``sending``
+   on its claim, the subject is still at the version the decision was made on, and the
+   contact has not opted out (or, for a capped kind, the caps' send log takes the send on
+   the contact's version). A failed part is re-read and decided again; nothing is sent on
+   a stale read;
+4. one transaction per 25 outcomes, written after the batch's texts went out.
+
+The provider calls go out concurrently through a bounded pool, each at the slot pacing
+reserved for it; the slots are waited for in order on this thread, so the pool never makes a
+text early. A crash between a provider call and the batch's record leaves the message in
+``sending``: a replay of the batch finds its claim gone and sends nothing, and a dispatcher
+records the outcome as unknown when the lease ends. At most once, since neither SNS nor End
+User Messaging takes an idempotency token.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from reach.clock import Clock
-from reach.data.contacts import ContactRepository
-from reach.data.pacing import ThroughputGate
-from reach.data.reminders import ReminderKey, ReminderLifecycle
+from reach.data.batch_reads import BatchReader, ItemKey
+from reach.data.contacts import ContactForSending, ContactRepository
+from reach.data.pacing import Gates
+from reach.data.reminders import Guard, ReminderKey, ReminderLifecycle, Transition
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
 from reach.domain.models import Tenant
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.segments import count_segments
-from reach.ports.events import EventPublisher, EventPublishError
+from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
-from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
+from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
 from reach.services.dispatch import CLAIM_LEASE
 from reach.services.sending.kind import OutboundKind, Outgoing, Stale
-from reach.services.sending.reminder import REMINDER
 from reach.services.sending.slots import SlotBook
 
 _log = logging.getLogger("reach-sender")
@@ -45,6 +64,15 @@ SENDING_LEASE = timedelta(minutes=5)
 MAX_RECEIVES = 5
 #: Time kept in reserve at the end of an invocation for recording outcomes.
 DEADLINE_MARGIN = timedelta(seconds=15)
+#: How far a provider's throttling pushes its number's schedule back: every sender of that
+#: number slows down, not just the one that was told.
+THROTTLE_BACKOFF = timedelta(seconds=1)
+#: How far ahead one batch books a number's schedule: a slow number's messages beyond it are
+#: handed back unstarted, so that a sender never sleeps long on a 1-part-a-second number
+#: while other numbers' messages wait for a sender.
+PACING_HORIZON = timedelta(seconds=20)
+#: Start transactions tried for one message when what it was decided on keeps changing.
+_DECISIONS = 3
 
 TenantWording = tuple[Tenant, dict[tuple[str, str], str]]
 
@@ -62,13 +90,6 @@ class SendOutcome(StrEnum):
     RETRY = "retry"
 
 
-_FINAL_STATUS = {
-    SendOutcome.SENT: MessageStatus.SENT,
-    SendOutcome.FAILED: MessageStatus.FAILED,
-    SendOutcome.SKIPPED: MessageStatus.SKIPPED,
-}
-
-
 @dataclass(frozen=True)
 class SendResult:
     outcome: SendOutcome
@@ -76,28 +97,78 @@ class SendResult:
     provider_message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One queue message handed to the path, and how many times the queue has delivered it
+    (this time included)."""
+
+    queued: QueuedReminder
+    receive_count: int = 1
+
+
 class RedeliverLater(Exception):
     """Raised to the queue consumer: let SQS deliver this message again later."""
 
 
-def kind_of(queued: QueuedReminder) -> str:
-    """The outbound kind of a queue message.
-
-    The send queue carries reminders only today; when it carries other kinds, its message
-    names its kind and this reads it.
-    """
-    return REMINDER
-
-
-@dataclass(frozen=True)
+@dataclass
 class _Message:
     """One queue message on its way through the path, in one batch."""
 
-    batch: SendBatch
     queued: QueuedReminder
     key: ReminderKey
-    kind: OutboundKind[Any]
+    kind: OutboundKind[Any] | None
     receive_count: int
+    #: Set once decided: what it is, and where it goes from.
+    outgoing: Outgoing[Any] | None = None
+    tenant: TenantWording | None = None
+    #: The caps' send reserved for it (to release if the text does not go).
+    capped_at: datetime | None = None
+    #: Moved to ``sending`` by this batch: every later transition starts from there.
+    started: bool = False
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message whose checks passed: the guards its start transaction carries, and the caps'
+    send it records (None: the kind is not capped)."""
+
+    guards: list[Guard]
+    capped_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A message in ``sending``: what it says, in how many parts, from which number."""
+
+    index: int
+    message: _Message
+    body: str
+    parts: int
+    encoding: str
+    origination: str
+
+
+@dataclass
+class _Flight:
+    """A message handed to the provider: its record, and the call under way."""
+
+    index: int
+    message: _Message
+    record: Message
+    future: Future[SentSms]
+    origination: str
+
+
+@dataclass
+class _Outcomes:
+    """What a batch decided, to record together at the end."""
+
+    results: list[SendResult | None]
+    transitions: list[tuple[int, Transition, SendResult]] = field(default_factory=list)
+    failures: list[tuple[int, DomainEvent]] = field(default_factory=list)
+
+    def record(self, index: int, transition: Transition, result: SendResult) -> None:
+        self.transitions.append((index, transition, result))
 
 
 class SendPath:
@@ -112,102 +183,252 @@ class SendPath:
         tenants: TenantRepository,
         contacts: ContactRepository,
         sms: SmsSender,
-        gate: ThroughputGate,
+        gates: Gates,
         clock: Clock,
         kinds: Iterable[OutboundKind[Any]],
-        origination_identity: str,
         configuration_set: str | None,
+        reader: BatchReader | None = None,
+        concurrency: int = 1,
         new_message_id: Callable[[], str] = lambda: f"msg_{uuid.uuid4().hex}",
         events: EventPublisher | None = None,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._reminders = reminders
         self._tenants = tenants
         self._contacts = contacts
         self._sms = sms
-        self._gate = gate
+        self._gates = gates
         self._clock = clock
         self._kinds = {kind.name: kind for kind in kinds}
-        self._origination = origination_identity
         self._configuration_set = configuration_set or None
+        self._reader = reader or BatchReader()
         self._new_message_id = new_message_id
         self._events = events
+        self._pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
 
-    def batch(self, size: int, time_left: timedelta | None = None) -> SendBatch:
-        """A batch of ``size`` messages that must be done in ``time_left`` (the invocation's
-        remaining time, measured on this path's own clock; None: no deadline)."""
+    def batch(self, size: int = 1, time_left: timedelta | None = None) -> SendBatch:
+        """One invocation's batch, done in ``time_left`` (the invocation's remaining time,
+        on this path's own clock; None: no deadline). ``size`` is how many messages the
+        first pacing reservation covers."""
         deadline = None if time_left is None else self._clock() + time_left
-        return SendBatch(self, self._tenants, SlotBook(self._gate, size), deadline)
+        return SendBatch(self, size, deadline)
+
+    def send_all(
+        self, deliveries: Sequence[Delivery], time_left: timedelta | None = None
+    ) -> list[SendResult]:
+        """Send one invocation's queue messages; a result for each, in order."""
+        return self.batch(len(deliveries), time_left).send_all(deliveries)
 
     def send(self, queued: QueuedReminder, *, receive_count: int = 1) -> SendResult:
         """Send one message as a batch of its own."""
         return self.batch(1).send(queued, receive_count=receive_count)
 
-    def _send(self, batch: SendBatch, queued: QueuedReminder, receive_count: int) -> SendResult:
-        kind = self._kinds[kind_of(queued)]
-        key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
-        message = _Message(batch, queued, key, kind, receive_count)
-        now = self._clock()
-        state = self._reminders.start_sending(key, queued.claim_id, now, now + SENDING_LEASE)
-        if state is None:
-            return SendResult(SendOutcome.DUPLICATE)
-        outgoing = kind.load(queued, state.appointment_version, now)
-        if isinstance(outgoing, Stale):
-            return self._end(message, SendOutcome.SKIPPED, outgoing.reason)
-        tenant, templates = batch.tenant(outgoing.tenant_id)
-        held = self._hold_for_quiet_hours(message, outgoing, tenant, now)
-        if held is not None:
-            return held
-        refused = self._check_consent(message, outgoing, now)
-        if refused is not None:
-            return refused
-        try:
-            return self._deliver(message, outgoing, tenant, templates, now)
-        except BaseException:
-            self._release_caps(outgoing, now)
-            raise
+    # --- the batch, step by step -----------------------------------------------------------
 
-    def _check_consent(
-        self, message: _Message, outgoing: Outgoing[Any], now: datetime
-    ) -> SendResult | None:
-        """Refuse an opted-out recipient. Where the caps apply, consent is read inside the
-        cap reservation (one read, one write); elsewhere it is read alone."""
-        if outgoing.capped:
-            return self._reserve_caps(message, outgoing, now)
-        if self._contacts.get(outgoing.tenant_id, outgoing.phone).opted_out:
-            return self._end(message, SendOutcome.SKIPPED, "opted_out")
+    def _send_all(self, batch: SendBatch, deliveries: Sequence[Delivery]) -> list[SendResult]:
+        messages = [self._message(delivery) for delivery in deliveries]
+        outcomes = _Outcomes(results=[None] * len(messages))
+        found = self._read(messages)
+        started: list[_Started] = []
+        for index, message in enumerate(messages):
+            if message.kind is None:
+                # Queued by a newer release (a deploy in progress): one that knows the kind
+                # takes it on a later receive.
+                outcomes.results[index] = SendResult(SendOutcome.RETRY, "unknown_kind")
+                continue
+            start = self._through_checks(batch, index, message, found, outcomes)
+            if start is not None:
+                started.append(start)
+        flights = self._send_started(batch, started, outcomes)
+        throttled: set[str] = set()
+        for flight in flights:
+            self._land(batch, flight, outcomes, throttled)
+        self._record(outcomes)
+        return [result or SendResult(SendOutcome.DUPLICATE) for result in outcomes.results]
+
+    def _message(self, delivery: Delivery) -> _Message:
+        queued = delivery.queued
+        key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
+        return _Message(queued, key, self._kinds.get(queued.kind), delivery.receive_count)
+
+    def _read(self, messages: Sequence[_Message]) -> dict[ItemKey, Any]:
+        """Every subject and every contact the queue messages name, in one batch read."""
+        keys: list[ItemKey] = []
+        for message in messages:
+            if message.kind is None:
+                continue
+            keys += message.kind.wants(message.queued)
+            if message.queued.phone:
+                keys.append(self._contacts.item_key(message.queued.tenant_id, message.queued.phone))
+        return self._reader.read(keys)
+
+    def _through_checks(
+        self,
+        batch: SendBatch,
+        index: int,
+        message: _Message,
+        found: dict[ItemKey, Any],
+        outcomes: _Outcomes,
+    ) -> _Started | None:
+        """Decide and start the message; None when it stops here (its outcome is then in
+        ``outcomes``)."""
+        for _ in range(_DECISIONS):
+            now = self._clock()
+            decided = self._decide(batch, message, found, now)
+            if not isinstance(decided, _Ready):
+                outcomes.record(index, decided[0], decided[1])
+                return None
+            start = self._start(batch, index, message, decided, outcomes)
+            if not isinstance(start, _Again):
+                return start
+            found = found | self._reader.read(self._rereads(message))
+        outcomes.record(index, *self._back(message, "changing"))
         return None
 
-    def _deliver(
+    def _rereads(self, message: _Message) -> list[ItemKey]:
+        keys = list(_kind(message).wants(message.queued))
+        if message.outgoing is not None:
+            keys.append(self._contacts.item_key(message.outgoing.tenant_id, message.outgoing.phone))
+        return keys
+
+    def _decide(
+        self, batch: SendBatch, message: _Message, found: dict[ItemKey, Any], now: datetime
+    ) -> _Ready | tuple[Transition, SendResult]:
+        """The message's fate from what was read: stop here (a transition and its result) or
+        go, with the guards that what this was decided on still holds."""
+        kind = _kind(message)
+        outgoing = kind.load(message.queued, found, now)
+        if isinstance(outgoing, Stale):
+            return self._end(message, SendOutcome.SKIPPED, outgoing.reason, now)
+        message.outgoing = outgoing
+        message.tenant = batch.tenant(outgoing.tenant_id)
+        held = self._quiet_hours(message, now)
+        if held is not None:
+            return held
+        contact = self._contact(found, outgoing)
+        if contact.opted_out:
+            return self._end(message, SendOutcome.SKIPPED, CapReason.OPTED_OUT.value, now)
+        guards: list[Guard] = [kind.unchanged(outgoing)]
+        if not outgoing.capped:
+            return _Ready([*guards, contact.consent_holds()])
+        decision, write = contact.reserve_clinic_send(now, outgoing.zone)
+        if write is None:
+            return self._capped(message, decision.reason, decision.next_allowed_at, now)
+        return _Ready([*guards, write], capped_at=now)
+
+    def _contact(self, found: dict[ItemKey, Any], outgoing: Outgoing[Any]) -> ContactForSending:
+        key = self._contacts.item_key(outgoing.tenant_id, outgoing.phone)
+        if key not in found:  # the queue message named no phone, or another one
+            found |= self._reader.read([key])
+        return self._contacts.for_sending(found, outgoing.tenant_id, outgoing.phone)
+
+    def _start(
         self,
+        batch: SendBatch,
+        index: int,
         message: _Message,
-        outgoing: Outgoing[Any],
-        tenant: Tenant,
-        templates: dict[tuple[str, str], str],
-        reserved_at: datetime,
-    ) -> SendResult:
-        """Render, pace and send; ``reserved_at`` is when the caps were reserved (to undo)."""
-        body = message.kind.render(outgoing, tenant, templates)
-        segments = count_segments(body)
-        slot = message.batch.slots.take(segments.parts)
-        if message.batch.ends_before(slot + DEADLINE_MARGIN):
+        ready: _Ready,
+        outcomes: _Outcomes,
+    ) -> _Started | _Again | None:
+        """Render and start the message (queued -> sending with its guards); ``_AGAIN`` when
+        a guard failed (decide again on a fresh read), None when it stops here."""
+        outgoing, (tenant, templates) = _decided(message)
+        body = _kind(message).render(outgoing, tenant, templates)
+        parts = count_segments(body)
+        origination = tenant.sender_number
+        if not batch.has_room(origination, message.queued.mps, parts.parts):
+            # More than this number can send within the invocation's horizon: give it back
+            # unstarted, so a slow number's backlog never holds a sender asleep for long.
+            outcomes.record(index, *self._back(message, "paced"))
+            return None
+        now = self._clock()
+        started = self._reminders.start(
+            message.key, message.queued.claim_id, now, now + SENDING_LEASE, ready.guards
+        )
+        if started.claim_lost:
+            outcomes.results[index] = SendResult(SendOutcome.DUPLICATE)
+            return None
+        if not started.started:
+            return _AGAIN
+        message.started = True
+        message.capped_at = ready.capped_at
+        batch.book(origination, message.queued.mps, parts.parts)
+        return _Started(index, message, body, parts.parts, str(parts.encoding), origination)
+
+    def _send_started(
+        self, batch: SendBatch, started: list[_Started], outcomes: _Outcomes
+    ) -> list[_Flight]:
+        """Reserve the started messages' slots (one reservation per number, made now that
+        every start is written, so the slots are not spent waiting on writes), then hand
+        each to the provider at its slot, in order."""
+        flights: list[_Flight] = []
+        for start in started:
+            if start.origination in _throttled(flights):
+                # The provider said this number sends too fast: the rest of its batch goes
+                # back to the queue untried, and the number slows down (``_land``).
+                self._release_caps(start.message)
+                outcomes.record(start.index, *self._back(start.message, "throttled"))
+                continue
+            flight = self._at_slot(batch, start, outcomes)
+            if flight is not None:
+                flights.append(flight)
+        return flights
+
+    def _at_slot(self, batch: SendBatch, start: _Started, outcomes: _Outcomes) -> _Flight | None:
+        message = start.message
+        book = batch.slots(start.origination, message.queued.mps)
+        slot = book.take(start.parts)
+        if batch.ends_before(slot + DEADLINE_MARGIN):
             # A backlog beyond this invocation: give the message back rather than sleep
             # through the timeout. Its slot is lost capacity, never exceeded capacity.
-            return self._retry(message, outgoing, reserved_at, "backlog")
-        message.batch.slots.wait_for(slot)
+            self._release_caps(message)
+            outcomes.record(start.index, *self._back(message, "backlog"))
+            return None
+        book.send_at(slot, start.parts)
         now = self._clock()
-        held = self._hold_for_quiet_hours(message, outgoing, tenant, now)
+        held = self._quiet_hours(message, now)
         if held is not None:  # the wait for a slot ran into quiet hours
-            self._release_caps(outgoing, reserved_at)
-            return held
-        record = Message(
+            self._release_caps(message)
+            outcomes.record(start.index, *held)
+            return None
+        outgoing = _decided(message)[0]
+        record = self._new_record(message, start.body, start.parts, start.encoding, now)
+        sms = OutboundSms(
+            destination=outgoing.phone,
+            body=start.body,
+            origination_identity=start.origination,
+            tenant_id=outgoing.tenant_id,
+            message_id=record.message_id,
+            expires_at=outgoing.deadline,
+            configuration_set=self._configuration_set,
+            parts=record.parts,
+        )
+        return _Flight(start.index, message, record, self._call(sms), start.origination)
+
+    def _call(self, sms: OutboundSms) -> Future[SentSms]:
+        if self._pool is not None:
+            return self._pool.submit(self._sms.send, sms)
+        future: Future[SentSms] = Future()
+        try:
+            future.set_result(self._sms.send(sms))
+        except Exception as error:  # handed to _land, exactly as a pooled call's would be
+            future.set_exception(error)
+        return future
+
+    def _new_record(
+        self, message: _Message, body: str, parts: int, encoding: str, now: datetime
+    ) -> Message:
+        outgoing = _decided(message)[0]
+        return Message(
             message_id=self._new_message_id(),
-            kind=MessageKind(message.kind.name),
+            kind=MessageKind(_kind(message).name),
             phone=outgoing.phone,
             body=body,
             status=MessageStatus.SENT,
             reason=None,
-            parts=segments.parts,
-            encoding=str(segments.encoding),
+            parts=parts,
+            encoding=encoding,
             provider=self._sms.name,
             provider_message_id=None,
             reminder_id=message.key.reminder_id,
@@ -215,170 +436,246 @@ class SendPath:
             created_at=now,
             updated_at=now,
         )
-        return self._call_provider(message, outgoing, body, record, reserved_at)
 
-    def _call_provider(
-        self,
-        message: _Message,
-        outgoing: Outgoing[Any],
-        body: str,
-        record: Message,
-        reserved_at: datetime,
-    ) -> SendResult:
-        """Send through the provider once and record the outcome: an opt-out the provider
-        knows is kept on the contact; a retryable error goes back to the queue until the
-        last receive, which records the failure."""
+    def _land(
+        self, batch: SendBatch, flight: _Flight, outcomes: _Outcomes, throttled: set[str]
+    ) -> None:
+        """How the provider call ended: an opt-out the provider knows is kept on the contact;
+        a retryable error goes back to the queue until the last receive, which records the
+        failure (a throttle also slows the number down)."""
+        index, message, record = flight.index, flight.message, flight.record
         try:
-            sent = self._sms.send(
-                OutboundSms(
-                    destination=outgoing.phone,
-                    body=body,
-                    origination_identity=self._origination,
-                    tenant_id=outgoing.tenant_id,
-                    message_id=record.message_id,
-                    expires_at=outgoing.deadline,
-                    configuration_set=self._configuration_set,
-                    parts=record.parts,
-                )
-            )
+            sent = flight.future.result()
         except RecipientOptedOut as error:
+            outgoing = _decided(message)[0]
             self._contacts.mark_opted_out(
                 outgoing.tenant_id, outgoing.phone, "provider_opt_out", record.created_at
             )
-            self._release_caps(outgoing, reserved_at)
+            self._release_caps(message)
             record = replace(record, status=MessageStatus.SKIPPED, reason=error.reason)
-            return self._end(message, SendOutcome.SKIPPED, "opted_out", record)
+            outcomes.record(
+                index, *self._end(message, SendOutcome.SKIPPED, "opted_out", record=record)
+            )
+            return
         except SmsError as error:
+            self._release_caps(message)
             if error.retryable and message.receive_count < MAX_RECEIVES:
-                return self._retry(message, outgoing, reserved_at, error.reason)
-            self._release_caps(outgoing, reserved_at)
+                self._slow_down(batch, message, error, throttled)
+                outcomes.record(index, *self._back(message, error.reason))
+                return
             record = replace(record, status=MessageStatus.FAILED, reason=error.reason)
-            return self._fail(message, outgoing, error.reason, record)
+            outcomes.record(
+                index, *self._end(message, SendOutcome.FAILED, error.reason, record=record)
+            )
+            outcomes.failures.append((index, self._failure_event(message, error.reason, record)))
+            return
         record = replace(record, provider_message_id=sent.provider_message_id)
-        self._end(message, SendOutcome.SENT, None, record)
-        return SendResult(SendOutcome.SENT, provider_message_id=sent.provider_message_id)
+        transition, _ = self._end(message, SendOutcome.SENT, None, record=record)
+        outcomes.record(
+            index,
+            transition,
+            SendResult(SendOutcome.SENT, provider_message_id=sent.provider_message_id),
+        )
 
-    def _hold_for_quiet_hours(
-        self, message: _Message, outgoing: Outgoing[Any], tenant: Tenant, now: datetime
-    ) -> SendResult | None:
+    def _slow_down(
+        self, batch: SendBatch, message: _Message, error: SmsError, throttled: set[str]
+    ) -> None:
+        if error.reason != "throttled":
+            return
+        tenant = _decided(message)[1][0]
+        if tenant.sender_number not in throttled:
+            throttled.add(tenant.sender_number)
+            batch.slots(tenant.sender_number, message.queued.mps).back_off(THROTTLE_BACKOFF)
+
+    def _record(self, outcomes: _Outcomes) -> None:
+        """Write every outcome of the batch; a transition that did not take (the claim was
+        lost meanwhile) makes its message a duplicate, and publishes nothing."""
+        applied = self._reminders.apply([transition for _, transition, _ in outcomes.transitions])
+        for (index, _, result), took in zip(outcomes.transitions, applied, strict=True):
+            outcomes.results[index] = result if took else SendResult(SendOutcome.DUPLICATE)
+        self._publish(
+            [
+                event
+                for index, event in outcomes.failures
+                if (ended := outcomes.results[index]) and ended.outcome is SendOutcome.FAILED
+            ]
+        )
+
+    def _publish(self, events: list[DomainEvent]) -> None:
+        """Tell tenants their messages could not be delivered (``DeliveryFailed``).
+
+        The failures are recorded already and a redelivery of the queue message finds them
+        final, so a bus that fails here cannot be retried through the queue: it is logged for
+        the operator, and each message's status stays readable through the API.
+        """
+        if self._events is None or not events:
+            return
+        try:
+            self._events.publish(events)
+        except EventPublishError:
+            _log.exception("DeliveryFailed could not be published", extra={"count": len(events)})
+
+    # --- the decisions' transitions --------------------------------------------------------
+
+    def _quiet_hours(
+        self, message: _Message, now: datetime
+    ) -> tuple[Transition, SendResult] | None:
+        outgoing, (tenant, _) = _decided(message)
         period = QuietHours.parse(tenant.quiet_hours).period_at(now, outgoing.zone)
         if period is None:
             return None
         if period.ends >= outgoing.deadline:
-            return self._end(message, SendOutcome.SKIPPED, "quiet_hours")
+            return self._end(message, SendOutcome.SKIPPED, "quiet_hours", now)
         return self._hold(message, period.ends, "held_quiet_hours", now)
 
-    def _reserve_caps(
-        self, message: _Message, outgoing: Outgoing[Any], now: datetime
-    ) -> SendResult | None:
-        decision = self._contacts.reserve_clinic_send(
-            outgoing.tenant_id, outgoing.phone, now, outgoing.zone
+    def _capped(
+        self,
+        message: _Message,
+        reason: CapReason | None,
+        later: datetime | None,
+        now: datetime,
+    ) -> tuple[Transition, SendResult]:
+        text = reason.value if reason else "cap"
+        if reason is CapReason.OPTED_OUT:
+            return self._end(message, SendOutcome.SKIPPED, text, now)
+        if later is not None and later < _decided(message)[0].deadline:
+            return self._hold(message, later, f"held_{text}", now)
+        return self._end(message, SendOutcome.SKIPPED, text, now)
+
+    def _hold(
+        self, message: _Message, until: datetime, reason: str, now: datetime
+    ) -> tuple[Transition, SendResult]:
+        transition = self._reminders.holding(
+            message.key, message.queued.claim_id, until, reason, now, started=message.started
         )
-        if decision.allowed:
-            return None
-        reason = decision.reason.value if decision.reason else "cap"
-        if decision.reason is CapReason.OPTED_OUT:
-            return self._end(message, SendOutcome.SKIPPED, reason)
-        later = decision.next_allowed_at
-        if later is not None and later < outgoing.deadline:
-            return self._hold(message, later, f"held_{reason}", now)
-        return self._end(message, SendOutcome.SKIPPED, reason)
+        return transition, SendResult(SendOutcome.HELD, reason)
 
-    def _release_caps(self, outgoing: Outgoing[Any], at: datetime) -> None:
-        if outgoing.capped:
-            self._contacts.release_clinic_send(outgoing.tenant_id, outgoing.phone, at)
-
-    def _hold(self, message: _Message, until: datetime, reason: str, now: datetime) -> SendResult:
-        if not self._reminders.hold(message.key, message.queued.claim_id, until, reason, now):
-            return SendResult(SendOutcome.DUPLICATE)
-        return SendResult(SendOutcome.HELD, reason)
-
-    def _retry(
-        self, message: _Message, outgoing: Outgoing[Any], reserved_at: datetime, reason: str
-    ) -> SendResult:
-        self._release_caps(outgoing, reserved_at)
+    def _back(self, message: _Message, reason: str) -> tuple[Transition, SendResult]:
         now = self._clock()
-        self._reminders.back_to_queue(message.key, message.queued.claim_id, now, now + CLAIM_LEASE)
-        return SendResult(SendOutcome.RETRY, reason)
+        transition = self._reminders.returning(
+            message.key, message.queued.claim_id, now, now + CLAIM_LEASE, started=message.started
+        )
+        return transition, SendResult(SendOutcome.RETRY, reason)
 
     def _end(
         self,
         message: _Message,
         outcome: SendOutcome,
         reason: str | None,
+        now: datetime | None = None,
+        *,
         record: Message | None = None,
-    ) -> SendResult:
-        finished = self._reminders.finish(
+    ) -> tuple[Transition, SendResult]:
+        transition = self._reminders.finishing(
             message.key,
             message.queued.claim_id,
             _FINAL_STATUS[outcome],
             reason,
-            self._clock(),
+            now or self._clock(),
             record,
+            started=message.started,
         )
-        if not finished:
-            return SendResult(SendOutcome.DUPLICATE)
-        return SendResult(outcome, reason)
+        return transition, SendResult(outcome, reason)
 
-    def _fail(
-        self, message: _Message, outgoing: Outgoing[Any], reason: str, record: Message
-    ) -> SendResult:
-        result = self._end(message, SendOutcome.FAILED, reason, record)
-        if result.outcome is SendOutcome.FAILED:
-            self._delivery_failed(message, outgoing, reason, record)
-        return result
-
-    def _delivery_failed(
-        self, message: _Message, outgoing: Outgoing[Any], reason: str, record: Message
-    ) -> None:
-        """Tell the tenant a message could not be delivered (``DeliveryFailed``).
-
-        The failure is recorded already and a redelivery of the queue message finds it final,
-        so a bus that fails here cannot be retried through the queue: it is logged for the
-        operator, and the message's status stays readable through the API.
-        """
-        if self._events is None:
+    def _release_caps(self, message: _Message) -> None:
+        """Forget a caps send reserved for a text that did not go. Only a started message
+        wrote one: a reservation that never reached its start transaction left nothing."""
+        if message.capped_at is None or message.outgoing is None:
             return
-        event = message.kind.failure_event(
-            outgoing, reason or "failed", self._clock(), record.message_id
+        at, message.capped_at = message.capped_at, None
+        self._contacts.release_clinic_send(message.outgoing.tenant_id, message.outgoing.phone, at)
+
+    def _failure_event(self, message: _Message, reason: str, record: Message) -> DomainEvent:
+        return _kind(message).failure_event(
+            _decided(message)[0], reason or "failed", self._clock(), record.message_id
         )
-        try:
-            self._events.publish([event])
-        except EventPublishError:
-            _log.exception("DeliveryFailed could not be published", extra=dict(event.ids))
+
+
+class _Again:
+    """What was decided on changed before the start transaction: decide again."""
+
+
+_AGAIN = _Again()
+
+_FINAL_STATUS = {
+    SendOutcome.SENT: MessageStatus.SENT,
+    SendOutcome.FAILED: MessageStatus.FAILED,
+    SendOutcome.SKIPPED: MessageStatus.SKIPPED,
+}
+
+
+def _throttled(flights: list[_Flight]) -> set[str]:
+    """The numbers a finished provider call of this batch was throttled on."""
+    return {
+        flight.origination
+        for flight in flights
+        if flight.future.done()
+        and isinstance(error := flight.future.exception(), SmsError)
+        and error.retryable
+        and error.reason == "throttled"
+    }
+
+
+def _kind(message: _Message) -> OutboundKind[Any]:
+    if message.kind is None:
+        raise AssertionError("a message of an unknown kind is never decided")
+    return message.kind
+
+
+def _decided(message: _Message) -> tuple[Outgoing[Any], TenantWording]:
+    if message.outgoing is None or message.tenant is None:
+        raise AssertionError("a message is decided before it is started")
+    return message.outgoing, message.tenant
 
 
 class SendBatch:
-    """One invocation's batch: its pacing slots, its tenants read once, and its deadline.
+    """One invocation's batch: its pacing slots per number, its tenants read once, and its
+    deadline. Made by ``SendPath.batch``; lives as long as the batch does."""
 
-    Made by ``SendPath.batch``; lives as long as the batch does.
-    """
-
-    def __init__(
-        self,
-        path: SendPath,
-        tenants: TenantRepository,
-        slots: SlotBook,
-        deadline: datetime | None,
-    ) -> None:
+    def __init__(self, path: SendPath, size: int, deadline: datetime | None) -> None:
         self._path = path
-        self._tenant_store = tenants
-        self.slots = slots
+        self._size = size
         self._deadline = deadline
         self._tenants: dict[str, TenantWording] = {}
+        self._slots: dict[str, SlotBook] = {}
+        #: Parts started per number in this batch, to size each number's one reservation.
+        self._booked: dict[str, int] = {}
+
+    def send_all(self, deliveries: Sequence[Delivery]) -> list[SendResult]:
+        """Re-check, pace, send and record the queue messages; a result for each, in order."""
+        return self._path._send_all(self, deliveries)
 
     def send(self, queued: QueuedReminder, *, receive_count: int = 1) -> SendResult:
-        """Re-check, pace, send and record one queued message (``receive_count``: how many
-        times the queue has delivered it, this time included)."""
-        return self._path._send(self, queued, receive_count)
+        """One queued message (``receive_count``: how many times the queue has delivered it,
+        this time included)."""
+        return self.send_all([Delivery(queued, receive_count)])[0]
 
     def ends_before(self, moment: datetime) -> bool:
         """Whether the batch's time is up by ``moment``."""
         return self._deadline is not None and moment > self._deadline
 
     def tenant(self, tenant_id: str) -> TenantWording:
-        """The tenant and its wording; one Query per tenant per batch, as a batch is usually
-        one tenant's messages."""
+        """The tenant and its wording; one Query per tenant per batch."""
         if tenant_id not in self._tenants:
-            self._tenants[tenant_id] = self._tenant_store.get_with_templates(tenant_id)
+            self._tenants[tenant_id] = self._path._tenants.get_with_templates(tenant_id)
         return self._tenants[tenant_id]
+
+    def has_room(self, origination: str, mps: float | None, parts: int) -> bool:
+        """Whether one more message of ``parts`` fits what the number can send within
+        ``PACING_HORIZON`` (always, for the batch's first message of that number)."""
+        booked = self._booked.get(origination, 0)
+        pace = self._path._gates.for_number(origination, mps).mps
+        return booked == 0 or booked + parts <= pace * PACING_HORIZON.total_seconds()
+
+    def book(self, origination: str, mps: float | None, parts: int) -> None:
+        """Count a started message's parts toward its number's reservation."""
+        self._booked[origination] = self._booked.get(origination, 0) + parts
+
+    def slots(self, origination: str, mps: float | None) -> SlotBook:
+        """The send slots of one sending number for this batch, reserved at once for every
+        part the batch started on that number. ``mps`` is the pace the dispatcher copied;
+        without one, the number's record is read."""
+        if origination not in self._slots:
+            gate = self._path._gates.for_number(origination, mps)
+            self._slots[origination] = SlotBook(gate, self._booked.get(origination, 1))
+        return self._slots[origination]

@@ -7,12 +7,15 @@ healthcare caps apply to clinic visits only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from reach.data.appointments import AppointmentRepository
-from reach.data.reminders import ReminderKey
+from reach.data.batch_reads import ItemKey
+from reach.data.reminders import Guard, ReminderKey
+from reach.data.tables import AppointmentsTableItem, ReminderItem, appointment_pk, reminder_sk
 from reach.domain.models import Appointment, AppointmentKind, Tenant
 from reach.domain.rendering import render_reminder
 from reach.domain.templates import template_for
@@ -40,14 +43,21 @@ class ReminderKind:
     def __init__(self, appointments: AppointmentRepository) -> None:
         self._appointments = appointments
 
+    def wants(self, queued: QueuedReminder) -> Sequence[ItemKey]:
+        keys = [self._appointments.item_key(queued.tenant_id, queued.appointment_id)]
+        if queued.plan is None:  # queued before the plan travelled with it: read the reminder
+            keys.append(reminder_key(queued))
+        return keys
+
     def load(
-        self, queued: QueuedReminder, plan: int, now: datetime
+        self, queued: QueuedReminder, found: Mapping[ItemKey, Any], now: datetime
     ) -> Outgoing[ReminderToSend] | Stale:
-        appointment = self._appointments.get_without_reminders(
-            queued.tenant_id, queued.appointment_id
+        appointment = self._appointments.from_found(
+            found, self._appointments.item_key(queued.tenant_id, queued.appointment_id)
         )
         if appointment is None:
             return Stale("appointment_missing")
+        plan = queued.plan if queued.plan is not None else _planned(found, queued)
         stale = why_stale(appointment, plan, now)
         if stale is not None:
             return Stale(stale)
@@ -60,6 +70,9 @@ class ReminderKind:
             capped=appointment.kind is AppointmentKind.CLINIC_VISIT,
             subject=ReminderToSend(key, appointment),
         )
+
+    def unchanged(self, outgoing: Outgoing[ReminderToSend]) -> Guard:
+        return self._appointments.unchanged(outgoing.subject.appointment)
 
     def render(
         self,
@@ -96,7 +109,21 @@ class ReminderKind:
         )
 
 
-def why_stale(appointment: Appointment, plan: int, now: datetime) -> str | None:
+def reminder_key(queued: QueuedReminder) -> ItemKey:
+    return ItemKey(
+        AppointmentsTableItem,
+        appointment_pk(queued.tenant_id, queued.appointment_id),
+        reminder_sk(queued.reminder_id),
+    )
+
+
+def _planned(found: Mapping[ItemKey, Any], queued: QueuedReminder) -> int | None:
+    """The plan a reminder was made for, from its own item (None: the reminder is gone)."""
+    item = found.get(reminder_key(queued))
+    return int(item.appointment_version) if isinstance(item, ReminderItem) else None
+
+
+def why_stale(appointment: Appointment, plan: int | None, now: datetime) -> str | None:
     """Why a reminder of plan ``plan`` must not be sent now (None: it may)."""
     if appointment.status.is_closed:
         return f"appointment_{appointment.status.value}"

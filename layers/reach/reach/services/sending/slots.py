@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
 from reach.data.pacing import ThroughputGate
+
+#: Lateness, as a share of one slot, that still counts as on time: a clock's jitter.
+LATE_TOLERANCE = 0.1
 
 
 class SlotBook:
@@ -29,3 +33,20 @@ class SlotBook:
 
     def wait_for(self, moment: datetime) -> None:
         self._gate.wait_for(moment)
+
+    def send_at(self, slot: datetime, parts: int) -> datetime:
+        """Wait for ``slot`` and return when the text may go. A sender that reached its slot
+        late (a slow write, a paused thread) takes a fresh slot instead: sent late in its
+        old slot, it would crowd the next one and put one part too many into some second."""
+        self._gate.wait_for(slot)
+        late = self._gate.now() - slot
+        if late.total_seconds() * self._gate.mps <= LATE_TOLERANCE:
+            return slot
+        fresh = self._gate.reserve([parts]).starts[0]
+        self._gate.wait_for(fresh)
+        return fresh
+
+    def back_off(self, span: timedelta) -> None:
+        """Push the number's shared schedule ``span`` further out, for every sender: the
+        provider said it is sending too fast. Slots already handed out stay valid."""
+        self._gate.reserve([1] * max(1, math.ceil(span.total_seconds() * self._gate.mps)))
