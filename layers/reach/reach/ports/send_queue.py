@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from reach.ports.wire import JsonRecord, MalformedMessage
+
+__all__ = ["MalformedMessage", "QueuedReminder", "SendQueue"]
 
 
-class QueuedReminder(BaseModel):
+@dataclass(frozen=True)
+class QueuedReminder(JsonRecord):
     """One claimed reminder, as it travels through the send queue."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    tenant_id: str = Field(min_length=1)
-    appointment_id: str = Field(min_length=1)
-    reminder_id: str = Field(min_length=1)
-    claim_id: str = Field(min_length=1)
+    tenant_id: str
+    appointment_id: str
+    reminder_id: str
+    claim_id: str
 
 
 class SendQueue(Protocol):
