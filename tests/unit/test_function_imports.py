@@ -77,6 +77,13 @@ def test_light_functions_import_only_what_they_run(function, expected):
     assert loaded_by(function) == expected
 
 
+def test_the_authorizer_writes_its_policy_without_powertools_event_classes():
+    # Importing one of them runs the whole data_classes package
+    data_classes = "aws_lambda_powertools.utilities.data_classes"
+
+    assert loaded_by("authorizer", (data_classes,)) == []
+
+
 @pytest.mark.parametrize("function", ["authorizer", "dispatcher", "sender"])
 def test_in_lambda_a_traced_function_loads_x_ray_but_no_library_it_never_calls(function):
     loaded = loaded_by(function, ("aws_xray_sdk", *UNCALLED_LIBRARIES), **IN_LAMBDA)
