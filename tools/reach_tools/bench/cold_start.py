@@ -79,23 +79,24 @@ def _requirement_closure(roots: list[str]) -> set[str]:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    seen: set[str] = set()
+    seen: set[tuple[str, frozenset[str]]] = set()
     pending = [(Requirement(text), "") for text in roots]
     while pending:
         requirement, extra = pending.pop()
         if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
             continue
-        name = canonicalize_name(requirement.name)
-        if name in seen:
+        # A package met again with other extras may bring more dependencies
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in seen:
             continue
-        seen.add(name)
+        seen.add(key)
         try:
             requires = metadata.requires(requirement.name) or []
         except metadata.PackageNotFoundError:
             continue
         for wanted in ("", *requirement.extras):
             pending += [(Requirement(text), wanted) for text in requires]
-    return seen
+    return {name for name, _extras in seen}
 
 
 @cache
