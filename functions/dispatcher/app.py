@@ -3,10 +3,9 @@
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from reach.domain.schedule import parse_scheduled_event
 from reach.observability import build_logger, build_metrics, build_tracer
 from reach.wiring import dispatcher_from_env
 
@@ -19,7 +18,7 @@ tracer = build_tracer("reach-dispatcher")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    tick = parse(event=event, model=EventBridgeModel)
+    tick = parse_scheduled_event(event)
     report = dispatcher_from_env().tick(tick.time)
     for name, value in (
         ("RemindersClaimed", report.claimed),

@@ -15,10 +15,9 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from reach.observability import build_logger, build_metrics, build_tracer
-from reach.ports.send_queue import QueuedReminder
+from reach.ports.send_queue import MalformedMessage, QueuedReminder
 from reach.services.sending import Delivery, RedeliverLater, SendOutcome, SendResult
 from reach.wiring import sender_from_env
 
@@ -41,7 +40,7 @@ _METRIC = {
 def _delivery(record: SQSRecord) -> Delivery | None:
     try:
         queued = QueuedReminder.model_validate_json(record.body)
-    except ValidationError:
+    except MalformedMessage:
         # Our own queue never carries this; retrying can't fix it, so say so and let it go.
         logger.error("malformed send-queue message", extra={"message_id": record.message_id})
         metrics.add_metric(name="MalformedSendMessages", unit=MetricUnit.Count, value=1)

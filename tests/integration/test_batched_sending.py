@@ -201,7 +201,7 @@ def test_a_message_of_a_kind_this_release_does_not_know_goes_back_to_the_queue(
     queue = MemoryQueue()
     tick(aws, queue, due)
     [(message, _)] = queue.pending
-    survey = message.model_copy(update={"kind": "survey_question"})
+    survey = replace(message, kind="survey_question")
 
     result = make_sender(aws, sms, clock).send(survey)
 

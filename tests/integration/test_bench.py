@@ -152,6 +152,13 @@ def test_cold_start_covers_every_function_as_a_ratio_to_boto3(
     assert set(costs) == {"boto3"} | {f"functions/{name}" for name in cold_start.function_names()}
     assert costs["boto3"] == 1.0
     assert all(math.isfinite(ratio) and ratio > 0 for ratio in costs.values())
+    # Each function says what it loads beyond boto3; boto3 itself adds nothing
+    beyond = {c["target"]: c["heaviest_beyond_boto3"] for c in document["cold_start"]}
+    assert beyond["boto3"] == []
+    for name in cold_start.function_names():
+        packages = [entry["package"] for entry in beyond[f"functions/{name}"]]
+        assert "reach" in packages
+        assert not {"awscrt", "OpenSSL", "requests"} & set(packages)
 
 
 def test_the_counter_counts_failed_calls_and_nothing_outside_a_measurement() -> None:

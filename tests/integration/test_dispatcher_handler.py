@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
 from builders import book
 from conftest import load_event, load_function
@@ -46,3 +47,16 @@ def test_a_scheduled_tick_queues_what_is_due_at_the_events_time(aws, cable_compa
         tenant.tenant_id,
         appointment.appointment_id,
     )
+
+
+def test_a_scheduled_event_without_a_readable_time_fails_the_invocation_naming_it(
+    aws, lambda_context
+):
+    from reach.domain.schedule import InvalidScheduledEvent
+
+    event = copy.deepcopy(load_event("dispatcher_scheduled.json"))
+    handler = load_function("dispatcher").lambda_handler
+
+    # EventBridge retries a failed invocation; nothing is claimed from an unreadable tick
+    with pytest.raises(InvalidScheduledEvent, match="time"):
+        handler({**event, "time": "2027-03-14T12:30:00"}, lambda_context)

@@ -12,7 +12,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("pydantic", "phonenumbers", "reach.services.tenants", "reach.services.consent")
+HEAVY = (
+    "pydantic",
+    "phonenumbers",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.utilities.parser",
+    "reach.services.tenants",
+    "reach.services.consent",
+)
+#: What X-Ray's default patching would import in this venv though Reach calls none of it.
+UNCALLED_LIBRARIES = ("requests", "sqlite3", "httpx")
+#: Lambda sets LAMBDA_TASK_ROOT; there, with the template's `Tracing: Active`, tracing runs.
+IN_LAMBDA = {"LAMBDA_TASK_ROOT": str(REPO), "AWS_LAMBDA_FUNCTION_NAME": "reach-test"}
 
 _PROBE = """
 import importlib.util, json, sys
@@ -23,17 +34,19 @@ print(json.dumps(sorted(name for name in sys.argv[2:] if name in sys.modules)))
 """
 
 
-def loaded_by(function: str) -> list[str]:
+def loaded_by(function: str, modules: tuple[str, ...] = HEAVY, **environ: str) -> list[str]:
     env = dict(
-        os.environ,
+        {k: v for k, v in os.environ.items() if k not in ("LAMBDA_TASK_ROOT", *IN_LAMBDA)},
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
         TENANTS_TABLE="reach-tenants",
         APPOINTMENTS_TABLE="reach-appointments",
         IDEMPOTENCY_TABLE="reach-idempotency",
+        POWERTOOLS_TRACE_DISABLED="false",
     )
+    env.update(environ)
     result = subprocess.run(  # noqa: S603 - a fixed probe in this interpreter
-        [sys.executable, "-c", _PROBE, str(REPO / "functions" / function / "app.py"), *HEAVY],
+        [sys.executable, "-c", _PROBE, str(REPO / "functions" / function / "app.py"), *modules],
         capture_output=True,
         text=True,
         check=False,
@@ -53,14 +66,56 @@ def loaded_by(function: str) -> list[str]:
         ("reconciler", []),
         # Reads a carrier receipt and updates one message
         ("status", []),
-        # Serialises queue messages (pydantic) but never parses or masks a number itself
-        ("dispatcher", ["pydantic"]),
+        # Reads the schedule's event and writes queue messages by hand: no pydantic
+        ("dispatcher", []),
+        # Renders texts (phonenumbers formats the clinic's number); its queue message is a
+        # dataclass, not a pydantic model
+        ("sender", ["phonenumbers"]),
     ],
 )
 def test_light_functions_import_only_what_they_run(function, expected):
     assert loaded_by(function) == expected
 
 
+def test_the_authorizer_writes_its_policy_without_powertools_event_classes():
+    # Importing one of them runs the whole data_classes package
+    data_classes = "aws_lambda_powertools.utilities.data_classes"
+
+    assert loaded_by("authorizer", (data_classes,)) == []
+
+
+@pytest.mark.parametrize("function", ["authorizer", "dispatcher", "sender"])
+def test_in_lambda_a_traced_function_loads_x_ray_but_no_library_it_never_calls(function):
+    loaded = loaded_by(function, ("aws_xray_sdk", *UNCALLED_LIBRARIES), **IN_LAMBDA)
+
+    assert loaded == ["aws_xray_sdk"]
+
+
+@pytest.mark.parametrize("function", ["authorizer", "dispatcher", "sender"])
+def test_with_tracing_disabled_in_lambda_the_x_ray_sdk_is_not_loaded(function):
+    loaded = loaded_by(function, **IN_LAMBDA, POWERTOOLS_TRACE_DISABLED="true")
+
+    assert "aws_xray_sdk" not in loaded
+
+
 def test_the_api_still_loads_what_it_runs():
     # The probe can see these modules: the light functions' empty lists are not vacuous
     assert {"pydantic", "phonenumbers"} <= set(loaded_by("api"))
+
+
+def test_the_probe_sees_what_default_x_ray_patching_would_import():
+    # Without this, "no library it never calls" above could pass because none is installed
+    probe = "from aws_xray_sdk.core import patch_all; patch_all()"
+    result = subprocess.run(  # noqa: S603 - a fixed probe in this interpreter
+        [
+            sys.executable,
+            "-c",
+            f"import sys; {probe}; print(sorted(set(sys.argv[1:]) & set(sys.modules)))",
+            *UNCALLED_LIBRARIES,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **IN_LAMBDA, "AWS_REGION": "us-east-1"},
+    )
+    assert "requests" in result.stdout

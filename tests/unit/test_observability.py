@@ -23,3 +23,28 @@ def test_phone_numbers_are_masked_in_messages_and_extra_keys(capsys):
         assert number not in out
     assert lines[0]["recipient"] == "+1*******143"
     assert lines[0]["level"] == logging.getLevelName(logging.INFO)
+
+
+def test_where_tracing_is_off_the_handler_runs_as_written_and_x_ray_is_not_loaded():
+    import subprocess
+    import sys
+
+    from reach.observability import Untraced, build_tracer
+
+    tracer = build_tracer("reach-test", enabled=False)
+
+    def handler(event, context):
+        return {"echo": event}
+
+    assert isinstance(tracer, Untraced)
+    assert tracer.capture_lambda_handler(handler) is handler
+    assert tracer.capture_lambda_handler(capture_response=False)(handler) is handler
+    # Powertools' Tracer loads the X-Ray SDK even when disabled: build_tracer must not
+    probe = (
+        "import sys; from reach.observability import build_tracer; "
+        "build_tracer('x', enabled=False); print('aws_xray_sdk' in sys.modules)"
+    )
+    result = subprocess.run(  # noqa: S603 - a fixed probe in this interpreter
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip() == "False", result.stderr

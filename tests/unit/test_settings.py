@@ -1,6 +1,6 @@
 import pytest
 
-from reach.settings import Settings, SettingsError
+from reach.settings import Settings, SettingsError, tracing_enabled
 
 BASE = {"TENANTS_TABLE": "t-tenants", "APPOINTMENTS_TABLE": "t-appts", "AWS_REGION": "us-east-1"}
 
@@ -105,3 +105,43 @@ def test_settings_are_frozen_and_import_no_pydantic():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+LAMBDA = {"LAMBDA_TASK_ROOT": "/var/task"}
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param({}, id="outside Lambda"),
+        pytest.param(LAMBDA, id="in Lambda"),
+        pytest.param(LAMBDA | {"POWERTOOLS_TRACE_DISABLED": "true"}, id="disabled"),
+        pytest.param(LAMBDA | {"POWERTOOLS_TRACE_DISABLED": "1"}, id="disabled by 1"),
+        pytest.param(LAMBDA | {"POWERTOOLS_TRACE_DISABLED": "False"}, id="enabled by False"),
+        pytest.param(LAMBDA | {"POWERTOOLS_TRACE_DISABLED": "off"}, id="enabled by off"),
+        pytest.param(LAMBDA | {"AWS_SAM_LOCAL": "true"}, id="sam local"),
+        pytest.param(LAMBDA | {"AWS_CHALICE_CLI_MODE": "true"}, id="chalice local"),
+    ],
+)
+def test_tracing_runs_exactly_where_powertools_would_trace(environ, monkeypatch):
+    from aws_lambda_powertools.tracing.tracer import Tracer
+
+    names = (
+        "LAMBDA_TASK_ROOT",
+        "POWERTOOLS_TRACE_DISABLED",
+        "AWS_SAM_LOCAL",
+        "AWS_CHALICE_CLI_MODE",
+    )
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    # Our rule is read before a Tracer exists, so that a disabled one never loads X-Ray
+    assert tracing_enabled() is not bool(Tracer._is_tracer_disabled())
+    assert tracing_enabled(environ) is tracing_enabled()
+
+
+def test_an_unreadable_trace_switch_fails_naming_the_variable():
+    with pytest.raises(SettingsError, match="POWERTOOLS_TRACE_DISABLED: must be one of"):
+        tracing_enabled(LAMBDA | {"POWERTOOLS_TRACE_DISABLED": "sometimes"})

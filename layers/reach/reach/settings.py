@@ -190,3 +190,28 @@ class Settings:
         if problems:
             raise SettingsError(f"invalid Reach environment: {'; '.join(problems)}")
         return cls(**values)
+
+
+#: The words Powertools reads as yes and no in its switches (``strtobool``'s table).
+_YES = frozenset({"1", "y", "yes", "t", "true", "on"})
+_NO = frozenset({"0", "n", "no", "f", "false", "off"})
+
+
+def tracing_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether X-Ray tracing runs here: Powertools' own rule, which ``reach.observability``
+    needs before building a Tracer (Powertools loads the X-Ray SDK even for a disabled one).
+
+    Tracing is off when ``POWERTOOLS_TRACE_DISABLED`` says so, and outside Lambda
+    (no ``LAMBDA_TASK_ROOT``) or under ``sam local`` and Chalice's local mode. The template's
+    ``Tracing: Active`` leaves it on in every deployed function.
+    """
+    env = os.environ if environ is None else environ
+    disabled = env.get("POWERTOOLS_TRACE_DISABLED", "false").lower()
+    if disabled not in _YES | _NO:
+        raise SettingsError(
+            f"invalid Reach environment: POWERTOOLS_TRACE_DISABLED: must be one of "
+            f"{', '.join(sorted(_YES | _NO))}"
+        )
+    in_lambda = bool(env.get("LAMBDA_TASK_ROOT"))
+    emulated = bool(env.get("AWS_SAM_LOCAL") or env.get("AWS_CHALICE_CLI_MODE"))
+    return disabled in _NO and in_lambda and not emulated

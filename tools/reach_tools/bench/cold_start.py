@@ -3,6 +3,17 @@
 Each sample is a fresh interpreter that imports one thing, so nothing is cached between
 samples; samples alternate between targets so that machine noise hits them alike. The
 baseline is measured in the same run, and the report is the ratio of medians.
+
+The interpreter imports what a deployed function could import, no more: the Lambda runtime
+ships boto3 with its dependencies, the layer ships ``layers/reach/requirements.txt`` with
+theirs, and every other package installed here for development (awscrt, pyOpenSSL, requests,
+moto...) is hidden, because botocore and the X-Ray SDK load some of them when they find them
+(``docs/facts.md#lambda-python-runtime``).
+It also looks like Lambda (``LAMBDA_TASK_ROOT``) with tracing on, as the template's
+``Tracing: Active`` deploys it.
+
+One ``-X importtime`` run per function then lists what it loads beyond ``import boto3``, by
+top-level package, heaviest first: the place to look for what a function does not need.
 """
 
 from __future__ import annotations
@@ -11,10 +22,18 @@ import os
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
+LAYER_REQUIREMENTS = REPO / "layers" / "reach" / "requirements.txt"
+#: What the Lambda runtime ships besides the standard library.
+RUNTIME_PACKAGES = ("boto3",)
+#: Packages listed per function beyond boto3.
+HEAVIEST = 6
 
 
 def function_names() -> tuple[str, ...]:
@@ -23,7 +42,9 @@ def function_names() -> tuple[str, ...]:
 
 
 _PROBE = """
-import importlib.util, sys, time
+import importlib.util, os, sys, time
+for name in filter(None, os.environ.get("REACH_BENCH_HIDDEN", "").split(",")):
+    sys.modules.setdefault(name, None)  # not shipped to Lambda: importing it fails, as there
 target = sys.argv[1]
 started = time.perf_counter()
 if target == "boto3":
@@ -41,19 +62,67 @@ class ImportCost:
     target: str
     median_ms: float
     ratio_to_boto3: float
+    #: (top-level package, ms of its own modules) loaded beyond ``import boto3``, heaviest first.
+    beyond_boto3: tuple[tuple[str, float], ...] = field(default=())
 
     def to_json(self) -> dict[str, object]:
         return {
             "target": self.target,
             "median_ms": self.median_ms,
             "ratio_to_boto3": self.ratio_to_boto3,
+            "heaviest_beyond_boto3": [{"package": p, "ms": ms} for p, ms in self.beyond_boto3],
         }
+
+
+def _requirement_closure(roots: list[str]) -> set[str]:
+    """The distributions ``roots`` install (extras included), by normalised name."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[tuple[str, frozenset[str]]] = set()
+    pending = [(Requirement(text), "") for text in roots]
+    while pending:
+        requirement, extra = pending.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        # A package met again with other extras may bring more dependencies
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for wanted in ("", *requirement.extras):
+            pending += [(Requirement(text), wanted) for text in requires]
+    return {name for name, _extras in seen}
+
+
+@cache
+def hidden_modules() -> tuple[str, ...]:
+    """Top-level modules installed here that neither the runtime nor the layer ships."""
+    from packaging.utils import canonicalize_name
+
+    lines = LAYER_REQUIREMENTS.read_text().splitlines()
+    layer = [line.split("#")[0].strip() for line in lines]
+    shipped = _requirement_closure([*filter(None, layer), *RUNTIME_PACKAGES]) | {"reach"}
+    return tuple(
+        sorted(
+            module
+            for module, owners in metadata.packages_distributions().items()
+            if module.isidentifier()
+            and not any(canonicalize_name(owner) in shipped for owner in owners)
+        )
+    )
 
 
 def _lambda_like_environment() -> dict[str, str]:
     env = dict(os.environ)
-    # Tracer only loads the X-Ray SDK where it believes it runs in Lambda: measure that cost.
     env.update(
+        # Where LAMBDA_TASK_ROOT is set, Powertools traces and X-Ray samples as in Lambda;
+        # without it X-Ray's recorder builds two botocore clients at import, Lambda's does not.
+        LAMBDA_TASK_ROOT=str(REPO),
         AWS_LAMBDA_FUNCTION_NAME="reach-bench",
         AWS_EXECUTION_ENV="AWS_Lambda_python3.13",
         AWS_REGION=env.get("AWS_REGION", "us-east-1"),
@@ -66,6 +135,7 @@ def _lambda_like_environment() -> dict[str, str]:
         APPOINTMENTS_TABLE=env.get("APPOINTMENTS_TABLE", "reach-bench-appointments"),
     )
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    env["REACH_BENCH_HIDDEN"] = ",".join(hidden_modules())
     return env
 
 
@@ -93,13 +163,56 @@ def measure(rounds: int = 9) -> list[ImportCost]:
         for label, target in targets.items():
             samples[label].append(_sample(target, env))
     baseline = statistics.median(samples["boto3"])
+    profiles = {label: _import_profile(target, env) for label, target in targets.items()}
     return [
-        ImportCost(label, statistics.median(values) * 1000, statistics.median(values) / baseline)
+        ImportCost(
+            label,
+            statistics.median(values) * 1000,
+            statistics.median(values) / baseline,
+            _beyond(profiles[label], profiles["boto3"]),
+        )
         for label, values in samples.items()
     ]
 
 
+def _import_profile(target: str, env: dict[str, str]) -> dict[str, int]:
+    """Microseconds each module took itself, from one ``-X importtime`` run."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", _PROBE, target],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    profile: dict[str, int] = {}
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _cumulative, module = line.removeprefix("import time:").split("|")
+        profile[module.strip()] = int(own)
+    return profile
+
+
+def _beyond(profile: dict[str, int], baseline: dict[str, int]) -> tuple[tuple[str, float], ...]:
+    """The modules ``import boto3`` does not load, by top-level package, heaviest first."""
+    packages: Counter[str] = Counter()
+    for module, micros in profile.items():
+        if module not in baseline:
+            packages[module.split(".")[0]] += micros
+    return tuple((name, micros / 1000) for name, micros in packages.most_common(HEAVIEST))
+
+
 def report(costs: list[ImportCost]) -> str:
-    lines = ["cold-start import (median of fresh interpreters; ratio to `import boto3`)"]
-    lines += [f"  {c.target:<22} {c.median_ms:8.1f} ms   x{c.ratio_to_boto3:5.2f}" for c in costs]
+    lines = [
+        "cold-start import (median of fresh interpreters; ratio to `import boto3`; "
+        "Lambda's packages only, tracing on)",
+        "  beyond boto3: the heaviest top-level packages it loads that boto3 does not "
+        "(ms of their own modules, one -X importtime run)",
+    ]
+    for cost in costs:
+        lines.append(f"  {cost.target:<22} {cost.median_ms:8.1f} ms   x{cost.ratio_to_boto3:5.2f}")
+        if cost.beyond_boto3:
+            heaviest = ", ".join(f"{name} {ms:.0f}" for name, ms in cost.beyond_boto3)
+            lines.append(f"      beyond boto3: {heaviest}")
     return "\n".join(lines)

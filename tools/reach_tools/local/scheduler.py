@@ -22,11 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from moto.sns.models import sns_backends
-from pydantic import ValidationError
 
 from reach.clock import system_clock
 from reach.data.reminders import DueIndex, ReminderLifecycle
-from reach.ports.send_queue import QueuedReminder
+from reach.ports.send_queue import MalformedMessage, QueuedReminder
 from reach.settings import Settings
 from reach.wiring import build_sender
 from reach_tools.demo_clock import DemoClock
@@ -302,7 +301,7 @@ class LocalScheduler:
 def _handoff(message: MessageTypeDef, *, retried: bool) -> Handoff:
     try:
         reminder: QueuedReminder | None = QueuedReminder.model_validate_json(message["Body"])
-    except ValidationError:
+    except MalformedMessage:
         reminder = None
     receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
     return Handoff(message["MessageId"], reminder, receives, retried)

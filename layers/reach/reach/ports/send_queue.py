@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from reach.ports.wire import JsonRecord, MalformedMessage
+
+__all__ = ["MalformedMessage", "QueuedMessage", "QueuedReminder", "SendQueue"]
 
 
-class QueuedReminder(BaseModel):
+@dataclass(frozen=True)
+class QueuedReminder(JsonRecord):
     """One claimed outbound message, as it travels through the send queue.
 
     Besides its key and claim it carries what the dispatcher copied from the claimed item, so
@@ -18,18 +22,21 @@ class QueuedReminder(BaseModel):
     queued before these fields existed has none, and the sender reads what it lacks.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    tenant_id: str = Field(min_length=1)
-    appointment_id: str = Field(min_length=1)
-    reminder_id: str = Field(min_length=1)
-    claim_id: str = Field(min_length=1)
+    tenant_id: str
+    appointment_id: str
+    reminder_id: str
+    claim_id: str
     #: The outbound kind (``reach.services.sending``'s registry name).
-    kind: str = Field(default="reminder", min_length=1)
+    kind: str = "reminder"
     phone: str | None = None
     plan: int | None = None
     origination: str | None = None
-    mps: float | None = Field(default=None, gt=0)
+    mps: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mps is not None and not self.mps > 0:
+            raise MalformedMessage("mps", "must be above 0")
 
 
 #: The name the send path uses: the queue carries every outbound kind, not just reminders.
