@@ -30,6 +30,8 @@ class EventType(StrEnum):
 
     APPOINTMENT_CONFIRMED = "AppointmentConfirmed"
     APPOINTMENT_CANCELLED = "AppointmentCancelled"
+    APPOINTMENT_COMPLETED = "AppointmentCompleted"
+    APPOINTMENT_NO_SHOW = "AppointmentNoShow"
     RESCHEDULE_REQUESTED = "RescheduleRequested"
     RUNNING_LATE = "RunningLate"
     CALLBACK_REQUESTED = "CallbackRequested"
@@ -39,6 +41,10 @@ class EventType(StrEnum):
     SURVEY_COMPLETED = "SurveyCompleted"
     REPLY_RECEIVED = "ReplyReceived"
     """A reply Reach did not understand, stored for the clinic to read (through the API)."""
+    CUSTOMER_NOT_HOME = "CustomerNotHome"
+    """The customer of a service visit said nobody will be home; the visit stays booked."""
+    NEEDS_ATTENTION = "NeedsAttention"
+    """A reply about a service visit that Reach did not understand: a person should read it."""
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.
