@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from reach.domain.languages import DEFAULT_LANGUAGE, normalize_language
@@ -36,7 +36,7 @@ _WINDOWS: Mapping[str, tuple[str, str]] = {
 
 
 def arrival_window(
-    starts_at: datetime, window_ends_at: datetime | None, zone: ZoneInfo, language: str
+    starts_at: datetime, window_ends_at: datetime | None, zone: tzinfo, language: str
 ) -> str:
     """ "between 8 AM and 12 PM" in the recipient's ``zone`` and language; "from 8:00 AM"
     when the visit has no window."""
