@@ -47,6 +47,7 @@ _OPTION_OF_FIELD = {
     "number": "--number",
     "quiet_hours": "--quiet-hours",
     "reminder_offsets": "--reminders",
+    "reminders_for": "--reminders-for",
     "reply_keywords": "--keywords",
     "keywords": "--keywords",
     "prefix": "--prefix",
@@ -143,6 +144,7 @@ def tenant_json(tenant: Tenant) -> dict[str, Any]:
         "sender_number": tenant.sender_number,
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
+        "reminder_offsets_by_kind": {k: list(o) for k, o in tenant.reminder_offsets_by_kind},
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
         "created_at": _when(tenant.created_at),
     }
@@ -186,6 +188,10 @@ def _tenant_text(tenant: Tenant) -> str:
             ("sender number", tenant.sender_number),
             ("quiet hours", tenant.quiet_hours),
             ("reminders", ", ".join(tenant.reminder_offsets)),
+            *(
+                (f"reminders for {kind}", ", ".join(offsets))
+                for kind, offsets in tenant.reminder_offsets_by_kind
+            ),
             ("created", _short(tenant.created_at)),
         ],
     )
@@ -283,8 +289,28 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         quiet_hours=args.quiet_hours,
         reminder_offsets=None if args.reminders is None else _offsets(args.reminders),
         reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
+        reminder_offsets_by_kind=_reminders_for(args.reminders_for),
     )
     printer.show(tenant_json(tenant), lambda: f"Updated.\n{_tenant_text(tenant)}")
+
+
+def _reminders_for(given: list[str] | None) -> dict[str, tuple[str, ...]] | None:
+    """``--reminders-for service_visit=P1D@18:00,@07:30`` options as kind -> offsets (None:
+    unchanged); ``KIND=`` with nothing after it removes the kind's own defaults."""
+    if given is None:
+        return None
+    by_kind: dict[str, tuple[str, ...]] = {}
+    for option in given:
+        kind, equals, offsets = option.partition("=")
+        if not equals or not kind.strip():
+            raise InvalidInput(
+                "reminders_for", f"'{option}' is not KIND=OFFSETS (e.g. service_visit=@07:30)"
+            )
+        parts = tuple(part.strip() for part in offsets.split(","))
+        if offsets.strip() and not all(parts):
+            raise InvalidInput("reminders_for", f"'{option}' has an empty offset")
+        by_kind[kind.strip()] = parts if offsets.strip() else ()
+    return by_kind
 
 
 def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
@@ -430,6 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--quiet-hours", help="local HH:MM-HH:MM; applies to every send at once")
     update.add_argument("--reminders", help="ISO 8601 offsets for new bookings, e.g. P2D,PT3H")
     update.add_argument(
+        "--reminders-for",
+        action="append",
+        metavar="KIND=OFFSETS",
+        help="default reminders of one kind of visit, in place of --reminders; repeat per "
+        "kind, e.g. --reminders-for service_visit=P1D@18:00,@07:30 (KIND= removes them)",
+    )
+    update.add_argument(
         "--keywords",
         action="append",
         metavar="SET=WORDS",
@@ -479,14 +512,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--text",
                 required=True,
                 help="with {first_name} {date} {time} {org_name} {org_phone} {reply_options}"
-                " (service visits may add {location})",
+                " (service visits may add {location} {window} {technician_name})",
             )
         command.set_defaults(run=run)
     return parser
 
 
 def _field_message(error: InvalidInput) -> str:
-    stem = error.field.partition("[")[0]
+    stem = error.field.partition("[")[0].partition(".")[0]
     option = _OPTION_OF_FIELD.get(stem)
     where = f"{error.field} ({option})" if option else error.field
     return f"invalid {where}: {error.reason}"
