@@ -286,3 +286,16 @@ def test_the_service_visit_sample_booking_is_served(api, lambda_context):
         "Luis",
         ["P1D@18:00", "@07:30"],
     )
+
+
+def test_a_repeated_service_booking_is_the_same_one_and_another_window_is_a_conflict(api):
+    body = visit(external_id="wo-1")
+    status, first = api.call("POST", "/appointments", body=body)
+    assert status == 201, first
+
+    status, again = api.call("POST", "/appointments", body=body)
+    assert (status, again["id"]) == (200, first["id"])
+
+    moved = {**body, "window_ends_at": (opens() + timedelta(hours=2)).isoformat()}
+    status, error = api.call("POST", "/appointments", body=moved)
+    assert "window_ends_at" in refused(status, error, "external_id", code=409)
