@@ -30,8 +30,6 @@ class EventType(StrEnum):
 
     APPOINTMENT_CONFIRMED = "AppointmentConfirmed"
     APPOINTMENT_CANCELLED = "AppointmentCancelled"
-    APPOINTMENT_COMPLETED = "AppointmentCompleted"
-    APPOINTMENT_NO_SHOW = "AppointmentNoShow"
     RESCHEDULE_REQUESTED = "RescheduleRequested"
     RUNNING_LATE = "RunningLate"
     CALLBACK_REQUESTED = "CallbackRequested"
@@ -45,6 +43,8 @@ class EventType(StrEnum):
     """The customer of a service visit said nobody will be home; the visit stays booked."""
     NEEDS_ATTENTION = "NeedsAttention"
     """A reply about a service visit that Reach did not understand: a person should read it."""
+    APPOINTMENT_COMPLETED = "AppointmentCompleted"
+    APPOINTMENT_NO_SHOW = "AppointmentNoShow"
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.
