@@ -8,7 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
+from builders import book
 from reach.domain.errors import Forbidden, InvalidInput
+from reach.domain.models import AppointmentKind
 from reach.wiring import Services
 from reach_tools.cli import StackLookupError, main, stack_environment
 from reach_tools.template import default_table_names, load_template, table_create_kwargs
@@ -700,3 +702,64 @@ def test_a_tenant_template_in_a_language_reach_does_not_write_is_refused(
     assert "language (--language)" in err
     assert "en, es, ar" in err
     assert aws.admin.templates(tenant["tenant_id"]) == {}
+
+
+def test_a_tenant_sets_default_reminders_per_kind_at_local_times_and_bookings_use_them(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys, "+12025550143", "--reminders", "P1D,@08:00")
+
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "update",
+        tenant["tenant_id"],
+        "--reminders-for",
+        "service_visit=P2D@17:00, @07:45",
+        "--json",
+    )
+
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["reminder_offsets"] == ["P1D", "@08:00"]
+    assert shown["reminder_offsets_by_kind"] == {"service_visit": ["P2D@17:00", "@07:45"]}
+    service = book(aws, tenant["tenant_id"], offsets=None, kind=AppointmentKind.SERVICE_VISIT)
+    clinic_visit = book(aws, tenant["tenant_id"], offsets=None, phone="+12025550199")
+    assert service.reminder_offsets == ("P2D@17:00", "@07:45")
+    assert clinic_visit.reminder_offsets == ("P1D", "@08:00")
+
+    # KIND= removes the kind's own: service visits are back to the evening before and morning of
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "update",
+        tenant["tenant_id"],
+        "--reminders-for",
+        "service_visit=",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["reminder_offsets_by_kind"] == {}
+    again = book(aws, tenant["tenant_id"], offsets=None, kind=AppointmentKind.SERVICE_VISIT, days=4)
+    assert again.reminder_offsets == ("P1D@18:00", "@07:30")
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        ("service_visit=@7:30", "reminders_for.service_visit[0] (--reminders-for)"),
+        ("house_call=@07:30", "reminders_for (--reminders-for)"),
+        ("@07:30", "reminders_for (--reminders-for)"),
+        ("service_visit=P1D,,@07:30", "reminders_for (--reminders-for)"),
+    ],
+)
+def test_a_bad_per_kind_reminder_is_refused_naming_the_option(
+    aws: Services, capsys: pytest.CaptureFixture[str], option: str, named: str
+) -> None:
+    tenant = create_tenant(capsys)
+
+    code, _, err = run(capsys, "tenants", "update", tenant["tenant_id"], "--reminders-for", option)
+
+    assert code == 2
+    assert named in err
+    assert aws.admin.get_tenant(tenant["tenant_id"]).reminder_offsets_by_kind == ()

@@ -476,4 +476,10 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert "Msg & data rates may apply" in text
     assert 'texts "thanks!"' in text
     assert "skipped  opted_out" in text
-    assert "Done: 15 steps" in text
+    # and a service visit: its window in both reminders, "not home" and its event
+    assert '+1*******179  sent  1 part  "Hi Rosa, Lakeshore Home Services visit' in text
+    assert "between 9 AM and 1 PM" in text
+    assert 'texts "Sorry, nobody home today"' in text
+    assert "event CustomerNotHome" in text
+    assert "customer_status not_home" in text
+    assert "Done: 18 steps" in text

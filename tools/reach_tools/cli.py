@@ -59,6 +59,7 @@ _OPTION_OF_FIELD = {
     "number": "--number",
     "quiet_hours": "--quiet-hours",
     "reminder_offsets": "--reminders",
+    "reminders_for": "--reminders-for",
     "reply_keywords": "--keywords",
     "keywords": "--keywords",
     "prefix": "--prefix",
@@ -178,6 +179,7 @@ def tenant_json(tenant: Tenant, pace: Throughput | None = None) -> dict[str, Any
         **pace_json(pace),
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
+        "reminder_offsets_by_kind": {k: list(o) for k, o in tenant.reminder_offsets_by_kind},
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
         "created_at": _when(tenant.created_at),
     }
@@ -229,6 +231,10 @@ def _tenant_text(tenant: Tenant, pace: Throughput | None = None) -> str:
             ("number type", _pace_text(pace)),
             ("quiet hours", tenant.quiet_hours),
             ("reminders", ", ".join(tenant.reminder_offsets)),
+            *(
+                (f"reminders for {kind}", ", ".join(offsets))
+                for kind, offsets in tenant.reminder_offsets_by_kind
+            ),
             ("created", _short(tenant.created_at)),
         ],
     )
@@ -396,9 +402,29 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         reply_keywords=_keyword_sets(args.keywords, args.reset_keywords),
         number_type=args.number_type,
         mps=None if args.mps is None else _mps(args.mps),
+        reminder_offsets_by_kind=_reminders_for(args.reminders_for),
     )
     pace = services.admin.number(tenant).throughput
     printer.show(tenant_json(tenant, pace), lambda: f"Updated.\n{_tenant_text(tenant, pace)}")
+
+
+def _reminders_for(given: list[str] | None) -> dict[str, tuple[str, ...]] | None:
+    """``--reminders-for service_visit=P1D@18:00,@07:30`` options as kind -> offsets (None:
+    unchanged); ``KIND=`` with nothing after it removes the kind's own defaults."""
+    if given is None:
+        return None
+    by_kind: dict[str, tuple[str, ...]] = {}
+    for option in given:
+        kind, equals, offsets = option.partition("=")
+        if not equals or not kind.strip():
+            raise InvalidInput(
+                "reminders_for", f"'{option}' is not KIND=OFFSETS (e.g. service_visit=@07:30)"
+            )
+        parts = tuple(part.strip() for part in offsets.split(","))
+        if offsets.strip() and not all(parts):
+            raise InvalidInput("reminders_for", f"'{option}' has an empty offset")
+        by_kind[kind.strip()] = parts if offsets.strip() else ()
+    return by_kind
 
 
 def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
@@ -628,6 +654,13 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--quiet-hours", help="local HH:MM-HH:MM; applies to every send at once")
     update.add_argument("--reminders", help="ISO 8601 offsets for new bookings, e.g. P2D,PT3H")
     update.add_argument(
+        "--reminders-for",
+        action="append",
+        metavar="KIND=OFFSETS",
+        help="default reminders of one kind of visit, in place of --reminders; repeat per "
+        "kind, e.g. --reminders-for service_visit=P1D@18:00,@07:30 (KIND= removes them)",
+    )
+    update.add_argument(
         "--keywords",
         action="append",
         metavar="SET=WORDS",
@@ -696,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--text",
                 required=True,
                 help="with {first_name} {date} {time} {org_name} {org_phone} {reply_options}"
-                " (service visits may add {location})",
+                " (service visits may add {location} {window} {technician_name})",
             )
         command.set_defaults(run=run)
     return parser
@@ -713,7 +746,7 @@ def _pace_options(command: argparse.ArgumentParser, type_default: str) -> None:
 
 
 def _field_message(error: InvalidInput) -> str:
-    stem = error.field.partition("[")[0]
+    stem = error.field.partition("[")[0].partition(".")[0]
     option = _OPTION_OF_FIELD.get(stem)
     where = f"{error.field} ({option})" if option else error.field
     return f"invalid {where}: {error.reason}"

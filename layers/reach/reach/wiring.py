@@ -184,8 +184,11 @@ def build_services(
     from reach.services.threads import ThreadService
 
     stores = stores or Stores(settings)
-    appointments = AppointmentService(stores.appointments, stores.tenants, stores.contacts, clock)
-    consent = _consent(stores, events or _EventBusOnFirstUse(settings), clock)
+    events = events or _EventBusOnFirstUse(settings)
+    appointments = AppointmentService(
+        stores.appointments, stores.tenants, stores.contacts, clock, events
+    )
+    consent = _consent(stores, events, clock)
     return Services(
         settings=settings,
         appointments=appointments,

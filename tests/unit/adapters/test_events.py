@@ -88,6 +88,11 @@ def test_event_types_are_the_public_detail_types() -> None:
         "DeliveryFailed",
         "SurveyCompleted",
         "ReplyReceived",
+        # Issue #12: field-service visits
+        "CustomerNotHome",
+        "NeedsAttention",
+        "AppointmentCompleted",
+        "AppointmentNoShow",
     ]
 
 

@@ -188,6 +188,8 @@ def test_reply_context_carries_no_health_information():
         "zone",
         "first_name",
         "starts_at",
+        # A service visit's arrival window (issue #12): a time, like starts_at
+        "window_ends_at",
         "kind",
         "minutes_late",
         "callback_by",
@@ -590,3 +592,26 @@ def test_gsm7_names_up_to_the_sized_lengths_are_kept_whole(kind, language, org_n
     assert (" ".join(org_name.split()) or ORG_PHONE_SHOWN) in text
     if kind in NAMED_KINDS:
         assert " ".join(first_name.split()) in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("kind", [ReplyKind.NOT_HOME, ReplyKind.LATE_FOR_HOME_VISIT])
+def test_home_visit_answers_fit_one_gsm7_part_with_a_window_and_usual_names(language, kind):
+    context = dataclasses.replace(
+        worst_case(language),
+        org_name="Hilltop Cable",
+        first_name="Maria",
+        window_ends_at=WORST_START + timedelta(hours=4),
+        minutes_late=20,
+    )
+
+    text = render_reply(kind, context)
+
+    count = count_segments(text)
+    assert (count.encoding, count.parts) == (SmsEncoding.GSM7, 1), text
+    assert "Hilltop Cable" in text
+    assert "Maria" in text
+    if kind is ReplyKind.LATE_FOR_HOME_VISIT:
+        assert ("between 12:30 PM and 4:30 PM" if language == "en" else "entre las 12:30") in text
+    else:
+        assert ("reply 2" if language == "en" else "responda 2") in text

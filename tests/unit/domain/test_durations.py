@@ -84,7 +84,10 @@ def test_an_offset_that_does_not_parse_is_named_by_its_place_in_the_list():
         reminder_offsets(["P1D", "soon"], field="reminder_offsets")
 
     assert raised.value.field == "reminder_offsets[1]"
-    assert raised.value.reason == "'soon' is not an ISO 8601 duration such as P1D or PT2H"
+    assert raised.value.reason == (
+        "'soon' is not an ISO 8601 duration such as P1D or PT2H, nor a local time such as "
+        "@07:30 or P1D@18:00"
+    )
 
 
 def test_a_fixed_duration_refuses_months_and_years_which_have_no_fixed_length():

@@ -166,10 +166,7 @@ def test_everyday_confirmations_in_english_and_spanish_confirm(text):
         "yes 2",
         "1 3",
         "si, cambiar",
-        # Negated: not a confirmation
-        "I won't be there",
-        "I will not be there",
-        "I cannot be there, sorry",
+        # Negated: not a confirmation (a "won't be there" is NOT_HOME, tested below)
         "no nos vemos",
         # An acknowledgement of our answer, not a new confirmation
         "OK",
@@ -178,6 +175,14 @@ def test_everyday_confirmations_in_english_and_spanish_confirm(text):
 )
 def test_mixed_negated_or_acknowledging_replies_are_not_confirmations(text):
     assert classify_reply(text).intent == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text", ["I won't be there", "I will not be there", "I cannot be there, sorry"]
+)
+def test_a_negated_i_will_be_there_says_nobody_will_be_home_never_a_confirmation(text):
+    # Issue #12 reads these as "not home"; before it they were UNKNOWN
+    assert classify_reply(text).intent == ReplyIntent.NOT_HOME
 
 
 @pytest.mark.parametrize(
@@ -853,3 +858,36 @@ def test_a_stored_tenant_word_that_became_unsafe_is_left_out_of_reading_replies(
     assert classify_reply("vale", keywords).intent is ReplyIntent.CONFIRM
     assert classify_reply("take me off", keywords).intent is ReplyIntent.OPT_OUT
     assert keywords_for_replies(()) is keywords_with(())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not home",
+        "Nobody home",
+        "no one will be home",
+        "No one will be there tomorrow",
+        "I won't be there",
+        "we will not be home",
+        "I'm not going to be home, sorry",
+        "no estaré en casa",
+        "No hay nadie en casa",
+        "no vamos a estar",
+        "nadie en casa",
+        "il n'y aura personne",
+    ],
+)
+def test_nobody_home_is_read_in_english_spanish_and_french(text):
+    assert classify_reply(text).intent == ReplyIntent.NOT_HOME
+
+
+@pytest.mark.parametrize(
+    "text", ["not home. STOP", "nobody home, stop texting me", "no estaré, BAJA"]
+)
+def test_a_not_home_reply_with_an_opt_out_word_still_opts_out(text):
+    assert classify_reply(text).intent == ReplyIntent.OPT_OUT
+
+
+@given(st.sampled_from(sorted(DEFAULT_KEYWORDS.not_home)))
+def test_no_not_home_phrasing_ever_opts_out(phrase):
+    assert classify_reply(phrase).intent == ReplyIntent.NOT_HOME

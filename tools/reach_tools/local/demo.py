@@ -39,6 +39,8 @@ MARIA = ("Maria", PATIENT_PHONE)
 TOM = ("Tom", "(202) 555-0175")
 AISHA = ("Aisha", "(202) 555-0176")
 LEO_PHONE = "(202) 555-0177"
+#: The customer of the service visit: a Chicago number, in the service company's own format.
+ROSA = ("Rosa", "(312) 555-0179")
 #: Far more ticks than three appointments need, few enough that a reminder which keeps coming
 #: back stops the demo instead of looping.
 MAX_TICKS = 40
@@ -267,6 +269,7 @@ def walk_through(reach: LocalReach, out: TextIO) -> int:
 
     send_reminders(reach, show, api, clinic)
     two_way(reach, show, api, clinic)
+    service_visit(reach, show, stranger, other)
     show.say(
         f"\nDone: {show.steps} steps, every answer as the API contract says and every reminder "
         "where it should be. `reach-local serve` keeps this running for your own calls."
@@ -684,6 +687,81 @@ def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant
     _check(
         messages[0]["direction"] == "outbound" and messages[0]["status"] == "delivered",
         f"Leo's reminder should show the carrier's receipt (delivered): {messages[0]}",
+    )
+
+
+def service_visit(reach: LocalReach, show: Walkthrough, api: ApiClient, company: Tenant) -> None:
+    """The field-service part: an arrival window, the evening-before and morning-of
+    reminders at local times, and the customer's "not home" reply with its event."""
+    show.part("A service visit")
+    show.say(
+        f"{company.name} books an arrival window, not a minute. Without reminders of its own,\n"
+        "a service visit is reminded at 18:00 the evening before and 07:30 on the morning of,\n"
+        "in the customer's local time; the customer can answer that nobody will be home."
+    )
+    zone = ZoneInfo(company.timezone)
+    clock, (name, phone) = reach.clock, ROSA
+    day = (clock().astimezone(zone) + timedelta(days=3)).date()
+    opens, closes = _at(day, time(9, 0), zone), _at(day, time(13, 0), zone)
+    show.step(f"{company.name} books {name}'s visit for {opens:%a %d %b}, 9 AM to 1 PM")
+    body = {
+        "phone": phone,
+        "kind": "service_visit",
+        "starts_at": opens.isoformat(),
+        "window_ends_at": closes.isoformat(),
+        "timezone": company.timezone,
+        "first_name": name,
+        "technician_name": "Luis",
+    }
+    visit = show.expect(api.call("POST", "/appointments", body), 201, "POST /appointments")
+    booked = Booked(name, visit, 2)
+    show.say("\n".join(reminders_table(visit)))
+    _check(
+        visit["reminder_offsets"] == ["P1D@18:00", "@07:30"]
+        and [r["status"] for r in visit["reminders"]] == ["pending", "pending"],
+        f"a service visit should be reminded the evening before and the morning of: {visit}",
+    )
+    show.say(
+        f"   07:30 is inside quiet hours {company.quiet_hours}: the morning-of waits for 08:00."
+    )
+
+    show.step("The clock reaches each reminder; both say the window in local time")
+    texts: list[PublishedSms] = []
+    for reminder in visit["reminders"]:
+        report = reach.scheduler.tick(minute_ceiling(datetime.fromisoformat(reminder["send_at"])))
+        for sms in (t for t in report.published if t.phone == booked.phone):
+            texts.append(sms)
+            show.say(timeline_line(booked.when(sms.published_at), booked.phone, sent_text(sms)))
+    _check(
+        len(texts) == 2 and all("between 9 AM and 1 PM" in t.body for t in texts),
+        f"{name} should get two reminders saying the window: {[t.body for t in texts]}",
+    )
+
+    show.step(f'{name} answers "Sorry, nobody home today"')
+    clock.advance(timedelta(minutes=5))
+    words = "Sorry, nobody home today"
+    result = reach.phone.reply(
+        booked.phone, company.sender_number, words, previous_message_id=texts[-1].message_id
+    )
+    show.say(timeline_line(booked.when(clock()), booked.phone, f'texts "{words}"'))
+    for answer in result.answers:
+        show.say(timeline_line(booked.when(clock()), answer.phone, f'<- "{answer.body}"'))
+    for event in result.events:
+        window = (
+            f"{event['detail'].get('window_starts_at')} to {event['detail'].get('window_ends_at')}"
+        )
+        show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  window {window}")
+    now = read(api, f"/appointments/{booked.id}")
+    show.say(
+        f"   GET /appointments/{booked.id}: status {now['status']}, customer_status "
+        f"{now['customer_status']}: {company.name} decides what happens to the visit"
+    )
+    _check(
+        [e["detail-type"] for e in result.events] == ["CustomerNotHome"]
+        and len(result.answers) == 1
+        and now["customer_status"] == "not_home"
+        and now["status"] == "scheduled",
+        f"not home should mark the visit, answer once and publish CustomerNotHome: {result}",
     )
 
 

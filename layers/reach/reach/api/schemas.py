@@ -25,7 +25,13 @@ from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput
 from reach.domain.languages import SUPPORTED_LANGUAGES, supported_language
 from reach.domain.message import Message
-from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder
+from reach.domain.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    CustomerStatus,
+    Reminder,
+)
 from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
@@ -87,7 +93,9 @@ def _note_text(text: str) -> str:
 
 
 OffsetText = Annotated[
-    str, _domain(reminder_offset), Field(examples=["P1D", "PT2H"], max_length=32)
+    str,
+    _domain(reminder_offset),
+    Field(examples=["P1D", "PT2H", "P1D@18:00", "@07:30"], max_length=32),
 ]
 ZoneName = Annotated[str, _domain(zone_name), Field(examples=["America/New_York"], max_length=64)]
 FirstName = Annotated[
@@ -97,6 +105,24 @@ FirstName = Annotated[
         min_length=1,
         max_length=40,
         description="First name only: reminders carry no more than the minimum necessary.",
+    ),
+]
+TechnicianName = Annotated[
+    str,
+    _plain_text("technician_name"),
+    Field(
+        min_length=1,
+        max_length=40,
+        description="Service visits only: the technician's first name, as texts say it.",
+    ),
+]
+WindowEnd = Annotated[
+    AwareDatetime,
+    IsoTimestamp,
+    Field(
+        description="Service visits only: when the arrival window closes (it opens at "
+        "starts_at), ISO 8601 with offset, at most 12 hours after starts_at",
+        examples=["2026-03-08T12:00:00-04:00"],
     ),
 ]
 Location = Annotated[
@@ -183,8 +209,12 @@ class CreateAppointmentRequest(BaseModel):
     reminders: list[OffsetText] | None = Field(
         default=None,
         max_length=5,
-        description="ISO 8601 durations before the start; the tenant's default when absent",
+        description="ISO 8601 durations before the start, or local times of day: @07:30 "
+        "(the day of the visit), P1D@18:00 (the day before). The tenant's default for the "
+        "kind when absent",
     )
+    window_ends_at: WindowEnd | None = None
+    technician_name: TechnicianName | None = None
 
     def to_command(self) -> NewAppointment:
         """The booking as the appointment service takes it (the fields share their names)."""
@@ -192,7 +222,8 @@ class CreateAppointmentRequest(BaseModel):
 
 
 class UpdateAppointmentRequest(BaseModel):
-    """A PATCH: only the fields present change. ``first_name`` and ``location`` may be null."""
+    """A PATCH: only the fields present change. ``first_name``, ``location``,
+    ``window_ends_at`` and ``technician_name`` may be null, which removes them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -204,6 +235,8 @@ class UpdateAppointmentRequest(BaseModel):
     kind: AppointmentKind | None = None
     language: Language | None = None
     reminders: list[OffsetText] | None = Field(default=None, max_length=5)
+    window_ends_at: WindowEnd | None = None
+    technician_name: TechnicianName | None = None
     version: int | None = Field(
         default=None,
         ge=1,
@@ -236,7 +269,7 @@ class UpdateAppointmentRequest(BaseModel):
 
 
 #: The fields a PATCH may set to null, which removes them from the appointment.
-_CLEARABLE = ("first_name", "location")
+_CLEARABLE = ("first_name", "location", "window_ends_at", "technician_name")
 
 
 class ReminderView(BaseModel):
@@ -282,6 +315,15 @@ class AppointmentView(BaseModel):
     language: str
     first_name: str | None
     location: str | None
+    window_ends_at: datetime | None = Field(
+        default=None, description="Service visits: when the arrival window closes"
+    )
+    technician_name: str | None = None
+    customer_status: CustomerStatus | None = Field(
+        default=None,
+        description="What the customer texted of their own part: not_home (the visit stays "
+        "booked; you decide)",
+    )
     reminder_offsets: list[str]
     version: int
     created_at: datetime
@@ -316,6 +358,11 @@ class AppointmentView(BaseModel):
             language=appointment.language,
             first_name=appointment.first_name,
             location=appointment.location,
+            window_ends_at=appointment.window_ends_at.astimezone(zone)
+            if appointment.window_ends_at
+            else None,
+            technician_name=appointment.technician_name,
+            customer_status=appointment.customer_status,
             reminder_offsets=list(appointment.reminder_offsets),
             version=appointment.version,
             created_at=appointment.created_at,

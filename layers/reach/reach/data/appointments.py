@@ -33,6 +33,7 @@ from reach.domain.models import (
     Appointment,
     AppointmentKind,
     AppointmentStatus,
+    CustomerStatus,
     Reminder,
 )
 
@@ -280,6 +281,11 @@ class AppointmentRepository:
             reminder_offsets=list(appointment.reminder_offsets),
             first_name=appointment.first_name,
             location=appointment.location,
+            window_ends_at=appointment.window_ends_at,
+            technician_name=appointment.technician_name,
+            customer_status=appointment.customer_status.value
+            if appointment.customer_status
+            else None,
             created_at=appointment.created_at,
             updated_at=appointment.updated_at,
             plan_version=appointment.current_plan,
@@ -372,6 +378,9 @@ def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:
         reminder_offsets=strings(item.reminder_offsets),
         first_name=item.first_name,
         location=item.location,
+        window_ends_at=item.window_ends_at,
+        technician_name=item.technician_name,
+        customer_status=CustomerStatus(item.customer_status) if item.customer_status else None,
         created_at=item.created_at,
         updated_at=item.updated_at,
         plan_version=int(item.plan_version or item.version),

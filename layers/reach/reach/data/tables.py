@@ -76,6 +76,8 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     created_at = UTCDateTimeAttribute()
     #: JSON object: keyword set name -> the tenant's own words (added to the defaults).
     reply_keywords = UnicodeAttribute(null=True)
+    #: JSON object: appointment kind -> that kind's own default reminder offsets.
+    reminder_offsets_by_kind = UnicodeAttribute(null=True)
 
 
 class TemplateItem(TenantsTableItem, discriminator="template"):
@@ -215,6 +217,11 @@ class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
     reminder_offsets = ListAttribute(of=UnicodeAttribute)
     first_name = UnicodeAttribute(null=True)
     location = UnicodeAttribute(null=True)
+    #: A service visit's arrival window closes here (it opens at starts_at).
+    window_ends_at = UTCDateTimeAttribute(null=True)
+    technician_name = UnicodeAttribute(null=True)
+    #: reach.domain.models.CustomerStatus, e.g. not_home.
+    customer_status = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     #: The version whose reminder plan is current (absent: the same as version).

@@ -210,6 +210,9 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         reply_keywords=json.dumps(dict(tenant.reply_keywords), sort_keys=True)
         if tenant.reply_keywords
         else None,
+        reminder_offsets_by_kind=json.dumps(dict(tenant.reminder_offsets_by_kind), sort_keys=True)
+        if tenant.reminder_offsets_by_kind
+        else None,
     )
 
 
@@ -223,6 +226,8 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         reminder_offsets=strings(item.reminder_offsets),
         created_at=item.created_at,
         reply_keywords=_keywords(item.reply_keywords),
+        # Offsets keep the order the tenant gave; only the kinds are sorted.
+        reminder_offsets_by_kind=_offsets_by_kind(item.reminder_offsets_by_kind),
     )
 
 
@@ -230,6 +235,12 @@ def _keywords(stored: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not stored:
         return ()
     return tuple(sorted((str(k), tuple(str(w) for w in v)) for k, v in json.loads(stored).items()))
+
+
+def _offsets_by_kind(stored: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not stored:
+        return ()
+    return tuple(sorted((str(k), tuple(str(o) for o in v)) for k, v in json.loads(stored).items()))
 
 
 def _api_key(item: ApiKeyRecordItem) -> ApiKey:

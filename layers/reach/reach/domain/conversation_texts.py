@@ -32,12 +32,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from reach.domain.languages import language_chain as _language_chain
 from reach.domain.local_format import format_local_date, format_local_time, format_national_phone
+from reach.domain.rendering import arrival_window
 from reach.domain.rendering import field_value as _field_value
 from reach.domain.replies import MAX_MINUTES_LATE
 from reach.domain.segments import count_segments, is_gsm7
@@ -54,6 +55,10 @@ class ReplyKind(StrEnum):
     CANCELLED = "cancelled"
     #: The organisation has been told the person is running (about N minutes) late.
     RUNNING_LATE = "running_late"
+    #: Running late for a home visit: the company knows; when the technician comes.
+    LATE_FOR_HOME_VISIT = "late_for_home_visit"
+    #: Nobody will be home: the company was told; reply 2 or call to pick a new time.
+    NOT_HOME = "not_home"
     #: The organisation will call back at this number by a given time.
     CALLBACK = "callback"
     HELP = "help"
@@ -89,6 +94,7 @@ class ReplyContext:
     first_name: str | None = None
     starts_at: datetime | None = None  # aware
     kind: str = "clinic_visit"  # an AppointmentKind value
+    window_ends_at: datetime | None = None  # aware: a service visit's arrival window closes
     minutes_late: int | None = None
     callback_by: datetime | None = None  # aware: when the organisation will have called by
     now: datetime | None = None  # aware: to say "today"/"tomorrow" for callback_by
@@ -119,6 +125,7 @@ class _Facts:
     noun: str  # "visit", "appointment", "cita"
     nouns: str  # the plural
     when: str  # "Mon, Nov 30 at 8:30 AM"; "" when unknown
+    window: str  # "between 8 AM and 12 PM"; "" without an arrival window
     minutes_late: int | None
     callback_by: str  # "by 3:00 PM today"; "" when unknown
     choices: tuple[tuple[str, str], ...]  # (letter, when)
@@ -161,6 +168,7 @@ def _facts(kind: ReplyKind, context: ReplyContext, language: str) -> _Facts:
         noun=noun,
         nouns=nouns,
         when=when,
+        window=_window(context, language),
         minutes_late=min(minutes, MAX_MINUTES_LATE) if minutes and minutes > 0 else None,
         callback_by=_callback_by(context, language),
         choices=_choices(context, language) if kind is ReplyKind.WHICH_APPOINTMENT else (),
@@ -185,6 +193,14 @@ def _when(moment: datetime, zone: ZoneInfo | None, language: str) -> str:
     local = _local(moment, zone, "starts_at")
     joiner = "a" if language == "es" else "at"
     return f"{format_local_date(local, language)} {joiner} {_at_time(local, language)}"
+
+
+def _window(context: ReplyContext, language: str) -> str:
+    if context.starts_at is None or context.window_ends_at is None:
+        return ""
+    opens = _local(context.starts_at, context.zone, "starts_at")
+    closes = _local(context.window_ends_at, context.zone, "window_ends_at")
+    return arrival_window(opens, closes, opens.tzinfo or UTC, language)
 
 
 def _callback_by(context: ReplyContext, language: str) -> str:
@@ -288,6 +304,19 @@ def _en_running_late(f: _Facts) -> str:
     return f"{_greet('Thanks', f.name)} we told {f.org} {late}."
 
 
+def _en_late_home(f: _Facts) -> str:
+    late = f"you'll be home about {f.minutes_late} min late" if f.minutes_late else "you're late"
+    comes = f" The technician comes {f.window}." if f.window else ""
+    return f"{_greet('Thanks', f.name)} we told {f.org} {late}.{comes}"
+
+
+def _en_not_home(f: _Facts) -> str:
+    return (
+        f"{_greet('Thanks', f.name)} we told {f.org} nobody will be home. To pick a new time, "
+        f"reply 2 or call {f.phone}."
+    )
+
+
 def _en_callback(f: _Facts) -> str:
     by = f.callback_by or "soon"
     return f"{_greet('Thanks', f.name)} {f.org} will call you at this number {by}."
@@ -342,6 +371,8 @@ _ENGLISH: Mapping[ReplyKind, _Writer] = {
     ReplyKind.RESCHEDULE_REQUESTED: _en_reschedule,
     ReplyKind.CANCELLED: _en_cancelled,
     ReplyKind.RUNNING_LATE: _en_running_late,
+    ReplyKind.LATE_FOR_HOME_VISIT: _en_late_home,
+    ReplyKind.NOT_HOME: _en_not_home,
     ReplyKind.CALLBACK: _en_callback,
     ReplyKind.HELP: _en_help,
     ReplyKind.OPTED_OUT: _en_opted_out,
@@ -382,6 +413,21 @@ def _es_cancelled(f: _Facts) -> str:
 def _es_running_late(f: _Facts) -> str:
     late = f"unos {f.minutes_late} min tarde" if f.minutes_late else "tarde"
     return f"{_greet('Gracias', f.name)} le avisamos a {f.org} que va a llegar {late}."
+
+
+def _es_late_home(f: _Facts) -> str:
+    late = f"unos {f.minutes_late} min tarde" if f.minutes_late else "tarde"
+    comes = f" El técnico llega {f.window}." if f.window else ""
+    return (
+        f"{_greet('Gracias', f.name)} le avisamos a {f.org} que va a llegar a casa {late}.{comes}"
+    )
+
+
+def _es_not_home(f: _Facts) -> str:
+    return (
+        f"{_greet('Gracias', f.name)} le avisamos a {f.org} que no va a haber nadie en casa. "
+        f"Para otra fecha, responda 2 o llame al {f.phone}."
+    )
 
 
 def _es_callback(f: _Facts) -> str:
@@ -439,6 +485,8 @@ _SPANISH: Mapping[ReplyKind, _Writer] = {
     ReplyKind.RESCHEDULE_REQUESTED: _es_reschedule,
     ReplyKind.CANCELLED: _es_cancelled,
     ReplyKind.RUNNING_LATE: _es_running_late,
+    ReplyKind.LATE_FOR_HOME_VISIT: _es_late_home,
+    ReplyKind.NOT_HOME: _es_not_home,
     ReplyKind.CALLBACK: _es_callback,
     ReplyKind.HELP: _es_help,
     ReplyKind.OPTED_OUT: _es_opted_out,

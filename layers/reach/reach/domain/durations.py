@@ -1,4 +1,8 @@
-"""ISO 8601 durations as reminder offsets before an appointment.
+"""Reminder offsets before an appointment: ISO 8601 durations, or a local time of day.
+
+``@07:30`` names 07:30 on the day of the visit and ``P1D@18:00`` 18:00 the day before (in
+general ``P{n}D@HH:MM``): a field-service company reminds the evening before and on the
+morning of a visit, whatever time its arrival window opens.
 
 A hand-written parser on purpose: common libraries (isodate, pydantic) turn ``P1D`` into
 ``timedelta(days=1)``, which is indistinguishable from ``PT24H``. ISO 8601 and RFC 5545 treat
@@ -12,7 +16,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from reach.domain.errors import InvalidInput
@@ -21,6 +25,9 @@ _PATTERN = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
 )
+
+#: ``@HH:MM`` or ``P{n}D@HH:MM``: a local time of day, on the day of the visit or n days before.
+_TIME_OF_DAY = re.compile(r"^(?:P(?P<days>\d+)D)?@(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
 
 #: Longest offset accepted: a reminder more than this long before a visit helps nobody. The
 #: bound also keeps every offset far inside what datetime arithmetic can hold. Years count
@@ -34,22 +41,35 @@ _MAX_TEXT = 32
 
 @dataclass(frozen=True)
 class ReminderOffset:
-    """How long before the start a reminder is due, e.g. ``P1D`` or ``PT2H``."""
+    """How long before the start a reminder is due, e.g. ``P1D`` or ``PT2H``; or, with
+    ``local_time``, at which local time of day ``days`` before the visit's day (``@07:30``,
+    ``P1D@18:00``)."""
 
     text: str
     years: int = 0
     months: int = 0
     days: int = 0
     elapsed: timedelta = timedelta()
+    local_time: time | None = None
+
+    @property
+    def is_time_of_day(self) -> bool:
+        return self.local_time is not None
 
     @classmethod
     def parse(cls, text: str) -> ReminderOffset:
-        """Parse an ISO 8601 duration; raises ValueError with a readable message."""
+        """Parse an ISO 8601 duration or a local time of day; raises ValueError with a
+        readable message."""
         if isinstance(text, str) and len(text.strip()) > _MAX_TEXT:
             raise ValueError(f"'{text[:_MAX_TEXT]}...' is too long for an ISO 8601 duration")
+        if isinstance(text, str) and "@" in text:
+            return cls._time_of_day(text)
         match = _PATTERN.match(text.strip().upper()) if isinstance(text, str) else None
         if match is None:
-            raise ValueError(f"'{text}' is not an ISO 8601 duration such as P1D or PT2H")
+            raise ValueError(
+                f"'{text}' is not an ISO 8601 duration such as P1D or PT2H, nor a local time "
+                "such as @07:30 or P1D@18:00"
+            )
         parts = {name: int(value) for name, value in match.groupdict(default="0").items()}
         # Bound the length in Python's unbounded ints before building a timedelta: a huge
         # number (PT9999999999999999999999H) would overflow timedelta's C int, not be refused.
@@ -75,8 +95,32 @@ class ReminderOffset:
         )
         return offset
 
+    @classmethod
+    def _time_of_day(cls, text: str) -> ReminderOffset:
+        canonical = text.strip().upper()
+        match = _TIME_OF_DAY.match(canonical)
+        if match is None:
+            raise ValueError(
+                f"'{text}' is not a local time of day such as @07:30 (the day of the visit) "
+                "or P1D@18:00 (n days before, P{n}D@HH:MM)"
+            )
+        days = match.group("days")
+        if days is not None and int(days) == 0:
+            raise ValueError(f"'{text}' names the day of the visit: write @HH:MM")
+        if days is not None and (len(days) > 3 or int(days) > MAX_OFFSET.days):
+            raise ValueError(f"'{text}' is longer than the {MAX_OFFSET.days}-day maximum")
+        return cls(
+            text=canonical,
+            days=int(days or 0),
+            local_time=time(int(match.group("hour")), int(match.group("minute"))),
+        )
+
     def before(self, start: datetime, zone: ZoneInfo) -> datetime:
         """The moment this offset before ``start`` (aware), returned in UTC.
+
+        A local time of day is that wall time in ``zone`` on the visit's local date, ``days``
+        days earlier; it may fall after the start (``@07:30`` for a 07:00 visit), which the
+        planner refuses to send.
 
         The date part moves the wall clock in ``zone`` (``P1D`` before 08:30 is 08:30 the day
         before, even across a DST change); the time part is then subtracted as elapsed time.
@@ -84,6 +128,11 @@ class ReminderOffset:
         occurrence (zoneinfo's ``fold=0``, the same choice as RFC 5545).
         """
         local = start.astimezone(zone).replace(tzinfo=None)
+        if self.local_time is not None:
+            on = local.date() - timedelta(days=self.days)
+            wall_clock = datetime.combine(on, self.local_time)
+            # fold=0, as below: a gap resolves forward, an ambiguous time to its first pass.
+            return wall_clock.replace(tzinfo=zone).astimezone(UTC)
         month_index = local.year * 12 + (local.month - 1) - self.years * 12 - self.months
         year, month = divmod(month_index, 12)
         month += 1
@@ -121,6 +170,6 @@ def fixed_duration(text: str, *, field: str) -> timedelta:
         offset = ReminderOffset.parse(text)
     except ValueError as error:
         raise InvalidInput(field, str(error)) from error
-    if offset.years or offset.months:
+    if offset.years or offset.months or offset.is_time_of_day:
         raise InvalidInput(field, "use days, hours or minutes, e.g. PT2H or P1D")
     return timedelta(days=offset.days) + offset.elapsed

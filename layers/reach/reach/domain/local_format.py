@@ -78,6 +78,16 @@ def format_local_time(local: datetime, language: str) -> str:
     return f"{local.hour % 12 or 12}:{local.minute:02d} {marker}"
 
 
+def format_local_hour(local: datetime, language: str) -> str:
+    """Like ``format_local_time``, but a 12-hour clock leaves out ":00" ("8 AM", "8:30 AM"):
+    how an arrival window is said ("between 8 AM and 12 PM")."""
+    text = format_local_time(local, language)
+    calendar = _CALENDARS.get(normalize_language(language).split("-")[0])
+    if calendar is not None and calendar.meridiem is not None and local.minute == 0:
+        return text.replace(":00 ", " ", 1)
+    return text
+
+
 def format_national_phone(e164: str) -> str:
     """``+12025550143`` -> ``(202) 555-0143``: the way people in that number's country dial it."""
     try:

@@ -32,6 +32,21 @@ class AppointmentKind(StrEnum):
     SERVICE_VISIT = "service_visit"
 
 
+class CustomerStatus(StrEnum):
+    """What the customer told us about their own part in a service visit."""
+
+    #: Nobody will be home for the visit: the company decides what to do (never automatic).
+    NOT_HOME = "not_home"
+
+
+#: How a visit ends once it took place (or did not): each is a closed status.
+VISIT_OUTCOMES = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+#: When a service visit is reminded unless the tenant set its own defaults for the kind: the
+#: evening before and the morning of the visit, in the visit's local time.
+SERVICE_VISIT_OFFSETS = ("P1D@18:00", "@07:30")
+
+
 #: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
 OPTED_OUT_REASON = "opted_out"
 #: Why a reminder an opt-out skipped is pending again.
@@ -51,6 +66,19 @@ class Tenant:
     created_at: datetime
     #: The tenant's own reply words, added to the defaults: (keyword set, words) pairs.
     reply_keywords: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Default offsets of one kind of visit, in place of ``reminder_offsets``: (kind, offsets).
+    reminder_offsets_by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def offsets_for(self, kind: AppointmentKind) -> tuple[str, ...]:
+        """The reminders a booking of ``kind`` gets when it names none: the tenant's own for
+        the kind, else the evening before and morning of for a service visit, else the
+        tenant's general default."""
+        own = dict(self.reminder_offsets_by_kind).get(kind.value)
+        if own:
+            return own
+        if kind is AppointmentKind.SERVICE_VISIT:
+            return SERVICE_VISIT_OFFSETS
+        return self.reminder_offsets
 
 
 @dataclass(frozen=True)
@@ -95,6 +123,12 @@ class Appointment:
     external_id: str | None = None
     first_name: str | None = None
     location: str | None = None
+    #: A service visit's arrival window closes at this moment (it opens at ``starts_at``).
+    window_ends_at: datetime | None = None
+    #: The technician's first name (service visits only).
+    technician_name: str | None = None
+    #: What the customer said of their own part (a "not home" reply), for the company.
+    customer_status: CustomerStatus | None = None
     #: The version whose reminder plan is current: it moves only when the plan is replaced
     #: (a new time, zone or offsets), so a detail change or a reply keeps reminders valid.
     #: 0 means "the same as version" (appointments stored before plans had their own).

@@ -14,7 +14,13 @@ The rules (README "Reminder planning" repeats them for tenants):
    once (or when the current quiet period ends), but only while the start is still at least
    ``CATCH_UP_MIN_LEAD`` after that moment; otherwise it is skipped with reason
    ``passed_at_booking``.
-4. Reminders closer together than ``MIN_GAP`` are merged into the one nearest the start, which
+4. A local time of day (``@07:30``, ``P1D@18:00``) that falls in quiet hours is held to the
+   end of that quiet period when that is still before the start ("the morning of" stays the
+   morning of, later); otherwise it is skipped with reason ``quiet_hours`` (moved to the
+   evening before, it would be a second evening reminder). One that falls at or after the start
+   (``@07:30`` for a 07:00 visit) is skipped with reason ``after_start``: no reminder ever
+   goes after the start, which for a service visit is the opening of its arrival window.
+5. Reminders closer together than ``MIN_GAP`` are merged into the one nearest the start, which
    keeps all their offsets: nobody wants two texts about one visit minutes apart.
 """
 
@@ -26,7 +32,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from reach.domain.durations import ReminderOffset
-from reach.domain.quiet_hours import LAST_CALL, QuietHours
+from reach.domain.quiet_hours import LAST_CALL, QuietHours, QuietPeriod
 
 #: Reminders closer together than this are merged.
 MIN_GAP = timedelta(minutes=30)
@@ -42,6 +48,7 @@ class PlanNote(StrEnum):
     MERGED = "merged"
     QUIET_HOURS = "quiet_hours"
     PASSED_AT_BOOKING = "passed_at_booking"
+    AFTER_START = "after_start"
 
 
 @dataclass(frozen=True)
@@ -88,17 +95,27 @@ def _place(
         if start - catch_up >= CATCH_UP_MIN_LEAD:
             return PlannedReminder(labels, catch_up, (PlanNote.DUE_AT_ONCE,))
         return PlannedReminder(labels, None, (PlanNote.PASSED_AT_BOOKING,))
+    if nominal >= start:
+        return PlannedReminder(labels, None, (PlanNote.AFTER_START,))
     period = quiet.period_at(nominal, zone)
     if period is None:
         return PlannedReminder(labels, nominal)
-    candidates = [
-        moment for moment in (period.begins - LAST_CALL, period.ends) if now < moment < start
-    ]
-    if not candidates:
+    moved = _out_of_quiet_hours(offset, nominal, period, now, start)
+    if moved is None:
         return PlannedReminder(labels, None, (PlanNote.QUIET_HOURS,))
+    return PlannedReminder(labels, moved, (PlanNote.MOVED_OUT_OF_QUIET_HOURS,))
+
+
+def _out_of_quiet_hours(
+    offset: ReminderOffset, nominal: datetime, period: QuietPeriod, now: datetime, start: datetime
+) -> datetime | None:
+    """Where a reminder due inside ``period`` goes instead (rules 2 and 4), or None."""
+    ways_out = (period.ends,) if offset.is_time_of_day else (period.begins - LAST_CALL, period.ends)
+    candidates = [moment for moment in ways_out if now < moment < start]
+    if not candidates:
+        return None
     # min() keeps the first of equals, and the earlier candidate comes first: ties go earlier.
-    best = min(candidates, key=lambda moment: abs(moment - nominal))
-    return PlannedReminder(labels, best, (PlanNote.MOVED_OUT_OF_QUIET_HOURS,))
+    return min(candidates, key=lambda moment: abs(moment - nominal))
 
 
 def _merge_close(reminders: list[PlannedReminder]) -> list[PlannedReminder]:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from reach.domain.languages import DEFAULT_LANGUAGE, normalize_language
-from reach.domain.local_format import format_local_date, format_local_time, format_national_phone
+from reach.domain.local_format import (
+    format_local_date,
+    format_local_hour,
+    format_local_time,
+    format_national_phone,
+)
 from reach.domain.segments import gsm_safe
 from reach.domain.templates import MessageTemplate, template_pieces
 
@@ -21,6 +26,32 @@ REPLY_OPTIONS: Mapping[str, str] = {
 }
 
 
+#: How each language says an arrival window, (opens, closes) -> text; and a visit booked
+#: without one, opens -> text (the wording the service templates had before windows).
+_WINDOWS: Mapping[str, tuple[str, str]] = {
+    "en": ("between {opens} and {closes}", "from {opens}"),
+    "es": ("entre las {opens} y las {closes}", "desde las {opens}"),
+    "ar": ("بين الساعة {opens} والساعة {closes}", "ابتداءً من الساعة {opens}"),
+}
+
+
+def arrival_window(
+    starts_at: datetime, window_ends_at: datetime | None, zone: tzinfo, language: str
+) -> str:
+    """ "between 8 AM and 12 PM" in the recipient's ``zone`` and language; "from 8:00 AM"
+    when the visit has no window."""
+    base = normalize_language(language).split("-")[0]
+    base = base if base in _WINDOWS else DEFAULT_LANGUAGE
+    between, since = _WINDOWS[base]
+    opens = starts_at.astimezone(zone)
+    if window_ends_at is None:
+        return since.format(opens=format_local_time(opens, base))
+    closes = window_ends_at.astimezone(zone)
+    return between.format(
+        opens=format_local_hour(opens, base), closes=format_local_hour(closes, base)
+    )
+
+
 def render_reminder(
     template: MessageTemplate,
     *,
@@ -30,8 +61,11 @@ def render_reminder(
     org_name: str,
     org_phone_e164: str,
     location: str | None = None,
+    window_ends_at: datetime | None = None,
+    technician_name: str | None = None,
 ) -> str:
-    """The reminder text for one recipient, with date and time in the recipient's ``zone``.
+    """The reminder text for one recipient, with date and time in the recipient's ``zone``
+    (a service visit's arrival window too).
 
     Names and places go through gsm_safe() so that one accented letter does not double the
     cost. A missing first name leaves "Hi, ..." rather than "Hi , ...".
@@ -49,6 +83,8 @@ def render_reminder(
         "org_phone": format_national_phone(org_phone_e164),
         "reply_options": REPLY_OPTIONS.get(language, REPLY_OPTIONS[DEFAULT_LANGUAGE]),
         "location": field_value(location),
+        "window": arrival_window(starts_at, window_ends_at, zone, language),
+        "technician_name": field_value(technician_name),
     }
     return _fill(template_pieces(template.text), values)
 
@@ -84,6 +120,7 @@ WORST_CASE_SAMPLE: Mapping[str, str] = {
     "org_name": "Riverside Family Health Clinic",
     "org_phone_e164": "+12025550143",
     "location": "1250 Riverside Drive, Suite 12B",
+    "technician_name": "Konstantinos",
 }
 _SAMPLE_ZONE = ZoneInfo("America/New_York")
 # A Wednesday, 30 September at 12:30: the longest English date and time ("Wed, Sep 30",
@@ -101,4 +138,8 @@ def render_worst_case(template: MessageTemplate) -> str:
         org_name=WORST_CASE_SAMPLE["org_name"],
         org_phone_e164=WORST_CASE_SAMPLE["org_phone_e164"],
         location=WORST_CASE_SAMPLE["location"],
+        # Without a window, as templates were sized before windows: with the longest names
+        # and a window, a default service reminder takes two parts (a four-hour window and
+        # names of usual length fit one).
+        technician_name=WORST_CASE_SAMPLE["technician_name"],
     )

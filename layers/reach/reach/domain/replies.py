@@ -40,7 +40,10 @@ Rules, in order:
    ("LATE 15", "late 15 min", "15 minutes late", "tarde 10", "2 hours late") or one of the
    running-late phrases; minutes are read from the adjacent number (hours times 60), capped at
    240, and None when there is no number.
-5. **Multi-word phrases match anywhere** ("can you call me?", "I'm running late"), unless one
+5. **Not home** ("nobody home", "I won't be there", "no estaré en casa") is a phrase set of
+   its own, read before the confirmations it contains ("no one will be there"). It never
+   opts out: only an opt-out word does that.
+6. **Multi-word phrases match anywhere** ("can you call me?", "I'm running late"), unless one
    of the two words before them is a negation ("please don't call me").
 
 Anything else, including empty bodies, emoji and text in other scripts, is UNKNOWN.
@@ -68,6 +71,8 @@ class ReplyIntent(StrEnum):
     RESCHEDULE = "reschedule"
     CANCEL_APPOINTMENT = "cancel_appointment"
     RUNNING_LATE = "running_late"
+    #: Nobody will be home for a (service) visit: the company is told, nothing is cancelled.
+    NOT_HOME = "not_home"
     CALL_ME = "call_me"
     HELP = "help"
     OPT_OUT = "opt_out"
@@ -144,6 +149,7 @@ PHRASE_SETS = (
     "reschedule",
     "cancel_appointment",
     "running_late",
+    "not_home",
     "call_me",
     "help",
     "opt_in",
@@ -261,6 +267,7 @@ class ReplyKeywords:
     reschedule: frozenset[str] = field(default_factory=frozenset)
     cancel_appointment: frozenset[str] = field(default_factory=frozenset)
     running_late: frozenset[str] = field(default_factory=frozenset)
+    not_home: frozenset[str] = field(default_factory=frozenset)
     call_me: frozenset[str] = field(default_factory=frozenset)
     help: frozenset[str] = field(default_factory=frozenset)
     opt_in: frozenset[str] = field(default_factory=frozenset)
@@ -288,6 +295,7 @@ class ReplyKeywords:
             ReplyIntent.RESCHEDULE: self.reschedule,
             ReplyIntent.CANCEL_APPOINTMENT: self.cancel_appointment,
             ReplyIntent.RUNNING_LATE: self.running_late,
+            ReplyIntent.NOT_HOME: self.not_home,
             ReplyIntent.CALL_ME: self.call_me,
             ReplyIntent.HELP: self.help,
             ReplyIntent.OPT_IN: self.opt_in,
@@ -355,6 +363,8 @@ class _Compiled:
 _PHRASE_ORDER = (
     ReplyIntent.CANCEL_APPOINTMENT,
     ReplyIntent.RESCHEDULE,
+    # Before CONFIRM: "no one will be there" holds the confirmation "will be there".
+    ReplyIntent.NOT_HOME,
     ReplyIntent.RUNNING_LATE,
     ReplyIntent.CALL_ME,
     ReplyIntent.CONFIRM,

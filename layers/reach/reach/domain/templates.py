@@ -20,12 +20,24 @@ from reach.domain.models import AppointmentKind
 CLINIC_VISIT_FIELDS = frozenset(
     {"first_name", "date", "time", "org_name", "org_phone", "reply_options"}
 )
-SERVICE_VISIT_FIELDS = CLINIC_VISIT_FIELDS | {"location"}
+#: ``window`` is when the technician arrives: "between 8 AM and 12 PM", or "from 8:00 AM" for
+#: a visit booked without an arrival window.
+SERVICE_VISIT_FIELDS = CLINIC_VISIT_FIELDS | {"location", "window", "technician_name"}
 ALLOWED_FIELDS: Mapping[AppointmentKind, frozenset[str]] = {
     AppointmentKind.CLINIC_VISIT: CLINIC_VISIT_FIELDS,
     AppointmentKind.SERVICE_VISIT: SERVICE_VISIT_FIELDS,
 }
-_FIELD_ORDER = ("first_name", "date", "time", "org_name", "org_phone", "reply_options", "location")
+_FIELD_ORDER = (
+    "first_name",
+    "date",
+    "time",
+    "window",
+    "org_name",
+    "org_phone",
+    "reply_options",
+    "location",
+    "technician_name",
+)
 
 
 class InvalidTemplate(InvalidInput):
@@ -110,8 +122,7 @@ DEFAULT_TEMPLATES: Mapping[tuple[AppointmentKind, str], MessageTemplate] = {
         MessageTemplate(
             AppointmentKind.SERVICE_VISIT,
             "en",
-            "Hi {first_name}, {org_name} visit {date} from {time}. Call {org_phone}. "
-            "{reply_options}",
+            "Hi {first_name}, {org_name} visit {date} {window}. Call {org_phone}. {reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.CLINIC_VISIT,
@@ -122,8 +133,8 @@ DEFAULT_TEMPLATES: Mapping[tuple[AppointmentKind, str], MessageTemplate] = {
         MessageTemplate(
             AppointmentKind.SERVICE_VISIT,
             "es",
-            "Hola {first_name}, {org_name} llega el {date} desde las {time}. "
-            "Tel {org_phone}. {reply_options}",
+            "Hola {first_name}, {org_name} llega el {date} {window}. Tel {org_phone}. "
+            "{reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.CLINIC_VISIT,
@@ -134,7 +145,7 @@ DEFAULT_TEMPLATES: Mapping[tuple[AppointmentKind, str], MessageTemplate] = {
         MessageTemplate(
             AppointmentKind.SERVICE_VISIT,
             "ar",
-            "مرحباً {first_name}، زيارة {org_name} يوم {date} ابتداءً من الساعة {time}. "
+            "مرحباً {first_name}، زيارة {org_name} يوم {date} {window}. "
             "للاستفسار: {org_phone}. {reply_options}",
         ),
     )

@@ -39,6 +39,12 @@ class EventType(StrEnum):
     SURVEY_COMPLETED = "SurveyCompleted"
     REPLY_RECEIVED = "ReplyReceived"
     """A reply Reach did not understand, stored for the clinic to read (through the API)."""
+    CUSTOMER_NOT_HOME = "CustomerNotHome"
+    """The customer of a service visit said nobody will be home; the visit stays booked."""
+    NEEDS_ATTENTION = "NeedsAttention"
+    """A reply about a service visit that Reach did not understand: a person should read it."""
+    APPOINTMENT_COMPLETED = "AppointmentCompleted"
+    APPOINTMENT_NO_SHOW = "AppointmentNoShow"
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.

@@ -1,4 +1,5 @@
-"""Appointment operations for the clinic API: book, read, list, change, cancel."""
+"""Appointment operations for the API: book, read, list, change, cancel, and close a visit
+with its outcome (completed, no-show)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,20 @@ from reach.data.tenants import TenantRepository
 from reach.domain.durations import ReminderOffset, reminder_offsets
 from reach.domain.errors import Conflict, InvalidInput, NotFound
 from reach.domain.message import MessageStatus
-from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, Reminder, Tenant
+from reach.domain.models import (
+    VISIT_OUTCOMES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Reminder,
+    Tenant,
+)
 from reach.domain.phones import region_of, textable_e164, to_e164
 from reach.domain.planning import plan_reminders
 from reach.domain.quiet_hours import QuietHours
+from reach.domain.visits import check_visit_details
 from reach.domain.zones import load_zone, zone_name
+from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
 
 #: Bookings further ahead than this are refused as probable typos (a wrong year).
 MAX_BOOKING_HORIZON = timedelta(days=400)
@@ -30,6 +40,13 @@ MAX_BOOKING_HORIZON = timedelta(days=400)
 BOOKING_CONSENT_SOURCE = "booking"
 #: Attempts at a change that keeps meeting concurrent writers before giving up with 409.
 CHANGE_ATTEMPTS = 3
+#: The event each outcome of a visit publishes.
+OUTCOME_EVENTS = {
+    AppointmentStatus.COMPLETED: EventType.APPOINTMENT_COMPLETED,
+    AppointmentStatus.NO_SHOW: EventType.APPOINTMENT_NO_SHOW,
+}
+#: What an outcome is called in a refusal ("can't be completed").
+_OUTCOME_VERBS = {AppointmentStatus.COMPLETED: "completed", AppointmentStatus.NO_SHOW: "a no-show"}
 # Namespace for ids derived from a tenant's external_id: the same booking, the same id.
 _EXTERNAL_ID_NAMESPACE = uuid.UUID("6f1c5b0e-2d4a-4c1e-9a57-0c6f3b9d8e21")
 
@@ -47,6 +64,8 @@ class NewAppointment:
     kind: AppointmentKind = AppointmentKind.CLINIC_VISIT
     language: str = "en"
     reminders: list[str] | None = None
+    window_ends_at: datetime | None = None
+    technician_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,8 @@ class AppointmentChanges:
     kind: AppointmentKind | None = None
     language: str | None = None
     reminders: list[str] | None = None
+    window_ends_at: datetime | None = None
+    technician_name: str | None = None
     expected_version: int | None = None
     cleared: frozenset[str] = field(default_factory=frozenset)
 
@@ -88,11 +109,14 @@ class AppointmentService:
         tenants: TenantRepository,
         contacts: ContactRepository,
         clock: Clock,
+        events: EventPublisher | None = None,
     ) -> None:
         self._appointments = appointments
         self._tenants = tenants
         self._contacts = contacts
         self._clock = clock
+        # Only closing a visit publishes; tools that only book need no bus.
+        self._events = events
 
     def create(self, tenant_id: str, new: NewAppointment) -> tuple[Appointment, bool]:
         """Book an appointment; returns it and whether it was created now (``book``)."""
@@ -121,14 +145,16 @@ class AppointmentService:
         offsets = (
             reminder_offsets(new.reminders, field="reminders")
             if new.reminders is not None
-            else tenant.reminder_offsets
+            else tenant.offsets_for(new.kind)
         )
+        starts_at = _future_start(new.starts_at, now)
+        check_visit_details(new.kind, starts_at, new.window_ends_at, new.technician_name)
         appointment = Appointment(
             tenant_id=tenant_id,
             appointment_id=appointment_id,
             external_id=new.external_id,
             phone=phone,
-            starts_at=_future_start(new.starts_at, now),
+            starts_at=starts_at,
             timezone=timezone,
             kind=new.kind,
             language=new.language,
@@ -138,6 +164,8 @@ class AppointmentService:
             reminder_offsets=offsets,
             first_name=new.first_name,
             location=new.location,
+            window_ends_at=new.window_ends_at,
+            technician_name=new.technician_name,
             created_at=now,
             updated_at=now,
         )
@@ -223,6 +251,58 @@ class AppointmentService:
             return self._appointments.get(tenant_id, appointment_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def close_visit(
+        self, tenant_id: str, appointment_id: str, outcome: AppointmentStatus
+    ) -> Appointment:
+        """Close the visit with ``outcome`` (completed or no-show), retiring its pending
+        reminders in the same write, and publish the outcome's event.
+
+        Repeating the same outcome changes nothing and publishes the same event again under
+        its own id (a client retrying after a failed publish; consumers dedupe on the id). A
+        visit closed otherwise (cancelled, or the other outcome) is a Conflict.
+        """
+        if outcome not in VISIT_OUTCOMES:
+            raise ValueError(f"{outcome} is not an outcome of a visit")
+        for attempt in range(CHANGE_ATTEMPTS):
+            current = self._appointments.get(tenant_id, appointment_id)
+            if current.status is outcome:
+                self._publish_outcome(current)
+                return current
+            now = self._clock()
+            updated = replace(
+                current.moved_to(outcome, doing=_OUTCOME_VERBS[outcome]),
+                version=current.version + 1,
+                updated_at=now,
+            )
+            retired = current.retire_pending(f"appointment_{outcome.value}")
+            try:
+                self._appointments.save_changes(current, updated, retired, [])
+            except ConcurrentChange:
+                if attempt == CHANGE_ATTEMPTS - 1:
+                    raise
+                continue
+            self._publish_outcome(updated)
+            return self._appointments.get(tenant_id, appointment_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _publish_outcome(self, closed: Appointment) -> None:
+        """The outcome's event, named by the appointment: one per visit whatever the tries."""
+        if self._events is None:
+            raise RuntimeError("closing a visit needs an event publisher")
+        event_type = OUTCOME_EVENTS[closed.status]
+        self._events.publish(
+            [
+                DomainEvent(
+                    type=event_type,
+                    tenant_id=closed.tenant_id,
+                    event_id=event_id_for(event_type, closed.tenant_id, closed.appointment_id),
+                    occurred_at=closed.updated_at,
+                    ids={"appointment_id": closed.appointment_id},
+                    data={"kind": closed.kind.value},
+                )
+            ]
+        )
+
     def _apply(self, current: Appointment, changes: AppointmentChanges) -> Appointment:
         now = self._clock()
         tenant = self._tenants.get(current.tenant_id)
@@ -239,11 +319,20 @@ class AppointmentService:
             else self._recipient_phone(changes.phone, tenant),
             first_name=_patched(current.first_name, changes.first_name, "first_name", changes),
             location=_patched(current.location, changes.location, "location", changes),
+            window_ends_at=_patched(
+                current.window_ends_at, changes.window_ends_at, "window_ends_at", changes
+            ),
+            technician_name=_patched(
+                current.technician_name, changes.technician_name, "technician_name", changes
+            ),
             kind=changes.kind or current.kind,
             language=changes.language or current.language,
             reminder_offsets=current.reminder_offsets
             if changes.reminders is None
             else reminder_offsets(changes.reminders, field="reminders"),
+        )
+        check_visit_details(
+            updated.kind, updated.starts_at, updated.window_ends_at, updated.technician_name
         )
         if updated == current:
             return current
@@ -260,8 +349,10 @@ class AppointmentService:
             retired = current.retire_pending("rescheduled")
             added = _plan(updated, tenant, now)
             if updated.starts_at != current.starts_at:
-                # A new time needs a new confirmation.
-                updated = updated.moved_to(AppointmentStatus.SCHEDULED)
+                # A new time needs a new confirmation, and "not home" was said of the old one.
+                updated = replace(
+                    updated.moved_to(AppointmentStatus.SCHEDULED), customer_status=None
+                )
         self._appointments.save_changes(current, updated, retired, added)
         if updated.phone != current.phone:
             # After the change is stored, as for a booking: a refused change records nothing.
@@ -344,6 +435,8 @@ def _differences(new: NewAppointment, stored: Appointment, tenant: Tenant) -> li
         "language": new.language,
         "first_name": new.first_name,
         "location": new.location,
+        "window_ends_at": new.window_ends_at,
+        "technician_name": new.technician_name,
     }
     if new.timezone is not None:
         sent["timezone"] = new.timezone
@@ -356,6 +449,8 @@ def _differences(new: NewAppointment, stored: Appointment, tenant: Tenant) -> li
         "language": stored.language,
         "first_name": stored.first_name,
         "location": stored.location,
+        "window_ends_at": stored.window_ends_at,
+        "technician_name": stored.technician_name,
         "timezone": stored.timezone,
         "reminders": tuple(stored.reminder_offsets),
     }
@@ -372,9 +467,7 @@ def _future_start(starts_at: datetime, now: datetime) -> datetime:
     return starts_at
 
 
-def _patched(
-    old: str | None, new: str | None, name: str, changes: AppointmentChanges
-) -> str | None:
+def _patched[T](old: T | None, new: T | None, name: str, changes: AppointmentChanges) -> T | None:
     if name in changes.cleared:
         return None
     return old if new is None else new

@@ -94,8 +94,14 @@ class TenantAdmin:
         reply_keywords: dict[str, tuple[str, ...]] | None = None,
         number_type: str | None = None,
         mps: float | None = None,
+        reminder_offsets_by_kind: dict[str, tuple[str, ...]] | None = None,
     ) -> Tenant:
         """Change a tenant's settings; None keeps a setting as it is.
+
+        ``reminder_offsets_by_kind`` (appointment kind -> offsets) sets the default reminders
+        of the kinds it names, in place of ``reminder_offsets``; an empty tuple removes a
+        kind's own, back to the general default (or, for service visits, the evening before
+        and the morning of). Kinds it does not name keep theirs.
 
         ``reply_keywords`` (keyword set -> words) replaces the tenant's own reply words, which
         are added to the defaults; ``{}`` goes back to the defaults alone.
@@ -124,6 +130,9 @@ class TenantAdmin:
             reply_keywords=current.reply_keywords
             if reply_keywords is None
             else _reply_keywords(reply_keywords),
+            reminder_offsets_by_kind=current.reminder_offsets_by_kind
+            if reminder_offsets_by_kind is None
+            else _offsets_by_kind(current, reminder_offsets_by_kind),
         )
         if updated != current:
             self._tenants.save_profile(updated)
@@ -221,6 +230,25 @@ def _default_offsets(offsets: tuple[str, ...]) -> tuple[str, ...]:
     if not offsets:
         raise InvalidInput("reminder_offsets", "give at least one offset, e.g. P1D")
     return valid_offsets(offsets, field="reminder_offsets")
+
+
+def _offsets_by_kind(
+    current: Tenant, changes: dict[str, tuple[str, ...]]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The tenant's per-kind defaults with ``changes`` applied: each offset checked, named
+    ``reminders_for.<kind>[i]``; an unknown kind is refused naming ``reminders_for``."""
+    by_kind = dict(current.reminder_offsets_by_kind)
+    for kind, offsets in changes.items():
+        try:
+            visit = AppointmentKind(kind)
+        except ValueError as error:
+            kinds = ", ".join(k.value for k in AppointmentKind)
+            raise InvalidInput("reminders_for", f"'{kind}' is not a kind ({kinds})") from error
+        if offsets:
+            by_kind[visit.value] = valid_offsets(offsets, field=f"reminders_for.{visit.value}")
+        else:
+            by_kind.pop(visit.value, None)
+    return tuple(sorted(by_kind.items()))
 
 
 def _name(name: str) -> str:

@@ -145,6 +145,34 @@ def cancel_appointment(id: AppointmentId) -> AppointmentView:
     return AppointmentView.of(appointment)
 
 
+_OUTCOME_ERRORS = errors(
+    "No such appointment for this tenant",
+    {409: "The visit is closed otherwise: cancelled, or closed with the other outcome"},
+)
+
+
+@router.post(
+    "/appointments/<id>/complete",
+    summary="Close a visit as completed; its pending reminders are retired",
+    responses={200: documented("The completed appointment", AppointmentView), **_OUTCOME_ERRORS},
+)
+def complete_appointment(id: AppointmentId) -> AppointmentView:
+    appointment = _service().close_visit(tenant_id(), id, AppointmentStatus.COMPLETED)
+    metrics.add_metric(name="AppointmentCompleted", unit=MetricUnit.Count, value=1)
+    return AppointmentView.of(appointment)
+
+
+@router.post(
+    "/appointments/<id>/no-show",
+    summary="Close a visit as a no-show; its pending reminders are retired",
+    responses={200: documented("The appointment, a no-show", AppointmentView), **_OUTCOME_ERRORS},
+)
+def no_show_appointment(id: AppointmentId) -> AppointmentView:
+    appointment = _service().close_visit(tenant_id(), id, AppointmentStatus.NO_SHOW)
+    metrics.add_metric(name="AppointmentNoShow", unit=MetricUnit.Count, value=1)
+    return AppointmentView.of(appointment)
+
+
 @router.get(
     "/appointments/<id>/messages",
     summary="The appointment's conversation: reminders, replies and answers, oldest first",

@@ -89,6 +89,8 @@ class ReminderKind:
             org_name=tenant.name,
             org_phone_e164=tenant.sender_number,
             location=appointment.location,
+            window_ends_at=appointment.window_ends_at,
+            technician_name=appointment.technician_name,
         )
 
     def failure_event(

@@ -1,5 +1,5 @@
-"""Replies about an appointment: confirm, reschedule, cancel, running late, call me, or text
-we did not understand.
+"""Replies about an appointment: confirm, reschedule, cancel, running late, not home (a
+service visit), call me, or text we did not understand.
 
 **Locate.** The appointment the reply is about: the one a "which one?" letter picks, the one
 whose reminder it answers, the one this very message changed on an earlier try, or the most
@@ -10,6 +10,11 @@ re-reads and decides again). The appointment remembers the last reply applied an
 was received: a replay is recognised, and a reply older than the last one applied (inbound
 order is not guaranteed) is stored but changes nothing. A closed appointment is not changed;
 the recipient is told to call.
+
+"Not home" on a service visit marks the customer ``not_home`` and tells the company; the
+visit stays booked, for the company to decide. Said of a clinic visit it is read by a person,
+like text not understood. Running late for a service visit carries the arrival window, and
+text not understood about a service visit also asks the company's attention.
 
 "Call me" opens one callback request (the open one is reused) and says by when to expect
 the call, moved out of quiet hours. Text not understood tells the clinic and is answered
@@ -36,11 +41,11 @@ from reach.domain.conversation import (
 from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, render_reply
 from reach.domain.errors import NotFound
 from reach.domain.message import Thread
-from reach.domain.models import Appointment, AppointmentStatus
+from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, CustomerStatus
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.replies import ClassifiedReply, ReplyIntent, classify_reply, keywords_for_replies
 from reach.domain.zones import load_zone
-from reach.ports.events import DomainEvent, EventType
+from reach.ports.events import DataValue, DomainEvent, EventType, iso_utc
 from reach.services.inbound.kind import Collaborators, Conversation, Evidence
 from reach.services.inbound.reply import (
     AnswerText,
@@ -64,17 +69,22 @@ _EVENTS = {
     ReplyIntent.RESCHEDULE: EventType.RESCHEDULE_REQUESTED,
     ReplyIntent.CANCEL_APPOINTMENT: EventType.APPOINTMENT_CANCELLED,
     ReplyIntent.RUNNING_LATE: EventType.RUNNING_LATE,
+    ReplyIntent.NOT_HOME: EventType.CUSTOMER_NOT_HOME,
 }
 _ANSWERS = {
     ReplyIntent.CONFIRM: ReplyKind.CONFIRMED,
     ReplyIntent.RESCHEDULE: ReplyKind.RESCHEDULE_REQUESTED,
     ReplyIntent.CANCEL_APPOINTMENT: ReplyKind.CANCELLED,
     ReplyIntent.RUNNING_LATE: ReplyKind.RUNNING_LATE,
+    ReplyIntent.NOT_HOME: ReplyKind.NOT_HOME,
 }
+#: The answers that fit a home visit better, for a service visit.
+_HOME_VISIT_ANSWERS = {ReplyIntent.RUNNING_LATE: ReplyKind.LATE_FOR_HOME_VISIT}
 _EVENT_DATA: dict[ReplyIntent, dict[str, str | int | bool | None]] = {
     ReplyIntent.CONFIRM: {"source": "sms"},
     ReplyIntent.RESCHEDULE: {},
     ReplyIntent.CANCEL_APPOINTMENT: {"source": "sms", "reason": "cancelled_by_recipient"},
+    ReplyIntent.NOT_HOME: {},
 }
 
 type Found = Conversation[Appointment]
@@ -172,7 +182,7 @@ class AppointmentConversation:
         appointment = conversation.subject if conversation else None
         if reply.intent is ReplyIntent.CALL_ME:
             return self._callback(reply, appointment)
-        if reply.intent is ReplyIntent.UNKNOWN:
+        if reply.intent is ReplyIntent.UNKNOWN or _not_home_at_a_clinic(reply, appointment):
             return self._unknown(reply, appointment)
         if appointment is None:
             return Response(
@@ -216,12 +226,17 @@ class AppointmentConversation:
             or appointment
         )
         intent = reply.intent
-        data = dict(_EVENT_DATA.get(intent, {"minutes_late": reply.reading.minutes_late}))
+        data = {**_EVENT_DATA.get(intent, {"minutes_late": reply.reading.minutes_late})}
+        if intent in (ReplyIntent.RUNNING_LATE, ReplyIntent.NOT_HOME):
+            data.update(_window_data(current))
         applied = reply.event(_EVENTS[intent], {"appointment_id": current.appointment_id}, data)
+        answer = _ANSWERS[intent]
+        if current.kind is AppointmentKind.SERVICE_VISIT:
+            answer = _HOME_VISIT_ANSWERS.get(intent, answer)
         return Response(
             ReplyOutcome.APPLIED,
             current.appointment_id,
-            _answer(reply, _ANSWERS[intent], current),
+            _answer(reply, answer, current),
             (applied,),
         )
 
@@ -237,8 +252,13 @@ class AppointmentConversation:
         retired = []
         if reply.intent is ReplyIntent.RUNNING_LATE:
             updated = replace(updated, late_minutes=reply.reading.minutes_late or 0)
+        elif reply.intent is ReplyIntent.NOT_HOME:
+            # The status stays: the company decides what becomes of the visit.
+            updated = replace(updated, customer_status=CustomerStatus.NOT_HOME)
         else:
             updated = replace(updated, status=_STATUSES[reply.intent])
+            if reply.intent is ReplyIntent.CONFIRM:
+                updated = replace(updated, customer_status=None)  # they will be there after all
             if reply.intent is ReplyIntent.CANCEL_APPOINTMENT:
                 retired = current.retire_pending("cancelled_by_recipient")
         try:
@@ -288,13 +308,36 @@ class AppointmentConversation:
     def _unknown(self, reply: InboundReply, appointment: Appointment | None) -> Response:
         subject_id = appointment.appointment_id if appointment else None
         ids = {"appointment_id": subject_id} if subject_id else {}
-        received = (reply.event(EventType.REPLY_RECEIVED, ids, {}),)
+        received: tuple[DomainEvent, ...] = (reply.event(EventType.REPLY_RECEIVED, ids, {}),)
+        if appointment is not None and appointment.kind is AppointmentKind.SERVICE_VISIT:
+            # A dispatcher acts on this before the truck leaves; no text in the event.
+            received += (reply.event(EventType.NEEDS_ATTENTION, ids, {}),)
         if reply.nudged or not self._contacts.nudge(
             reply.tenant.tenant_id, reply.phone, reply.received_at
         ):
             return Response(ReplyOutcome.UNKNOWN, subject_id, events=received)
         answer = _answer(reply, ReplyKind.UNKNOWN, appointment)
         return Response(ReplyOutcome.UNKNOWN, subject_id, answer, received)
+
+
+def _not_home_at_a_clinic(reply: InboundReply, appointment: Appointment | None) -> bool:
+    """ "Not home" means nothing for a clinic visit: a person reads it."""
+    return (
+        reply.intent is ReplyIntent.NOT_HOME
+        and appointment is not None
+        and appointment.kind is not AppointmentKind.SERVICE_VISIT
+    )
+
+
+def _window_data(appointment: Appointment) -> dict[str, DataValue]:
+    """A service visit's arrival window, for the company's dispatcher (UTC)."""
+    if appointment.kind is not AppointmentKind.SERVICE_VISIT:
+        return {}
+    ends = appointment.window_ends_at
+    return {
+        "window_starts_at": iso_utc(appointment.starts_at),
+        "window_ends_at": iso_utc(ends) if ends else None,
+    }
 
 
 def _closed(reply: InboundReply, current: Appointment) -> Response:
@@ -334,6 +377,7 @@ def _context(
         language=appointment.language,
         first_name=appointment.first_name,
         starts_at=None if choices else appointment.starts_at,
+        window_ends_at=None if choices else appointment.window_ends_at,
         kind=appointment.kind.value,
         callback_by=callback_by,
         choices=choices,
