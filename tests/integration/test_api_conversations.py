@@ -223,7 +223,7 @@ def test_an_appointment_without_messages_has_an_empty_conversation(api):
 
     status, page = api.call("GET", "/appointments/{id}/messages", params={"id": appointment["id"]})
 
-    assert (status, page) == (200, {"items": []})
+    assert (status, page) == (200, {"items": [], "next_token": None})
 
 
 def test_another_tenants_or_an_unknown_appointment_has_no_conversation(api, tenants, conversation):

@@ -379,8 +379,18 @@ class MessageView(BaseModel):
         )
 
 
+class MessageOrder(StrEnum):
+    """Which end of a conversation a listing starts from."""
+
+    OLDEST = "oldest"
+    NEWEST = "newest"
+
+
 class MessageList(BaseModel):
-    items: list[MessageView] = Field(description="Oldest first")
+    items: list[MessageView] = Field(
+        description="By time, and messages of the same time by id; oldest first unless order=newest"
+    )
+    next_token: str | None = Field(description="Pass as next_token for the next page")
 
 
 class CallbackStatus(StrEnum):
