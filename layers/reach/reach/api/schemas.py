@@ -166,7 +166,9 @@ class CreateAppointmentRequest(BaseModel):
         "numbers with an extension, and your own or another tenant's sending number"
     )
     starts_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
-        description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
+        description="ISO 8601 with offset, in the future",
+        # An example in the future, so that a client (or a fuzzer) sending it is answered 201.
+        examples=["2099-03-06T08:30:00-05:00"],
     )
     timezone: ZoneName | None = Field(
         default=None, description="Recipient's IANA time zone; the tenant's default when absent"
@@ -202,9 +204,7 @@ class UpdateAppointmentRequest(BaseModel):
 
     # Absent means unchanged; only first_name and location may be sent as null. The
     # document says so: the others are not nullable there (``_not_nullable``).
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra=lambda schema: _not_nullable(schema, _CLEARABLE)
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda s: _patch_schema(s))
 
     starts_at: Annotated[AwareDatetime, IsoTimestamp] | None = None
     timezone: ZoneName | None = None
@@ -251,6 +251,15 @@ class UpdateAppointmentRequest(BaseModel):
                 if name in self.model_fields_set and getattr(self, name) is None
             ),
         )
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The PATCH as the code takes it: fields not nullable but the clearable ones, and at
+    least one field to change besides ``version``."""
+    _not_nullable(schema, _CLEARABLE)
+    schema["anyOf"] = [
+        {"required": [name]} for name in schema.get("properties", {}) if name != "version"
+    ]
 
 
 def _not_nullable(schema: dict[str, Any], nullable: tuple[str, ...]) -> None:

@@ -13,10 +13,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic.json_schema import SkipJsonSchema
 
 from reach.api.routes.common import documented, errors, request_id, services, tenant_id
 from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
-from reach.domain.errors import InvalidInput
 from reach.observability import build_metrics
 
 router = Router()
@@ -74,7 +74,8 @@ def get_contact(phone: PhoneInPath) -> ContactView:
 )
 def opt_out(
     phone: PhoneInPath,
-    body: Annotated[OptOutRequest | None, Body()] = None,
+    # Optional, but never null: the document must not offer null, which the API refuses.
+    body: Annotated[OptOutRequest | SkipJsonSchema[None], Body()] = None,
 ) -> OptOutView:
     request = request_id()
     note = body.note if body else None
@@ -110,10 +111,8 @@ def opt_out(
 )
 def opt_in(
     phone: PhoneInPath,
-    body: Annotated[OptInRequest | None, Body()] = None,
+    body: Annotated[OptInRequest, Body()],
 ) -> OptInView:
-    if body is None:
-        raise InvalidInput("evidence", "required: how the recipient's new consent was obtained")
     request = request_id()
     recipient, result = services().recipients.opt_in(
         tenant_id(),
