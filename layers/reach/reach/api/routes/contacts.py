@@ -13,7 +13,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic.json_schema import SkipJsonSchema
 
 from reach.api.routes.common import documented, errors, request_id, services, tenant_id
 from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
@@ -49,6 +48,10 @@ _CHANGE_ERRORS = errors(
 )
 
 
+#: An opt-out sent without a body.
+_NO_NOTE = OptOutRequest()
+
+
 def _phone(raw: str) -> str:
     """The path's phone as the client wrote it (URL-encoded, e.g. %2B for the plus)."""
     return unquote(raw)
@@ -75,10 +78,10 @@ def get_contact(phone: PhoneInPath) -> ContactView:
 def opt_out(
     phone: PhoneInPath,
     # Optional, but never null: the document must not offer null, which the API refuses.
-    body: Annotated[OptOutRequest | SkipJsonSchema[None], Body()] = None,
+    body: Annotated[OptOutRequest, Body()] = _NO_NOTE,
 ) -> OptOutView:
     request = request_id()
-    note = body.note if body else None
+    note = body.note
     recipient, result = services().recipients.opt_out(
         tenant_id(), _phone(phone), source=API_SOURCE, cause={"request_id": request}, note=note
     )
