@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # `sam` reports usage to AWS by default; the machines here have no such network.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo serve test lint typecheck template-check unit openapi explore bench clean
+.PHONY: demo serve test lint typecheck template-check unit openapi explore fuzz bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -53,6 +53,10 @@ openapi: $(BIN)/.installed
 # Property tests with fresh random examples, 10x as many as the gate (not part of `make test`)
 explore: $(BIN)/.installed
 	REACH_EXPLORE=10 $(BIN)/pytest $$(grep -rl "@given" tests)
+
+# The API fuzzing run alone, 10x as many requests (its bounded run is part of `make unit`)
+fuzz: $(BIN)/.installed
+	REACH_EXPLORE=10 $(BIN)/pytest -n auto tests/integration/test_api_fuzz.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.bench

@@ -33,7 +33,12 @@ class Api:
     def as_tenant(self, tenant_id: str) -> Api:
         return Api(self.module, self.context, tenant_id)
 
-    def call(
+    def call(self, method: str, resource: str, **request: Any) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of ``response(method, resource, **request)``."""
+        response = self.response(method, resource, **request)
+        return response["statusCode"], json.loads(response["body"])
+
+    def response(
         self,
         method: str,
         resource: str,
@@ -43,12 +48,14 @@ class Api:
         query: Mapping[str, str | list[str]] | None = None,
         text: str | None = None,
         data: bytes | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        """``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it.
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The handler's whole answer (status, headers, body) to a request.
 
+        ``resource`` as API Gateway names it (``/callbacks/{id}``); ``params`` fill it.
         ``body`` is sent as JSON, ``text`` exactly as given, ``data`` as bytes (base64, as API
         Gateway passes a body that is not UTF-8); a query value that is a list repeats the
-        parameter."""
+        parameter; ``headers`` are added to the request's."""
         event = copy.deepcopy(load_event("api_get_appointment.json"))
         path = resource
         for name, value in (params or {}).items():
@@ -75,8 +82,14 @@ class Api:
         )
         if data is not None:
             event.update(body=base64.b64encode(data).decode(), isBase64Encoded=True)
-        response = self.module.lambda_handler(event, self.context)
-        return response["statusCode"], json.loads(response["body"])
+        if headers:
+            event["headers"] = {**(event.get("headers") or {}), **headers}
+            event["multiValueHeaders"] = {
+                **(event.get("multiValueHeaders") or {}),
+                **{name: [value] for name, value in headers.items()},
+            }
+        response: dict[str, Any] = self.module.lambda_handler(event, self.context)
+        return response
 
     def book(self, phone: str = PATIENT, **fields: Any) -> dict[str, Any]:
         body = {

@@ -3,6 +3,7 @@ and the scheduler that runs the real dispatcher and sender on a clock it can mov
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -214,6 +215,52 @@ def test_an_unknown_path_reaches_the_api_function_and_gets_404(clinic: Caller) -
 
     # then the function's resolver answers 404
     assert status == 404
+
+
+def _raw(local: LocalReach, method: str, path: str, body: bytes, authorization: str) -> Any:
+    """One request over a plain connection: any method, any body, the whole response."""
+    host, port = local.api_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        headers = {"Authorization": authorization, "Content-Type": "application/json"}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "DELETE"])
+def test_an_unknown_method_on_a_known_route_gets_405_in_json_not_501_html(
+    local: LocalReach, clinic: Caller, method: str
+) -> None:
+    assert clinic.authorization is not None
+    status, headers, error = _raw(local, method, "/callbacks", b"", clinic.authorization)
+
+    assert status == 405
+    assert headers["Allow"] == "GET"
+    assert error["error"] == "method_not_allowed"
+
+
+def test_a_body_over_the_limit_gets_413_in_json_not_html(local: LocalReach, clinic: Caller) -> None:
+    # given a request that announces a body over the front's limit (and never sends it)
+    assert clinic.authorization is not None
+    host, port = local.api_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.putrequest("POST", "/appointments")
+        connection.putheader("Authorization", clinic.authorization)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", "2000000")
+        connection.endheaders()
+        response = connection.getresponse()
+        status, error = response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+    # then the front refuses it in the one error shape, in JSON
+    assert status == 413
+    assert error["error"] == "payload_too_large"
 
 
 def sms_in_moto() -> dict[str, tuple[str, str]]:

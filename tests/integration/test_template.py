@@ -34,6 +34,8 @@ API_ROUTES = {
     ("/appointments/{id}", "get"),
     ("/appointments/{id}", "patch"),
     ("/appointments/{id}/cancel", "post"),
+    ("/appointments/{id}/complete", "post"),
+    ("/appointments/{id}/no-show", "post"),
     ("/appointments/{id}/messages", "get"),
     ("/callbacks", "get"),
     ("/callbacks/{id}", "get"),
@@ -42,6 +44,8 @@ API_ROUTES = {
     ("/contacts/{phone}/opt-out", "post"),
     ("/contacts/{phone}/opt-in", "post"),
 }
+#: How SAM's OpenAPI body names an ANY method.
+ANY_METHOD = "x-amazon-apigateway-any-method"
 # What SAM attaches to every function for logs and tracing; anything else must be written out
 # as explicit statements in the template.
 ALLOWED_MANAGED_POLICIES = {
@@ -578,8 +582,9 @@ def test_every_api_route_goes_through_the_token_authorizer(transformed: dict[str
     # when the routes are listed
     routes = {(path, method) for path, methods in body["paths"].items() for method in methods}
 
-    # then they are the public contract's, each guarded by the TOKEN authorizer
-    assert routes == API_ROUTES
+    # then they are the public contract's, and every resource's other methods (ANY, for the
+    # function's 405), each guarded by the TOKEN authorizer
+    assert routes == API_ROUTES | {(path, ANY_METHOD) for path, _ in API_ROUTES}
     for path, method in routes:
         assert body["paths"][path][method]["security"] == [{"TokenAuthorizer": []}], (path, method)
     authorizer = body["securityDefinitions"]["TokenAuthorizer"]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.messages import MessageRepository
     from reach.data.numbers import NumberRepository
     from reach.data.pacing import Gates
+    from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -108,19 +109,26 @@ class Stores:
     def appointments(self) -> AppointmentRepository:
         from reach.data.appointments import AppointmentRepository
 
-        return AppointmentRepository(self._due_shards)
+        return AppointmentRepository(self._due_shards, tokens=self.page_tokens)
 
     @cached_property
     def messages(self) -> MessageRepository:
         from reach.data.messages import MessageRepository
 
-        return MessageRepository()
+        return MessageRepository(tokens=self.page_tokens)
 
     @cached_property
     def callbacks(self) -> CallbackRepository:
         from reach.data.callbacks import CallbackRepository
 
-        return CallbackRepository()
+        return CallbackRepository(tokens=self.page_tokens)
+
+    @cached_property
+    def page_tokens(self) -> PageTokens:
+        """One token key per service graph, read from the table on the first page token."""
+        from reach.data.paging import PageTokens
+
+        return PageTokens()
 
     @cached_property
     def reminders(self) -> ReminderLifecycle:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from reach_tools.local.gateway import HttpRequest, LocalGateway
@@ -16,6 +18,17 @@ MAX_BODY_BYTES = 1_000_000
 
 #: A local-only route (not part of the API, no authorizer): request body -> status, JSON body.
 type LocalRoute = Callable[[bytes], tuple[int, bytes]]
+
+
+def error_body(error: str, message: str) -> bytes:
+    """The API's one error shape, for answers the front gives itself."""
+    return json.dumps({"error": error, "message": message}).encode()
+
+
+def too_large() -> tuple[int, list[tuple[str, str]], bytes]:
+    """API Gateway refuses a payload over its limit (DEFAULT_4XX in the template's shape)."""
+    body = error_body("payload_too_large", f"the body is over {MAX_BODY_BYTES} bytes")
+    return 413, [("Content-Type", "application/json")], body
 
 
 class _FrontServer(ThreadingHTTPServer):
@@ -44,7 +57,8 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            self.send_error(413, "request body too large")
+            self._answer(*too_large())
+            self.close_connection = True  # the body is left unread
             return
         request = HttpRequest(
             method=self.command,
@@ -61,6 +75,13 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         else:
             response = server.gateway.handle(request)
             status, body, headers = response.status, response.body, list(response.headers)
+        self._answer(status, headers, body)
+        if server.access_log is not None:
+            elapsed = (time.perf_counter() - began) * 1000
+            server.access_log.write(f"{self.command} {self.path} -> {status} ({elapsed:.0f} ms)\n")
+            server.access_log.flush()
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection"):
@@ -69,12 +90,26 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        if server.access_log is not None:
-            elapsed = (time.perf_counter() - began) * 1000
-            server.access_log.write(f"{self.command} {self.path} -> {status} ({elapsed:.0f} ms)\n")
-            server.access_log.flush()
 
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _forward
+    def __getattr__(self, name: str) -> Any:
+        # Every method (TRACE, QUERY, ...) goes to the gateway, which routes it to the
+        # function: a known route answers 405 with Allow there, as in AWS. http.server would
+        # answer 501 in HTML.
+        if name.startswith("do_"):
+            return self._forward
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server's own refusals (a malformed request line, headers too long) in the
+        # API's JSON error shape rather than its HTML page.
+        status = HTTPStatus(code)
+        error = status.phrase.lower().replace(" ", "_").replace("-", "_")
+        self.close_connection = True
+        self._answer(
+            code,
+            [("Content-Type", "application/json"), ("Connection", "close")],
+            error_body(error, message or status.description or status.phrase),
+        )
 
     def log_message(self, format: str, *args: object) -> None:
         # The access log above is the one line per request; http.server's own goes to stderr.

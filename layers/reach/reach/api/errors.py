@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -36,13 +37,71 @@ _STATUS: dict[type[ReachError], HTTPStatus] = {
 }
 _SOURCES = {"body", "query", "path", "header", "cookie"}
 
+#: What a value of a patterned field looks like, said in words instead of its pattern.
+PATTERN_WORDS: dict[str, str] = {
+    "id": "must be an id this API issued, e.g. apt_ or cb_ and 32 hexadecimal digits",
+    "external_id": "must be 1 to 128 visible ASCII characters, without spaces",
+}
+# Pydantic's wording, reworded as the rest of the API speaks: "must be ...".
+_LIBRARY_WORDING = (
+    (re.compile(r"^Input should be a valid dictionary or object.*$"), "must be a JSON object"),
+    (re.compile(r"^Input should be a valid dictionary.*$"), "must be a JSON object"),
+    (re.compile(r"^(Input|String|List|Value) should (be|have) "), "must be "),
+    (re.compile(r"^Field required$"), "is required"),
+    (re.compile(r"^Extra inputs are not permitted$"), "is not a field of this request"),
+    (re.compile(r"^Input should be "), "must be "),
+)
 
-def json_response(status: HTTPStatus, body: ErrorBody) -> Response[str]:
+
+class NotJson(Exception):
+    """A request body that is not JSON (a form, multipart, plain text): every body this API
+    takes is a JSON object."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(content_type)
+        self.content_type = content_type
+
+
+def json_response(
+    status: HTTPStatus, body: ErrorBody, headers: Mapping[str, str] | None = None
+) -> Response[str]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
         body=body.model_dump_json(exclude_none=True),
+        headers=dict(headers or {}),
     )
+
+
+def reworded(problem: Mapping[str, Any], field: str) -> str:
+    """A validation problem in the API's words: no pattern, no library phrasing."""
+    kind = problem.get("type")
+    if kind == "string_pattern_mismatch":
+        return PATTERN_WORDS.get(field.rsplit(".", 1)[-1], "is not in the form this field takes")
+    if kind in _LENGTH_BOUNDS:
+        return _length_words(problem, _LENGTH_BOUNDS[kind])
+    message = str(problem.get("msg", "invalid")).removeprefix("Value error, ")
+    for pattern, words in _LIBRARY_WORDING:
+        message = pattern.sub(words, message)
+    return message
+
+
+_LENGTH_BOUNDS = {
+    "too_long": ("at most", "max_length"),
+    "string_too_long": ("at most", "max_length"),
+    "too_short": ("at least", "min_length"),
+    "string_too_short": ("at least", "min_length"),
+}
+
+
+def _length_words(problem: Mapping[str, Any], bound: tuple[str, str]) -> str:
+    """A length limit in the value's own unit: a string's characters, a list's items
+    (pydantic speaks of "items" for a string whose check ran after a validator)."""
+    words, key = bound
+    limit = (problem.get("ctx") or {}).get(key, "?")
+    if isinstance(problem.get("input"), str):
+        return f"must be {words} {limit} characters long"
+    return f"must have {words} {limit} items"
 
 
 def field_path(location: Sequence[Any]) -> str:
@@ -61,11 +120,8 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     def _invalid_request(error: RequestValidationError) -> Response[str]:
         fields = []
         for problem in error.errors():
-            message = str(problem.get("msg", "invalid"))
-            if problem.get("type") == "json_invalid":
-                message = "the body is not valid JSON"
-            message = message.removeprefix("Value error, ")
-            fields.append(FieldError(field=field_path(problem.get("loc", ())), message=message))
+            field = field_path(problem.get("loc", ()))
+            fields.append(FieldError(field=field, message=reworded(problem, field)))
         summary = "; ".join(f"{f.field}: {f.message}" for f in fields)
         logger.info("request rejected", extra={"fields": [f.field for f in fields]})
         return json_response(
@@ -73,12 +129,33 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
             ErrorBody(error="validation_error", message=summary, fields=fields),
         )
 
+    @app.exception_handler(NotJson)
+    def _not_json(error: NotJson) -> Response[str]:
+        reason = f"must be application/json, not {error.content_type[:60]!r}"
+        logger.info("request rejected", extra={"fields": ["Content-Type"]})
+        return json_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            ErrorBody(
+                error="unsupported_media_type",
+                message=f"Content-Type: {reason}",
+                fields=[FieldError(field="Content-Type", message=reason)],
+            ),
+        )
+
+    @app.exception_handler(Exception)
+    def _fault(error: Exception) -> Response[str]:
+        # Ours, not the client's: logged with its traceback, answered in the one error shape
+        # (API Gateway would otherwise answer 502 with its own body).
+        logger.exception("request failed")
+        return _internal_error()
+
     @app.exception_handler(UnicodeDecodeError)
     def _undecodable_body(error: UnicodeDecodeError) -> Response[str]:
         # API Gateway passes a body that is not UTF-8 base64-encoded, and Powertools decodes
         # it as UTF-8 when a route reads it. JSON must be UTF-8 (RFC 8259, section 8.1).
         if not _body_is_undecodable(app.current_event.raw_event):
-            raise error  # not the client's body: a fault of ours, not a 4xx
+            logger.exception("request failed")  # not the client's body: a fault of ours
+            return _internal_error()
         reason = f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at {error.start})"
         logger.info("request rejected", extra={"fields": ["body"]})
         return json_response(
@@ -92,8 +169,20 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
+        event = app.current_event
+        allowed = allowed_methods(app, event.path)
+        if not allowed:
+            return json_response(
+                HTTPStatus.NOT_FOUND, ErrorBody(error="not_found", message="no such route")
+            )
+        method = event.http_method.upper()[:16]
         return json_response(
-            HTTPStatus.NOT_FOUND, ErrorBody(error="not_found", message="no such route")
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            ErrorBody(
+                error="method_not_allowed",
+                message=f"{method} is not a method of this route; it takes {', '.join(allowed)}",
+            ),
+            headers={"Allow": ", ".join(allowed)},
         )
 
     @app.exception_handler(ReachError)
@@ -111,6 +200,20 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         return json_response(
             status, ErrorBody(error=error.code, message=error.message, fields=fields)
         )
+
+
+def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods the resolver routes for ``path`` (none: no such route)."""
+    # Powertools keeps its route table private; the 405 tests notice if that changes.
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes if route.rule.match(path)})
+
+
+def _internal_error() -> Response[str]:
+    return json_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        ErrorBody(error="internal_error", message="the request failed on our side; try again"),
+    )
 
 
 def _body_is_undecodable(event: dict[str, Any]) -> bool:

@@ -16,8 +16,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from reach.domain.callbacks import Callback
 from reach.domain.caps import Contact
@@ -190,7 +192,9 @@ class CreateAppointmentRequest(BaseModel):
         "numbers with an extension, and your own or another tenant's sending number"
     )
     starts_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
-        description="ISO 8601 with offset", examples=["2026-03-08T08:30:00-04:00"]
+        description="ISO 8601 with offset, in the future",
+        # An example in the future, so that a client (or a fuzzer) sending it is answered 201.
+        examples=["2099-03-06T08:30:00-05:00"],
     )
     timezone: ZoneName | None = Field(
         default=None, description="Recipient's IANA time zone; the tenant's default when absent"
@@ -221,11 +225,17 @@ class CreateAppointmentRequest(BaseModel):
         return NewAppointment(**self.model_dump())
 
 
+#: The fields a PATCH may set to null, which removes them from the appointment.
+_CLEARABLE = ("first_name", "location", "window_ends_at", "technician_name")
+
+
 class UpdateAppointmentRequest(BaseModel):
     """A PATCH: only the fields present change. ``first_name``, ``location``,
     ``window_ends_at`` and ``technician_name`` may be null, which removes them."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Absent means unchanged; only the _CLEARABLE fields may be sent as null. The document
+    # says so: the others are not nullable there (``_not_nullable``).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda s: _patch_schema(s))
 
     starts_at: Annotated[AwareDatetime, IsoTimestamp] | None = None
     timezone: ZoneName | None = None
@@ -245,11 +255,19 @@ class UpdateAppointmentRequest(BaseModel):
         description="Apply only if the appointment is still at this version",
     )
 
+    @field_validator(
+        "starts_at", "timezone", "phone", "kind", "language", "reminders", "version", mode="before"
+    )
+    @classmethod
+    def _no_null_where_required(cls, value: object) -> object:
+        # Runs only for fields the PATCH sends: absent means "unchanged", null is refused,
+        # naming the field (only the _CLEARABLE fields can be cleared).
+        if value is None:
+            raise ValueError("may not be null; leave it out to keep it as it is")
+        return value
+
     @model_validator(mode="after")
-    def _no_null_where_required(self) -> Self:
-        for name in ("starts_at", "timezone", "phone", "kind", "language", "reminders"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may not be null")
+    def _something_to_change(self) -> Self:
         if not self.model_fields_set - {"version"}:
             raise ValueError("nothing to change: send at least one field")
         return self
@@ -268,8 +286,26 @@ class UpdateAppointmentRequest(BaseModel):
         )
 
 
-#: The fields a PATCH may set to null, which removes them from the appointment.
-_CLEARABLE = ("first_name", "location", "window_ends_at", "technician_name")
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The PATCH as the code takes it: fields not nullable but the clearable ones, and at
+    least one field to change besides ``version``."""
+    _not_nullable(schema, _CLEARABLE)
+    schema["anyOf"] = [
+        {"required": [name]} for name in schema.get("properties", {}) if name != "version"
+    ]
+
+
+def _not_nullable(schema: dict[str, Any], nullable: tuple[str, ...]) -> None:
+    """The JSON schema of a model whose optional fields may be left out but not sent as
+    null, except ``nullable``: ``X | None`` is documented as ``X``."""
+    for name, field in schema.get("properties", {}).items():
+        variants = field.get("anyOf")
+        if name in nullable or not isinstance(variants, list):
+            continue
+        kept = [v for v in variants if v != {"type": "null"}]
+        if len(kept) == 1:
+            del field["anyOf"]
+            field.update(kept[0])
 
 
 class ReminderView(BaseModel):
@@ -304,6 +340,10 @@ class RecipientConsent(StrEnum):
         return cls.OPTED_OUT if opted_out else cls.OPTED_IN
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class AppointmentView(BaseModel):
     id: str
     external_id: str | None
@@ -328,14 +368,18 @@ class AppointmentView(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-    reminders: list[ReminderView] | None = Field(
-        default=None, description="Every reminder planned, newest version last (single reads)"
-    )
-    consent: RecipientConsent | None = Field(
+    # A list carries no reminders and no consent: it leaves them out rather than say null.
+    reminders: list[ReminderView] | SkipJsonSchema[None] = Field(
         default=None,
+        exclude_if=_absent,
+        description="Every reminder planned, newest version last (single reads; absent from lists)",
+    )
+    consent: RecipientConsent | SkipJsonSchema[None] = Field(
+        default=None,
+        exclude_if=_absent,
         description="The recipient's consent to your texts, on bookings, changes and single "
-        "reads. opted_out: the booking is kept, but no text reaches them while they stay "
-        "opted out",
+        "reads (absent from lists and cancellations). opted_out: the booking is kept, but no "
+        "text reaches them while they stay opted out",
     )
 
     @classmethod
@@ -426,8 +470,18 @@ class MessageView(BaseModel):
         )
 
 
+class MessageOrder(StrEnum):
+    """Which end of a conversation a listing starts from."""
+
+    OLDEST = "oldest"
+    NEWEST = "newest"
+
+
 class MessageList(BaseModel):
-    items: list[MessageView] = Field(description="Oldest first")
+    items: list[MessageView] = Field(
+        description="By time, and messages of the same time by id; oldest first unless order=newest"
+    )
+    next_token: str | None = Field(description="Pass as next_token for the next page")
 
 
 class CallbackStatus(StrEnum):

@@ -12,7 +12,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from reach.data.batch_reads import ItemKey
-from reach.data.paging import decode_token, encode_token
+from reach.data.paging import PageTokens
 from reach.data.reminders import DueIndex, ReminderKey
 from reach.data.tables import (
     APPOINTMENT_SK,
@@ -56,8 +56,9 @@ class AppointmentRepository:
     """Reads and writes appointments with their reminders; ``DueIndex`` says how each
     reminder write enters or leaves the due index."""
 
-    def __init__(self, due_shards: int) -> None:
+    def __init__(self, due_shards: int, *, tokens: PageTokens | None = None) -> None:
         self._due = DueIndex(due_shards)
+        self._tokens = tokens or PageTokens()
 
     def create(self, appointment: Appointment) -> None:
         """Store a new appointment and its planned reminders in one transaction.
@@ -133,11 +134,14 @@ class AppointmentRepository:
         status: AppointmentStatus | None,
         limit: int,
         next_token: str | None,
+        *,
+        query: str = "",
     ) -> AppointmentPage:
         """A page of the tenant's appointments starting in [from, to], in start order.
 
         Key-bound: by_start (tenant) or by_status (tenant and status); no Scan, no filter on
-        anything but the item type.
+        anything but the item type. ``query`` is the request as the client wrote it, to which
+        the page token is bound with the tenant and status.
         """
         window = AppointmentItem.starts_at.between(starts_from, starts_to)
         if status is None:
@@ -146,8 +150,9 @@ class AppointmentRepository:
         else:
             index = AppointmentItem.by_status
             hash_key, hash_attribute = tenant_status_key(tenant_id, status), "tenant_status"
+        scope = f"appointments\n{hash_key}\n{query}"
         start_key = (
-            _start_key(next_token, hash_key, hash_attribute, starts_from, starts_to)
+            self._start_key(next_token, scope, hash_key, hash_attribute, starts_from, starts_to)
             if next_token
             else None
         )
@@ -156,7 +161,28 @@ class AppointmentRepository:
         )
         items = [_appointment(item, ()) for item in results]
         last_key = results.last_evaluated_key if len(items) == limit else None
-        return AppointmentPage(items=items, next_token=encode_token(last_key))
+        return AppointmentPage(items=items, next_token=self._tokens.seal(last_key, scope))
+
+    def _start_key(
+        self,
+        token: str,
+        scope: str,
+        hash_key: str,
+        hash_attribute: str,
+        starts_from: datetime,
+        starts_to: datetime,
+    ) -> dict[str, Any]:
+        """The listing's start key from ``token``. Its start time must lie in the window asked
+        for: DynamoDB refuses a start key outside the range condition with an error (a token
+        from a page of another ``from``/``to``, or of a window that moved with the clock)."""
+        key = self._tokens.open(token, scope, hash_key, hash_attribute, ("starts_at", "pk", "sk"))
+        try:
+            starts_at = AppointmentItem.starts_at.deserialize(key["starts_at"]["S"])
+        except ValueError as error:
+            raise InvalidToken("not a token this API issued") from error
+        if not starts_from <= starts_at <= starts_to:
+            raise InvalidToken("not a token for this listing: 'from' or 'to' changed")
+        return key
 
     def save_changes(
         self,
@@ -313,22 +339,6 @@ class AppointmentRepository:
             phone=appointment.phone,
         )
         return self._due.place(item, reminder)
-
-
-def _start_key(
-    token: str, hash_key: str, hash_attribute: str, starts_from: datetime, starts_to: datetime
-) -> dict[str, Any]:
-    """The listing's start key from ``token``. Its start time must lie in the window asked
-    for: DynamoDB refuses a start key outside the range condition with an error (a token
-    from a page of another ``from``/``to``)."""
-    key = decode_token(token, hash_key, hash_attribute, ("starts_at", "pk", "sk"))
-    try:
-        starts_at = AppointmentItem.starts_at.deserialize(key["starts_at"]["S"])
-    except ValueError as error:
-        raise InvalidToken("not a token this API issued") from error
-    if not starts_from <= starts_at <= starts_to:
-        raise InvalidToken("not a token for this listing: 'from' or 'to' changed")
-    return key
 
 
 def _key(appointment: Appointment, reminder: Reminder) -> ReminderKey:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from reach.data.paging import decode_token, encode_token
+from reach.data.paging import PageTokens
 from reach.data.tables import (
     CALLBACK_GUARD_SK,
     CALLBACK_SK,
@@ -38,6 +38,9 @@ class CallbackPage:
 
 class CallbackRepository:
     """Callback requests: opening one per recipient at a time, listing, closing."""
+
+    def __init__(self, *, tokens: PageTokens | None = None) -> None:
+        self._tokens = tokens or PageTokens()
 
     def open_callback(self, callback: Callback) -> tuple[Callback, bool]:
         """Store a new open callback request unless the recipient has one open already.
@@ -83,8 +86,9 @@ class CallbackRepository:
     ) -> CallbackPage:
         """A tenant's callback requests in one status, oldest request first (key-bound)."""
         hash_key = callbacks_lookup_key(tenant_id, status)
+        scope = f"callbacks\n{hash_key}"
         start = (
-            decode_token(next_token, hash_key, "lookup_key", ("lookup_at", "pk", "sk"))
+            self._tokens.open(next_token, scope, hash_key, "lookup_key", ("lookup_at", "pk", "sk"))
             if next_token
             else None
         )
@@ -93,7 +97,7 @@ class CallbackRepository:
         )
         items = [_callback(item) for item in results if isinstance(item, CallbackItem)]
         last = results.last_evaluated_key if len(items) == limit else None
-        return CallbackPage(items, encode_token(last))
+        return CallbackPage(items, self._tokens.seal(last, scope))
 
     def close_callback(
         self, tenant_id: str, callback_id: str, outcome: str, note: str | None, now: datetime

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from reach.data.paging import PageTokens
 from reach.data.tables import (
     PROVIDER_MESSAGE_SK,
     AppointmentsTableItem,
@@ -25,6 +26,7 @@ from reach.data.tables import (
     message_sk,
     provider_message_pk,
 )
+from reach.domain.errors import InvalidToken
 from reach.domain.message import Direction, Message, MessageKind, MessageStatus, Thread
 
 _MESSAGES = "message#"
@@ -50,8 +52,19 @@ class DeliveryUpdate:
     reminder_id: str | None
 
 
+@dataclass(frozen=True)
+class MessagePage:
+    """A page of a thread's messages, and the token for the next page (None: the last)."""
+
+    messages: list[Message]
+    next_token: str | None
+
+
 class MessageRepository:
     """Stores and reads the messages of conversations and their provider-id lookups."""
+
+    def __init__(self, *, tokens: PageTokens | None = None) -> None:
+        self._tokens = tokens or PageTokens()
 
     def add(self, thread: Thread, message: Message) -> bool:
         """Store ``message`` once; False when a message with its key is stored already.
@@ -128,6 +141,28 @@ class MessageRepository:
             page_size=min(limit, 200),
         )
         return [_message(item) for item in items if isinstance(item, MessageItem)]
+
+    def page(
+        self, thread: Thread, limit: int, next_token: str | None, *, newest_first: bool = False
+    ) -> MessagePage:
+        """A page of the thread's messages in one total order: by time, and messages of the
+        same time by id (the sort key holds both), oldest or newest first."""
+        pk = _pk(thread)
+        scope = f"messages\n{pk}\n{'newest' if newest_first else 'oldest'}"
+        start = self._tokens.open(next_token, scope, pk, "pk", ("sk",)) if next_token else None
+        if start is not None and not start["sk"]["S"].startswith(_MESSAGES):
+            raise InvalidToken("not a token for this listing")
+        results = MessageItem.query(
+            pk,
+            MessageItem.sk.startswith(_MESSAGES),
+            scan_index_forward=not newest_first,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        messages = [_message(item) for item in results if isinstance(item, MessageItem)]
+        last = results.last_evaluated_key if len(messages) == limit else None
+        return MessagePage(messages, self._tokens.seal(last, scope))
 
     def last_outbound_at(self, thread: Thread, scan_limit: int = 20) -> datetime | None:
         """When we last texted about the thread (newest ``scan_limit`` messages looked at)."""

@@ -16,6 +16,7 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#contact#<e164> / message#...``  replies that matched no appointment
   ``<tenant>#callback#<id> / callback``      a recipient's request for a voice call back
   ``<tenant>#callbackguard#<e164> / ...``    at most one open callback per recipient
+  ``config#page-tokens / key``       the stack's key for signing page tokens
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
@@ -385,9 +386,26 @@ def strings(values: Any) -> tuple[str, ...]:
 
 # --- binding -----------------------------------------------------------------------------
 
+
+class PageKeyItem(Model):
+    """The stack's key for signing page tokens (reach.data.paging), made on first use. Not an
+    AppointmentsTableItem: it belongs to no tenant, and no index or query reads it."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    secret = UnicodeAttribute()
+
+
+PAGE_KEY_PK = "config#page-tokens"
+PAGE_KEY_SK = "key"
+
 _BINDINGS: dict[type[Model], str] = {
     TenantsTableItem: "tenants_table",
     AppointmentsTableItem: "appointments_table",
+    PageKeyItem: "appointments_table",
 }
 
 

@@ -208,7 +208,12 @@ class AppointmentService:
         upper = starts_to or lower + timedelta(days=31)
         if upper < lower:
             raise InvalidInput("to", "must not be before 'from'")
-        return self._appointments.page(tenant_id, lower, upper, status, limit, next_token)
+        # A page token holds for the query the client wrote; an absent bound moves with the
+        # clock and is bound as absent.
+        query = "\n".join(bound.isoformat() if bound else "" for bound in (starts_from, starts_to))
+        return self._appointments.page(
+            tenant_id, lower, upper, status, limit, next_token, query=query
+        )
 
     def change(
         self, tenant_id: str, appointment_id: str, changes: AppointmentChanges

@@ -25,6 +25,7 @@ from reach.api.schemas import (
     CreateAppointmentRequest,
     IsoTimestamp,
     MessageList,
+    MessageOrder,
     MessageView,
     UpdateAppointmentRequest,
 )
@@ -175,16 +176,25 @@ def no_show_appointment(id: AppointmentId) -> AppointmentView:
 
 @router.get(
     "/appointments/<id>/messages",
-    summary="The appointment's conversation: reminders, replies and answers, oldest first",
+    summary="The appointment's conversation: reminders, replies and answers, oldest first "
+    "(or newest first), a page at a time",
     responses={
-        200: documented("The conversation", MessageList),
+        200: documented("A page of the conversation", MessageList),
+        **BAD_NEXT_TOKEN,
         **errors("No such appointment for this tenant"),
     },
 )
 def list_messages(
     id: AppointmentId,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    order: Annotated[MessageOrder, Query()] = MessageOrder.OLDEST,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> MessageList:
     whole_number_query("limit")
-    thread = services().threads.of_appointment(tenant_id(), id, limit)
-    return MessageList(items=[MessageView.of(m, thread.timezone) for m in thread.messages])
+    thread = services().threads.of_appointment(
+        tenant_id(), id, limit, next_token, newest_first=order is MessageOrder.NEWEST
+    )
+    return MessageList(
+        items=[MessageView.of(m, thread.timezone) for m in thread.messages],
+        next_token=thread.next_token,
+    )

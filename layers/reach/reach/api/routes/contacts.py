@@ -16,7 +16,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from reach.api.routes.common import documented, errors, request_id, services, tenant_id
 from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
-from reach.domain.errors import InvalidInput
 from reach.observability import build_metrics
 
 router = Router()
@@ -49,6 +48,10 @@ _CHANGE_ERRORS = errors(
 )
 
 
+#: An opt-out sent without a body.
+_NO_NOTE = OptOutRequest()
+
+
 def _phone(raw: str) -> str:
     """The path's phone as the client wrote it (URL-encoded, e.g. %2B for the plus)."""
     return unquote(raw)
@@ -74,10 +77,11 @@ def get_contact(phone: PhoneInPath) -> ContactView:
 )
 def opt_out(
     phone: PhoneInPath,
-    body: Annotated[OptOutRequest | None, Body()] = None,
+    # Optional, but never null: the document must not offer null, which the API refuses.
+    body: Annotated[OptOutRequest, Body()] = _NO_NOTE,
 ) -> OptOutView:
     request = request_id()
-    note = body.note if body else None
+    note = body.note
     recipient, result = services().recipients.opt_out(
         tenant_id(), _phone(phone), source=API_SOURCE, cause={"request_id": request}, note=note
     )
@@ -110,10 +114,8 @@ def opt_out(
 )
 def opt_in(
     phone: PhoneInPath,
-    body: Annotated[OptInRequest | None, Body()] = None,
+    body: Annotated[OptInRequest, Body()],
 ) -> OptInView:
-    if body is None:
-        raise InvalidInput("evidence", "required: how the recipient's new consent was obtained")
     request = request_id()
     recipient, result = services().recipients.opt_in(
         tenant_id(),
