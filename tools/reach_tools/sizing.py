@@ -102,8 +102,10 @@ PEAK_CHOICES = (10, 25, 50, 100, 200, 400, 1000)
 DEFAULT_PEAK = 100
 #: Workers beyond the expected need: latency tails, cold starts, redeliveries.
 HEADROOM = 1.5
-#: Concurrent provider calls per invocation (the design's bounded pool).
+#: Concurrent provider calls per invocation (the bounded pool, SEND_CONCURRENCY).
 POOL = 8
+#: ``reach.data.pacing.RESERVATION_LEAD``: a reservation's first slot is this far ahead.
+LEAD_SECONDS = 0.05
 #: A batch carries about this much of the peak: short enough that a batch's slots follow
 #: each other closely, long enough to share the per-batch calls among many texts.
 BATCH_SECONDS = 0.25
@@ -134,11 +136,13 @@ def batch_size(peak: int) -> int:
 
 
 def invocation_seconds(batch: int, peak: float, pool: int = POOL) -> float:
-    """Expected time a worker spends on one batch of ``batch`` texts, receive to delete.
+    """Expected time a worker spends on one batch of ``batch`` texts, receive to delete, as
+    ``SendPath.send_all`` runs it.
 
-    The send phase is the longer of what the pool allows (``ceil(B/P)`` rounds of the start
-    transaction and the provider call) and what pacing allows if the whole peak went through
-    one number (the batch's slots are ``1/peak`` apart).
+    Every start transaction is written first, one after another; then the batch's slots are
+    reserved (``RESERVATION_LEAD`` ahead) and the texts go out at them, the provider calls
+    overlapping in the pool. The send phase is the longer of what pacing allows if the whole
+    peak went through one number (the slots are ``1/peak`` apart) and what the pool allows.
     """
     transaction = mean("dynamodb:TransactWriteItems")
     provider = mean("sms:Send (provider)")
@@ -149,11 +153,11 @@ def invocation_seconds(batch: int, peak: float, pool: int = POOL) -> float:
         + mean("dynamodb:Query")  # one tenant per batch
         + mean("dynamodb:UpdateItem")  # the pacing reservation
     )
-    by_pool = math.ceil(batch / pool) * (transaction + provider)
-    by_pacing = transaction + (batch - 1) / peak + provider
+    starts = batch * transaction
+    sends = max((batch - 1) / peak, (math.ceil(batch / pool) - 1) * provider) + provider
     record = math.ceil(batch / RECORD_CHUNK) * transaction
     delete = sqs_calls * mean("sqs:DeleteMessageBatch")
-    return receive + reads + max(by_pool, by_pacing) + record + delete
+    return receive + reads + starts + LEAD_SECONDS + sends + record + delete
 
 
 @dataclass(frozen=True)

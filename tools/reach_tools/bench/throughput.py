@@ -71,7 +71,10 @@ RETURN_AHEAD = 5 * SECOND
 MAX_WAIT = 30 * SECOND
 DEADLINE_MARGIN = 5 * SECOND
 LATE_POLICIES = ("send", "reserve-again")
-PIPELINES = ("per-message", "starts-first")
+PIPELINES = ("per-message", "starts-first", "as-built")
+#: ``reach.data.pacing.RESERVATION_LEAD`` in milliseconds (read here without importing the
+#: layer's data modules, which the simulation does not need).
+LEAD_MS = 50
 
 #: A process yields a delay in microseconds, or a Signal to wait for.
 Step = Generator["int | Signal", Any, Any]
@@ -257,9 +260,11 @@ def _slot_length(parts: int, mps: float) -> int:
 class Gate:
     """``ThroughputGate`` of one sender container: its own guess, the shared pace item."""
 
-    def __init__(self, item: PaceItem, mps: float) -> None:
+    def __init__(self, item: PaceItem, mps: float, lead: int = 0) -> None:
         self.item = item
         self.mps = mps
+        #: ``ThroughputGate.lead``: how far ahead of the request a reservation starts.
+        self.lead = lead
         self._last_end: int | None = None
 
     def reserve(self, sim: Sim, parts: list[int]) -> Step:
@@ -270,7 +275,7 @@ class Gate:
             now = sim.now
             latency = sim.call("dynamodb:UpdateItem")
             yield latency // 2
-            origin = self._apply(now, length, expect_busy)
+            origin = self._apply(now + self.lead, length, expect_busy)
             yield latency - latency // 2
             if origin is not None:
                 starts = [origin + sum(lengths[:i]) for i in range(len(lengths))]
@@ -308,6 +313,8 @@ class PathModel:
     pipeline: str = "per-message"
     clinic: bool = True
     tenants_per_batch: int = 1
+    #: A reservation's first slot this far after the request (``RESERVATION_LEAD``).
+    lead_ms: int = 0
     timeout_seconds: int = 90
     #: Where a message handed back without a kept slot comes back (the queue's timeout).
     visibility_timeout_seconds: int = 540
@@ -324,6 +331,7 @@ def after_model(
     pool: int = sizing.POOL,
     late: str = "send",
     pipeline: str = "per-message",
+    lead_ms: int = 0,
 ) -> PathModel:
     """The new path with template.yaml's event source mapping for ``peak``."""
     entry = template_mapping(template)[str(peak)]
@@ -341,6 +349,15 @@ def after_model(
         pool=pool,
         late=late,
         pipeline=pipeline,
+        lead_ms=lead_ms,
+    )
+
+
+def as_built(concurrency: int | None = None) -> PathModel:
+    """The send path as the code runs it (``SendPath.send_all``), with the template's sizing."""
+    return replace(
+        after_model(concurrency, pipeline="as-built", late="reserve-again", lead_ms=LEAD_MS),
+        name="as built",
     )
 
 
@@ -450,9 +467,56 @@ def _invoke_before(run: Run, gate: Gate, batch: list[Text]) -> Step:
     return done
 
 
+def _invoke_as_built(run: Run, gate: Gate, batch: list[Text]) -> Step:
+    """``SendPath.send_all`` as built: the batch read and the tenant's read; every start
+    transaction, one after another; then one reservation (``lead`` ahead); then, on the
+    invocation's thread, each text in slot order: wait for its slot (a late one reserves a
+    fresh slot) and hand the provider call to a pool of ``pool`` calls in flight; then the
+    record transactions once every call has returned."""
+    sim, path = run.sim, run.path
+    deadline = sim.now + path.timeout_seconds * SECOND - DEADLINE_MARGIN
+    for _ in range(math.ceil(2 * len(batch) / sizing.BATCH_GET_KEYS)):
+        yield sim.call("dynamodb:BatchGetItem")
+    for _ in range(path.tenants_per_batch):
+        yield sim.call("dynamodb:Query")
+    for _ in batch:
+        yield sim.call("dynamodb:TransactWriteItems")
+    starts = yield from gate.reserve(sim, [text.parts for text in batch])
+    for text, start in zip(batch, starts, strict=True):
+        text.slot = start
+    later = [text for text in batch if _slot(text) > deadline]
+    now_ = sorted((text for text in batch if _slot(text) <= deadline), key=_slot)
+    in_flight: list[int] = []
+    for text in now_:
+        if len(in_flight) >= path.pool:
+            in_flight.sort()
+            if in_flight[0] > sim.now:
+                yield in_flight[0] - sim.now
+            in_flight.pop(0)
+        slot = _slot(text)
+        if sim.now > slot:
+            run.late += 1
+            slot = (yield from gate.reserve(sim, [text.parts]))[0]
+        if slot > sim.now:
+            yield slot - sim.now
+        run.send(text)
+        text.slot = None
+        in_flight.append(sim.now + sim.call("sms:Send (provider)"))
+    if in_flight and max(in_flight) > sim.now:
+        yield max(in_flight) - sim.now
+    for _ in range(math.ceil(len(now_) / sizing.RECORD_CHUNK)):
+        yield sim.call("dynamodb:TransactWriteItems")
+    for text in later:  # given back, slot lost: the queue's visibility timeout brings it back
+        text.slot = None
+        run.hand_back(text, sim.now + path.visibility_timeout_seconds * SECOND)
+    return now_
+
+
 def _invoke_after(run: Run, gate: Gate, batch: list[Text]) -> Step:
     """The design's sender: batched reads, one reservation, a pool, batched records."""
     sim, path = run.sim, run.path
+    if path.pipeline == "as-built":
+        return (yield from _invoke_as_built(run, gate, batch))
     for _ in range(math.ceil(2 * len(batch) / sizing.BATCH_GET_KEYS)):
         yield sim.call("dynamodb:BatchGetItem")
     for _ in range(path.tenants_per_batch):
@@ -627,7 +691,7 @@ def simulate(
     texts = [Text(i, parts(i)) for i in range(number.texts)]
     run = Run(sim, path, number.mps, Queue(texts), PaceItem(), number.texts)
     for _ in range(path.concurrency):
-        sim.start(_poller(run, Gate(run.item, number.mps)))
+        sim.start(_poller(run, Gate(run.item, number.mps, lead=path.lead_ms * 1000)))
     ideal = sum(text.parts for text in texts) / number.mps
     sim.run(run.finished, limit=round((20 * ideal + 3600) * SECOND))
     moments = list(part_moments(run.sends, number.mps))
@@ -697,6 +761,7 @@ def measure(quick: bool = False, *, seed: int = SEED) -> ThroughputResult:
         after_model(),
         after_model(late="reserve-again"),
         after_model(pipeline="starts-first", late="reserve-again"),
+        as_built(),
     )
     outcomes = []
     for number in NUMBERS:

@@ -413,9 +413,16 @@ def bind_tables(settings: Settings) -> None:
     """Point every model at the tables, region and endpoint named by ``settings``."""
     for model, setting in _BINDINGS.items():
         meta: Any = model.Meta
-        meta.table_name = getattr(settings, setting)
-        meta.region = settings.region
-        meta.host = settings.endpoint_url
+        binding = (getattr(settings, setting), settings.region, settings.endpoint_url)
+        if (
+            getattr(meta, "table_name", None),
+            getattr(meta, "region", None),
+            getattr(meta, "host", None),
+        ) == binding:
+            # Already bound there: keep the connections (each holds a botocore session and
+            # client, which take tens of milliseconds to build).
+            continue
+        meta.table_name, meta.region, meta.host = binding
         for cls in (model, *_subclasses(model)):
             cls._connection = None
 

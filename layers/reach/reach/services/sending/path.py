@@ -70,7 +70,7 @@ THROTTLE_BACKOFF = timedelta(seconds=1)
 #: How far ahead one batch books a number's schedule: a slow number's messages beyond it are
 #: handed back unstarted, so that a sender never sleeps long on a 1-part-a-second number
 #: while other numbers' messages wait for a sender.
-PACING_HORIZON = timedelta(seconds=20)
+PACING_HORIZON = timedelta(seconds=60)
 #: Start transactions tried for one message when what it was decided on keeps changing.
 _DECISIONS = 3
 
@@ -136,9 +136,10 @@ class _Ready:
     capped_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Started:
-    """A message in ``sending``: what it says, in how many parts, from which number."""
+    """A message in ``sending``: what it says, in how many parts, from which number, and
+    (once the batch's slots are reserved) when it may go."""
 
     index: int
     message: _Message
@@ -146,6 +147,7 @@ class _Started:
     parts: int
     encoding: str
     origination: str
+    slot: datetime | None = None
 
 
 @dataclass
@@ -363,7 +365,7 @@ class SendPath:
         every start is written, so the slots are not spent waiting on writes), then hand
         each to the provider at its slot, in order."""
         flights: list[_Flight] = []
-        for start in started:
+        for start in self._in_slot_order(batch, started):
             if start.origination in _throttled(flights):
                 # The provider said this number sends too fast: the rest of its batch goes
                 # back to the queue untried, and the number slows down (``_land``).
@@ -375,10 +377,21 @@ class SendPath:
                 flights.append(flight)
         return flights
 
+    @staticmethod
+    def _in_slot_order(batch: SendBatch, started: list[_Started]) -> list[_Started]:
+        """Each started message with its slot, earliest first: a batch mixing numbers never
+        keeps a fast number's text waiting behind a slow number's later slots."""
+        slotted = []
+        for start in started:
+            book = batch.slots(start.origination, start.message.queued.mps)
+            start.slot = book.take(start.parts)
+            slotted.append((start.slot, start.index, start))
+        return [start for _, _, start in sorted(slotted, key=lambda entry: entry[:2])]
+
     def _at_slot(self, batch: SendBatch, start: _Started, outcomes: _Outcomes) -> _Flight | None:
         message = start.message
         book = batch.slots(start.origination, message.queued.mps)
-        slot = book.take(start.parts)
+        slot = start.slot or book.take(start.parts)
         if batch.ends_before(slot + DEADLINE_MARGIN):
             # A backlog beyond this invocation: give the message back rather than sleep
             # through the timeout. Its slot is lost capacity, never exceeded capacity.
