@@ -46,7 +46,8 @@ schema.config.generation.update(
 #: that fit before the start, visible text (Unicode categories), what is stored already, and
 #: a version written as an integer (JSON Schema counts 4.0 as an integer; the API does not).
 BEYOND_THE_SCHEMA = re.compile(
-    r"^(phone|timezone|starts_at|from|to|reminders(\[\d+\])?|first_name|location|note|evidence"
+    r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
+    r"|technician_name|location|note|evidence"
     r"|external_id|version)$"
 )
 

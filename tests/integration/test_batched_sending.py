@@ -15,7 +15,7 @@ import pytest
 from builders import NEW_YORK, book, new_tenant, reminders_of
 from reach.adapters.sms_fake import RecordingSmsSender
 from reach.data.batch_reads import BatchReader
-from reach.data.contacts import ContactRepository
+from reach.data.contacts import CONTACT_SK, ContactItem, ContactRepository, contact_pk
 from reach.data.numbers import NumberRepository
 from reach.data.reminders import ReminderLifecycle
 from reach.domain.models import AppointmentKind
@@ -293,3 +293,20 @@ def build_sender_at(aws, provider, clock):
     that the recorded send times are the slots'."""
     settings = replace(aws.settings, send_concurrency=1)
     return build_sender(settings, clock=clock, sleep=clock.sleep, sms=provider)
+
+
+def test_a_recipient_with_no_contact_record_yet_is_texted_and_counted(aws, clinic, clock, sms):
+    # Given a clinic reminder whose recipient has no contact item (stored before contacts
+    # existed, or erased)
+    [_appointment], due = book_all(aws, clinic, clock, phones=[PHONES[0]])
+    ContactItem(pk=contact_pk(clinic.tenant_id, PHONES[0]), sk=CONTACT_SK).delete(
+        add_version_condition=False
+    )
+    queue = MemoryQueue()
+    tick(aws, queue, due)
+
+    [result] = make_sender(aws, sms, clock).send_all(take_batch(queue))
+
+    # Then it is sent, and the caps' send log starts with it
+    assert result.outcome is SendOutcome.SENT
+    assert len(ContactRepository().get(clinic.tenant_id, PHONES[0]).recent_sends) == 1

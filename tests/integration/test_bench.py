@@ -221,3 +221,15 @@ def test_the_throughput_simulation_runs_at_the_quick_size_and_reports_before_and
     proposed = [o for o in outcomes if o["path"] == "after (starts-first, reserve-again)"]
     assert all(o["ratio_to_mps"] >= 0.95 for o in proposed)
     assert all(o["max_parts_in_any_second"] <= o["mps"] for o in proposed)
+
+
+def test_a_ticks_and_a_batchs_peak_memory_do_not_grow_with_what_is_stored() -> None:
+    from reach_tools.bench import memory
+
+    result = memory.measure(due=50, stored=250)
+
+    assert result.small.claimed == result.large.claimed == 50
+    assert result.small.sent == result.large.sent
+    # Four times as many items stored, the same due work: the peaks stay where they were
+    assert result.tick_ratio < 1.25
+    assert result.batch_ratio < 1.25

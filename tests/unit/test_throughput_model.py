@@ -131,3 +131,26 @@ def test_an_unknown_policy_is_refused() -> None:
 
     with pytest.raises(ValueError, match="late must be one of"):
         simulate(Number("n", 1, 1), path)
+
+
+@pytest.mark.parametrize(("mps", "texts"), [(100, 2_000), (3, 90), (1, 30)])
+def test_the_path_as_built_meets_the_goal_at_the_templates_sizing_and_never_exceeds_the_mps(
+    mps: float, texts: int
+) -> None:
+    # The pipeline SendPath.send_all runs, with fair claiming and the template's mapping
+    built = simulate(Number("n", mps, texts), model.as_built())
+
+    assert built.ratio >= 0.95
+    assert built.max_parts_in_a_second <= mps
+    assert built.duplicates == 0
+    assert built.handed_back == 0
+
+
+def test_fair_claiming_releases_a_number_s_backlog_a_tick_at_a_time() -> None:
+    texts = [model.Text(i, 1) for i in range(150)]
+    queue = model._claimed(texts, 1.0, model.as_built())
+
+    assert [t.ident for t in queue.receive(0, 200)] == list(range(60))
+    assert queue.next_visible_at() == 60 * model.SECOND
+    assert len(queue.receive(60 * model.SECOND, 200)) == 60
+    assert len(queue.receive(120 * model.SECOND, 200)) == 30

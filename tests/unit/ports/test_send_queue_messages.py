@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError, dataclass
@@ -17,18 +18,43 @@ PYDANTIC_BODY = '{"tenant_id":"t-1","appointment_id":"a-1","reminder_id":"1.1","
 FIELDS = ("tenant_id", "appointment_id", "reminder_id", "claim_id")
 
 
-def test_a_queued_reminder_writes_the_json_the_pydantic_model_wrote_and_reads_it_back():
+def test_a_message_queued_by_the_release_before_the_copies_is_read_as_a_reminder():
     queued = QueuedReminder(
         tenant_id="t-1", appointment_id="a-1", reminder_id="1.1", claim_id="c-1"
     )
 
-    assert queued.model_dump_json() == PYDANTIC_BODY
     assert QueuedReminder.model_validate_json(PYDANTIC_BODY) == queued
     assert QueuedReminder.model_validate_json(PYDANTIC_BODY.encode()) == queued
+    assert queued.kind == "reminder"
+    assert (queued.phone, queued.plan, queued.origination, queued.mps) == (None,) * 4
+
+
+def test_a_queued_message_with_its_copies_reads_back_as_written():
+    queued = QueuedReminder(
+        tenant_id="t-1",
+        appointment_id="a-1",
+        reminder_id="1.1",
+        claim_id="c-1",
+        phone="+12025550101",
+        plan=3,
+        origination="+12025550143",
+        mps=100.0,
+    )
+
+    assert QueuedReminder.model_validate_json(queued.model_dump_json()) == queued
+
+
+@pytest.mark.parametrize("mps", [0, -1, True, "fast"])
+def test_a_queued_message_with_a_pace_that_is_not_a_positive_number_is_refused(mps):
+    body = PYDANTIC_BODY[:-1] + f',"mps":{json.dumps(mps)}}}'
+
+    with pytest.raises(MalformedMessage) as refused:
+        QueuedReminder.model_validate_json(body)
+    assert refused.value.field == "mps"
 
 
 def test_keys_a_queued_reminder_does_not_know_are_ignored():
-    body = PYDANTIC_BODY[:-1] + ',"kind":"campaign","priority":2}'
+    body = PYDANTIC_BODY[:-1] + ',"priority":2,"lane":"bulk"}'
 
     assert QueuedReminder.model_validate_json(body).claim_id == "c-1"
 

@@ -6,6 +6,7 @@
     python -m reach_tools.bench --only replies       # AWS calls per inbound reply
     python -m reach_tools.bench --only receipts      # AWS calls per delivery receipt
     python -m reach_tools.bench --only throughput    # sustained parts/s, simulated latencies
+    python -m reach_tools.bench --only memory        # peak memory of a tick and a batch
     python -m reach_tools.bench --only cold-start    # import cost per function vs boto3
     python -m reach_tools.bench --quick --json       # small sizes; JSON on stdout
 

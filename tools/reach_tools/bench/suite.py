@@ -19,12 +19,13 @@ from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
     from reach_tools.bench.due_reads import DueReadsResult
+    from reach_tools.bench.memory import MemoryResult
     from reach_tools.bench.receipts import ReceiptsResult
     from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
     from reach_tools.bench.throughput import ThroughputResult
 
-BENCHMARKS = ("calls", "reads", "replies", "receipts", "throughput", "cold-start")
+BENCHMARKS = ("calls", "reads", "replies", "receipts", "throughput", "memory", "cold-start")
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -51,6 +52,7 @@ class Results:
     replies: RepliesResult | None = None
     receipts: ReceiptsResult | None = None
     throughput: ThroughputResult | None = None
+    memory: MemoryResult | None = None
     cold_start: list[cold_start.ImportCost] = field(default_factory=list)
     #: Wall time per benchmark: for the reader, never a result.
     seconds: dict[str, float] = field(default_factory=dict)
@@ -67,13 +69,15 @@ class Results:
             document["calls_per_receipt"] = self.receipts.to_json()
         if self.throughput is not None:
             document["throughput"] = self.throughput.to_json()
+        if self.memory is not None:
+            document["memory"] = self.memory.to_json()
         if self.cold_start:
             document["cold_start"] = [cost.to_json() for cost in self.cold_start]
         document["wall_seconds_informational"] = self.seconds
         return document
 
     def report(self) -> str:
-        from reach_tools.bench import due_reads, receipts, replies, send_path, throughput
+        from reach_tools.bench import due_reads, memory, receipts, replies, send_path, throughput
 
         sections: list[str] = []
         if self.send_path:
@@ -86,6 +90,8 @@ class Results:
             sections.append(receipts.report(self.receipts))
         if self.throughput is not None:
             sections.append(throughput.report(self.throughput))
+        if self.memory is not None:
+            sections.append(memory.report(self.memory))
         if self.cold_start:
             sections.append(cold_start.report(self.cold_start))
         took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
@@ -142,6 +148,15 @@ def _run_in_process(options: Options, results: Results) -> None:
         results.throughput, results.seconds["throughput"] = _timed(
             lambda: throughput.measure(options.quick)
         )
+    if "memory" in options.only:
+        from reach_tools.bench import memory
+
+        due, stored = (
+            (memory.QUICK_DUE, memory.QUICK_STORED)
+            if options.quick
+            else (memory.FULL_DUE, memory.FULL_STORED)
+        )
+        results.memory, results.seconds["memory"] = _timed(lambda: memory.measure(due, stored))
 
 
 def run(options: Options) -> Results:

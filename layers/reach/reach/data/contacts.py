@@ -411,7 +411,6 @@ class ContactForSending:
         if not decision.allowed:
             return decision, None
         item = ContactItem.from_raw_data(self._item.serialize())
-        item.version = self._item.version
         item.recent_sends = list(prune_sends([*sends, at], at))
         return decision, CapsWrite(item)
 
