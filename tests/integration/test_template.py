@@ -854,6 +854,41 @@ def test_the_reconciler_may_read_and_clear_opt_out_lists_but_publish_to_no_topic
     }
 
 
+def test_the_reconciler_reads_only_the_tenants_own_opt_out_lists_and_only_their_ids(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["ReconcilerFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    eum = statements["EndUserMessagingOptOutList"]
+    assert _as_list(eum["Action"]) == [
+        "sms-voice:DescribeOptedOutNumbers",
+        "sms-voice:DeleteOptedOutNumber",
+    ]
+    # reach-<tenant id> only (reach.domain.numbers.tenant_opt_out_list), not the Default list
+    assert eum["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}"
+        ":opt-out-list/reach-*"
+    }
+    ids = statements["TenantIds"]
+    assert _as_list(ids["Action"]) == ["dynamodb:Scan"]
+    assert ids["Resource"] == {"Fn::GetAtt": ["TenantsTable", "Arn"]}
+    assert ids["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "type"]},
+        "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
+    # Only with End User Messaging: SNS has one list for the account and needs no tenant ids
+    [conditional] = [
+        s["Fn::If"]
+        for policy in role["Properties"]["Policies"]
+        for s in _as_list(policy["PolicyDocument"]["Statement"])
+        if set(s) == {"Fn::If"} and s["Fn::If"][2] == ids
+    ]
+    assert conditional[:2] == ["SendsThroughSns", {"Ref": "AWS::NoValue"}]
+    environment = transformed["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]
+    assert "OPT_OUT_LIST_NAME" not in environment["Variables"]
+
+
 # --- Delivery receipts -------------------------------------------------------------------
 
 
