@@ -634,6 +634,40 @@ def test_authorizer_rejections_answer_in_the_api_json_error_shape(
         assert body["message"]
 
 
+@pytest.mark.parametrize(
+    ("response_type", "status", "error"),
+    [
+        ("UNAUTHORIZED", 401, "unauthorized"),
+        ("ACCESS_DENIED", 403, "forbidden"),
+        ("MISSING_AUTHENTICATION_TOKEN", 404, "not_found"),
+        ("REQUEST_TOO_LARGE", 413, "payload_too_large"),
+        ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type"),
+        ("THROTTLED", 429, "throttled"),
+        ("AUTHORIZER_FAILURE", 500, "authorizer_failure"),
+        # Every other 4xx and 5xx API Gateway gives itself keeps its own status
+        ("DEFAULT_4XX", None, "bad_request"),
+        ("DEFAULT_5XX", None, "internal_error"),
+    ],
+)
+def test_every_gateway_response_answers_in_the_one_error_shape(
+    template: dict[str, Any], response_type: str, status: int | None, error: str
+) -> None:
+    from reach.api.schemas import ErrorBody
+
+    response = template["Resources"]["ReachApi"]["Properties"]["GatewayResponses"][response_type]
+
+    # API Gateway puts $context.error.messageString in as a quoted, escaped JSON string
+    rendered = response["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", json.dumps('Request "failed"')
+    )
+    body = json.loads(rendered)
+
+    assert response.get("StatusCode") == status
+    assert set(body) <= {"error", "message", "fields"}
+    assert ErrorBody.model_validate(body).error == error
+    assert body["message"]
+
+
 # --- Parameters and outputs --------------------------------------------------------------
 
 
