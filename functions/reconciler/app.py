@@ -1,4 +1,5 @@
-"""Scheduled hourly: reconciles Reach's consent records with the provider's opt-out list.
+"""Scheduled hourly: reconciles Reach's consent records with the provider's opt-out lists
+(SNS: the account's one list; End User Messaging: each tenant's own list, for that tenant).
 
 A provider failure (throttling, an outage) raises: the scheduled invocation is retried by
 EventBridge, and the next hour's run starts over anyway. Every step is idempotent.
@@ -29,6 +30,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         "reminders_skipped": report.reminders_skipped,
         "removed_from_provider": report.removed_from_provider,
         "provider_refused": report.provider_refused,
+        "tenants_read": report.tenants_read,
+        "tenants_without_list": len(report.tenants_without_list),
     }
     for name, value in (
         ("ProviderOptOutsListed", report.listed),

@@ -160,6 +160,18 @@ def test_a_request_without_a_key_is_unauthorized(local: LocalReach) -> None:
     assert body["error"] == "unauthorized"
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-key"])
+def test_a_path_that_is_no_route_gets_404_in_the_one_shape_with_or_without_a_key(
+    local: LocalReach, authorization: str | None
+) -> None:
+    # when a path the API does not have is called, as API Gateway sees it: before any key
+    status, body = Caller(local.api_url, authorization)("GET", "/appointmentz")
+
+    # then the template's MISSING_AUTHENTICATION_TOKEN answer, 404 not 401 or 403
+    assert status == 404
+    assert body == {"error": "not_found", "message": "no such route"}
+
+
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer not-a-key", "Basic dXNlcjpwYXNz", "Bearer rk_00000000_" + "a" * 43],

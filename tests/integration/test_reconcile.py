@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 import builders
 from builders import FIXED_START, PATIENT, new_tenant
 from conftest import load_event, load_function
+from reach.adapters.opt_outs_eum import EumTenantOptOutLists
 from reach.adapters.opt_outs_fake import FakeOptOutList
 from reach.data.appointments import AppointmentRepository
 from reach.data.contacts import ContactRepository
 from reach.domain.message import MessageStatus
 from reach.ports.events import EventType
-from reach.ports.opt_outs import OptOutListError
+from reach.ports.opt_outs import AccountWideOptOutList, OptOutListError
 from reach.services.consent import ConsentService
 from reach.services.reconcile import PROVIDER_SOURCE, OptOutReconciler
+from reach.wiring import build_reconciler
 from reach_tools.demo_clock import DemoClock
 
 OTHER = "+12025550111"
@@ -46,7 +53,10 @@ def reconciler(aws, provider, events, clock) -> OptOutReconciler:
     contacts = ContactRepository()
     appointments = AppointmentRepository(aws.settings.due_shards)
     return OptOutReconciler(
-        provider, contacts, ConsentService(contacts, appointments, events, clock), clock
+        AccountWideOptOutList(provider),
+        contacts,
+        ConsentService(contacts, appointments, events, clock),
+        clock,
     )
 
 
@@ -163,3 +173,160 @@ def test_the_hourly_function_reconciles_with_sns_under_moto(aws, tenants, lambda
     # The second hour finds nothing left to do
     again = load_function("reconciler").lambda_handler(event, lambda_context)
     assert again["marked_opted_out"] == 0
+
+
+# --- End User Messaging: each tenant's own list, for that tenant only ---------------------
+#
+# The adapter runs against botocore's Stubber (the real service model) and the tables under
+# moto; the job is built by the wiring, so the tenants' ids come from the tenants table.
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.warnings: list[tuple[object, dict[str, object]]] = []
+
+    def warning(self, msg: object, *, extra: Mapping[str, object] | None = None) -> None:
+        self.warnings.append((msg, dict(extra or {})))
+
+
+@pytest.fixture
+def eum_client() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def eum_reconciler(aws, client, events, clock, log=None) -> OptOutReconciler:
+    settings = replace(aws.settings, sms_provider="end-user-messaging")
+    return build_reconciler(
+        settings, clock=clock, provider=EumTenantOptOutLists(client), events=events, logger=log
+    )
+
+
+def list_page(stubber, tenant_id, numbers, *, token=None, next_token=None, at=None):
+    params: dict[str, Any] = {"OptOutListName": f"reach-{tenant_id}", "MaxResults": 100}
+    if token:
+        params["NextToken"] = token
+    page: dict[str, Any] = {
+        "OptOutListArn": f"arn:aws:sms-voice:us-east-1:123456789012:opt-out-list/reach-{tenant_id}",
+        "OptOutListName": f"reach-{tenant_id}",
+        "OptedOutNumbers": [
+            {"OptedOutNumber": n, "OptedOutTimestamp": at, "EndUserOptedOut": True} for n in numbers
+        ],
+    }
+    if next_token:
+        page["NextToken"] = next_token
+    stubber.add_response("describe_opted_out_numbers", page, params)
+
+
+def no_list(stubber, tenant_id):
+    name = f"reach-{tenant_id}"
+    stubber.add_client_error(
+        "describe_opted_out_numbers",
+        service_error_code="ResourceNotFoundException",
+        service_message=f"opt-out list {name} not found",
+        http_status_code=404,
+        modeled_fields={
+            "Message": f"opt-out list {name} not found",
+            "ResourceType": "opt-out-list",
+            "ResourceId": name,
+        },
+        expected_params={"OptOutListName": name, "MaxResults": 100},
+    )
+
+
+def in_id_order(tenants):
+    return sorted(tenants, key=lambda t: t.tenant_id)
+
+
+def test_an_entry_on_a_tenants_own_list_opts_out_only_that_tenants_contact(
+    aws, tenants, clock, events, eum_client
+):
+    client, stubber = eum_client
+    riverside, hillside = tenants
+    visits = {t.tenant_id: book(aws, clock, t) for t in tenants}
+    listed_at = clock() - timedelta(hours=1)
+    for tenant in in_id_order(tenants):
+        # The patient texted STOP to Riverside's number only
+        list_page(stubber, tenant.tenant_id, [PATIENT] if tenant is riverside else [], at=listed_at)
+
+    report = eum_reconciler(aws, client, events, clock).run()
+
+    assert (report.tenants_read, report.listed, report.marked_opted_out) == (2, 1, 1)
+    contacts = ContactRepository()
+    assert contacts.get(riverside.tenant_id, PATIENT).opted_out is True
+    assert contacts.get(hillside.tenant_id, PATIENT).opted_out is False
+    kept = visits[hillside.tenant_id]
+    [reminder] = aws.appointments.get(kept.tenant_id, kept.appointment_id).reminders
+    assert reminder.status == MessageStatus.PENDING
+    assert [e.tenant_id for e in events.of_type(EventType.OPTED_OUT)] == [riverside.tenant_id]
+
+
+def test_a_tenant_without_its_own_list_is_skipped_with_a_log_line_not_an_error(
+    aws, tenants, clock, events, eum_client
+):
+    client, stubber = eum_client
+    riverside, hillside = tenants
+    for tenant in tenants:
+        book(aws, clock, tenant)
+    for tenant in in_id_order(tenants):
+        if tenant is hillside:  # its number was never attached: no reach-<id> list
+            no_list(stubber, tenant.tenant_id)
+        else:
+            list_page(stubber, tenant.tenant_id, [PATIENT], at=clock() - timedelta(hours=1))
+    log = RecordingLog()
+
+    report = eum_reconciler(aws, client, events, clock, log).run()
+
+    assert report.tenants_without_list == [hillside.tenant_id]
+    assert (report.tenants_read, report.marked_opted_out) == (1, 1)
+    assert ContactRepository().get(riverside.tenant_id, PATIENT).opted_out is True
+    assert ContactRepository().get(hillside.tenant_id, PATIENT).opted_out is False
+    [(message, extra)] = log.warnings
+    assert "reach numbers attach" in str(message)
+    assert extra == {
+        "tenant_id": hillside.tenant_id,
+        "opt_out_list": f"reach-{hillside.tenant_id}",
+    }
+
+
+def test_every_page_of_a_tenants_list_is_read(aws, tenants, clock, events, eum_client):
+    client, stubber = eum_client
+    riverside, _ = tenants
+    book(aws, clock, riverside)
+    book(aws, clock, riverside, phone=OTHER)
+    at = clock() - timedelta(hours=1)
+    for tenant in in_id_order(tenants):
+        if tenant is riverside:
+            list_page(stubber, tenant.tenant_id, [PATIENT], next_token="page-2", at=at)
+            list_page(stubber, tenant.tenant_id, [OTHER.removeprefix("+")], token="page-2", at=at)
+        else:
+            list_page(stubber, tenant.tenant_id, [])
+
+    report = eum_reconciler(aws, client, events, clock).run()
+
+    assert (report.listed, report.marked_opted_out) == (2, 2)
+    assert ContactRepository().get(riverside.tenant_id, OTHER).opted_out is True
+
+
+def test_a_restart_after_a_tenants_listing_is_taken_off_that_tenants_list_only(
+    aws, tenants, clock, events, eum_client
+):
+    client, stubber = eum_client
+    riverside, _ = tenants
+    book(aws, clock, riverside)
+    listed_at = clock() - timedelta(days=2)
+    ContactRepository().mark_opted_in(riverside.tenant_id, PATIENT, "sms:START", clock())
+    for tenant in in_id_order(tenants):
+        list_page(stubber, tenant.tenant_id, [PATIENT] if tenant is riverside else [], at=listed_at)
+        if tenant is riverside:
+            stubber.add_response(
+                "delete_opted_out_number",
+                {"OptOutListName": f"reach-{riverside.tenant_id}", "OptedOutNumber": PATIENT},
+                {"OptOutListName": f"reach-{riverside.tenant_id}", "OptedOutNumber": PATIENT},
+            )
+
+    report = eum_reconciler(aws, client, events, clock).run()
+
+    assert (report.removed_from_provider, report.marked_opted_out) == (1, 0)

@@ -634,6 +634,40 @@ def test_authorizer_rejections_answer_in_the_api_json_error_shape(
         assert body["message"]
 
 
+@pytest.mark.parametrize(
+    ("response_type", "status", "error"),
+    [
+        ("UNAUTHORIZED", 401, "unauthorized"),
+        ("ACCESS_DENIED", 403, "forbidden"),
+        ("MISSING_AUTHENTICATION_TOKEN", 404, "not_found"),
+        ("REQUEST_TOO_LARGE", 413, "payload_too_large"),
+        ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type"),
+        ("THROTTLED", 429, "throttled"),
+        ("AUTHORIZER_FAILURE", 500, "authorizer_failure"),
+        # Every other 4xx and 5xx API Gateway gives itself keeps its own status
+        ("DEFAULT_4XX", None, "bad_request"),
+        ("DEFAULT_5XX", None, "internal_error"),
+    ],
+)
+def test_every_gateway_response_answers_in_the_one_error_shape(
+    template: dict[str, Any], response_type: str, status: int | None, error: str
+) -> None:
+    from reach.api.schemas import ErrorBody
+
+    response = template["Resources"]["ReachApi"]["Properties"]["GatewayResponses"][response_type]
+
+    # API Gateway puts $context.error.messageString in as a quoted, escaped JSON string
+    rendered = response["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", json.dumps('Request "failed"')
+    )
+    body = json.loads(rendered)
+
+    assert response.get("StatusCode") == status
+    assert set(body) <= {"error", "message", "fields"}
+    assert ErrorBody.model_validate(body).error == error
+    assert body["message"]
+
+
 # --- Parameters and outputs --------------------------------------------------------------
 
 
@@ -852,6 +886,41 @@ def test_the_reconciler_may_read_and_clear_opt_out_lists_but_publish_to_no_topic
     assert statements["ContactsByPhone"]["Resource"] == {
         "Fn::Sub": "${TenantsTable.Arn}/index/contacts_by_phone"
     }
+
+
+def test_the_reconciler_reads_only_the_tenants_own_opt_out_lists_and_only_their_ids(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["ReconcilerFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    eum = statements["EndUserMessagingOptOutList"]
+    assert _as_list(eum["Action"]) == [
+        "sms-voice:DescribeOptedOutNumbers",
+        "sms-voice:DeleteOptedOutNumber",
+    ]
+    # reach-<tenant id> only (reach.domain.numbers.tenant_opt_out_list), not the Default list
+    assert eum["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}"
+        ":opt-out-list/reach-*"
+    }
+    ids = statements["TenantIds"]
+    assert _as_list(ids["Action"]) == ["dynamodb:Scan"]
+    assert ids["Resource"] == {"Fn::GetAtt": ["TenantsTable", "Arn"]}
+    assert ids["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "type"]},
+        "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    }
+    # Only with End User Messaging: SNS has one list for the account and needs no tenant ids
+    [conditional] = [
+        s["Fn::If"]
+        for policy in role["Properties"]["Policies"]
+        for s in _as_list(policy["PolicyDocument"]["Statement"])
+        if set(s) == {"Fn::If"} and s["Fn::If"][2] == ids
+    ]
+    assert conditional[:2] == ["SendsThroughSns", {"Ref": "AWS::NoValue"}]
+    environment = transformed["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]
+    assert "OPT_OUT_LIST_NAME" not in environment["Variables"]
 
 
 # --- Delivery receipts -------------------------------------------------------------------

@@ -133,7 +133,6 @@ class Settings:
     event_bus_name: str = _env("EVENT_BUS_NAME", default="")
     idempotency_table: str = _env("IDEMPOTENCY_TABLE", default="")
     callback_within: str = _env("CALLBACK_WITHIN", _callback_within, default="PT2H")
-    opt_out_list_name: str = _env("OPT_OUT_LIST_NAME", default="Default")
     #: The stack's two-way channel; only the admin CLI sets numbers up with it.
     inbound_topic_arn: str = _env("INBOUND_TOPIC_ARN", default="")
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
     from reach.ports.numbers import NumberProvider
-    from reach.ports.opt_outs import ProviderOptOutList
+    from reach.ports.opt_outs import ProviderOptOutLists
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
     from reach.services.api_keys import Authenticator
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.numbers import NumberSetup
     from reach.services.receipts import ReceiptService
     from reach.services.recipients import RecipientService
-    from reach.services.reconcile import OptOutReconciler
+    from reach.services.reconcile import OptOutReconciler, WarningLog
     from reach.services.sending import SendPath
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -366,30 +366,33 @@ def build_reconciler(
     settings: Settings,
     *,
     clock: Clock = system_clock,
-    provider: ProviderOptOutList | None = None,
+    provider: ProviderOptOutLists | None = None,
     events: EventPublisher | None = None,
     stores: Stores | None = None,
+    logger: WarningLog | None = None,
 ) -> OptOutReconciler:
-    """The opt-out reconciliation job with the provider's list and the event bus.
+    """The opt-out reconciliation job with the provider's lists and the event bus.
 
-    ``provider`` replaces the provider's opt-out list (it is this job's SMS side).
+    ``provider`` replaces the provider's opt-out lists (they are this job's SMS side). With
+    per-tenant lists (End User Messaging) the job lists the tenants' ids from the tenants table.
+    ``logger`` replaces the one that notes tenants skipped for want of a list.
     """
-    from reach.adapters.opt_outs_factory import build_opt_out_list
+    from reach.adapters.opt_outs_factory import build_opt_out_lists
+    from reach.observability import build_logger
     from reach.services.reconcile import OptOutReconciler
 
     stores = stores or Stores(settings)
     consent = _consent(stores, events or _event_bus(settings), clock)
     return OptOutReconciler(
         provider
-        or build_opt_out_list(
-            settings.sms_provider,
-            settings.region,
-            settings.opt_out_list_name,
-            endpoint_url=settings.endpoint_url,
+        or build_opt_out_lists(
+            settings.sms_provider, settings.region, endpoint_url=settings.endpoint_url
         ),
         stores.contacts,
         consent,
         clock,
+        tenant_ids=stores.tenants.ids,
+        logger=logger or build_logger("reach-reconciler"),
     )
 
 

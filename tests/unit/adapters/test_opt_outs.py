@@ -20,13 +20,18 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 from dateutil.tz import tzutc
 
-from reach.adapters.opt_outs_eum import EumOptOutList
-from reach.adapters.opt_outs_factory import build_opt_out_list
+from reach.adapters.opt_outs_eum import EumOptOutList, EumTenantOptOutLists
+from reach.adapters.opt_outs_factory import build_opt_out_list, build_opt_out_lists
 from reach.adapters.opt_outs_fake import FakeOptOutList
 from reach.adapters.opt_outs_sns import SnsOptOutList
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.domain.errors import InvalidInput
-from reach.ports.opt_outs import OptOutListError, ProviderOptOut, listed_number_to_e164
+from reach.ports.opt_outs import (
+    OptOutListError,
+    OptOutListMissing,
+    ProviderOptOut,
+    listed_number_to_e164,
+)
 
 ANA = "+12025550143"
 BEN = "+14155552671"
@@ -608,3 +613,49 @@ def test_the_factory_refuses_an_unknown_provider(provider):
         build_opt_out_list(provider, "us-east-1")
 
     assert "sns, end-user-messaging" in str(raised.value)
+
+
+# --- Per-tenant lists (End User Messaging) -------------------------------------------------
+
+
+def test_eum_listing_a_list_that_does_not_exist_says_the_list_is_missing(eum):
+    adapter, stubber = eum
+    refuse(
+        stubber,
+        "describe_opted_out_numbers",
+        "ResourceNotFoundException",
+        404,
+        describe_params(),
+        ResourceType="opt-out-list",
+        ResourceId=LIST,
+    )
+
+    with pytest.raises(OptOutListMissing) as raised:
+        list(adapter.opted_out())
+
+    assert (raised.value.list_name, raised.value.retryable) == (LIST, False)
+
+
+def test_eum_gives_each_tenant_its_own_list_and_no_shared_one():
+    for client, stubber in stubbed("pinpoint-sms-voice-v2"):
+        lists = EumTenantOptOutLists(client)
+        stubber.add_response(
+            "describe_opted_out_numbers",
+            {"OptOutListArn": "arn", "OptOutListName": "reach-ten_a", "OptedOutNumbers": []},
+            {"OptOutListName": "reach-ten_a", "MaxResults": 100},
+        )
+
+        assert lists.shared() is None
+        assert list(lists.of_tenant("ten_a").opted_out()) == []
+
+
+def test_the_reconciliation_reads_sns_account_wide_and_end_user_messaging_per_tenant():
+    sns = build_opt_out_lists("sns", "us-east-1")
+    eum = build_opt_out_lists("end-user-messaging", "us-east-1")
+
+    assert isinstance(sns.shared(), SnsOptOutList)
+    assert sns.of_tenant("ten_a") is sns.shared()
+    assert eum.shared() is None
+    assert isinstance(eum, EumTenantOptOutLists)
+    with pytest.raises(ValueError, match="unknown SMS provider"):
+        build_opt_out_lists("carrier-pigeon", "us-east-1")

@@ -28,6 +28,11 @@ _FALLBACK_BODIES = {
     "UNAUTHORIZED": (401, '{"error":"unauthorized","message":"Unauthorized"}'),
     "ACCESS_DENIED": (403, '{"error":"forbidden","message":"Forbidden"}'),
     "AUTHORIZER_FAILURE": (500, '{"error":"authorizer_failure","message":"authorizer failed"}'),
+    # A path that is no resource of the API, before any authorizer (AWS's own answer is 403).
+    "MISSING_AUTHENTICATION_TOKEN": (
+        403,
+        '{"error":"missing_authentication_token","message":"Missing Authentication Token"}',
+    ),
 }
 _INTEGRATION_FAILURE = '{"error":"internal_error","message":"Internal server error"}'
 
@@ -158,11 +163,15 @@ class LocalGateway:
         self._lock = threading.Lock()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        found = self._route(request)
+        if found is None:
+            # No resource has this path: API Gateway answers before looking for a key.
+            return self._rest_api.responses["MISSING_AUTHENTICATION_TOKEN"]
+        resource, path_parameters = found
         token = request.header("Authorization")
         if not token:
             # API Gateway refuses a request without the identity source before the authorizer.
             return self._rest_api.responses["UNAUTHORIZED"]
-        resource, path_parameters = self._route(request)
         method_arn = (
             f"arn:aws:execute-api:{self._region}:{ACCOUNT_ID}:{API_ID}/{self._rest_api.stage}/"
             f"{request.method}/{request.path.lstrip('/')}"
@@ -189,7 +198,7 @@ class LocalGateway:
                 )
         return _http_response(result)
 
-    def _route(self, request: HttpRequest) -> tuple[str, dict[str, str] | None]:
+    def _route(self, request: HttpRequest) -> tuple[str, dict[str, str] | None] | None:
         fallback: tuple[str, dict[str, str] | None] | None = None
         for route in self._rest_api.routes:
             parameters = route.match(request.path)
@@ -198,8 +207,8 @@ class LocalGateway:
             if route.method == request.method:
                 return route.resource, parameters or None
             fallback = fallback or (route.resource, parameters or None)
-        # Unknown routes still reach the function, which answers 404 (or 405) itself.
-        return fallback or (request.path, None)
+        # A known path with another method reaches the function, which answers 405 itself.
+        return fallback
 
     def _proxy_event(
         self,

@@ -22,7 +22,12 @@ behind a ValidationException here: ``opt_in`` refuses anything but E.164 before 
 the listing first.
 
 ResourceNotFoundException carries ``ResourceType``/``ResourceId``: a missing number means
-"not listed" (True), a missing opt-out list is a configuration error (raised, not retryable).
+"not listed" (True); a missing opt-out list raises OptOutListMissing (not retryable), which the
+reconciliation reads as "this tenant's number is not attached yet".
+
+``EumTenantOptOutLists`` gives each tenant its own list, ``reach-<tenant id>``
+(reach.domain.numbers.tenant_opt_out_list), the one ``reach numbers attach`` puts the
+tenant's numbers on: an entry there concerns that tenant alone.
 Everything else is classified by the End User Messaging sender's table
 (reach.adapters.sms_eum): ThrottlingException and InternalServerException are retryable,
 AccessDeniedException is not.
@@ -42,8 +47,14 @@ from reach.adapters.opt_outs_sns import error_code, error_field, sdk_errors_as_o
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.adapters.sms_eum import EndUserMessagingSmsSender
 from reach.domain.masking import mask_phone
+from reach.domain.numbers import tenant_opt_out_list
 from reach.observability import build_logger
-from reach.ports.opt_outs import ProviderOptOut, listed_number_to_e164, require_e164
+from reach.ports.opt_outs import (
+    OptOutListMissing,
+    ProviderOptOut,
+    listed_number_to_e164,
+    require_e164,
+)
 
 #: DescribeOptedOutNumbers' largest page (service model: MaxResults 1..100).
 MAX_RESULTS: Final = 100
@@ -102,8 +113,7 @@ class EumOptOutList:
             "MaxResults": MAX_RESULTS,
         }
         while True:
-            with sdk_errors_as_opt_out_errors(self._sms_errors):
-                page = self.client.describe_opted_out_numbers(**request)
+            page = self._page(request)
             for entry in page.get("OptedOutNumbers", []):
                 phone = listed_number_to_e164(str(entry.get("OptedOutNumber", "")))
                 if phone is None:
@@ -136,6 +146,17 @@ class EumOptOutList:
             },
         )
 
+    def _page(self, request: dict[str, Any]) -> dict[str, Any]:
+        with sdk_errors_as_opt_out_errors(self._sms_errors):
+            try:
+                page: dict[str, Any] = self.client.describe_opted_out_numbers(**request)
+            except ClientError as error:
+                code = error_code(error)
+                if code == "ResourceNotFoundException":
+                    raise OptOutListMissing(self.opt_out_list_name, provider_code=code) from error
+                raise
+        return page
+
     def opt_in(self, phone: str) -> bool:
         """``DeleteOptedOutNumber``; True if deleted or not listed, False if refused for now."""
         require_e164(phone)
@@ -146,7 +167,11 @@ class EumOptOutList:
                 )
             except ClientError as error:
                 code = error_code(error)
-                if code == "ResourceNotFoundException" and not self._list_is_missing(error):
+                if code == "ResourceNotFoundException":
+                    if self._list_is_missing(error):
+                        raise OptOutListMissing(
+                            self.opt_out_list_name, provider_code=code
+                        ) from error
                     return True
                 if code not in DELETE_REFUSED_CODES:
                     raise
@@ -168,6 +193,35 @@ class EumOptOutList:
             error_field(error, "ResourceType") == "opt-out-list"
             or error_field(error, "ResourceId") == self.opt_out_list_name
         )
+
+
+class EumTenantOptOutLists:
+    """``ProviderOptOutLists`` of End User Messaging: each tenant's own list, one client."""
+
+    name = "end-user-messaging"
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        logger: Logger | None = None,
+    ) -> None:
+        self.client: Any = client or boto3.client(
+            "pinpoint-sms-voice-v2",
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            config=SDK_CLIENT_CONFIG,
+        )
+        self._logger = logger
+
+    def shared(self) -> None:
+        # Every number Reach attaches is on its tenant's list, never a shared one.
+        return None
+
+    def of_tenant(self, tenant_id: str) -> EumOptOutList:
+        return EumOptOutList(self.client, tenant_opt_out_list(tenant_id), logger=self._logger)
 
 
 def aware_utc(value: object) -> datetime | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reach.adapters.opt_outs_eum import DEFAULT_OPT_OUT_LIST, EumOptOutList
+from reach.adapters.opt_outs_eum import DEFAULT_OPT_OUT_LIST, EumOptOutList, EumTenantOptOutLists
 from reach.adapters.opt_outs_sns import SnsOptOutList
-from reach.ports.opt_outs import ProviderOptOutList
+from reach.ports.opt_outs import AccountWideOptOutList, ProviderOptOutList, ProviderOptOutLists
 
 PROVIDERS = ("sns", "end-user-messaging")
 
@@ -39,6 +39,31 @@ def build_opt_out_list(
                 region_name=region,
                 endpoint_url=endpoint_url,
             )
+        case _:
+            raise ValueError(
+                f"unknown SMS provider {provider!r} for opt-out lists: "
+                f"expected one of {', '.join(PROVIDERS)}"
+            )
+
+
+def build_opt_out_lists(
+    provider: str, region: str, *, client: Any = None, endpoint_url: str | None = None
+) -> ProviderOptOutLists:
+    """Where ``provider`` keeps opt-outs, as the reconciliation reads them.
+
+    SNS: its one account-wide list, which concerns every tenant. End User Messaging: each
+    tenant's own list, ``reach-<tenant id>`` (the one ``reach numbers attach`` sets), which
+    concerns that tenant alone; the account's ``Default`` list is not read, because nothing
+    says which tenant's number an entry there was texted to. ``client`` and ``endpoint_url``
+    as for ``build_opt_out_list``; ValueError for any other provider.
+    """
+    match provider:
+        case "sns":
+            return AccountWideOptOutList(
+                SnsOptOutList(client, region_name=region, endpoint_url=endpoint_url)
+            )
+        case "end-user-messaging":
+            return EumTenantOptOutLists(client, region_name=region, endpoint_url=endpoint_url)
         case _:
             raise ValueError(
                 f"unknown SMS provider {provider!r} for opt-out lists: "

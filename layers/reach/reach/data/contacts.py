@@ -249,9 +249,11 @@ class ContactRepository:
         changed, item = self._change(tenant_id, phone, first)
         return ConsentChange(_contact(item), changed)
 
-    def with_phone(self, phone: str) -> Iterator[Contact]:
-        """Every tenant's contact for ``phone`` (the contacts_by_phone index, key-bound)."""
-        for item in ContactItem.by_phone.query(phone):
+    def with_phone(self, phone: str, tenant_id: str | None = None) -> Iterator[Contact]:
+        """Every tenant's contact for ``phone``, or only ``tenant_id``'s (the
+        contacts_by_phone index, key-bound on both: its range key is the tenant)."""
+        condition = None if tenant_id is None else ContactItem.tenant_id == tenant_id
+        for item in ContactItem.by_phone.query(phone, range_key_condition=condition):
             yield _contact(item)
 
     def conversation_state(self, tenant_id: str, phone: str) -> ConversationState:

@@ -129,6 +129,17 @@ class TenantRepository:
             key=lambda t: t.created_at,
         )
 
+    def ids(self) -> list[str]:
+        """Every tenant's id, for the hourly opt-out reconciliation with per-tenant lists.
+
+        A Scan of the tenants table, filtered to tenant profiles and projected to their keys:
+        DynamoDB reads (and bills) every item of the table, contacts included, but returns
+        only ``pk``, ``sk`` and ``type``, the attributes the reconciler's IAM policy lets it
+        see. Hourly admin work only; no request may call it.
+        """
+        found = TenantProfileItem.scan(attributes_to_get=["pk", "sk", "type"])
+        return sorted(item.pk.removeprefix("tenant#") for item in found)
+
 
 class ApiKeyRepository:
     """API keys: a public record per tenant and a lookup item by the key's hash."""

@@ -69,6 +69,18 @@ class OptOutListError(ReachError):
         )
 
 
+class OptOutListMissing(OptOutListError):
+    """The opt-out list itself does not exist: a tenant whose number was never attached
+    (``reach numbers attach`` creates the list). Not retryable: the next run finds it again
+    until someone attaches the number."""
+
+    def __init__(self, list_name: str, *, provider_code: str = "") -> None:
+        super().__init__(
+            "resource_not_found", list_name, retryable=False, provider_code=provider_code
+        )
+        self.list_name = list_name
+
+
 class ProviderOptOutList(Protocol):
     """One provider's opt-out list (SNS, End User Messaging SMS, or a fake)."""
 
@@ -123,3 +135,37 @@ def require_e164(phone: str) -> str:
     if listed_number_to_e164(phone) != phone:
         raise OptOutListError("invalid_number", "opt_in takes an E.164 number")
     return phone
+
+
+class ProviderOptOutLists(Protocol):
+    """Where a provider keeps opt-outs: one list for the whole account, or one per tenant.
+
+    SNS has one list per account and region, so a number on it concerns every tenant that
+    texts it. End User Messaging gives each tenant's numbers the tenant's own list
+    (reach.domain.numbers.tenant_opt_out_list), so an entry concerns that tenant alone.
+    """
+
+    name: str
+
+    def shared(self) -> ProviderOptOutList | None:
+        """The one list that applies to every tenant, or None when each tenant has its own."""
+        ...
+
+    def of_tenant(self, tenant_id: str) -> ProviderOptOutList:
+        """The list of one tenant's numbers; its ``opted_out`` raises OptOutListMissing when
+        the tenant has none yet."""
+        ...
+
+
+class AccountWideOptOutList:
+    """``ProviderOptOutLists`` for a provider with one list per account (SNS, the fake)."""
+
+    def __init__(self, account_list: ProviderOptOutList) -> None:
+        self.account_list = account_list
+        self.name = account_list.name
+
+    def shared(self) -> ProviderOptOutList:
+        return self.account_list
+
+    def of_tenant(self, tenant_id: str) -> ProviderOptOutList:
+        return self.account_list

@@ -1,8 +1,22 @@
-"""Reconciles Reach's consent records with the provider's opt-out list, both ways.
+"""Reconciles Reach's consent records with the provider's opt-out lists, both ways.
 
-The provider's list is account-wide (SNS) or per opt-out list (End User Messaging), so one
-listed number may be a contact of several tenants; each tenant's record is looked at through
-the ``contacts_by_phone`` index (key-bound, no Scan). For each listed number and contact:
+Which contacts an entry concerns depends on the provider (reach.ports.opt_outs.
+ProviderOptOutLists):
+
+- **SNS** keeps one list per account and region. A number on it concerns every tenant that
+  texts it: each tenant's record is found through the ``contacts_by_phone`` index (key-bound,
+  no Scan). This is SNS's limit, not a choice (README, "With SNS").
+- **End User Messaging**: each tenant's numbers are on the tenant's own list,
+  ``reach-<tenant id>``, so an entry concerns that tenant's contact alone (the same index, with
+  the tenant as its range key): a STOP to one tenant's number never opts the person out of
+  another tenant. The job lists the tenants' ids (``tenant_ids``: one Scan of the tenants
+  table projected to keys, reach.data.tenants.TenantRepository.ids) and reads each tenant's
+  list, one ``DescribeOptedOutNumbers`` page per 100 entries. A tenant without a list (its
+  number not attached yet) is logged and skipped: its texts go out from a number on some
+  other list, whose entries cannot be told apart by tenant, and ``reach numbers check`` shows
+  the drift.
+
+For each listed number and contact:
 
 - **Provider -> Reach.** A contact still opted in is marked opted out (source
   ``provider_opt_out_list``), its pending reminders are skipped and ``OptedOut`` is published,
@@ -22,13 +36,20 @@ refusal (End User Messaging) and records it then.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from reach.clock import Clock
 from reach.data.contacts import ContactRepository
 from reach.domain.caps import Contact
-from reach.ports.opt_outs import ProviderOptOut, ProviderOptOutList
+from reach.ports.opt_outs import (
+    OptOutListMissing,
+    ProviderOptOut,
+    ProviderOptOutList,
+    ProviderOptOutLists,
+)
 from reach.services.consent import ConsentService
 
 PROVIDER_SOURCE = "provider_opt_out_list"
@@ -45,29 +66,67 @@ class ReconcileReport:
     removed_from_provider: int = 0
     provider_refused: int = 0
     already_agreed: int = 0
+    tenants_read: int = 0
+    """Tenants whose own list was read (End User Messaging; 0 with an account-wide list)."""
+    tenants_without_list: list[str] = field(default_factory=list)
+    """Tenants skipped because their own list does not exist yet (number not attached)."""
     errors: list[str] = field(default_factory=list)
+
+
+class WarningLog(Protocol):
+    """The part of a logger the job uses (services import no logging library)."""
+
+    def warning(self, msg: object, *, extra: Mapping[str, object] | None = None) -> None: ...
 
 
 class OptOutReconciler:
     def __init__(
         self,
-        provider: ProviderOptOutList,
+        lists: ProviderOptOutLists,
         contacts: ContactRepository,
         consent: ConsentService,
         clock: Clock,
+        *,
+        tenant_ids: Callable[[], Iterable[str]] = tuple,
+        logger: WarningLog | None = None,
     ) -> None:
-        self._provider = provider
+        self._lists = lists
         self._contacts = contacts
         self._consent = consent
         self._clock = clock
+        self._tenant_ids = tenant_ids
+        self._logger = logger
 
     def run(self) -> ReconcileReport:
         report = ReconcileReport()
+        shared = self._lists.shared()
+        if shared is not None:
+            self._reconcile(shared, None, report)
+            return report
+        for tenant_id in self._tenant_ids():
+            try:
+                self._reconcile(self._lists.of_tenant(tenant_id), tenant_id, report)
+            except OptOutListMissing as missing:
+                report.tenants_without_list.append(tenant_id)
+                if self._logger is not None:
+                    self._logger.warning(
+                        "tenant has no opt-out list of its own yet, skipped: "
+                        "run `reach numbers attach` for its number",
+                        extra={"tenant_id": tenant_id, "opt_out_list": missing.list_name},
+                    )
+            else:
+                report.tenants_read += 1
+        return report
+
+    def _reconcile(
+        self, provider: ProviderOptOutList, tenant_id: str | None, report: ReconcileReport
+    ) -> None:
+        """One list's entries, applied to ``tenant_id``'s contacts (every tenant's if None)."""
         now = self._clock()
-        for entry in self._provider.opted_out():
+        for entry in provider.opted_out():
             report.listed += 1
             resubscribed = False
-            for contact in self._contacts.with_phone(entry.phone):
+            for contact in self._contacts.with_phone(entry.phone, tenant_id):
                 report.contacts_seen += 1
                 if contact.opted_out:
                     report.already_agreed += 1
@@ -76,11 +135,10 @@ class OptOutReconciler:
                 else:
                     self._mark(contact, entry, now, report)
             if resubscribed:
-                if self._provider.opt_in(entry.phone):
+                if provider.opt_in(entry.phone):
                     report.removed_from_provider += 1
                 else:
                     report.provider_refused += 1
-        return report
 
     def _mark(
         self, contact: Contact, entry: ProviderOptOut, now: datetime, report: ReconcileReport
