@@ -4,11 +4,21 @@ a tenant turns it on for, planned as one more reminder so that every rule of a t
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from builders import NEW_YORK, PATIENT, book, current, local_day, new_tenant
+from api_client import Api
+from builders import (
+    NEW_YORK,
+    PATIENT,
+    book,
+    current,
+    local_day,
+    new_tenant,
+    without_quiet_hours,
+)
+from conftest import load_function
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.message import MessageStatus
 from reach.domain.models import CONFIRMATION, AppointmentKind, AppointmentStatus
@@ -65,7 +75,7 @@ def test_a_service_visit_is_confirmed_once_at_booking_saying_the_window(aws, cab
     # A later tick finds nothing more to send: the confirmation went once.
     assert send_due(aws, sms, clock, clock() + timedelta(minutes=5)) == []
     (text,) = sms.sent
-    assert "you're booked" in text.body
+    assert "Hilltop Cable booked" in text.body
     assert "between 9 AM and 1 PM" in text.body
     assert "Reply 1 confirm" in text.body
     sent = confirmations(current(aws, visit))[0]
@@ -209,3 +219,34 @@ def test_an_opted_out_recipient_gets_no_confirmation(aws, cable, clock, sms):
     assert send_due(aws, sms, clock) == [SendOutcome.SKIPPED]
     assert sms.attempts == []
     assert confirmations(current(aws, booking.appointment))[0].reason == "opted_out"
+
+
+def test_the_booking_answer_shows_the_confirmation_and_the_reminder_it_displaces(
+    aws, tenants, lambda_context
+):
+    # Given a clinic with no quiet hours that confirms clinic visits
+    clinic = without_quiet_hours(aws.tenants, aws.tenants.get(tenants[0]))
+    aws.admin.update_tenant(clinic.tenant_id, confirm_bookings=("clinic_visit",))
+    api = Api(load_function("api"), lambda_context, clinic.tenant_id)
+    starts_at = (datetime.now(UTC) + timedelta(days=6)).replace(microsecond=0)
+
+    # When it books a visit with three reminders in the coming week
+    booked = api.book(starts_at=starts_at.isoformat(), reminders=["P5D", "P3D", "P1D"])
+
+    # Then the confirmation and three reminders would be four texts in a week: the answer,
+    # and any later read, names the earliest reminder as displaced by the confirmation
+    for shown in (booked, api.appointment(booked["id"])):
+        plan = [(r["offsets"], r["status"], r["reason"]) for r in shown["reminders"]]
+        assert plan == [
+            (["confirmation"], "pending", "due_at_once"),
+            (["P3D"], "pending", None),
+            (["P1D"], "pending", None),
+            (["P5D"], "skipped", "displaced_by_confirmation"),
+        ]
+    # And a new time plans the reminders again, without a second confirmation
+    status, moved = api.patch(
+        booked["id"], body={"starts_at": (starts_at + timedelta(days=1)).isoformat()}
+    )
+    assert status == 200, moved
+    new_plan = [r for r in moved["reminders"] if r["version"] == moved["version"]]
+    assert [r["offsets"] for r in new_plan] == [["P5D"], ["P3D"], ["P1D"]]

@@ -182,33 +182,34 @@ def template_for(
 
 #: The booking confirmation's wording, per kind and language: what a reminder says, as news
 #: of the booking, with the same reply options (1 confirms, as it does for a reminder). The
-#: clinic's keeps to the same minimum necessary as its reminder.
+#: clinic's keeps to the same minimum necessary as its reminder. English and Spanish fit one
+#: GSM-7 part with the worst-case sample, as the reminders do: hence "booked" and "reserva"
+#: in place of the reminders' "visit" and "cita en", and no longer.
 CONFIRMATION_TEMPLATES: Mapping[tuple[AppointmentKind, str], MessageTemplate] = {
     (template.kind, template.language): template
     for template in (
         MessageTemplate(
             AppointmentKind.CLINIC_VISIT,
             "en",
-            "Hi {first_name}, you're booked at {org_name} {date} at {time}. Call {org_phone}. "
+            "Hi {first_name}, {org_name} booked {date} at {time}. Call {org_phone}. "
             "{reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.SERVICE_VISIT,
             "en",
-            "Hi {first_name}, you're booked: {org_name} visit {date} {window}. "
-            "Call {org_phone}. {reply_options}",
+            "Hi {first_name}, {org_name} booked {date} {window}. Call {org_phone}. {reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.CLINIC_VISIT,
             "es",
-            "Hola {first_name}, su cita en {org_name} es el {date} a las {time}. "
-            "Tel {org_phone}. {reply_options}",
+            "Hola {first_name}, reserva {org_name}: {date} a las {time}. Tel {org_phone}. "
+            "{reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.SERVICE_VISIT,
             "es",
-            "Hola {first_name}, visita de {org_name} reservada el {date} {window}. "
-            "Tel {org_phone}. {reply_options}",
+            "Hola {first_name}, reserva {org_name}: {date} {window}. Tel {org_phone}. "
+            "{reply_options}",
         ),
         MessageTemplate(
             AppointmentKind.CLINIC_VISIT,
