@@ -763,3 +763,54 @@ def test_a_bad_per_kind_reminder_is_refused_naming_the_option(
     assert code == 2
     assert named in err
     assert aws.admin.get_tenant(tenant["tenant_id"]).reminder_offsets_by_kind == ()
+
+
+def test_a_tenant_turns_booking_confirmations_on_per_kind_sees_them_and_turns_them_off(
+    aws: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = create_tenant(capsys)
+    assert tenant["confirm_bookings"] == []
+
+    code, out, err = run(
+        capsys, "tenants", "update", tenant["tenant_id"], "--confirm-bookings", "service_visit"
+    )
+
+    assert code == 0, err
+    assert "confirms bookings  service_visit" in out
+    assert aws.admin.get_tenant(tenant["tenant_id"]).confirm_bookings == ("service_visit",)
+    code, out, err = run(capsys, "tenants", "show", tenant["tenant_id"], "--json")
+    assert json.loads(out)["confirm_bookings"] == ["service_visit"]
+
+    code, out, err = run(
+        capsys,
+        "tenants",
+        "update",
+        tenant["tenant_id"],
+        "--confirm-bookings",
+        "service_visit, clinic_visit",
+        "--json",
+    )
+    assert json.loads(out)["confirm_bookings"] == ["clinic_visit", "service_visit"]
+
+    code, out, err = run(
+        capsys, "tenants", "update", tenant["tenant_id"], "--confirm-bookings", "none", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["confirm_bookings"] == []
+    assert aws.admin.get_tenant(tenant["tenant_id"]).confirm_bookings == ()
+
+
+@pytest.mark.parametrize("option", ["house_call", "service_visit,,clinic_visit", ""])
+def test_an_unknown_kind_to_confirm_is_refused_naming_the_option(
+    aws: Services, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    tenant = create_tenant(capsys)
+    aws.admin.update_tenant(tenant["tenant_id"], confirm_bookings=("clinic_visit",))
+
+    code, _, err = run(
+        capsys, "tenants", "update", tenant["tenant_id"], "--confirm-bookings", option
+    )
+
+    assert code == 2
+    assert "confirm_bookings (--confirm-bookings)" in err
+    assert aws.admin.get_tenant(tenant["tenant_id"]).confirm_bookings == ("clinic_visit",)

@@ -60,6 +60,7 @@ _OPTION_OF_FIELD = {
     "quiet_hours": "--quiet-hours",
     "reminder_offsets": "--reminders",
     "reminders_for": "--reminders-for",
+    "confirm_bookings": "--confirm-bookings",
     "reply_keywords": "--keywords",
     "keywords": "--keywords",
     "prefix": "--prefix",
@@ -180,6 +181,7 @@ def tenant_json(tenant: Tenant, pace: Throughput | None = None) -> dict[str, Any
         "quiet_hours": tenant.quiet_hours,
         "reminder_offsets": list(tenant.reminder_offsets),
         "reminder_offsets_by_kind": {k: list(o) for k, o in tenant.reminder_offsets_by_kind},
+        "confirm_bookings": list(tenant.confirm_bookings),
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
         "created_at": _when(tenant.created_at),
     }
@@ -235,6 +237,7 @@ def _tenant_text(tenant: Tenant, pace: Throughput | None = None) -> str:
                 (f"reminders for {kind}", ", ".join(offsets))
                 for kind, offsets in tenant.reminder_offsets_by_kind
             ),
+            ("confirms bookings", ", ".join(tenant.confirm_bookings) or "none"),
             ("created", _short(tenant.created_at)),
         ],
     )
@@ -403,6 +406,7 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         number_type=args.number_type,
         mps=None if args.mps is None else _mps(args.mps),
         reminder_offsets_by_kind=_reminders_for(args.reminders_for),
+        confirm_bookings=_confirm_bookings(args.confirm_bookings),
     )
     pace = services.admin.number(tenant).throughput
     printer.show(tenant_json(tenant, pace), lambda: f"Updated.\n{_tenant_text(tenant, pace)}")
@@ -425,6 +429,20 @@ def _reminders_for(given: list[str] | None) -> dict[str, tuple[str, ...]] | None
             raise InvalidInput("reminders_for", f"'{option}' has an empty offset")
         by_kind[kind.strip()] = parts if offsets.strip() else ()
     return by_kind
+
+
+def _confirm_bookings(given: str | None) -> tuple[str, ...] | None:
+    """``--confirm-bookings service_visit,clinic_visit`` as kinds; ``none`` turns them off."""
+    if given is None:
+        return None
+    if given.strip().lower() == "none":
+        return ()
+    kinds = tuple(part.strip() for part in given.split(","))
+    if not all(kinds):
+        raise InvalidInput(
+            "confirm_bookings", f"'{given}' has an empty kind (e.g. service_visit or none)"
+        )
+    return kinds
 
 
 def _keyword_sets(given: list[str] | None, reset: bool) -> dict[str, tuple[str, ...]] | None:
@@ -659,6 +677,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KIND=OFFSETS",
         help="default reminders of one kind of visit, in place of --reminders; repeat per "
         "kind, e.g. --reminders-for service_visit=P1D@18:00,@07:30 (KIND= removes them)",
+    )
+    update.add_argument(
+        "--confirm-bookings",
+        metavar="KINDS",
+        help="text a booking confirmation when a visit of these kinds is booked, e.g. "
+        "--confirm-bookings service_visit,clinic_visit (none turns them off)",
     )
     update.add_argument(
         "--keywords",

@@ -1,5 +1,5 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,14 @@ from reach.domain.models import AppointmentKind
 from reach.domain.rendering import REPLY_OPTIONS, render_reminder
 from reach.domain.segments import SmsEncoding, count_segments
 from reach.domain.template_review import review_template_edit
-from reach.domain.templates import DEFAULT_TEMPLATES, InvalidTemplate, MessageTemplate, template_for
+from reach.domain.templates import (
+    CONFIRMATION_TEMPLATES,
+    DEFAULT_TEMPLATES,
+    InvalidTemplate,
+    MessageTemplate,
+    confirmation_template_for,
+    template_for,
+)
 
 CLINIC = AppointmentKind.CLINIC_VISIT
 SERVICE = AppointmentKind.SERVICE_VISIT
@@ -438,3 +445,46 @@ def test_the_field_rules_are_reported_before_the_missing_opt_out():
 def test_an_edit_is_refused_when_the_new_text_breaks_the_field_rules():
     with pytest.raises(InvalidTemplate):
         review_template_edit(CLINIC, "en", "See Dr {provider} on {date}", None)
+
+
+# --- booking confirmations (issue #12, item 5) ------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "template"), list(CONFIRMATION_TEMPLATES.items()))
+def test_every_confirmation_keeps_its_kinds_field_rules_and_the_reminders_reply_options(
+    key, template
+):
+    template.validate()  # a clinic's uses no more than its reminder may: no health detail
+
+    text = render(template, **WORST_CASE, starts_at=WORST_CASE_START)
+
+    assert REPLY_OPTIONS[key[1]] in text
+    assert "cancel" not in text.lower()
+    assert set(CONFIRMATION_TEMPLATES) == set(DEFAULT_TEMPLATES)
+
+
+@pytest.mark.parametrize("kind", [CLINIC, SERVICE])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_english_and_spanish_confirmations_fit_one_gsm7_part_with_worst_case_values(kind, language):
+    text = render(
+        confirmation_template_for(kind, language), **WORST_CASE, starts_at=WORST_CASE_START
+    )
+
+    count = count_segments(text)
+    assert count.encoding == SmsEncoding.GSM7, count.unicode_characters
+    assert count.parts == 1, len(text)
+
+
+def test_a_service_visit_confirmation_says_it_is_booked_with_the_window():
+    opens = datetime(2026, 12, 8, 13, 0, tzinfo=UTC)
+
+    text = render(
+        confirmation_template_for(SERVICE, "en-US"),
+        starts_at=opens,
+        window_ends_at=opens + timedelta(hours=4),
+        org_name="Hilltop Cable",
+    )
+
+    assert text.startswith("Hi Ana, Hilltop Cable booked Tue, Dec 8 between 8 AM")
+    assert "and 12 PM" in text
+    assert text.endswith("Reply 1 confirm, 2 reschedule, 3 can't come, STOP opt out")

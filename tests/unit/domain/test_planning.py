@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import examples
+from reach.domain.caps import check_caps
 from reach.domain.durations import ReminderOffset
 from reach.domain.planning import (
     CATCH_UP_MIN_LEAD,
@@ -180,3 +181,129 @@ def test_every_plan_is_lawful_useful_and_accounts_for_every_offset(
         assert (p.send_at is None) == any(
             n in (PlanNote.QUIET_HOURS, PlanNote.PASSED_AT_BOOKING) for n in p.notes
         )
+
+
+# --- booking confirmations (issue #12, item 5) ------------------------------------------
+
+
+def test_a_confirmation_is_planned_first_and_due_at_once():
+    now = local(2026, 3, 2, 10, 0)
+
+    plan = plan_reminders(
+        local(2026, 3, 6, 9, 0), NEW_YORK, offsets("P1D"), NIGHT, now, confirm=True
+    )
+
+    first = plan[0]
+    assert (first.offsets, first.send_at, first.notes) == (
+        ("confirmation",),
+        now,
+        (PlanNote.DUE_AT_ONCE,),
+    )
+    assert plan[0].is_confirmation
+    assert plan[1].offsets == ("P1D",)
+
+
+def test_a_confirmation_and_a_catch_up_reminder_due_together_are_one_text():
+    # Booked at 19:00 for 09:00 the next morning: P1D has passed and would go at once too
+    now = local(2026, 3, 2, 19, 0)
+
+    plan = plan_reminders(
+        local(2026, 3, 3, 9, 0), NEW_YORK, offsets("P1D"), NIGHT, now, confirm=True
+    )
+
+    (merged,) = plan
+    assert merged.offsets == ("confirmation", "P1D")
+    assert merged.is_confirmation
+    assert PlanNote.MERGED in merged.notes
+
+
+def test_a_confirmation_too_close_to_the_start_is_skipped_and_says_why():
+    now = local(2026, 3, 2, 10, 0)
+
+    (quiet,) = plan_reminders(
+        local(2026, 3, 3, 7, 30), NEW_YORK, [], NIGHT, local(2026, 3, 2, 22, 0), confirm=True
+    )
+    (close,) = plan_reminders(local(2026, 3, 2, 10, 45), NEW_YORK, [], NIGHT, now, confirm=True)
+
+    assert (quiet.send_at, quiet.notes) == (None, (PlanNote.QUIET_HOURS,))
+    assert (close.send_at, close.notes) == (None, (PlanNote.TOO_CLOSE_TO_START,))
+
+
+def test_for_a_capped_visit_the_weekly_cap_displaces_the_earliest_reminder():
+    # Booked Monday 10:00 for Saturday 15:00: the confirmation and three reminders would be
+    # four clinic texts in one week, one more than the weekly cap allows
+    now = local(2026, 3, 2, 10, 0)
+    start = local(2026, 3, 7, 15, 0)
+
+    plan = plan_reminders(
+        start, NEW_YORK, offsets("P3D", "P1D", "PT2H"), NIGHT, now, confirm=True, capped=True
+    )
+
+    sent = [p.offsets for p in plan if p.will_send]
+    assert sent == [("confirmation",), ("P1D",), ("PT2H",)]
+    (displaced,) = [p for p in plan if not p.will_send]
+    assert displaced.offsets == ("P3D",)
+    assert displaced.notes == (PlanNote.DISPLACED_BY_CONFIRMATION,)
+
+
+def test_without_a_confirmation_or_the_caps_nothing_is_displaced():
+    now = local(2026, 3, 2, 10, 0)
+    start = local(2026, 3, 7, 15, 0)
+    three = offsets("P3D", "P1D", "PT2H")
+
+    uncapped = plan_reminders(start, NEW_YORK, three, NIGHT, now, confirm=True)
+    unconfirmed = plan_reminders(start, NEW_YORK, three, NIGHT, now, capped=True)
+
+    assert all(p.will_send for p in uncapped)
+    assert len(uncapped) == 4
+    assert unconfirmed == plan_reminders(start, NEW_YORK, three, NIGHT, now)
+
+
+def test_a_reminder_the_caps_refuse_anyway_is_not_blamed_on_the_confirmation():
+    # Two reminders the same afternoon break the daily cap between themselves: the planner
+    # leaves them to the sender, as it would without a confirmation the next day
+    now = local(2026, 3, 2, 10, 0)
+
+    plan = plan_reminders(
+        local(2026, 3, 4, 18, 0),
+        NEW_YORK,
+        offsets("PT4H", "PT1H"),
+        NIGHT,
+        now,
+        confirm=True,
+        capped=True,
+    )
+
+    assert all(p.will_send for p in plan)
+    assert PlanNote.DISPLACED_BY_CONFIRMATION not in {n for p in plan for n in p.notes}
+
+
+def _fit_the_caps(sends: list[datetime]) -> bool:
+    return all(
+        check_caps(sends[:i] + sends[i + 1 :], moment, NEW_YORK).allowed
+        for i, moment in enumerate(sends)
+    )
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    lead_hours=st.integers(min_value=2, max_value=24 * 9),
+    booked_minute=st.integers(min_value=0, max_value=24 * 60 - 1),
+    chosen=st.lists(st.sampled_from(["P3D", "P2D", "P1D", "PT4H", "PT2H", "@07:30"]), max_size=4),
+)
+def test_reminders_that_fit_the_caps_still_fit_them_with_the_confirmation_and_what_it_displaced(
+    lead_hours, booked_minute, chosen
+):
+    now = local(2026, 3, 2) + timedelta(minutes=booked_minute)
+    start = now + timedelta(hours=lead_hours)
+    reminders = offsets(*dict.fromkeys(chosen))
+    alone = [p.send_at for p in plan_reminders(start, NEW_YORK, reminders, NIGHT, now)]
+
+    plan = plan_reminders(start, NEW_YORK, reminders, NIGHT, now, confirm=True, capped=True)
+
+    if _fit_the_caps([moment for moment in alone if moment is not None]):
+        assert _fit_the_caps([p.send_at for p in plan if p.send_at is not None])
+    for reminder in plan:
+        if PlanNote.DISPLACED_BY_CONFIRMATION in reminder.notes:
+            assert reminder.send_at is None
+            assert not reminder.is_confirmation

@@ -79,6 +79,8 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     reply_keywords = UnicodeAttribute(null=True)
     #: JSON object: appointment kind -> that kind's own default reminder offsets.
     reminder_offsets_by_kind = UnicodeAttribute(null=True)
+    #: The kinds of visit whose new bookings get a booking confirmation (absent: none).
+    confirm_bookings = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class TemplateItem(TenantsTableItem, discriminator="template"):

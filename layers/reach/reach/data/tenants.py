@@ -224,6 +224,8 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         reminder_offsets_by_kind=json.dumps(dict(tenant.reminder_offsets_by_kind), sort_keys=True)
         if tenant.reminder_offsets_by_kind
         else None,
+        # None rather than []: DynamoDB keeps an empty list, and "none" has one spelling.
+        confirm_bookings=list(tenant.confirm_bookings) or None,
     )
 
 
@@ -239,6 +241,7 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         reply_keywords=_keywords(item.reply_keywords),
         # Offsets keep the order the tenant gave; only the kinds are sorted.
         reminder_offsets_by_kind=_offsets_by_kind(item.reminder_offsets_by_kind),
+        confirm_bookings=strings(item.confirm_bookings),
     )
 
 

@@ -47,6 +47,23 @@ VISIT_OUTCOMES = (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
 SERVICE_VISIT_OFFSETS = ("P1D@18:00", "@07:30")
 
 
+#: The offset label of a booking confirmation: one more reminder of the appointment, due at
+#: once, planned only at booking (never on a reschedule).
+CONFIRMATION = "confirmation"
+#: A confirmation is always reminder 0 of its plan (``<plan>.0``; reminders are numbered from
+#: 1), so the sender knows it from the queue message's reminder id with no extra read.
+_CONFIRMATION_ORDINAL = "0"
+
+
+def confirmation_reminder_id(plan: int) -> str:
+    return f"{plan}.{_CONFIRMATION_ORDINAL}"
+
+
+def is_confirmation(reminder_id: str) -> bool:
+    """Whether ``reminder_id`` names a booking confirmation (see CONFIRMATION)."""
+    return reminder_id.rpartition(".")[2] == _CONFIRMATION_ORDINAL
+
+
 #: Why a reminder was skipped because its recipient opted out (and resumed on opt-in).
 OPTED_OUT_REASON = "opted_out"
 #: Why a reminder an opt-out skipped is pending again.
@@ -68,6 +85,12 @@ class Tenant:
     reply_keywords: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: Default offsets of one kind of visit, in place of ``reminder_offsets``: (kind, offsets).
     reminder_offsets_by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The kinds of visit whose bookings are confirmed by text when they are made (sorted).
+    confirm_bookings: tuple[str, ...] = ()
+
+    def confirms(self, kind: AppointmentKind) -> bool:
+        """Whether a new booking of ``kind`` gets a booking confirmation."""
+        return kind.value in self.confirm_bookings
 
     def offsets_for(self, kind: AppointmentKind) -> tuple[str, ...]:
         """The reminders a booking of ``kind`` gets when it names none: the tenant's own for

@@ -22,6 +22,16 @@ The rules (README "Reminder planning" repeats them for tenants):
    goes after the start, which for a service visit is the opening of its arrival window.
 5. Reminders closer together than ``MIN_GAP`` are merged into the one nearest the start, which
    keeps all their offsets: nobody wants two texts about one visit minutes apart.
+6. A booking confirmation (``confirm``, only at booking) is one more reminder, labelled
+   ``confirmation``, due at once, or when the current quiet period ends, like a catch-up
+   reminder. It is skipped with reason ``too_close_to_start`` (or ``quiet_hours`` when the
+   quiet period ends too late) unless the start is still ``CATCH_UP_MIN_LEAD`` away. It merges
+   by rule 5 like any reminder, and keeps its wording when merged.
+7. Where the healthcare caps apply (``capped``: clinic visits), the confirmation counts as a
+   send. A reminder the caps would then refuse, and would have allowed without it, is skipped
+   with reason ``displaced_by_confirmation``: the planner names it rather than leaving the
+   sender to hold it past the start. Reminders nearest the start are kept first, so the one
+   displaced is the earliest (the confirmation has just said what it would say).
 """
 
 from __future__ import annotations
@@ -31,7 +41,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from reach.domain.caps import check_caps
 from reach.domain.durations import ReminderOffset
+from reach.domain.models import CONFIRMATION
 from reach.domain.quiet_hours import LAST_CALL, QuietHours, QuietPeriod
 
 #: Reminders closer together than this are merged.
@@ -49,6 +61,8 @@ class PlanNote(StrEnum):
     QUIET_HOURS = "quiet_hours"
     PASSED_AT_BOOKING = "passed_at_booking"
     AFTER_START = "after_start"
+    TOO_CLOSE_TO_START = "too_close_to_start"
+    DISPLACED_BY_CONFIRMATION = "displaced_by_confirmation"
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,11 @@ class PlannedReminder:
     def will_send(self) -> bool:
         return self.send_at is not None
 
+    @property
+    def is_confirmation(self) -> bool:
+        """Whether this is (or absorbed, by merging) the booking confirmation."""
+        return CONFIRMATION in self.offsets
+
 
 def plan_reminders(
     starts_at: datetime,
@@ -70,19 +89,67 @@ def plan_reminders(
     offsets: list[ReminderOffset],
     quiet_hours: QuietHours,
     now: datetime,
+    *,
+    confirm: bool = False,
+    capped: bool = False,
 ) -> list[PlannedReminder]:
-    """Plan the reminders for an appointment starting at ``starts_at`` (aware).
+    """Plan the reminders for an appointment starting at ``starts_at`` (aware), with a
+    booking confirmation first when ``confirm`` (rules 6 and 7; ``capped``: clinic caps).
 
     Returns the reminders to send in time order, followed by the skipped ones.
     """
     now = now.astimezone(UTC)
     start = starts_at.astimezone(UTC)
-    to_send: list[PlannedReminder] = []
-    skipped: list[PlannedReminder] = []
-    for offset in offsets:
-        planned = _place(offset, start, zone, quiet_hours, now)
-        (to_send if planned.will_send else skipped).append(planned)
-    return _merge_close(to_send) + skipped
+    planned = [_place(offset, start, zone, quiet_hours, now) for offset in offsets]
+    if confirm:
+        # First, so that on a tie in time the merged reminder lists the confirmation first.
+        planned.insert(0, _confirmation(start, zone, quiet_hours, now))
+    to_send = _merge_close([p for p in planned if p.will_send])
+    skipped = [p for p in planned if not p.will_send]
+    if capped:
+        to_send, displaced = _displaced_by_confirmation(to_send, zone)
+        skipped = displaced + skipped
+    return to_send + skipped
+
+
+def _confirmation(
+    start: datetime, zone: ZoneInfo, quiet: QuietHours, now: datetime
+) -> PlannedReminder:
+    """Rule 6: at once, or when the current quiet period ends."""
+    labels = (CONFIRMATION,)
+    at = quiet.next_allowed(now, zone)
+    if start - at >= CATCH_UP_MIN_LEAD:
+        held = at > now
+        return PlannedReminder(
+            labels, at, (PlanNote.MOVED_OUT_OF_QUIET_HOURS if held else PlanNote.DUE_AT_ONCE,)
+        )
+    if at > now and at >= start:
+        return PlannedReminder(labels, None, (PlanNote.QUIET_HOURS,))
+    return PlannedReminder(labels, None, (PlanNote.TOO_CLOSE_TO_START,))
+
+
+def _displaced_by_confirmation(
+    to_send: list[PlannedReminder], zone: ZoneInfo
+) -> tuple[list[PlannedReminder], list[PlannedReminder]]:
+    """Rule 7: ``to_send`` (time order) split into the reminders kept and those displaced."""
+    confirmation = next((p for p in to_send if p.is_confirmation and p.send_at), None)
+    if confirmation is None or confirmation.send_at is None:
+        return to_send, []
+    counted = [confirmation.send_at]
+    displaced: list[PlannedReminder] = []
+    # Nearest the start first: with the caps full, the earliest reminders give way.
+    for reminder in reversed(to_send):
+        if reminder is confirmation or reminder.send_at is None:
+            continue
+        if check_caps(counted, reminder.send_at, zone).allowed:
+            counted.append(reminder.send_at)
+        elif check_caps(counted[1:], reminder.send_at, zone).allowed:
+            displaced.insert(0, reminder)
+        # Else the caps refuse it with or without the confirmation (another reminder of the
+        # plan fills them): the sender decides, as for any plan.
+    kept = [reminder for reminder in to_send if reminder not in displaced]
+    notes = (PlanNote.DISPLACED_BY_CONFIRMATION,)
+    return kept, [PlannedReminder(r.offsets, None, (*r.notes, *notes)) for r in displaced]
 
 
 def _place(

@@ -3,6 +3,7 @@ with its outcome (completed, no-show)."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from reach.domain.models import (
     AppointmentStatus,
     Reminder,
     Tenant,
+    confirmation_reminder_id,
 )
 from reach.domain.phones import region_of, textable_e164, to_e164
 from reach.domain.planning import plan_reminders
@@ -169,7 +171,11 @@ class AppointmentService:
             created_at=now,
             updated_at=now,
         )
-        appointment = replace(appointment, reminders=tuple(_plan(appointment, tenant, now)))
+        # The confirmation is planned here only: a reschedule's new plan has none.
+        confirm = tenant.confirms(new.kind)
+        appointment = replace(
+            appointment, reminders=tuple(_plan(appointment, tenant, now, confirm=confirm))
+        )
         try:
             self._appointments.create(appointment)
         except AlreadyExists:
@@ -478,22 +484,31 @@ def _patched[T](old: T | None, new: T | None, name: str, changes: AppointmentCha
     return old if new is None else new
 
 
-def _plan(appointment: Appointment, tenant: Tenant, now: datetime) -> list[Reminder]:
+def _plan(
+    appointment: Appointment, tenant: Tenant, now: datetime, *, confirm: bool = False
+) -> list[Reminder]:
+    """The appointment's reminders; with ``confirm`` (a new booking of a kind the tenant
+    confirms), its booking confirmation too, as reminder 0 of the plan."""
     planned = plan_reminders(
         appointment.starts_at,
         load_zone(appointment.timezone),
         [ReminderOffset.parse(text) for text in appointment.reminder_offsets],
         QuietHours.parse(tenant.quiet_hours),
         now,
+        confirm=confirm,
+        capped=appointment.kind is AppointmentKind.CLINIC_VISIT,
     )
+    numbers = itertools.count(1)
     return [
         Reminder(
-            reminder_id=f"{appointment.current_plan}.{number}",
+            reminder_id=confirmation_reminder_id(appointment.current_plan)
+            if plan.is_confirmation
+            else f"{appointment.current_plan}.{next(numbers)}",
             appointment_version=appointment.current_plan,
             offsets=plan.offsets,
             send_at=plan.send_at,
             status=MessageStatus.PENDING if plan.will_send else MessageStatus.SKIPPED,
             reason=",".join(plan.notes) or None,
         )
-        for number, plan in enumerate(planned, start=1)
+        for plan in planned
     ]

@@ -95,6 +95,7 @@ class TenantAdmin:
         number_type: str | None = None,
         mps: float | None = None,
         reminder_offsets_by_kind: dict[str, tuple[str, ...]] | None = None,
+        confirm_bookings: tuple[str, ...] | None = None,
     ) -> Tenant:
         """Change a tenant's settings; None keeps a setting as it is.
 
@@ -102,6 +103,9 @@ class TenantAdmin:
         of the kinds it names, in place of ``reminder_offsets``; an empty tuple removes a
         kind's own, back to the general default (or, for service visits, the evening before
         and the morning of). Kinds it does not name keep theirs.
+
+        ``confirm_bookings`` names every kind of visit whose new bookings get a booking
+        confirmation; ``()`` turns confirmations off. It applies to bookings made from now on.
 
         ``reply_keywords`` (keyword set -> words) replaces the tenant's own reply words, which
         are added to the defaults; ``{}`` goes back to the defaults alone.
@@ -133,6 +137,9 @@ class TenantAdmin:
             reminder_offsets_by_kind=current.reminder_offsets_by_kind
             if reminder_offsets_by_kind is None
             else _offsets_by_kind(current, reminder_offsets_by_kind),
+            confirm_bookings=current.confirm_bookings
+            if confirm_bookings is None
+            else _confirmed_kinds(confirm_bookings),
         )
         if updated != current:
             self._tenants.save_profile(updated)
@@ -249,6 +256,18 @@ def _offsets_by_kind(
         else:
             by_kind.pop(visit.value, None)
     return tuple(sorted(by_kind.items()))
+
+
+def _confirmed_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds to confirm, each a known kind (refused naming ``confirm_bookings``)."""
+    known = {kind.value for kind in AppointmentKind}
+    unknown = [kind for kind in kinds if kind not in known]
+    if unknown:
+        raise InvalidInput(
+            "confirm_bookings",
+            f"'{unknown[0]}' is not a kind ({', '.join(sorted(known))})",
+        )
+    return tuple(sorted(set(kinds)))
 
 
 def _name(name: str) -> str:

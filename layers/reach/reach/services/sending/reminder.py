@@ -16,9 +16,9 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import ItemKey
 from reach.data.reminders import Guard, ReminderKey
 from reach.data.tables import AppointmentsTableItem, ReminderItem, appointment_pk, reminder_sk
-from reach.domain.models import Appointment, AppointmentKind, Tenant
+from reach.domain.models import Appointment, AppointmentKind, Tenant, is_confirmation
 from reach.domain.rendering import render_reminder
-from reach.domain.templates import template_for
+from reach.domain.templates import confirmation_template_for, template_for
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, delivery_failed
 from reach.ports.send_queue import QueuedReminder
@@ -81,8 +81,14 @@ class ReminderKind:
         templates: Mapping[tuple[str, str], str],
     ) -> str:
         appointment = outgoing.subject.appointment
+        # A booking confirmation is a reminder in every rule but its wording.
+        template = (
+            confirmation_template_for(appointment.kind, appointment.language)
+            if is_confirmation(outgoing.subject.key.reminder_id)
+            else template_for(appointment.kind, appointment.language, templates)
+        )
         return render_reminder(
-            template_for(appointment.kind, appointment.language, templates),
+            template,
             first_name=appointment.first_name,
             starts_at=appointment.starts_at,
             zone=outgoing.zone,
