@@ -156,9 +156,7 @@ def test_a_delayed_notice_reads_in_the_visits_language_without_an_unknown_techni
     assert sms.sent[0].body.startswith(expected)
 
 
-def test_a_notice_to_an_opted_out_customer_sends_nothing_and_says_so(
-    aws, cable, clock, queue, sms
-):
+def test_a_notice_to_an_opted_out_customer_sends_nothing_and_says_so(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
     ContactRepository().mark_opted_out(cable.tenant_id, PATIENT, "keyword", clock())
 
@@ -219,9 +217,7 @@ def test_another_tenants_appointment_is_not_found(aws, cable, clinic, clock, que
         (on_the_way(link="https://"), "link"),
     ],
 )
-def test_a_bad_eta_or_link_is_refused_naming_the_field(
-    aws, cable, clock, queue, request_, field
-):
+def test_a_bad_eta_or_link_is_refused_naming_the_field(aws, cable, clock, queue, request_, field):
     appointment = visit(aws, cable, clock)
 
     with pytest.raises(InvalidInput) as refused:
@@ -344,9 +340,7 @@ def test_a_notice_past_its_eta_is_skipped(aws, cable, clock, queue, sms):
     assert sms.attempts == []
 
 
-def test_a_notice_that_quiet_hours_would_hold_is_skipped_never_held(
-    aws, cable, clock, queue, sms
-):
+def test_a_notice_that_quiet_hours_would_hold_is_skipped_never_held(aws, cable, clock, queue, sms):
     # Given a notice asked at 20:50 whose ETA (8:30) is after quiet hours end (8:00)
     appointment = visit(aws, cable, clock)
     at_chicago(clock, 20, 50)
