@@ -110,7 +110,8 @@ def test_an_on_the_way_notice_is_sent_at_once_with_the_eta_technician_window_and
         on_the_way(40, link="https://track.example.com/t/8f3k2"),
     )
 
-    assert asked.created and asked.notice.status.value == "queued"
+    assert asked.created
+    assert asked.notice.status.value == "queued"
     assert send_queued(aws, clock, queue, sms, events) == [SendOutcome.SENT]
     [text] = sms.sent
     assert text.destination == PATIENT
@@ -260,8 +261,10 @@ def test_the_same_notice_asked_twice_is_sent_once(aws, cable, clock, queue, sms)
     keyed = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(60), "key-1")
     keyed_again = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(90), "key-1")
 
-    assert not again.created and again.notice.notice_id == first.notice.notice_id
-    assert keyed.created and keyed_again.notice.notice_id == keyed.notice.notice_id
+    assert not again.created
+    assert again.notice.notice_id == first.notice.notice_id
+    assert keyed.created
+    assert keyed_again.notice.notice_id == keyed.notice.notice_id
     assert not keyed_again.created
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SENT] * 2
 
@@ -278,7 +281,8 @@ def test_a_new_eta_more_than_five_minutes_away_is_a_new_notice(aws, cable, clock
         NoticeRequest(type=NoticeType.DELAYED, eta_minutes=25),
     )
 
-    assert later.created and delayed.created
+    assert later.created
+    assert delayed.created
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SENT] * 3
 
 
@@ -309,7 +313,8 @@ def test_a_notice_that_cannot_be_queued_is_recorded_failed_and_asking_again_work
     again = notices(aws, clock, queue).ask(
         cable.tenant_id, appointment.appointment_id, on_the_way(), "key-2"
     )
-    assert again.created and again.notice.notice_id != "ntc_lost"
+    assert again.created
+    assert again.notice.notice_id != "ntc_lost"
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SENT]
 
 
