@@ -3,6 +3,7 @@ the refusals in the one error shape, and the queue message the sender takes."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from api_client import Api, refused
 from builders import PATIENT, new_tenant, take_all
-from conftest import load_function
+from conftest import load_event, load_function
 from reach.data.contacts import ContactRepository
 from reach.ports.send_queue import QueuedReminder
 from reach.services.sending import Delivery, SendOutcome
@@ -185,3 +186,21 @@ def test_another_tenants_appointment_answers_404(aws, api, clinic):
 
     assert status == 404, error
     assert queued(aws) == []
+
+
+def test_the_notice_sample_event_is_served(aws, api, lambda_context):
+    booked = book_visit(api)
+    event = copy.deepcopy(load_event("api_create_notice.json"))
+    old = event["pathParameters"]["id"]
+    event["pathParameters"]["id"] = booked["id"]
+    event["path"] = event["path"].replace(old, booked["id"])
+    event["requestContext"]["authorizer"]["tenant_id"] = api.tenant_id
+
+    first = api.module.lambda_handler(event, lambda_context)
+    again = api.module.lambda_handler(event, lambda_context)
+
+    assert first["statusCode"] == 202, first["body"]
+    # the sample carries an Idempotency-Key: replaying it answers with the same notice
+    assert again["statusCode"] == 200, again["body"]
+    assert json.loads(again["body"])["id"] == json.loads(first["body"])["id"]
+    assert len(queued(aws)) == 1

@@ -221,3 +221,27 @@ def test_the_throughput_simulation_runs_at_the_quick_size_and_reports_before_and
     proposed = [o for o in outcomes if o["path"] == "after (starts-first, reserve-again)"]
     assert all(o["ratio_to_mps"] >= 0.95 for o in proposed)
     assert all(o["max_parts_in_any_second"] <= o["mps"] for o in proposed)
+
+
+def test_a_notice_is_sent_once_and_its_calls_are_counted_end_to_end() -> None:
+    from reach_tools.bench import notices
+
+    result = notices.measure(5)
+
+    # Every notice went once, and is recorded as sent
+    assert (result.sent, result.duplicates, result.outcomes) == (5, 0, {"sent": 5})
+    # The API request: one batch read, one write (the claimed notice, its marks and the
+    # consent and open-visit checks), one enqueue
+    assert {op: n / 5 for op, n in result.api.items()} == {
+        "dynamodb:BatchGetItem": 1,
+        "dynamodb:TransactWriteItems": 1,
+        "sqs:SendMessageBatch": 1,
+    }
+    # The sender: a provider send and a start transaction each, NoticeSent on the bus
+    assert result.sender["sms:Send (provider)"] == 5
+    assert result.sender["events:PutEvents"] >= 1
+    # Within a ceiling that another per-notice round trip would break: five a notice (three
+    # for the API, the start transaction, the provider send), plus the batch's shared reads,
+    # record and events spread over five notices (the goal of 2.5 is not met: see the README)
+    assert notices.FLOOR <= result.per_notice <= 5 + 1.5, result.per_notice
+    assert "calls per notice" in notices.report(result)
