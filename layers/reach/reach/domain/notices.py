@@ -26,7 +26,8 @@ from reach.domain.segments import count_segments
 MAX_ETA_AHEAD = timedelta(hours=12)
 #: The longest link accepted: tracking links are short; a long one only costs segments.
 MAX_LINK_LENGTH = 200
-#: The most parts a notice may take: beyond three, the text costs more than it tells.
+#: The most parts a notice may take: beyond three, the text costs more than it tells
+#: (docs/facts.md#segments: each part is billed and paced).
 MAX_NOTICE_PARTS = 3
 #: Two requests of one type whose ETAs are this close are the same notice, sent once.
 SAME_ETA = timedelta(minutes=5)

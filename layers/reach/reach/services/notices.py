@@ -56,7 +56,8 @@ class RecipientOptedOut(Conflict):
 
 
 class InQuietHours(Conflict):
-    """The recipient's quiet hours: a notice is never held, so it is refused."""
+    """The recipient's quiet hours (docs/facts.md#quiet-hours): a notice is never held, so
+    it is refused."""
 
     code = "quiet_hours"
 
