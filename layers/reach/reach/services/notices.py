@@ -24,6 +24,7 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import BatchReader
 from reach.data.contacts import ContactRepository
 from reach.data.notices import Mark, NoticeStore, Refusal
+from reach.data.reminders import NOTICE_ITEM
 from reach.data.tenants import TenantRepository
 from reach.domain.errors import Conflict, InvalidInput, NotFound, ReachError
 from reach.domain.message import MessageStatus
@@ -41,7 +42,6 @@ from reach.domain.notices import (
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.zones import load_zone
 from reach.ports.send_queue import QueuedReminder, SendQueue
-from reach.services.sending.notice import NOTICE
 
 _log = logging.getLogger("reach-api")
 
@@ -227,7 +227,7 @@ class NoticeService:
             appointment_id=notice.appointment_id,
             reminder_id=notice.notice_id,
             claim_id=notice.claim_id,
-            kind=NOTICE,
+            kind=NOTICE_ITEM,  # the queue's kind names the item family too
             phone=notice.phone,
             origination=tenant.sender_number,
         )

@@ -16,7 +16,7 @@ from typing import Any
 from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import ItemKey
 from reach.data.notices import NoticeStore, StillOpen
-from reach.data.reminders import Guard
+from reach.data.reminders import NOTICE_ITEM, Guard
 from reach.domain.models import Appointment, AppointmentKind, Tenant
 from reach.domain.notices import Notice, NoticeText, render_notice
 from reach.domain.zones import load_zone
@@ -24,7 +24,8 @@ from reach.ports.events import DomainEvent, EventType, event_id_for, iso_utc
 from reach.ports.send_queue import QueuedReminder
 from reach.services.sending.kind import Outgoing, Stale
 
-NOTICE = "notice"
+#: The registry name, and the item family the send path moves (``NOTICE_ITEM``).
+NOTICE = NOTICE_ITEM
 
 
 @dataclass(frozen=True)
