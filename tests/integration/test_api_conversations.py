@@ -163,6 +163,7 @@ def test_the_conversation_reads_both_directions_oldest_first_in_the_appointment_
     reminder, reply, answer = page["items"]
     assert reminder == {
         "id": "msg_reminder",
+        "kind": "reminder",
         "direction": "outbound",
         "status": "sent",
         "reason": None,
@@ -175,6 +176,7 @@ def test_the_conversation_reads_both_directions_oldest_first_in_the_appointment_
         "updated_at": reminder["updated_at"],
         "status_at": None,
     }
+    assert [m["kind"] for m in page["items"]] == ["reminder", "inbound", "answer"]
     assert (reply["direction"], reply["status"], reply["intent"], reply["body"]) == (
         "inbound",
         "received",

@@ -43,12 +43,13 @@ schema.config.generation.update(
 #: Fields whose rule no JSON Schema can state, each said in the document's description: a
 #: number that can receive a text (the phone library's metadata), a zone of the IANA
 #: database, a start in the future and a window whose end is not before its start, offsets
-#: that fit before the start, visible text (Unicode categories), what is stored already, and
-#: a version written as an integer (JSON Schema counts 4.0 as an integer; the API does not).
+#: that fit before the start, visible text (Unicode categories), what is stored already, a
+#: version written as an integer (JSON Schema counts 4.0 as an integer; the API does not),
+#: and a notice's ETA (one of two fields, within 12 hours from now) and link (https, within
+#: the text's 3 parts).
 BEYOND_THE_SCHEMA = re.compile(
     r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
-    r"|technician_name|location|note|evidence"
-    r"|external_id|version)$"
+    r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link)$"
 )
 
 
@@ -120,10 +121,12 @@ def test_every_generated_request_gets_a_documented_answer_and_no_5xx(case: Any, 
 def _accepted_as_documented(status: int, content: bytes) -> None:
     """A request the document allows is accepted, or refused for what no schema can say: 400
     a next_token this API did not issue (opaque and signed), 404 an id it does not have, 409
-    a clash with what is stored, 422 only for a rule beyond the schema (BEYOND_THE_SCHEMA)."""
+    a clash with what is stored, 422 only for a rule beyond the schema (BEYOND_THE_SCHEMA: a
+    notice's one-of-two ETA, its bounds from now, an https link and the text's length are
+    among them). 202: a notice accepted."""
     assert status < 500, content
     if status != 422:
-        assert status in (200, 201, 400, 404, 409), content
+        assert status in (200, 201, 202, 400, 404, 409), content
         return
     fields = [f["field"] for f in json.loads(content).get("fields", [])]
     assert fields, content

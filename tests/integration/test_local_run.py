@@ -541,4 +541,8 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert 'texts "Sorry, nobody home today"' in text
     assert "event CustomerNotHome" in text
     assert "customer_status not_home" in text
-    assert "Done: 18 steps" in text
+    # and the technician's on-the-way notice, sent at once and not twice, with its event
+    assert "your technician Luis is on the way, arriving around 9:15 AM" in text
+    assert "The same notice asked again: 200" in text
+    assert "event NoticeSent  on_the_way" in text
+    assert "Done: 19 steps" in text

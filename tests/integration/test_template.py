@@ -36,6 +36,7 @@ API_ROUTES = {
     ("/appointments/{id}/cancel", "post"),
     ("/appointments/{id}/complete", "post"),
     ("/appointments/{id}/no-show", "post"),
+    ("/appointments/{id}/notices", "post"),
     ("/appointments/{id}/messages", "get"),
     ("/callbacks", "get"),
     ("/callbacks/{id}", "get"),
@@ -241,7 +242,10 @@ def test_the_api_reads_tenant_profiles_but_never_api_key_hashes(
 
     # then tenant# items are read-only, and the one other statement there is the consent one
     assert set(on_tenants) == {"TenantProfileRead", "ContactConsentReadWrite"}
-    assert _as_list(on_tenants["TenantProfileRead"]["Action"]) == ["dynamodb:GetItem"]
+    assert _as_list(on_tenants["TenantProfileRead"]["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+    ]
     assert on_tenants["TenantProfileRead"]["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["tenant#*"]}
     }
@@ -260,10 +264,14 @@ def test_the_api_may_read_and_write_contact_items_but_never_api_key_items(
         for prefix in ("contact#", "tenant#", "apikey#")
     }
 
-    # then consent records may be read and written (item-level verbs only), tenant profiles
-    # only read, and apikey# items neither
-    assert allowed["contact#"] == {"dynamodb:GetItem", "dynamodb:PutItem"}
-    assert allowed["tenant#"] == {"dynamodb:GetItem"}
+    # then consent records may be read, written and checked in a notice's transaction
+    # (item-level verbs only), tenant profiles only read, and apikey# items neither
+    assert allowed["contact#"] == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    }
+    assert allowed["tenant#"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
     assert allowed["apikey#"] == set()
     for statement in on_tenants:
         assert set(statement["Condition"]) == {"ForAllValues:StringLike"}
@@ -283,6 +291,7 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
     granted = set(_as_list(statements["AppointmentsReadWrite"]["Action"]))
     assert granted == {
         "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
@@ -298,7 +307,28 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
         "TenantProfileRead",
         "ContactConsentReadWrite",
         "DomainEvents",
+        "NoticeQueueWrite",
     }
+
+
+def test_the_api_may_only_send_notices_to_the_send_queue_and_is_told_its_url(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    # given the API function's role and environment
+    statements = {
+        s["Sid"]: s for s in _inline_statements(transformed["Resources"]["ApiFunctionRole"])
+    }
+    variables = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+
+    # then it may send to the send queue and nothing else of SQS
+    sqs = [
+        s for s in statements.values() if any(a.startswith("sqs:") for a in _as_list(s["Action"]))
+    ]
+    assert [s["Sid"] for s in sqs] == ["NoticeQueueWrite"]
+    assert _as_list(sqs[0]["Action"]) == ["sqs:SendMessage"]
+    assert sqs[0]["Resource"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+    # and it is told which queue that is
+    assert variables["SEND_QUEUE_URL"] == {"Ref": "SendQueue"}
 
 
 def test_the_api_function_is_told_which_event_bus_to_publish_to(

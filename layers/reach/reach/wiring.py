@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
     from reach.data.messages import MessageRepository
+    from reach.data.notices import NoticeStore
     from reach.data.numbers import NumberRepository
     from reach.data.pacing import Gates
     from reach.data.paging import PageTokens
@@ -41,6 +42,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.notices import NoticeService
     from reach.services.numbers import NumberSetup
     from reach.services.receipts import ReceiptService
     from reach.services.recipients import RecipientService
@@ -65,6 +67,7 @@ class Services:
     callbacks: CallbackService
     recipients: RecipientService
     threads: ThreadService
+    notices: NoticeService
     clock: Clock
 
 
@@ -122,6 +125,12 @@ class Stores:
         from reach.data.callbacks import CallbackRepository
 
         return CallbackRepository(tokens=self.page_tokens)
+
+    @cached_property
+    def notices(self) -> NoticeStore:
+        from reach.data.notices import NoticeStore
+
+        return NoticeStore(self.reminders)
 
     @cached_property
     def page_tokens(self) -> PageTokens:
@@ -182,11 +191,14 @@ def build_services(
     clock: Clock = system_clock,
     events: EventPublisher | None = None,
     stores: Stores | None = None,
+    queue: SendQueue | None = None,
 ) -> Services:
-    """The API's services. ``events`` replaces the real bus (the local run records them)."""
+    """The API's services. ``events`` replaces the real bus (the local run records them);
+    ``queue`` the send queue notices go on (built on the first notice otherwise)."""
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -209,8 +221,29 @@ def build_services(
         callbacks=CallbackService(stores.callbacks, stores.tenants, clock),
         recipients=RecipientService(stores.tenants, stores.contacts, consent, clock),
         threads=ThreadService(appointments, stores.messages),
+        notices=NoticeService(
+            stores.appointments,
+            stores.tenants,
+            stores.contacts,
+            stores.notices,
+            (lambda: queue) if queue is not None else _send_queue_on_first_use(settings),
+            clock,
+        ),
         clock=clock,
     )
+
+
+def _send_queue_on_first_use(settings: Settings) -> Callable[[], SendQueue]:
+    """The SQS send queue, made when the first notice is queued: API calls that queue none
+    make no SQS client, and a stack without SEND_QUEUE_URL fails naming it only then."""
+    made: list[SendQueue] = []
+
+    def queue() -> SendQueue:
+        if not made:
+            made.append(_send_queue(settings))
+        return made[0]
+
+    return queue
 
 
 @lru_cache(maxsize=1)
@@ -278,7 +311,7 @@ def build_sender(
     used only when EVENT_BUS_NAME is set (a failed send is then reported to it).
     """
     from reach.adapters.sms_factory import build_sms_sender
-    from reach.services.sending import ReminderKind, SendPath
+    from reach.services.sending import NoticeKind, ReminderKind, SendPath
 
     stores = stores or Stores(settings)
     if events is None and settings.event_bus_name:
@@ -290,7 +323,7 @@ def build_sender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
         gates=_gates(stores, clock, sleep),
         clock=clock,
-        kinds=[ReminderKind(stores.appointments)],
+        kinds=[ReminderKind(stores.appointments), NoticeKind(stores.appointments, stores.notices)],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,
         events=events,

@@ -2,6 +2,7 @@
 
     python -m reach_tools.bench                      # everything, full sizes
     python -m reach_tools.bench --only calls         # AWS calls per reminder sent
+    python -m reach_tools.bench --only notices       # AWS calls per notice, end to end
     python -m reach_tools.bench --only reads         # items read per due reminder
     python -m reach_tools.bench --only replies       # AWS calls per inbound reply
     python -m reach_tools.bench --only receipts      # AWS calls per delivery receipt

@@ -20,12 +20,22 @@ from reach_tools.bench import cold_start
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
     from reach_tools.bench.due_reads import DueReadsResult
     from reach_tools.bench.memory import MemoryResult
+    from reach_tools.bench.notices import NoticesResult
     from reach_tools.bench.receipts import ReceiptsResult
     from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
     from reach_tools.bench.throughput import ThroughputResult
 
-BENCHMARKS = ("calls", "reads", "replies", "receipts", "throughput", "memory", "cold-start")
+BENCHMARKS = (
+    "calls",
+    "notices",
+    "reads",
+    "replies",
+    "receipts",
+    "throughput",
+    "memory",
+    "cold-start",
+)
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -48,6 +58,7 @@ class Options:
 class Results:
     quick: bool
     send_path: list[SendPathResult] = field(default_factory=list)
+    notices: NoticesResult | None = None
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
     receipts: ReceiptsResult | None = None
@@ -61,6 +72,8 @@ class Results:
         document: dict[str, Any] = {"quick": self.quick}
         if self.send_path:
             document["calls_per_sent"] = [result.to_json() for result in self.send_path]
+        if self.notices is not None:
+            document["calls_per_notice"] = self.notices.to_json()
         if self.due_reads is not None:
             document["items_read_per_due"] = self.due_reads.to_json()
         if self.replies is not None:
@@ -77,11 +90,21 @@ class Results:
         return document
 
     def report(self) -> str:
-        from reach_tools.bench import due_reads, memory, receipts, replies, send_path, throughput
+        from reach_tools.bench import (
+            due_reads,
+            memory,
+            notices,
+            receipts,
+            replies,
+            send_path,
+            throughput,
+        )
 
         sections: list[str] = []
         if self.send_path:
             sections.append(send_path.report(self.send_path))
+        if self.notices is not None:
+            sections.append(notices.report(self.notices))
         if self.due_reads is not None:
             sections.append(due_reads.report(self.due_reads))
         if self.replies is not None:
@@ -132,6 +155,11 @@ class _Inline[T]:
 
 def _run_in_process(options: Options, results: Results) -> None:
     """The benchmarks that run in this process, one after another."""
+    if "notices" in options.only:
+        from reach_tools.bench import notices
+
+        count = notices.QUICK_NOTICES if options.quick else notices.FULL_NOTICES
+        results.notices, results.seconds["notices"] = _timed(lambda: notices.measure(count))
     if "replies" in options.only:
         from reach_tools.bench import replies
 

@@ -692,7 +692,8 @@ def two_way(reach: LocalReach, show: Walkthrough, api: ApiClient, clinic: Tenant
 
 def service_visit(reach: LocalReach, show: Walkthrough, api: ApiClient, company: Tenant) -> None:
     """The field-service part: an arrival window, the evening-before and morning-of
-    reminders at local times, and the customer's "not home" reply with its event."""
+    reminders at local times, an on-the-way notice, and the customer's "not home" reply to
+    it with its event."""
     show.part("A service visit")
     show.say(
         f"{company.name} books an arrival window, not a minute. Without reminders of its own,\n"
@@ -737,32 +738,71 @@ def service_visit(reach: LocalReach, show: Walkthrough, api: ApiClient, company:
         f"{name} should get two reminders saying the window: {[t.body for t in texts]}",
     )
 
-    show.step(f'{name} answers "Sorry, nobody home today"')
+    notice = on_the_way(reach, show, api, booked)
+
+    show.step(f'{name} answers the notice: "Sorry, nobody home today"')
     clock.advance(timedelta(minutes=5))
     words = "Sorry, nobody home today"
     result = reach.phone.reply(
-        booked.phone, company.sender_number, words, previous_message_id=texts[-1].message_id
+        booked.phone, company.sender_number, words, previous_message_id=notice.message_id
     )
     show.say(timeline_line(booked.when(clock()), booked.phone, f'texts "{words}"'))
     for answer in result.answers:
         show.say(timeline_line(booked.when(clock()), answer.phone, f'<- "{answer.body}"'))
     for event in result.events:
-        window = (
-            f"{event['detail'].get('window_starts_at')} to {event['detail'].get('window_ends_at')}"
-        )
-        show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  window {window}")
+        detail = event["detail"]
+        if event["detail-type"] == "NoticeSent":
+            facts = f"{detail.get('notice_type')}  eta {detail.get('eta')}"
+        else:
+            facts = f"window {detail.get('window_starts_at')} to {detail.get('window_ends_at')}"
+        show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  {facts}")
     now = read(api, f"/appointments/{booked.id}")
     show.say(
         f"   GET /appointments/{booked.id}: status {now['status']}, customer_status "
         f"{now['customer_status']}: {company.name} decides what happens to the visit"
     )
     _check(
-        [e["detail-type"] for e in result.events] == ["CustomerNotHome"]
+        # The bus also carries the notice's NoticeSent, published when it was recorded.
+        [e["detail-type"] for e in result.events] == ["NoticeSent", "CustomerNotHome"]
         and len(result.answers) == 1
         and now["customer_status"] == "not_home"
         and now["status"] == "scheduled",
         f"not home should mark the visit, answer once and publish CustomerNotHome: {result}",
     )
+
+
+def on_the_way(
+    reach: LocalReach, show: Walkthrough, api: ApiClient, booked: Booked
+) -> PublishedSms:
+    """The technician sets off: a notice goes out at once, through the send path."""
+    clock = reach.clock
+    clock.advance(timedelta(minutes=50))
+    show.step("Luis sets off: the company sends an on-the-way notice, ETA in 25 minutes")
+    body = {"type": "on_the_way", "eta_minutes": 25, "link": "https://track.example.com/t/8f3k"}
+    notice = show.expect(
+        api.call("POST", f"/appointments/{booked.id}/notices", body),
+        202,
+        f"POST /appointments/{booked.id}/notices",
+    )
+    show.say(f"   202: notice {notice['id']} {notice['status']}, eta {_local_time(notice['eta'])}")
+    report = reach.scheduler.tick()
+    texts = [t for t in report.published if t.phone == booked.phone]
+    for sms in texts:
+        show.say(timeline_line(booked.when(sms.published_at), booked.phone, sent_text(sms)))
+    _check(
+        len(texts) == 1 and "on the way" in texts[0].body and "around" in texts[0].body,
+        f"the notice should go out at once, saying the ETA: {[t.body for t in texts]}",
+    )
+    again = api.call("POST", f"/appointments/{booked.id}/notices", body)
+    show.say(
+        f"   The same notice asked again: {again.status}, notice {again.body['id']}; "
+        "nothing is sent twice"
+    )
+    _check(
+        again.status == 200 and again.body["id"] == notice["id"],
+        f"a repeated notice should answer with the first: {again.status} {again.body}",
+    )
+    return texts[0]
 
 
 def run_demo(out: TextIO | None = None) -> int:

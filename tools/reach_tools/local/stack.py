@@ -4,9 +4,15 @@ that plays EventBridge and the send queue's event source mapping, in one process
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
+from types import ModuleType
 from typing import Any, TextIO
 
+from reach.adapters.send_queue_sqs import build_send_queue
+from reach.data.appointments import AppointmentRepository
+from reach.data.notices import NoticeStore
 from reach.domain.models import Tenant
+from reach.services.notices import NoticeService
 from reach.services.tenants import IssuedKey, TenantAdmin
 from reach.wiring import services_from_env
 from reach_tools.demo_clock import DemoClock
@@ -24,6 +30,23 @@ API_FUNCTION = "ApiFunction"
 #: Local only: text Reach as a recipient (see LocalPhone.http_reply).
 PHONE_ROUTE = "/_local/phone/replies"
 AUTHORIZER_FUNCTION = "AuthorizerFunction"
+
+
+def _notices_on(api: ModuleType, clock: DemoClock) -> None:
+    """The API's notices judged on the demo's clock. A notice goes out at once, so its ETA
+    and the recipient's quiet hours must be read on the clock the sender runs on (which the
+    demo moves days ahead); bookings stay on the real clock."""
+    services = services_from_env()
+    notices = NoticeService(
+        AppointmentRepository(services.settings.due_shards),
+        services.tenants,
+        services.contacts,
+        NoticeStore(),
+        lambda: build_send_queue(services.settings.send_queue_url, services.settings.region),
+        clock,
+    )
+    moved = replace(services, notices=notices)
+    api.__dict__["services_from_env"] = lambda: moved
 
 
 class LocalReach(Startable):
@@ -89,9 +112,11 @@ class LocalReach(Startable):
         try:
             # The handlers read their environment at import, as in a Lambda cold start, so
             # they are loaded only once the embedded AWS has set it.
+            api = load_function(self.template, API_FUNCTION, REGION)
+            _notices_on(api.module, self.clock)
             gateway = LocalGateway(
                 authorizer=load_function(self.template, AUTHORIZER_FUNCTION, REGION),
-                api=load_function(self.template, API_FUNCTION, REGION),
+                api=api,
                 rest_api=rest_api_of(self.template, API_FUNCTION),
                 region=REGION,
             )

@@ -34,10 +34,12 @@ from reach.domain.models import (
     CustomerStatus,
     Reminder,
 )
+from reach.domain.notices import MAX_LINK_LENGTH, MAX_NOTICE_PARTS, Notice, NoticeType
 from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
 from reach.services.consent import source_kind
+from reach.services.notices import NoticeRequest
 
 
 def _domain(check: Callable[[str], str]) -> AfterValidator:
@@ -418,6 +420,64 @@ class AppointmentView(BaseModel):
         )
 
 
+class NoticeRequestBody(BaseModel):
+    """A field-service notice: the technician is on the way, or running late."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: NoticeType = Field(description="on_the_way, or delayed (with the new time)")
+    eta: Annotated[AwareDatetime, IsoTimestamp] | None = Field(
+        default=None,
+        description="When the technician should arrive: ISO 8601 with offset, in the future "
+        "and at most 12 hours ahead. Give this or eta_minutes, not both",
+        examples=["2099-03-06T10:40:00-06:00"],
+    )
+    eta_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=720,
+        strict=True,
+        description="Minutes from now until the technician should arrive (1 to 720)",
+        examples=[25],
+    )
+    link: str | None = Field(
+        default=None,
+        min_length=9,
+        max_length=MAX_LINK_LENGTH,
+        description="An https URL appended to the text (e.g. live tracking). It counts toward "
+        f"the SMS parts: a notice longer than {MAX_NOTICE_PARTS} parts is refused, naming link",
+        examples=["https://track.example.com/t/8f3k2"],
+    )
+
+    def to_request(self) -> NoticeRequest:
+        return NoticeRequest(
+            type=self.type, eta=self.eta, eta_minutes=self.eta_minutes, link=self.link
+        )
+
+
+class NoticeView(BaseModel):
+    """A notice's message as it was asked for: ``queued`` for the send queue."""
+
+    id: str
+    type: NoticeType
+    status: str = Field(description="queued when asked; then sending, sent, skipped or failed")
+    eta: datetime = Field(description="In the appointment's time zone")
+    link: str | None = None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, notice: Notice, zone_name: str) -> NoticeView:
+        zone = load_zone(zone_name)
+        return cls(
+            id=notice.notice_id,
+            type=notice.type,
+            status=notice.status.value,
+            eta=notice.eta.astimezone(zone),
+            link=notice.link,
+            created_at=notice.created_at.astimezone(zone),
+        )
+
+
 class AppointmentList(BaseModel):
     items: list[AppointmentView]
     next_token: str | None = Field(description="Pass as next_token for the next page")
@@ -427,6 +487,10 @@ class MessageView(BaseModel):
     """One message of an appointment's conversation, either direction."""
 
     id: str
+    kind: str = Field(
+        description="reminder, notice (a field-service notice), answer (our automatic answer) "
+        "or inbound"
+    )
     direction: str = Field(description="inbound (the recipient's reply) or outbound (ours)")
     status: str = Field(
         description="received (inbound); sent, failed, skipped, sending or retry (outbound); "
@@ -456,6 +520,7 @@ class MessageView(BaseModel):
         zone = load_zone(zone_name)
         return cls(
             id=message.message_id,
+            kind=message.kind.value,
             direction=message.direction,
             status=message.status,
             reason=message.reason,

@@ -124,6 +124,11 @@ class ContactRepository:
         """The contact item's key, for a batch read."""
         return ItemKey(TenantsTableItem, contact_pk(tenant_id, phone), CONTACT_SK)
 
+    @staticmethod
+    def consent_check(tenant_id: str, phone: str) -> ConsentCheck:
+        """A transaction part that holds while the recipient has not opted out."""
+        return ConsentCheck(tenant_id, phone)
+
     def for_sending(
         self, found: Mapping[ItemKey, Any], tenant_id: str, phone: str
     ) -> ContactForSending:

@@ -26,8 +26,10 @@ from pynamodb.transactions import TransactWrite
 from reach.data.messages import MessageRepository
 from reach.data.tables import (
     AppointmentsTableItem,
+    NoticeItem,
     ReminderItem,
     appointment_pk,
+    notice_sk,
     reminder_sk,
     strings,
 )
@@ -44,9 +46,14 @@ from reach.domain.models import Reminder
 
 @dataclass(frozen=True)
 class ReminderKey:
+    """An outbound message's item in its appointment's partition. ``item`` names which
+    family (``reminder``, ``notice``): the lifecycle's transitions work on either, since both
+    carry the attributes they write."""
+
     tenant_id: str
     appointment_id: str
     reminder_id: str
+    item: str = "reminder"
 
 
 @dataclass(frozen=True)
@@ -467,20 +474,36 @@ class TransactionConflicts(RuntimeError):
         super().__init__(f"{count} reminder change(s) collided with other transactions")
 
 
-def _item(key: ReminderKey) -> ReminderItem:
-    return ReminderItem(
-        pk=appointment_pk(key.tenant_id, key.appointment_id), sk=reminder_sk(key.reminder_id)
-    )
+def _item(key: ReminderKey) -> ReminderItem | NoticeItem:
+    pk = appointment_pk(key.tenant_id, key.appointment_id)
+    if key.item == NOTICE_ITEM:
+        return NoticeItem(pk=pk, sk=notice_sk(key.reminder_id))
+    if key.item != "reminder":
+        raise ValueError(f"no outbound item family {key.item!r}")
+    return ReminderItem(pk=pk, sk=reminder_sk(key.reminder_id))
+
+
+#: ``ReminderKey.item`` of a field-service notice.
+NOTICE_ITEM = "notice"
 
 
 def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bool:
-    return _transition(key, actions, condition) is not None
+    """One conditional change of any item family; whether it took."""
+    try:
+        _item(key).update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _transition(
     key: ReminderKey, actions: list[Action], condition: Condition
 ) -> ReminderState | None:
     item = _item(key)
+    if not isinstance(item, ReminderItem):
+        raise TypeError("only a reminder has a ReminderState")
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as error:

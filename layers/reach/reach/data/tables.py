@@ -11,6 +11,8 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``... / appointment``              the appointment; GSIs by_start and by_status list it
   ``... / appointment#reminder#<id>`` a reminder; while pending it carries due_shard/due_at and
                                      so sits in the sparse ``due`` GSI the dispatcher queries
+  ``... / notice#<id>``             a field-service notice (and ``notice#last#<type>``,
+                                     ``notice#key#<key>``: how a repeated request finds it)
   ``... / message#<time>#<id>``      one SMS of the appointment's conversation, either direction
   ``providermsg#<id> / providermsg`` provider message id -> our message (replies, receipts)
   ``<tenant>#contact#<e164> / message#...``  replies that matched no appointment
@@ -266,6 +268,39 @@ class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
     due = ByDueIndex()
 
 
+class NoticeItem(AppointmentsTableItem, discriminator="notice"):
+    """A field-service notice (reach.data.notices owns it). It carries the attributes the
+    ``ReminderLifecycle`` transitions write, so a notice moves queued -> sending -> final
+    like a reminder; it never enters the ``due`` index (it has no ``due_shard``)."""
+
+    notice_id = UnicodeAttribute()
+    notice_type = UnicodeAttribute()
+    eta = UTCDateTimeAttribute()
+    link = UnicodeAttribute(null=True)
+    #: The appointment's reminder plan when the notice was asked for: a reschedule since
+    #: makes it stale.
+    appointment_plan = NumberAttribute()
+    phone = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    claim_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message_id = UnicodeAttribute(null=True)
+    #: Written by the lifecycle's leases; without a due_shard the item stays out of the index.
+    due_at = UTCDateTimeAttribute(null=True)
+    send_at = UTCDateTimeAttribute(null=True)
+
+
+class NoticeMarkItem(AppointmentsTableItem, discriminator="notice_mark"):
+    """Which notice a repeat of a request gets: the latest of a type (``notice#last#<type>``,
+    with its ETA) or the one an ``Idempotency-Key`` made (``notice#key#<key>``)."""
+
+    notice_id = UnicodeAttribute()
+    eta = UTCDateTimeAttribute(null=True)
+
+
 class MessageItem(AppointmentsTableItem, discriminator="message"):
     """One SMS of a conversation, either direction (reach.data.messages owns it)."""
 
@@ -336,6 +371,19 @@ def reminder_sk(reminder_id: str) -> str:
     # Under the appointment's own sort key, so that reading an appointment with its reminders
     # is one Query on begins_with("appointment"), which skips the conversation's messages.
     return f"{APPOINTMENT_SK}#reminder#{reminder_id}"
+
+
+def notice_sk(notice_id: str) -> str:
+    # Outside the "appointment" prefix: reading an appointment with its reminders skips it.
+    return f"notice#{notice_id}"
+
+
+def notice_last_sk(notice_type: str) -> str:
+    return f"notice#last#{notice_type}"
+
+
+def notice_key_sk(idempotency_key: str) -> str:
+    return f"notice#key#{idempotency_key}"
 
 
 def message_sk(created_at: datetime, message_id: str) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from reach.data.batch_reads import ItemKey
 from reach.data.numbers import number_item
 from reach.data.tables import (
     KEY_LOOKUP_SK,
@@ -68,6 +70,16 @@ class TenantRepository:
         except DoesNotExist as error:
             raise NotFound(f"tenant {tenant_id} not found") from error
         return _tenant(item)
+
+    @staticmethod
+    def profile_key(tenant_id: str) -> ItemKey:
+        """The tenant's profile item, for a batch read."""
+        return ItemKey(TenantsTableItem, tenant_pk(tenant_id), PROFILE_SK)
+
+    @staticmethod
+    def from_found(found: Mapping[ItemKey, Any], key: ItemKey) -> Tenant | None:
+        item = found.get(key)
+        return _tenant(item) if isinstance(item, TenantProfileItem) else None
 
     def get_with_templates(self, tenant_id: str) -> tuple[Tenant, dict[tuple[str, str], str]]:
         """The tenant and its template overrides, (kind, language) -> text: one Query."""

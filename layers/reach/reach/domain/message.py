@@ -22,6 +22,8 @@ class MessageKind(StrEnum):
 
     #: An appointment reminder the sender sent (or tried to).
     REMINDER = "reminder"
+    #: A field-service notice (the technician is on the way, or running late).
+    NOTICE = "notice"
     #: Our automatic answer to a recipient's reply.
     ANSWER = "answer"
     #: A text a recipient sent us.

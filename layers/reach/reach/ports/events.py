@@ -45,6 +45,8 @@ class EventType(StrEnum):
     """A reply about a service visit that Reach did not understand: a person should read it."""
     APPOINTMENT_COMPLETED = "AppointmentCompleted"
     APPOINTMENT_NO_SHOW = "AppointmentNoShow"
+    NOTICE_SENT = "NoticeSent"
+    """A field-service notice went to the provider (``notice_type``, ``eta``)."""
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.

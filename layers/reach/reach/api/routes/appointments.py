@@ -8,7 +8,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 
 from reach.api.routes.common import (
@@ -27,6 +27,8 @@ from reach.api.schemas import (
     MessageList,
     MessageOrder,
     MessageView,
+    NoticeRequestBody,
+    NoticeView,
     UpdateAppointmentRequest,
 )
 from reach.domain.errors import InvalidInput
@@ -174,9 +176,58 @@ def no_show_appointment(id: AppointmentId) -> AppointmentView:
     return AppointmentView.of(appointment)
 
 
+_NOTICE_ERRORS = errors(
+    "No such appointment for this tenant",
+    {
+        409: "No notice was sent: the appointment is closed (`appointment_closed`), the "
+        "recipient opted out (`opted_out`), or it is the recipient's quiet hours "
+        "(`quiet_hours`; the message says until when: a notice is never held)",
+        503: "The notice could not be queued; it is recorded as failed: ask again",
+    },
+)
+
+
+@router.post(
+    "/appointments/<id>/notices",
+    summary="Tell the customer the technician is on the way, or running late; sent at once",
+    responses={
+        202: documented("Accepted: the notice is queued for sending", NoticeView),
+        200: documented(
+            "A repeat (the same Idempotency-Key, or the same type with an ETA within 5 "
+            "minutes of the type's latest notice): the first notice, not sent again",
+            NoticeView,
+        ),
+        **_NOTICE_ERRORS,
+    },
+)
+def create_notice(
+    id: AppointmentId,
+    body: Annotated[NoticeRequestBody, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=128,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Repeating a request with the same key answers with the first notice",
+        ),
+    ] = None,
+) -> Response[NoticeView]:
+    asked = services().notices.ask(tenant_id(), id, body.to_request(), idempotency_key)
+    if asked.created:
+        metrics.add_metric(name="NoticeAsked", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=(HTTPStatus.ACCEPTED if asked.created else HTTPStatus.OK).value,
+        content_type=content_types.APPLICATION_JSON,
+        body=NoticeView.of(asked.notice, asked.zone),
+    )
+
+
 @router.get(
     "/appointments/<id>/messages",
-    summary="The appointment's conversation: reminders, replies and answers, oldest first "
+    summary="The appointment's conversation: reminders, notices, replies and answers, oldest "
+    "first "
     "(or newest first), a page at a time",
     responses={
         200: documented("A page of the conversation", MessageList),

@@ -1,10 +1,12 @@
 """Sending outbound texts: one send path, and the kinds of message it sends.
 
 ``path`` owns the steps every text goes through; ``kind`` is the interface each outbound kind
-implements (its docstring is the checklist for adding one); ``reminder`` is the first kind.
+implements (its docstring is the checklist for adding one); ``reminder`` is the first kind,
+``notice`` the second.
 """
 
-from reach.services.sending.kind import OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+from reach.services.sending.notice import NoticeKind, NoticeToSend
 from reach.services.sending.path import (
     DEADLINE_MARGIN,
     MAX_RECEIVES,
@@ -22,7 +24,10 @@ __all__ = [
     "DEADLINE_MARGIN",
     "MAX_RECEIVES",
     "SENDING_LEASE",
+    "AnnouncesSent",
     "Delivery",
+    "NoticeKind",
+    "NoticeToSend",
     "OutboundKind",
     "Outgoing",
     "RedeliverLater",

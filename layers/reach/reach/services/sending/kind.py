@@ -15,7 +15,8 @@ Adding an outbound kind (a field-service notice, a campaign message, a survey qu
    recorded reason (a campaign message: the campaign is no longer running); ``unchanged``
    is the condition, checked in the start transaction, that they have not changed since;
    ``render`` returns the body from the loaded subject and the tenant's wording;
-   ``failure_event`` names the failed message for the tenant's bus.
+   ``failure_event`` names the failed message for the tenant's bus; ``sent_event``
+   (optional, ``AnnouncesSent``) the sent one.
 2. Register it: add an instance to ``kinds`` in ``reach.wiring.build_sender``, with the
    repositories it reads.
 3. Nothing else in the path changes. The queue message names its kind (``kind``), and the
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class Outgoing[Subject]:
     #: Whether the healthcare caps (daily and weekly, clinic visits) apply to it.
     capped: bool
     subject: Subject
+    #: Whether quiet hours or the caps may hold it for later. False (a notice: a stale ETA is
+    #: worse than none): what would hold it skips it instead.
+    holds: bool = True
 
 
 @dataclass(frozen=True)
@@ -111,3 +115,14 @@ class OutboundKind[Subject](Protocol):
     ) -> DomainEvent:
         """The event that tells the tenant this message could not be delivered."""
         ...
+
+
+@runtime_checkable
+class AnnouncesSent[Subject](Protocol):
+    """Optional for an ``OutboundKind``: the event that tells the tenant the message went
+    (``NoticeSent``). The path publishes it once the send is recorded; a kind without it (a
+    reminder) announces nothing."""
+
+    def sent_event(
+        self, outgoing: Outgoing[Subject], occurred_at: datetime, message_id: str
+    ) -> DomainEvent | None: ...

@@ -51,7 +51,7 @@ from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
 from reach.services.dispatch import CLAIM_LEASE
-from reach.services.sending.kind import OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
 from reach.services.sending.slots import SlotBook
 
 _log = logging.getLogger("reach-sender")
@@ -168,6 +168,8 @@ class _Outcomes:
     results: list[SendResult | None]
     transitions: list[tuple[int, Transition, SendResult]] = field(default_factory=list)
     failures: list[tuple[int, DomainEvent]] = field(default_factory=list)
+    #: Events of messages that went (``AnnouncesSent``), published once recorded as sent.
+    sent: list[tuple[int, DomainEvent]] = field(default_factory=list)
 
     def record(self, index: int, transition: Transition, result: SendResult) -> None:
         self.transitions.append((index, transition, result))
@@ -251,7 +253,8 @@ class SendPath:
 
     def _message(self, delivery: Delivery) -> _Message:
         queued = delivery.queued
-        key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
+        # The queue's kind names the item family the message is stored as.
+        key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id, queued.kind)
         return _Message(queued, key, self._kinds.get(queued.kind), delivery.receive_count)
 
     def _read(self, messages: Sequence[_Message]) -> dict[ItemKey, Any]:
@@ -444,7 +447,7 @@ class SendPath:
             encoding=encoding,
             provider=self._sms.name,
             provider_message_id=None,
-            reminder_id=message.key.reminder_id,
+            reminder_id=message.key.reminder_id if message.key.item == "reminder" else None,
             appointment_id=message.key.appointment_id,
             created_at=now,
             updated_at=now,
@@ -484,6 +487,9 @@ class SendPath:
             return
         record = replace(record, provider_message_id=sent.provider_message_id)
         transition, _ = self._end(message, SendOutcome.SENT, None, record=record)
+        announced = self._sent_event(message, record)
+        if announced is not None:
+            outcomes.sent.append((index, announced))
         outcomes.record(
             index,
             transition,
@@ -512,12 +518,18 @@ class SendPath:
                 for index, event in outcomes.failures
                 if (ended := outcomes.results[index]) and ended.outcome is SendOutcome.FAILED
             ]
+            + [
+                event
+                for index, event in outcomes.sent
+                if (ended := outcomes.results[index]) and ended.outcome is SendOutcome.SENT
+            ]
         )
 
     def _publish(self, events: list[DomainEvent]) -> None:
-        """Tell tenants their messages could not be delivered (``DeliveryFailed``).
+        """Tell tenants their messages could not be delivered (``DeliveryFailed``), or went
+        (a kind's ``sent_event``, e.g. ``NoticeSent``), in as few PutEvents as the bus takes.
 
-        The failures are recorded already and a redelivery of the queue message finds them
+        The outcomes are recorded already and a redelivery of the queue message finds them
         final, so a bus that fails here cannot be retried through the queue: it is logged for
         the operator, and each message's status stays readable through the API.
         """
@@ -526,7 +538,7 @@ class SendPath:
         try:
             self._events.publish(events)
         except EventPublishError:
-            _log.exception("DeliveryFailed could not be published", extra={"count": len(events)})
+            _log.exception("send events could not be published", extra={"count": len(events)})
 
     # --- the decisions' transitions --------------------------------------------------------
 
@@ -558,6 +570,8 @@ class SendPath:
     def _hold(
         self, message: _Message, until: datetime, reason: str, now: datetime
     ) -> tuple[Transition, SendResult]:
+        if not _decided(message)[0].holds:  # worthless later: skipped for what held it
+            return self._end(message, SendOutcome.SKIPPED, reason.removeprefix("held_"), now)
         transition = self._reminders.holding(
             message.key, message.queued.claim_id, until, reason, now, started=message.started
         )
@@ -597,6 +611,12 @@ class SendPath:
             return
         at, message.capped_at = message.capped_at, None
         self._contacts.release_clinic_send(message.outgoing.tenant_id, message.outgoing.phone, at)
+
+    def _sent_event(self, message: _Message, record: Message) -> DomainEvent | None:
+        kind = _kind(message)
+        if not isinstance(kind, AnnouncesSent):  # the hook is optional
+            return None
+        return kind.sent_event(_decided(message)[0], record.created_at, record.message_id)
 
     def _failure_event(self, message: _Message, reason: str, record: Message) -> DomainEvent:
         return _kind(message).failure_event(

@@ -116,6 +116,12 @@ class ReminderKind:
             message_id=message_id,
         )
 
+    def sent_event(
+        self, outgoing: Outgoing[ReminderToSend], occurred_at: datetime, message_id: str
+    ) -> DomainEvent | None:
+        """A reminder that went announces nothing: replies and receipts tell its story."""
+        return None
+
 
 def reminder_key(queued: QueuedReminder) -> ItemKey:
     return ItemKey(

@@ -1,0 +1,250 @@
+"""Field-service notices in their appointment's partition, and the marks that make a
+repeated request answer with the notice it already made.
+
+A notice is written already claimed (``queued``, with a claim id) in one transaction with:
+the recipient's consent (not opted out), the appointment still open and on its plan, the
+type's latest-notice mark (moved on the version read, so two concurrent requests cannot both
+pass as new) and, with an ``Idempotency-Key``, that key's mark. From then on the notice moves
+through ``ReminderLifecycle`` like a reminder (``ReminderKey(..., item="notice")``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from reach.data.batch_reads import ItemKey
+from reach.data.reminders import NOTICE_ITEM, Guard, ReminderKey, ReminderLifecycle
+from reach.data.tables import (
+    APPOINTMENT_SK,
+    AppointmentItem,
+    AppointmentsTableItem,
+    NoticeItem,
+    NoticeMarkItem,
+    appointment_pk,
+    notice_key_sk,
+    notice_last_sk,
+    notice_sk,
+)
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    TrackedTransaction,
+    cancelled_by,
+    failed_positions,
+)
+from reach.domain.message import MessageStatus
+from reach.domain.models import AppointmentStatus
+from reach.domain.notices import Notice, NoticeType
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A mark as read: the notice it points at (and, for a type's latest, its ETA)."""
+
+    notice_id: str
+    eta: datetime | None
+
+
+class Refusal(Enum):
+    """Which part of a notice's write refused it."""
+
+    OPTED_OUT = "opted_out"
+    CLOSED = "closed"
+    #: Another request moved a mark meanwhile: read the marks again and decide again.
+    RACED = "raced"
+
+
+@dataclass(frozen=True)
+class StillOpen:
+    """The appointment is open and still on ``plan``: a notice goes on a visit that will
+    happen when it was asked about. A reply that only confirms (a new version, the same
+    plan) leaves it valid."""
+
+    tenant_id: str
+    appointment_id: str
+    plan: int
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        open_statuses = [s.value for s in AppointmentStatus if not s.is_closed]
+        on_plan: Condition = (AppointmentItem.plan_version == self.plan) | (
+            AppointmentItem.plan_version.does_not_exist() & (AppointmentItem.version == self.plan)
+        )
+        transaction.condition_check(
+            AppointmentItem,
+            appointment_pk(self.tenant_id, self.appointment_id),
+            APPOINTMENT_SK,
+            condition=AppointmentItem.status.is_in(*open_statuses) & on_plan,
+        )
+
+
+class NoticeStore:
+    def __init__(self, lifecycle: ReminderLifecycle | None = None) -> None:
+        self._lifecycle = lifecycle or ReminderLifecycle()
+
+    @staticmethod
+    def item_key(tenant_id: str, appointment_id: str, notice_id: str) -> ItemKey:
+        return ItemKey(
+            AppointmentsTableItem, appointment_pk(tenant_id, appointment_id), notice_sk(notice_id)
+        )
+
+    @staticmethod
+    def mark_keys(
+        tenant_id: str, appointment_id: str, notice_type: NoticeType, idempotency_key: str | None
+    ) -> list[ItemKey]:
+        """The type's latest-notice mark, then the key's mark (when there is a key)."""
+        pk = appointment_pk(tenant_id, appointment_id)
+        keys = [ItemKey(AppointmentsTableItem, pk, notice_last_sk(notice_type.value))]
+        if idempotency_key is not None:
+            keys.append(ItemKey(AppointmentsTableItem, pk, notice_key_sk(idempotency_key)))
+        return keys
+
+    @staticmethod
+    def mark_from(found: Mapping[ItemKey, Any], key: ItemKey) -> Mark | None:
+        item = found.get(key)
+        return Mark(item.notice_id, item.eta) if isinstance(item, NoticeMarkItem) else None
+
+    @staticmethod
+    def from_found(found: Mapping[ItemKey, Any], key: ItemKey) -> Notice | None:
+        item = found.get(key)
+        return _notice(item) if isinstance(item, NoticeItem) else None
+
+    def get(self, tenant_id: str, appointment_id: str, notice_id: str) -> Notice | None:
+        try:
+            item = NoticeItem.get(appointment_pk(tenant_id, appointment_id), notice_sk(notice_id))
+        except DoesNotExist:
+            return None
+        return _notice(item)
+
+    def create(
+        self,
+        notice: Notice,
+        *,
+        latest: Mark | None,
+        idempotency_key: str | None,
+        consent: Guard,
+    ) -> Refusal | None:
+        """Write the claimed notice with its marks, if consent holds, the appointment is
+        still open on the notice's plan and the type's latest mark is still ``latest``.
+        None when written, else the part that refused."""
+        pk = appointment_pk(notice.tenant_id, notice.appointment_id)
+        transaction = TrackedTransaction(
+            connection=AppointmentsTableItem._get_connection().connection
+        )
+        try:
+            with transaction:
+                transaction.owner = 0
+                transaction.save(_item(notice), condition=NoticeItem.pk.does_not_exist())
+                mark = NoticeMarkItem(
+                    pk=pk,
+                    sk=notice_last_sk(notice.type.value),
+                    tenant_id=notice.tenant_id,
+                    appointment_id=notice.appointment_id,
+                    notice_id=notice.notice_id,
+                    eta=notice.eta,
+                )
+                same: Condition = (
+                    NoticeMarkItem.pk.does_not_exist()
+                    if latest is None
+                    else NoticeMarkItem.notice_id == latest.notice_id
+                )
+                transaction.save(mark, condition=same)
+                if idempotency_key is not None:
+                    keyed = NoticeMarkItem(
+                        pk=pk,
+                        sk=notice_key_sk(idempotency_key),
+                        tenant_id=notice.tenant_id,
+                        appointment_id=notice.appointment_id,
+                        notice_id=notice.notice_id,
+                    )
+                    transaction.save(keyed, condition=NoticeMarkItem.pk.does_not_exist())
+                transaction.owner = 1
+                consent.add_to(transaction)
+                transaction.owner = 2
+                StillOpen(notice.tenant_id, notice.appointment_id, notice.plan).add_to(transaction)
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
+            if 2 in failed:
+                return Refusal.CLOSED
+            if 1 in failed:
+                return Refusal.OPTED_OUT
+            return Refusal.RACED
+        return None
+
+    def abandon(
+        self, notice: Notice, reason: str, now: datetime, idempotency_key: str | None
+    ) -> bool:
+        """A notice that could not be queued: failed with ``reason``, and its marks removed,
+        so that asking again makes a new one rather than answering with this failure."""
+        if notice.claim_id is None:
+            raise ValueError("only a claimed notice is abandoned")
+        transition = self._lifecycle.finishing(
+            notice_key(notice), notice.claim_id, MessageStatus.FAILED, reason, now, started=False
+        )
+        if not self._lifecycle.apply([transition])[0]:
+            return False
+        pk = appointment_pk(notice.tenant_id, notice.appointment_id)
+        sort_keys: Sequence[str] = [notice_last_sk(notice.type.value)]
+        if idempotency_key is not None:
+            sort_keys = [*sort_keys, notice_key_sk(idempotency_key)]
+        for sk in sort_keys:
+            try:
+                NoticeMarkItem(pk=pk, sk=sk).delete(
+                    condition=NoticeMarkItem.notice_id == notice.notice_id
+                )
+            except DeleteError as error:  # a mark another notice took since stays its
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        return True
+
+
+def notice_key(notice: Notice) -> ReminderKey:
+    """The notice's key for the lifecycle's transitions."""
+    return ReminderKey(notice.tenant_id, notice.appointment_id, notice.notice_id, NOTICE_ITEM)
+
+
+def _item(notice: Notice) -> NoticeItem:
+    return NoticeItem(
+        pk=appointment_pk(notice.tenant_id, notice.appointment_id),
+        sk=notice_sk(notice.notice_id),
+        tenant_id=notice.tenant_id,
+        appointment_id=notice.appointment_id,
+        notice_id=notice.notice_id,
+        notice_type=notice.type.value,
+        eta=notice.eta,
+        link=notice.link,
+        appointment_plan=notice.plan,
+        phone=notice.phone,
+        status=notice.status.value,
+        reason=notice.reason,
+        created_at=notice.created_at,
+        updated_at=notice.created_at,
+        claim_id=notice.claim_id,
+        attempts=1,
+    )
+
+
+def _notice(item: NoticeItem) -> Notice:
+    return Notice(
+        tenant_id=item.tenant_id,
+        appointment_id=item.appointment_id,
+        notice_id=item.notice_id,
+        type=NoticeType(item.notice_type),
+        eta=item.eta,
+        link=item.link,
+        phone=item.phone,
+        plan=int(item.appointment_plan),
+        status=MessageStatus(item.status),
+        created_at=item.created_at,
+        claim_id=item.claim_id,
+        reason=item.reason,
+    )

@@ -1,0 +1,264 @@
+"""Asking for a field-service notice: POST /appointments/{id}/notices.
+
+The request is checked against what every text obeys before anything is written, so the
+caller hears at once what would stop it: an appointment that is closed (409), a recipient who
+opted out (409 ``opted_out``), the recipient's quiet hours (409 ``quiet_hours``, with the time
+it could go: a notice is never held, a stale ETA is worse than none). The notice is then
+written already claimed and put on the send queue, where the send path takes it like any
+text, re-checking consent, quiet hours, the caps and pacing.
+
+The same notice asked twice is made once: the same ``Idempotency-Key``, or the same type with
+an ETA within five minutes of the type's latest notice, answers with that notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reach.clock import Clock
+from reach.data.appointments import AppointmentRepository
+from reach.data.batch_reads import BatchReader
+from reach.data.contacts import ContactRepository
+from reach.data.notices import Mark, NoticeStore, Refusal
+from reach.data.reminders import NOTICE_ITEM
+from reach.data.tenants import TenantRepository
+from reach.domain.errors import Conflict, InvalidInput, NotFound, ReachError
+from reach.domain.message import MessageStatus
+from reach.domain.models import Appointment, Tenant
+from reach.domain.notices import (
+    SAME_ETA,
+    Notice,
+    NoticeText,
+    NoticeType,
+    checked_eta,
+    checked_link,
+    checked_parts,
+    render_notice,
+)
+from reach.domain.quiet_hours import QuietHours
+from reach.domain.zones import load_zone
+from reach.ports.send_queue import QueuedReminder, SendQueue
+
+_log = logging.getLogger("reach-api")
+
+#: Writes tried when other requests for the same appointment keep moving its marks.
+_ATTEMPTS = 3
+
+
+class RecipientOptedOut(Conflict):
+    """The recipient opted out: the notice is not sent, and nothing is stored."""
+
+    code = "opted_out"
+
+
+class InQuietHours(Conflict):
+    """The recipient's quiet hours (docs/facts.md#quiet-hours): a notice is never held, so
+    it is refused."""
+
+    code = "quiet_hours"
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(
+            f"it is quiet hours for the recipient until {until.isoformat()}; "
+            "a notice is not held: ask again then, with a fresh ETA"
+        )
+        self.until = until
+
+
+class AppointmentClosed(Conflict):
+    code = "appointment_closed"
+
+
+class QueueUnavailable(ReachError):
+    """The send queue refused the notice; it is recorded as failed, ask again."""
+
+    code = "unavailable"
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    type: NoticeType
+    eta: datetime | None = None
+    eta_minutes: int | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class NoticeAsked:
+    notice: Notice
+    #: False: a repeat, answered with the notice the first request made.
+    created: bool
+    zone: str
+
+
+class NoticeService:
+    def __init__(
+        self,
+        appointments: AppointmentRepository,
+        tenants: TenantRepository,
+        contacts: ContactRepository,
+        notices: NoticeStore,
+        queue: Callable[[], SendQueue],
+        clock: Clock,
+        *,
+        reader: BatchReader | None = None,
+        new_id: Callable[[], str] = lambda: f"ntc_{uuid.uuid4().hex}",
+    ) -> None:
+        self._appointments = appointments
+        self._tenants = tenants
+        self._contacts = contacts
+        self._notices = notices
+        #: Built on first use: an API call that asks for no notice makes no SQS client.
+        self._queue = queue
+        self._clock = clock
+        self._reader = reader or BatchReader()
+        self._new_id = new_id
+
+    def ask(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        request: NoticeRequest,
+        idempotency_key: str | None = None,
+    ) -> NoticeAsked:
+        now = self._clock()
+        eta = _eta(request, now)
+        link = checked_link(request.link) if request.link is not None else None
+        for _ in range(_ATTEMPTS):
+            asked = self._try(tenant_id, appointment_id, request.type, eta, link, idempotency_key)
+            if asked is not None:
+                return asked
+        raise Conflict("other requests for this appointment's notices keep racing; ask again")
+
+    def _try(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        notice_type: NoticeType,
+        eta: datetime,
+        link: str | None,
+        idempotency_key: str | None,
+    ) -> NoticeAsked | None:
+        """One read and one write; None when another request moved a mark meanwhile."""
+        appointment_key = self._appointments.item_key(tenant_id, appointment_id)
+        tenant_key = self._tenants.profile_key(tenant_id)
+        mark_keys = self._notices.mark_keys(tenant_id, appointment_id, notice_type, idempotency_key)
+        found = self._reader.read([appointment_key, tenant_key, *mark_keys])
+        appointment = self._appointments.from_found(found, appointment_key)
+        tenant = self._tenants.from_found(found, tenant_key)
+        if appointment is None or tenant is None:
+            raise NotFound(f"appointment {appointment_id} not found")
+        latest = self._notices.mark_from(found, mark_keys[0])
+        keyed = self._notices.mark_from(found, mark_keys[1]) if idempotency_key else None
+        repeat = _repeat_of(latest, keyed, eta)
+        if repeat is not None:
+            earlier = self._notices.get(tenant_id, appointment_id, repeat)
+            if earlier is not None:
+                return NoticeAsked(earlier, created=False, zone=appointment.timezone)
+        now = self._clock()
+        notice = self._checked(appointment, tenant, notice_type, eta, link, now)
+        refusal = self._notices.create(
+            notice,
+            latest=latest,
+            idempotency_key=idempotency_key,
+            consent=self._contacts.consent_check(tenant_id, appointment.phone),
+        )
+        if refusal is Refusal.RACED:
+            return None
+        if refusal is Refusal.OPTED_OUT:
+            raise RecipientOptedOut("the recipient opted out of texts; no notice was sent")
+        if refusal is Refusal.CLOSED:
+            raise AppointmentClosed("the appointment was closed or rescheduled meanwhile")
+        self._enqueue(notice, tenant, idempotency_key)
+        return NoticeAsked(notice, created=True, zone=appointment.timezone)
+
+    def _checked(
+        self,
+        appointment: Appointment,
+        tenant: Tenant,
+        notice_type: NoticeType,
+        eta: datetime,
+        link: str | None,
+        now: datetime,
+    ) -> Notice:
+        """The notice to write, once it passes what would stop it being sent now."""
+        if appointment.status.is_closed:
+            raise AppointmentClosed(
+                f"the appointment is {appointment.status.value}: no notice goes on it"
+            )
+        zone = load_zone(appointment.timezone)
+        quiet = QuietHours.parse(tenant.quiet_hours).period_at(now, zone)
+        if quiet is not None:
+            raise InQuietHours(quiet.ends.astimezone(zone))
+        text = NoticeText(notice_type, eta, link)
+        checked_parts(
+            render_notice(
+                text,
+                language=appointment.language,
+                zone=zone,
+                org_name=tenant.name,
+                technician_name=appointment.technician_name,
+                starts_at=appointment.starts_at,
+                window_ends_at=appointment.window_ends_at,
+            )
+        )
+        return Notice(
+            tenant_id=appointment.tenant_id,
+            appointment_id=appointment.appointment_id,
+            notice_id=self._new_id(),
+            type=notice_type,
+            eta=eta,
+            link=link,
+            phone=appointment.phone,
+            plan=appointment.current_plan,
+            status=MessageStatus.QUEUED,
+            created_at=now,
+            claim_id=uuid.uuid4().hex,
+        )
+
+    def _enqueue(self, notice: Notice, tenant: Tenant, idempotency_key: str | None) -> None:
+        assert notice.claim_id is not None
+        queued = QueuedReminder(
+            tenant_id=notice.tenant_id,
+            appointment_id=notice.appointment_id,
+            reminder_id=notice.notice_id,
+            claim_id=notice.claim_id,
+            kind=NOTICE_ITEM,  # the queue's kind names the item family too
+            phone=notice.phone,
+            origination=tenant.sender_number,
+        )
+        try:
+            failed = self._queue().enqueue([queued])
+        except Exception:  # any failure to queue: recorded, never lost silently
+            _log.exception("a notice could not be queued")
+            failed = [queued]
+        if failed:
+            self._notices.abandon(notice, "enqueue_failed", self._clock(), idempotency_key)
+            raise QueueUnavailable(
+                "the notice could not be queued and was recorded as failed; ask again"
+            )
+
+
+def _eta(request: NoticeRequest, now: datetime) -> datetime:
+    if (request.eta is None) == (request.eta_minutes is None):
+        field = "eta_minutes" if request.eta is not None else "eta"
+        raise InvalidInput(field, "give exactly one of eta and eta_minutes")
+    if request.eta_minutes is not None:
+        if not 1 <= request.eta_minutes <= 720:
+            raise InvalidInput("eta_minutes", "must be from 1 to 720 (12 hours)")
+        return (now + timedelta(minutes=request.eta_minutes)).replace(microsecond=0)
+    assert request.eta is not None
+    return checked_eta(request.eta, now)
+
+
+def _repeat_of(latest: Mark | None, keyed: Mark | None, eta: datetime) -> str | None:
+    """The notice a request repeats: its key's, else the type's latest if its ETA is close."""
+    if keyed is not None:
+        return keyed.notice_id
+    if latest is not None and latest.eta is not None and abs(latest.eta - eta) <= SAME_ETA:
+        return latest.notice_id
+    return None

@@ -1,0 +1,143 @@
+"""Field-service notices, the second outbound kind: "your technician is on the way".
+
+A notice may go while its appointment is open and on the plan it was asked on, and before
+its ETA. The ETA is its deadline and it is never held: a notice that quiet hours (or the
+caps) would hold is skipped, since a stale ETA is worse than none. The caps apply to clinic
+visits only, as for reminders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reach.data.appointments import AppointmentRepository
+from reach.data.batch_reads import ItemKey
+from reach.data.notices import NoticeStore, StillOpen
+from reach.data.reminders import NOTICE_ITEM, Guard
+from reach.domain.models import Appointment, AppointmentKind, Tenant
+from reach.domain.notices import Notice, NoticeText, render_notice
+from reach.domain.zones import load_zone
+from reach.ports.events import DomainEvent, EventType, event_id_for, iso_utc
+from reach.ports.send_queue import QueuedReminder
+from reach.services.sending.kind import Outgoing, Stale
+
+#: The registry name, and the item family the send path moves (``NOTICE_ITEM``).
+NOTICE = NOTICE_ITEM
+
+
+@dataclass(frozen=True)
+class NoticeToSend:
+    notice: Notice
+    appointment: Appointment
+
+
+class NoticeKind:
+    """Notices of field-service (and clinic) visits, re-checked against the appointment."""
+
+    name = NOTICE
+
+    def __init__(self, appointments: AppointmentRepository, notices: NoticeStore) -> None:
+        self._appointments = appointments
+        self._notices = notices
+
+    def wants(self, queued: QueuedReminder) -> Sequence[ItemKey]:
+        return [
+            self._appointments.item_key(queued.tenant_id, queued.appointment_id),
+            self._notices.item_key(queued.tenant_id, queued.appointment_id, queued.reminder_id),
+        ]
+
+    def load(
+        self, queued: QueuedReminder, found: Mapping[ItemKey, Any], now: datetime
+    ) -> Outgoing[NoticeToSend] | Stale:
+        appointment_key, notice_key = self.wants(queued)
+        appointment = self._appointments.from_found(found, appointment_key)
+        notice = self._notices.from_found(found, notice_key)
+        if appointment is None or notice is None:
+            return Stale("appointment_missing" if appointment is None else "notice_missing")
+        if appointment.status.is_closed:
+            return Stale(f"appointment_{appointment.status.value}")
+        if appointment.current_plan != notice.plan:
+            return Stale("rescheduled")
+        if notice.eta <= now:
+            return Stale("past_eta")
+        return Outgoing(
+            tenant_id=appointment.tenant_id,
+            phone=appointment.phone,
+            zone=load_zone(appointment.timezone),
+            deadline=notice.eta,
+            capped=appointment.kind is AppointmentKind.CLINIC_VISIT,
+            subject=NoticeToSend(notice, appointment),
+            holds=False,
+        )
+
+    def unchanged(self, outgoing: Outgoing[NoticeToSend]) -> Guard:
+        # Not the appointment's version: a confirmation or a "running late" reply bumps it
+        # and the notice is no less true. Only a closed or rescheduled visit makes it wrong.
+        notice = outgoing.subject.notice
+        return StillOpen(notice.tenant_id, notice.appointment_id, notice.plan)
+
+    def render(
+        self,
+        outgoing: Outgoing[NoticeToSend],
+        tenant: Tenant,
+        templates: Mapping[tuple[str, str], str],
+    ) -> str:
+        notice, appointment = outgoing.subject.notice, outgoing.subject.appointment
+        return render_notice(
+            NoticeText(notice.type, notice.eta, notice.link),
+            language=appointment.language,
+            zone=outgoing.zone,
+            org_name=tenant.name,
+            technician_name=appointment.technician_name,
+            starts_at=appointment.starts_at,
+            window_ends_at=appointment.window_ends_at,
+        )
+
+    def failure_event(
+        self,
+        outgoing: Outgoing[NoticeToSend],
+        reason: str,
+        occurred_at: datetime,
+        message_id: str | None,
+    ) -> DomainEvent:
+        notice = outgoing.subject.notice
+        ids = {"appointment_id": notice.appointment_id, "notice_id": notice.notice_id}
+        if message_id:
+            ids["message_id"] = message_id
+        return DomainEvent(
+            type=EventType.DELIVERY_FAILED,
+            tenant_id=notice.tenant_id,
+            event_id=event_id_for(
+                EventType.DELIVERY_FAILED, notice.tenant_id, notice.appointment_id, notice.notice_id
+            ),
+            occurred_at=occurred_at,
+            ids=ids,
+            data={"reason": reason, "kind": NOTICE},
+        )
+
+    def sent_event(
+        self, outgoing: Outgoing[NoticeToSend], occurred_at: datetime, message_id: str
+    ) -> DomainEvent:
+        notice = outgoing.subject.notice
+        return notice_sent(notice, occurred_at, message_id)
+
+
+def notice_sent(notice: Notice, occurred_at: datetime, message_id: str) -> DomainEvent:
+    """``NoticeSent``: one per notice, whichever sender recorded it."""
+    return DomainEvent(
+        type=EventType.NOTICE_SENT,
+        tenant_id=notice.tenant_id,
+        event_id=event_id_for(
+            EventType.NOTICE_SENT, notice.tenant_id, notice.appointment_id, notice.notice_id
+        ),
+        occurred_at=occurred_at,
+        ids={
+            "appointment_id": notice.appointment_id,
+            "notice_id": notice.notice_id,
+            "message_id": message_id,
+        },
+        data={"notice_type": notice.type.value, "eta": iso_utc(notice.eta)},
+    )
