@@ -17,9 +17,11 @@ from reach.adapters.sms_fake import RecordingSmsSender
 from reach.data.batch_reads import BatchReader
 from reach.data.contacts import CONTACT_SK, ContactItem, ContactRepository, contact_pk
 from reach.data.numbers import NumberRepository
+from reach.data.pacing import ThroughputGate
 from reach.data.reminders import ReminderLifecycle
 from reach.domain.models import AppointmentKind
 from reach.domain.numbers import OriginationType, Throughput
+from reach.domain.pacing import PacingContention
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms, SmsThrottled
 from reach.services.sending import SENDING_LEASE, Delivery, SendOutcome
@@ -310,3 +312,23 @@ def test_a_recipient_with_no_contact_record_yet_is_texted_and_counted(aws, clini
     # Then it is sent, and the caps' send log starts with it
     assert result.outcome is SendOutcome.SENT
     assert len(ContactRepository().get(clinic.tenant_id, PHONES[0]).recent_sends) == 1
+
+
+def test_a_schedule_that_cannot_be_reserved_gives_the_started_batch_back(
+    aws, clinic, clock, sms, monkeypatch
+):
+    # Given a batch whose texts are started when the number's schedule keeps changing
+    appointments, due = book_all(aws, clinic, clock)
+    queue = MemoryQueue()
+    tick(aws, queue, due)
+
+    def contended(self, parts):
+        raise PacingContention("the schedule kept changing")
+
+    monkeypatch.setattr(ThroughputGate, "reserve", contended)
+    results = make_sender(aws, sms, clock).send_all(take_batch(queue))
+
+    # Then nothing is sent, every message goes back to the queue, and none is left sending
+    assert {(r.outcome, r.reason) for r in results} == {(SendOutcome.RETRY, "pacing_contention")}
+    assert sms.attempts == []
+    assert {reminders_of(aws, a)[0][1] for a in appointments} == {"queued"}

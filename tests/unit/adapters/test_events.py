@@ -93,6 +93,7 @@ def test_event_types_are_the_public_detail_types() -> None:
         "NeedsAttention",
         "AppointmentCompleted",
         "AppointmentNoShow",
+        "NoticeSent",
     ]
 
 

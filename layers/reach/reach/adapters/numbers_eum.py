@@ -25,10 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reach.adapters.sms_base import SDK_CLIENT_CONFIG
+from reach.adapters.sms_base import eum_client
 from reach.domain.numbers import OriginationType
 from reach.ports.numbers import NumberSettings, NumberSetupError, ProviderNumber
 
@@ -56,14 +55,7 @@ class EumNumberProvider:
         region_name: str | None = None,
         endpoint_url: str | None = None,
     ) -> None:
-        # No boto3-stubs package for pinpoint-sms-voice-v2 here (see sms_eum): the client is
-        # Any, and the tests' Stubber checks every parameter against the service model.
-        self.client: Any = client or boto3.client(
-            "pinpoint-sms-voice-v2",
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            config=SDK_CLIENT_CONFIG,
-        )
+        self.client: Any = client or eum_client(region_name, endpoint_url)
 
     def find(self, e164: str) -> ProviderNumber | None:
         request: dict[str, Any] = {"MaxResults": PAGE}

@@ -39,12 +39,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import boto3
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from reach.adapters.opt_outs_sns import error_code, error_field, sdk_errors_as_opt_out_errors
-from reach.adapters.sms_base import SDK_CLIENT_CONFIG
+from reach.adapters.sms_base import eum_client
 from reach.adapters.sms_eum import EndUserMessagingSmsSender
 from reach.domain.masking import mask_phone
 from reach.domain.numbers import tenant_opt_out_list
@@ -91,14 +90,7 @@ class EumOptOutList:
         if not opt_out_list_name:
             raise ValueError("End User Messaging needs an opt-out list name or ARN")
         self.opt_out_list_name = opt_out_list_name
-        # No boto3-stubs package for pinpoint-sms-voice-v2 here (see sms_eum): the client is
-        # Any, and the tests' Stubber checks every parameter against the service model.
-        self.client: Any = client or boto3.client(
-            "pinpoint-sms-voice-v2",
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            config=SDK_CLIENT_CONFIG,
-        )
+        self.client: Any = client or eum_client(region_name, endpoint_url)
         # The SMS sender is kept for its error table only: it makes no call of its own.
         self._sms_errors = EndUserMessagingSmsSender(self.client)
         self._logger = logger or _default_logger
@@ -208,12 +200,7 @@ class EumTenantOptOutLists:
         endpoint_url: str | None = None,
         logger: Logger | None = None,
     ) -> None:
-        self.client: Any = client or boto3.client(
-            "pinpoint-sms-voice-v2",
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            config=SDK_CLIENT_CONFIG,
-        )
+        self.client: Any = client or eum_client(region_name, endpoint_url)
         self._logger = logger
 
     def shared(self) -> None:

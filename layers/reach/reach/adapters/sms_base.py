@@ -259,3 +259,19 @@ def full_jitter_delay(
     """Seconds to wait after ``failed_attempts`` failures: a uniform draw below the capped
     exponential (full jitter, AWS Architecture Blog "Exponential Backoff And Jitter")."""
     return random() * min(cap, base * 2.0 ** (failed_attempts - 1))
+
+
+def eum_client(region_name: str | None, endpoint_url: str | None) -> Any:
+    """An End User Messaging SMS (``pinpoint-sms-voice-v2``) client with retries off.
+
+    There is no boto3-stubs package for that service here, so the client is Any; the tests'
+    Stubber checks every parameter against the real service model instead.
+    """
+    import boto3
+
+    return boto3.client(
+        "pinpoint-sms-voice-v2",
+        region_name=region_name,
+        endpoint_url=endpoint_url,
+        config=SDK_CLIENT_CONFIG,
+    )

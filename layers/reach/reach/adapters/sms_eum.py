@@ -13,14 +13,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Unpack
 
-import boto3
-
 from reach.adapters.sms_base import (
-    SDK_CLIENT_CONFIG,
     Classification,
     ErrorKey,
     SenderOptions,
     SmsProviderBase,
+    eum_client,
 )
 from reach.ports.sms import (
     MIN_TIME_TO_LIVE_SECONDS,
@@ -86,14 +84,7 @@ class EndUserMessagingSmsSender(SmsProviderBase):
         **options: Unpack[SenderOptions],
     ) -> None:
         super().__init__(**options)
-        # No boto3-stubs package for pinpoint-sms-voice-v2 here: the client stays Any, and
-        # the tests' Stubber checks every parameter against the real service model instead.
-        self.client: Any = client or boto3.client(
-            "pinpoint-sms-voice-v2",
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            config=SDK_CLIENT_CONFIG,
-        )
+        self.client: Any = client or eum_client(region_name, endpoint_url)
 
     def _validate(self, sms: OutboundSms) -> None:
         if not sms.origination_identity:

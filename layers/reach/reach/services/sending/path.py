@@ -45,6 +45,7 @@ from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
 from reach.domain.models import Tenant
+from reach.domain.pacing import PacingContention
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
@@ -368,7 +369,7 @@ class SendPath:
         every start is written, so the slots are not spent waiting on writes), then hand
         each to the provider at its slot, in order."""
         flights: list[_Flight] = []
-        for start in self._in_slot_order(batch, started):
+        for start in self._in_slot_order(batch, started, outcomes):
             if start.origination in _throttled(flights):
                 # The provider said this number sends too fast: the rest of its batch goes
                 # back to the queue untried, and the number slows down (``_land``).
@@ -380,14 +381,23 @@ class SendPath:
                 flights.append(flight)
         return flights
 
-    @staticmethod
-    def _in_slot_order(batch: SendBatch, started: list[_Started]) -> list[_Started]:
+    def _in_slot_order(
+        self, batch: SendBatch, started: list[_Started], outcomes: _Outcomes
+    ) -> list[_Started]:
         """Each started message with its slot, earliest first: a batch mixing numbers never
-        keeps a fast number's text waiting behind a slow number's later slots."""
+        keeps a fast number's text waiting behind a slow number's later slots. A number whose
+        schedule could not be reserved (``PacingContention``) gets its messages back in the
+        queue, started or not: nothing is left in ``sending`` without a send."""
         slotted = []
         for start in started:
-            book = batch.slots(start.origination, start.message.queued.mps)
-            start.slot = book.take(start.parts)
+            try:
+                start.slot = batch.slots(start.origination, start.message.queued.mps).take(
+                    start.parts
+                )
+            except PacingContention:
+                self._release_caps(start.message)
+                outcomes.record(start.index, *self._back(start.message, "pacing_contention"))
+                continue
             slotted.append((start.slot, start.index, start))
         return [start for _, _, start in sorted(slotted, key=lambda entry: entry[:2])]
 
@@ -401,7 +411,12 @@ class SendPath:
             self._release_caps(message)
             outcomes.record(start.index, *self._back(message, "backlog"))
             return None
-        book.send_at(slot, start.parts)
+        try:
+            book.send_at(slot, start.parts)
+        except PacingContention:  # a late text's fresh slot could not be reserved
+            self._release_caps(message)
+            outcomes.record(start.index, *self._back(message, "pacing_contention"))
+            return None
         now = self._clock()
         held = self._quiet_hours(message, now)
         if held is not None:  # the wait for a slot ran into quiet hours

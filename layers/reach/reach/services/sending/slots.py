@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import datetime, timedelta
 
 from reach.data.pacing import ThroughputGate
+from reach.domain.pacing import PacingContention
 
 #: Lateness, as a share of one slot, that still counts as on time: a clock's jitter.
 LATE_TOLERANCE = 0.1
@@ -48,5 +50,7 @@ class SlotBook:
 
     def back_off(self, span: timedelta) -> None:
         """Push the number's shared schedule ``span`` further out, for every sender: the
-        provider said it is sending too fast. Slots already handed out stay valid."""
-        self._gate.reserve([1] * max(1, math.ceil(span.total_seconds() * self._gate.mps)))
+        provider said it is sending too fast. Slots already handed out stay valid. Best effort:
+        a schedule too busy to extend is already slowing everyone down."""
+        with contextlib.suppress(PacingContention):
+            self._gate.reserve([1] * max(1, math.ceil(span.total_seconds() * self._gate.mps)))
