@@ -138,7 +138,7 @@ def test_a_sender_that_died_mid_send_is_recorded_as_unknown_not_resent(aws, tena
     [queued] = queue.items
     lifecycle = ReminderLifecycle()
     reminder_key = ReminderKey(queued.tenant_id, queued.appointment_id, queued.reminder_id)
-    assert lifecycle.start_sending(reminder_key, queued.claim_id, now, now + CLAIM_LEASE)
+    assert lifecycle.start(reminder_key, queued.claim_id, now, now + CLAIM_LEASE).started
 
     report = dispatcher(aws, RecordingQueue()).tick(now + CLAIM_LEASE + timedelta(seconds=1))
 

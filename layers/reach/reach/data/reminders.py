@@ -31,7 +31,6 @@ from reach.data.tables import (
     appointment_pk,
     notice_sk,
     reminder_sk,
-    strings,
 )
 from reach.data.transactions import (
     CONDITION_FAILED,
@@ -103,17 +102,6 @@ class Start:
 #: Transitions written in one transaction: with a message and its provider-id lookup each
 #: takes three of DynamoDB's 100 actions a transaction.
 TRANSITIONS_PER_TRANSACTION = 25
-
-
-@dataclass(frozen=True)
-class ReminderState:
-    key: ReminderKey
-    appointment_version: int
-    offsets: tuple[str, ...]
-    status: MessageStatus
-    claim_id: str | None
-    attempts: int
-    appointment_starts_at: datetime | None
 
 
 class DueIndex:
@@ -392,56 +380,6 @@ class ReminderLifecycle:
             return Start(started=False, guards_failed=frozenset(n - 1 for n in failed))
         return Start(started=True)
 
-    # --- one at a time (the dispatcher's rare paths, and tests) ------------------------------
-
-    def claim(
-        self, key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
-    ) -> ReminderState | None:
-        """Take a due reminder for sending; None when someone else got it first."""
-        transition = self.claiming(key, now, claim_id, lease_until)
-        return _transition(key, transition.actions, transition.condition)
-
-    def start_sending(
-        self, key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
-    ) -> ReminderState | None:
-        """queued -> sending for the holder of ``claim_id``; None for a stale or repeated
-        queue message (a newer claim exists, or the reminder moved on)."""
-        return _transition(
-            key,
-            actions=[
-                ReminderItem.status.set(MessageStatus.SENDING.value),
-                DueIndex.lease(lease_until),
-                ReminderItem.updated_at.set(now),
-            ],
-            condition=(ReminderItem.status == MessageStatus.QUEUED.value)
-            & (ReminderItem.claim_id == claim_id),
-        )
-
-    def back_to_queue(
-        self, key: ReminderKey, claim_id: str, now: datetime, lease_until: datetime
-    ) -> bool:
-        return self.apply([self.returning(key, claim_id, now, lease_until)])[0]
-
-    def hold(
-        self, key: ReminderKey, claim_id: str, until: datetime, reason: str, now: datetime
-    ) -> bool:
-        """Put the reminder back in the due index for later (quiet hours, caps)."""
-        return self.apply([self.holding(key, claim_id, until, reason, now)])[0]
-
-    def finish(
-        self,
-        key: ReminderKey,
-        claim_id: str | None,
-        status: MessageStatus,
-        reason: str | None,
-        now: datetime,
-        message: Message | None = None,
-    ) -> bool:
-        """Move the reminder to a final status and, in the same transaction, store its
-        ``message``. False when the claim was lost, and then no message is stored either: a
-        text is recorded once, by the claim's holder."""
-        return self.apply([self.finishing(key, claim_id, status, reason, now, message)])[0]
-
 
 _LOST = Start(started=False, claim_lost=True)
 
@@ -498,32 +436,5 @@ def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bo
     return True
 
 
-def _transition(
-    key: ReminderKey, actions: list[Action], condition: Condition
-) -> ReminderState | None:
-    item = _item(key)
-    if not isinstance(item, ReminderItem):
-        raise TypeError("only a reminder has a ReminderState")
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    return _state(item)
-
-
 def _key(item: ReminderItem) -> ReminderKey:
     return ReminderKey(item.tenant_id, item.appointment_id, item.reminder_id)
-
-
-def _state(item: ReminderItem) -> ReminderState:
-    return ReminderState(
-        key=_key(item),
-        appointment_version=int(item.appointment_version),
-        offsets=strings(item.offsets),
-        status=MessageStatus(item.status),
-        claim_id=item.claim_id,
-        attempts=int(item.attempts or 0),
-        appointment_starts_at=item.appointment_starts_at,
-    )
