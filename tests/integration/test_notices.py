@@ -64,7 +64,7 @@ def notices(aws, clock, queue, **options) -> NoticeService:
         AppointmentRepository(aws.settings.due_shards),
         TenantRepository(),
         ContactRepository(),
-        NoticeStore(),
+        NoticeStore(shards=aws.settings.due_shards),
         lambda: queue,
         clock,
         **options,
@@ -464,3 +464,65 @@ def _sms(clock):
     from stand_ins import TimedSms
 
     return TimedSms(clock)
+
+
+class Crash(BaseException):
+    """The sender's process dying after its provider calls, before its record."""
+
+
+def test_a_notice_whose_sender_dies_after_the_provider_call_is_settled_not_resent(
+    aws, cable, clock, queue, sms, monkeypatch
+):
+    from reach.data.reminders import ReminderLifecycle
+    from reach.services.sending import SENDING_LEASE
+    from stand_ins import tick
+
+    appointment = visit(aws, cable, clock)
+    asked = notices(aws, clock, queue).ask(
+        cable.tenant_id, appointment.appointment_id, on_the_way(40)
+    )
+    batch = []
+    while (delivery := queue.receive()) is not None:
+        batch.append(Delivery(*delivery))
+
+    def crash(self, transitions):
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ReminderLifecycle, "apply", crash)
+        with pytest.raises(Crash):
+            build_sender(aws.settings, clock=clock, sleep=clock.sleep, sms=sms).send_all(batch)
+    assert len(sms.sent) == 1
+
+    # When the sending lease is over, a dispatcher tick finds the notice in the due index
+    clock.advance(SENDING_LEASE + timedelta(seconds=1))
+    report = tick(aws, MemoryQueue(), clock())
+
+    # Then it is settled as an unknown outcome, and nothing is sent again
+    assert report.unknown_outcome == 1
+    stored = NoticeStore().get(cable.tenant_id, appointment.appointment_id, asked.notice.notice_id)
+    assert (stored.status.value, stored.reason) == ("failed", "outcome_unknown")
+    assert len(sms.sent) == 1
+
+
+def test_a_notice_whose_queue_message_was_lost_is_queued_again_when_its_lease_ends(
+    aws, cable, clock, queue, sms
+):
+    from reach.services.dispatch import CLAIM_LEASE
+    from stand_ins import tick
+
+    appointment = visit(aws, cable, clock)
+    asked = notices(aws, clock, queue).ask(
+        cable.tenant_id, appointment.appointment_id, on_the_way(40)
+    )
+    queue.pending.clear()  # the message never reached a sender
+
+    clock.advance(CLAIM_LEASE + timedelta(seconds=1))
+    again = MemoryQueue()
+    report = tick(aws, again, clock())
+
+    assert report.claimed == 1
+    [(message, _)] = again.pending
+    assert (message.kind, message.reminder_id) == ("notice", asked.notice.notice_id)
+    assert send_queued(aws, clock, again, sms) == [SendOutcome.SENT]
+    assert len(sms.sent) == 1

@@ -130,7 +130,7 @@ class Stores:
     def notices(self) -> NoticeStore:
         from reach.data.notices import NoticeStore
 
-        return NoticeStore(self.reminders)
+        return NoticeStore(self.reminders, shards=self._due_shards)
 
     @cached_property
     def page_tokens(self) -> PageTokens:

@@ -41,7 +41,7 @@ def _notices_on(api: ModuleType, clock: DemoClock) -> None:
         AppointmentRepository(services.settings.due_shards),
         services.tenants,
         services.contacts,
-        NoticeStore(),
+        NoticeStore(shards=services.settings.due_shards),
         lambda: build_send_queue(services.settings.send_queue_url, services.settings.region),
         clock,
     )

@@ -21,7 +21,14 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from reach.data.batch_reads import ItemKey
-from reach.data.reminders import NOTICE_ITEM, Guard, ReminderKey, ReminderLifecycle
+from reach.data.reminders import (
+    CLAIM_LEASE,
+    NOTICE_ITEM,
+    DueIndex,
+    Guard,
+    ReminderKey,
+    ReminderLifecycle,
+)
 from reach.data.tables import (
     APPOINTMENT_SK,
     AppointmentItem,
@@ -86,8 +93,15 @@ class StillOpen:
 
 
 class NoticeStore:
-    def __init__(self, lifecycle: ReminderLifecycle | None = None) -> None:
+    """Notices and their repeat marks. With ``shards`` (the stack's ``DUE_SHARDS``) a notice
+    is written into the ``due`` index under its claim's lease, like a claimed reminder, so
+    that a dispatcher settles it if its queue message or its sender is lost."""
+
+    def __init__(
+        self, lifecycle: ReminderLifecycle | None = None, *, shards: int | None = None
+    ) -> None:
         self._lifecycle = lifecycle or ReminderLifecycle()
+        self._due = None if shards is None else DueIndex(shards)
 
     @staticmethod
     def item_key(tenant_id: str, appointment_id: str, notice_id: str) -> ItemKey:
@@ -116,6 +130,13 @@ class NoticeStore:
         item = found.get(key)
         return _notice(item) if isinstance(item, NoticeItem) else None
 
+    def _leased(self, item: NoticeItem) -> NoticeItem:
+        if self._due is not None:
+            key = ReminderKey(item.tenant_id, item.appointment_id, item.notice_id, NOTICE_ITEM)
+            item.due_shard = self._due.shard_of(key)
+            item.due_at = item.created_at + CLAIM_LEASE
+        return item
+
     def get(self, tenant_id: str, appointment_id: str, notice_id: str) -> Notice | None:
         try:
             item = NoticeItem.get(appointment_pk(tenant_id, appointment_id), notice_sk(notice_id))
@@ -141,7 +162,9 @@ class NoticeStore:
         try:
             with transaction:
                 transaction.owner = 0
-                transaction.save(_item(notice), condition=NoticeItem.pk.does_not_exist())
+                transaction.save(
+                    self._leased(_item(notice)), condition=NoticeItem.pk.does_not_exist()
+                )
                 mark = NoticeMarkItem(
                     pk=pk,
                     sk=notice_last_sk(notice.type.value),

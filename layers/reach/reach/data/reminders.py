@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -25,6 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from reach.data.messages import MessageRepository
 from reach.data.tables import (
+    AnyDueIndex,
     AppointmentsTableItem,
     NoticeItem,
     ReminderItem,
@@ -104,6 +105,11 @@ class Start:
 TRANSITIONS_PER_TRANSACTION = 25
 
 
+#: How long a claimed message may sit in the queue (or a sender) before it becomes visible in
+#: the due index again. Longer than the queue's worst drain time at the origination's pace.
+CLAIM_LEASE = timedelta(minutes=15)
+
+
 class DueIndex:
     """The sparse ``due`` index the dispatcher reads: the one place that knows its attributes
     (``due_shard``, ``due_at``) and how reminders spread over its shards.
@@ -154,18 +160,33 @@ class DueIndex:
 
     @staticmethod
     def read(shard: str, now: datetime, limit: int) -> Iterator[DueEntry]:
-        """Reminders in ``shard`` due at or before ``now``: a key-bound Query, never a Scan."""
-        for item in ReminderItem.due.query(
-            shard, ReminderItem.due_at <= now, limit=limit, page_size=min(limit, 500)
+        """Messages in ``shard`` due at or before ``now``, reminders and notices alike (a
+        notice is there only while it is claimed or sending: its lease): a key-bound Query,
+        never a Scan."""
+        for item in AppointmentsTableItem.due_any.query(
+            shard, AnyDueIndex.due_at <= now, limit=limit, page_size=min(limit, 500)
         ):
-            yield DueEntry(
-                key=_key(item),
-                status=MessageStatus(item.status),
-                due_at=item.due_at,
-                appointment_starts_at=item.appointment_starts_at,
-                plan=int(item.appointment_version),
-                phone=item.phone,
-            )
+            if isinstance(item, ReminderItem):
+                yield DueEntry(
+                    key=_key(item),
+                    status=MessageStatus(item.status),
+                    due_at=item.due_at,
+                    appointment_starts_at=item.appointment_starts_at,
+                    plan=int(item.appointment_version),
+                    phone=item.phone,
+                )
+            elif isinstance(item, NoticeItem):
+                yield DueEntry(
+                    key=ReminderKey(
+                        item.tenant_id, item.appointment_id, item.notice_id, NOTICE_ITEM
+                    ),
+                    status=MessageStatus(item.status),
+                    due_at=item.due_at,
+                    appointment_starts_at=None,
+                    plan=int(item.appointment_plan),
+                    phone=item.phone,
+                    kind=NOTICE_ITEM,
+                )
 
 
 class ReminderLifecycle:

@@ -198,6 +198,18 @@ class LookupIndex(GlobalSecondaryIndex["AppointmentsTableItem"]):
     lookup_at = UTCDateTimeAttribute(range_key=True)
 
 
+class AnyDueIndex(GlobalSecondaryIndex["AppointmentsTableItem"]):
+    """The same sparse ``due`` index read through the table's root model, so one query per
+    shard returns every item family waiting there (reminders, and notices while leased)."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
 class AppointmentsTableItem(Model):
     class Meta(_Unbound):
         pass
@@ -207,6 +219,8 @@ class AppointmentsTableItem(Model):
     item_type = DiscriminatorAttribute(attr_name="type")
     tenant_id = UnicodeAttribute()
     appointment_id = UnicodeAttribute()
+
+    due_any = AnyDueIndex()
 
 
 class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
@@ -288,7 +302,9 @@ class NoticeItem(AppointmentsTableItem, discriminator="notice"):
     claim_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     message_id = UnicodeAttribute(null=True)
-    #: Written by the lifecycle's leases; without a due_shard the item stays out of the index.
+    #: The lease: while claimed or sending, the notice waits in the ``due`` index, so a
+    #: dispatcher settles one whose sender died (``failed``, ``outcome_unknown``).
+    due_shard = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
     send_at = UTCDateTimeAttribute(null=True)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reach.data.numbers import NumberRepository
+from reach.data.reminders import CLAIM_LEASE as CLAIM_LEASE
 from reach.data.reminders import DueEntry, DueIndex, ReminderLifecycle, Transition
 from reach.data.tenants import TenantRepository
 from reach.domain.message import MessageStatus
@@ -28,15 +29,12 @@ from reach.ports.send_queue import QueuedReminder, SendQueue
 
 #: Claims queued together: SQS SendMessageBatch's limit.
 QUEUE_BATCH = 10
-#: How long a claimed message may sit in the queue (or a sender) before it becomes visible in
-#: the due index again. Longer than the queue's worst drain time at the origination's pace.
-CLAIM_LEASE = timedelta(minutes=15)
 #: The schedule's period: a number's budget per tick is what it can send in this long.
 TICK = timedelta(minutes=1)
 #: Claims written in one transaction (each a single conditional update).
 CLAIMS_PER_TRANSACTION = 25
 #: Order within a number: lower goes first. Kinds not named are bulk.
-PRIORITY = {"reminder": 0}
+PRIORITY = {"reminder": 0, "notice": 0}
 BULK_PRIORITY = 1
 
 
@@ -207,6 +205,7 @@ def _queued(item: _Due, claim_id: str) -> QueuedReminder:
         appointment_id=key.appointment_id,
         reminder_id=key.reminder_id,
         claim_id=claim_id,
+        kind=item.entry.kind,
         phone=item.entry.phone,
         plan=item.entry.plan,
         origination=item.number or None,

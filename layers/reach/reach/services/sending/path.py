@@ -40,7 +40,7 @@ from reach.clock import Clock
 from reach.data.batch_reads import BatchReader, ItemKey
 from reach.data.contacts import ContactForSending, ContactRepository
 from reach.data.pacing import Gates
-from reach.data.reminders import Guard, ReminderKey, ReminderLifecycle, Transition
+from reach.data.reminders import CLAIM_LEASE, Guard, ReminderKey, ReminderLifecycle, Transition
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
@@ -51,7 +51,6 @@ from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
-from reach.services.dispatch import CLAIM_LEASE
 from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
 from reach.services.sending.slots import SlotBook
 
