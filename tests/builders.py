@@ -183,3 +183,32 @@ def tap_bus(
 def reminders_of(aws: Services, appointment: Appointment) -> list[tuple[str, str, str | None]]:
     """Each stored reminder's id, status and reason, in plan order."""
     return [(r.reminder_id, r.status.value, r.reason) for r in current(aws, appointment).reminders]
+
+
+#: A toll-free number of the test account, as End User Messaging names it.
+EUM_NUMBER = "+12025550143"
+EUM_NUMBER_ARN = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef"
+
+
+def phone_entry(number: str = EUM_NUMBER, **changes: Any) -> dict[str, Any]:
+    """One DescribePhoneNumbers entry as a new number has it (the account's defaults), with
+    ``changes``; a change to None leaves that field out."""
+    entry: dict[str, Any] = {
+        "PhoneNumberArn": EUM_NUMBER_ARN,
+        "PhoneNumberId": "phone-0123456789abcdef",
+        "PhoneNumber": number,
+        "Status": "ACTIVE",
+        "IsoCountryCode": "US",
+        "MessageType": "TRANSACTIONAL",
+        "NumberCapabilities": ["SMS"],
+        "NumberType": "TOLL_FREE",
+        "MonthlyLeasingPrice": "2.00",
+        "TwoWayEnabled": False,
+        "SelfManagedOptOutsEnabled": False,
+        "OptOutListName": "Default",
+        "DeletionProtectionEnabled": False,
+        "MessagingLimits": {"RateLimits": {"SMS": 3}},
+        "CreatedTimestamp": "2026-01-01T00:00:00Z",
+    }
+    entry.update(changes)
+    return {k: v for k, v in entry.items() if v is not None}

@@ -12,39 +12,17 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from builders import EUM_NUMBER as NUMBER
+from builders import EUM_NUMBER_ARN as ARN
+from builders import phone_entry
 from reach.adapters.numbers_eum import EumNumberProvider
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.wiring import Services, build_number_setup
 from reach_tools import cli
 from reach_tools.cli import main, stack_environment
 
-NUMBER = "+12025550143"
-ARN = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reach-InboundTopic-1"
 CLINIC = ["--name", "Riverside Family Clinic", "--timezone", "America/New_York"]
-
-
-def phone_entry(**changes: Any) -> dict[str, Any]:
-    """A toll-free number as End User Messaging describes it, with a new number's defaults."""
-    entry: dict[str, Any] = {
-        "PhoneNumberArn": ARN,
-        "PhoneNumberId": "phone-0123456789abcdef",
-        "PhoneNumber": NUMBER,
-        "Status": "ACTIVE",
-        "IsoCountryCode": "US",
-        "MessageType": "TRANSACTIONAL",
-        "NumberCapabilities": ["SMS"],
-        "NumberType": "TOLL_FREE",
-        "MonthlyLeasingPrice": "2.00",
-        "TwoWayEnabled": False,
-        "SelfManagedOptOutsEnabled": False,
-        "OptOutListName": "Default",
-        "DeletionProtectionEnabled": False,
-        "MessagingLimits": {"RateLimits": {"SMS": 3}},
-        "CreatedTimestamp": "2026-01-01T00:00:00Z",
-    }
-    entry.update(changes)
-    return entry
 
 
 def set_up(tenant_id: str) -> dict[str, Any]:

@@ -9,38 +9,16 @@ from typing import Any
 import boto3
 import pytest
 
+from builders import EUM_NUMBER as NUMBER
+from builders import EUM_NUMBER_ARN as ARN
+from builders import phone_entry
 from reach.adapters.numbers_eum import EumNumberProvider
 from reach.adapters.sms_base import SDK_CLIENT_CONFIG
 from reach.domain.numbers import OriginationType
 from reach.ports.numbers import NumberSettings, NumberSetupError, ProviderNumber
 
-NUMBER = "+12025550143"
-ARN = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-0123456789abcdef"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:reach-InboundTopic-1"
 WANTED = NumberSettings(two_way_channel_arn=TOPIC, opt_out_list_name="reach-ten_1")
-
-
-def phone_entry(number: str = NUMBER, **changes: Any) -> dict[str, Any]:
-    """One DescribePhoneNumbers entry as a new number has it: the account's defaults."""
-    entry: dict[str, Any] = {
-        "PhoneNumberArn": ARN,
-        "PhoneNumberId": "phone-0123456789abcdef",
-        "PhoneNumber": number,
-        "Status": "ACTIVE",
-        "IsoCountryCode": "US",
-        "MessageType": "TRANSACTIONAL",
-        "NumberCapabilities": ["SMS"],
-        "NumberType": "TOLL_FREE",
-        "MonthlyLeasingPrice": "2.00",
-        "TwoWayEnabled": False,
-        "SelfManagedOptOutsEnabled": False,
-        "OptOutListName": "Default",
-        "DeletionProtectionEnabled": False,
-        "MessagingLimits": {"RateLimits": {"SMS": 3}},
-        "CreatedTimestamp": "2026-01-01T00:00:00Z",
-    }
-    entry.update(changes)
-    return {k: v for k, v in entry.items() if v is not None}
 
 
 def pool_entry(**changes: Any) -> dict[str, Any]:
