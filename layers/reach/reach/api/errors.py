@@ -134,14 +134,12 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     @app.exception_handler(NotJson)
     def _not_json(error: NotJson) -> Response[str]:
         reason = f"must be application/json, not {error.content_type[:60]!r}"
-        logger.info("request rejected", extra={"fields": ["Content-Type"]})
-        return json_response(
+        return _refused(
+            logger,
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            ErrorBody(
-                error="unsupported_media_type",
-                message=f"Content-Type: {reason}",
-                fields=[FieldError(field="Content-Type", message=reason)],
-            ),
+            "unsupported_media_type",
+            "Content-Type",
+            reason,
         )
 
     @app.exception_handler(Exception)
@@ -159,15 +157,7 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
             logger.exception("request failed")  # not the client's body: a fault of ours
             return _internal_error()
         reason = f"is not UTF-8 text (byte 0x{error.object[error.start]:02x} at {error.start})"
-        logger.info("request rejected", extra={"fields": ["body"]})
-        return json_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            ErrorBody(
-                error="validation_error",
-                message=f"body: {reason}",
-                fields=[FieldError(field="body", message=reason)],
-            ),
-        )
+        return _refused(logger, HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "body", reason)
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
@@ -209,6 +199,21 @@ def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
     # Powertools keeps its route table private; the 405 tests notice if that changes.
     routes = [*app._static_routes, *app._dynamic_routes]
     return sorted({route.method for route in routes if route.rule.match(path)})
+
+
+def _refused(
+    logger: Logger, status: HTTPStatus, error: str, field: str, reason: str
+) -> Response[str]:
+    """A refusal naming one field, logged without the request's content."""
+    logger.info("request rejected", extra={"fields": [field]})
+    return json_response(
+        status,
+        ErrorBody(
+            error=error,
+            message=f"{field}: {reason}",
+            fields=[FieldError(field=field, message=reason)],
+        ),
+    )
 
 
 def _internal_error() -> Response[str]:

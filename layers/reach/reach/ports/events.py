@@ -132,19 +132,23 @@ def delivery_failed(
     reason: str,
     occurred_at: datetime,
     message_id: str | None = None,
+    kind: str = "reminder",
 ) -> DomainEvent:
-    """``DeliveryFailed`` for a reminder. One reminder fails once, whether the provider
-    refused it (the sender) or the carrier did (a receipt): the id names the reminder only."""
-    ids = {"appointment_id": appointment_id, "reminder_id": reminder_id}
+    """``DeliveryFailed`` for a reminder, or another ``kind`` of message of the appointment
+    (``reminder_id`` is then that message's id, named ``<kind>_id``). One message fails once,
+    whether the provider refused it (the sender) or the carrier did (a receipt): the event's
+    id names the message only."""
+    ids = {"appointment_id": appointment_id, f"{kind}_id": reminder_id}
     if message_id:
         ids["message_id"] = message_id
+    data = {"reason": reason} if kind == "reminder" else {"reason": reason, "kind": kind}
     return DomainEvent(
         type=EventType.DELIVERY_FAILED,
         tenant_id=tenant_id,
         event_id=event_id_for(EventType.DELIVERY_FAILED, tenant_id, appointment_id, reminder_id),
         occurred_at=occurred_at,
         ids=ids,
-        data={"reason": reason},
+        data=data,
     )
 
 

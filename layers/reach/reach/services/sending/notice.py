@@ -20,7 +20,7 @@ from reach.data.reminders import NOTICE_ITEM, Guard
 from reach.domain.models import Appointment, AppointmentKind, Tenant
 from reach.domain.notices import Notice, NoticeText, render_notice
 from reach.domain.zones import load_zone
-from reach.ports.events import DomainEvent, EventType, event_id_for, iso_utc
+from reach.ports.events import DomainEvent, EventType, delivery_failed, event_id_for, iso_utc
 from reach.ports.send_queue import QueuedReminder
 from reach.services.sending.kind import Outgoing, Stale
 
@@ -104,18 +104,14 @@ class NoticeKind:
         message_id: str | None,
     ) -> DomainEvent:
         notice = outgoing.subject.notice
-        ids = {"appointment_id": notice.appointment_id, "notice_id": notice.notice_id}
-        if message_id:
-            ids["message_id"] = message_id
-        return DomainEvent(
-            type=EventType.DELIVERY_FAILED,
-            tenant_id=notice.tenant_id,
-            event_id=event_id_for(
-                EventType.DELIVERY_FAILED, notice.tenant_id, notice.appointment_id, notice.notice_id
-            ),
+        return delivery_failed(
+            notice.tenant_id,
+            notice.appointment_id,
+            notice.notice_id,
+            reason=reason,
             occurred_at=occurred_at,
-            ids=ids,
-            data={"reason": reason, "kind": NOTICE},
+            message_id=message_id,
+            kind=NOTICE,
         )
 
     def sent_event(
