@@ -3,6 +3,9 @@
 TenantsTable (pk, sk) holds one item family per access path:
   ``tenant#<id> / profile``          the tenant
   ``tenant#<id> / key#<prefix>``     an API key's public record (listing, revocation)
+  ``tenant#<id> / list#<id>``        an opt-in list, with its member counts
+  ``tenant#<id> / listkw#<KEYWORD>`` which list holds a keyword (unique per tenant)
+  ``contact#<tenant>#<e164> / consent#<time>#<id>``  the consent history (reach.data.consent_log)
   ``apikey#<sha256> / apikey``       the authorizer's lookup: one GetItem per cold key
   ``number#<e164> / number``         which tenant owns a sending number (reply routing)
 
@@ -19,6 +22,8 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#callback#<id> / callback``      a recipient's request for a voice call back
   ``<tenant>#callbackguard#<e164> / ...``    at most one open callback per recipient
   ``config#page-tokens / key``       the stack's key for signing page tokens
+  ``<tenant>#member#<list>#<e164> / member``  one phone on one opt-in list
+  ``<tenant>#campaign#<id> / campaign``      a campaign (reach.data.campaigns)
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
@@ -30,9 +35,10 @@ Table names come from Settings through ``bind_tables``, never from import-time e
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     DiscriminatorAttribute,
     ListAttribute,
     NumberAttribute,
@@ -147,6 +153,67 @@ def number_pk(e164: str) -> str:
 
 
 NUMBER_SK = "number"
+
+
+class ListItem(TenantsTableItem, discriminator="list"):
+    """An opt-in list (reach.data.lists owns it). ``count_<status>`` hold its members per
+    status, changed in the same transaction as the member they count."""
+
+    tenant_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    keyword = UnicodeAttribute()
+    description = UnicodeAttribute()
+    frequency_messages = NumberAttribute()
+    frequency_per = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    double_opt_in = BooleanAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute()
+    count_pending = NumberAttribute(default=0)
+    count_active = NumberAttribute(default=0)
+    count_left = NumberAttribute(default=0)
+    count_expired = NumberAttribute(default=0)
+
+
+class ListKeywordItem(TenantsTableItem, discriminator="list_keyword"):
+    """Holds a keyword for one list of the tenant: written with the list, so two lists can
+    never claim the same word (a conditional put in the same transaction)."""
+
+    list_id = UnicodeAttribute()
+
+
+class ConsentEntryItem(TenantsTableItem, discriminator="consent_entry"):
+    """One change in a person's consent with a tenant, in the contact's partition
+    (reach.data.consent_log owns it). It carries no ``phone``/``tenant_id`` attribute on
+    purpose: those would put it in the ``contacts_by_phone`` index."""
+
+    at = UTCDateTimeAttribute()
+    #: ``tenant`` (STOP, START: everything from the tenant) or ``list#<list id>``.
+    scope = UnicodeAttribute()
+    #: reach.data.consent_log.ConsentAction.
+    action = UnicodeAttribute()
+    source = UnicodeAttribute()
+    evidence = UnicodeAttribute(null=True)
+    #: What made the change: ``inbound_message_id=...``, ``request_id=...``, ``import=...``.
+    cause = UnicodeAttribute(null=True)
+    #: The hashed wording agreed to (reach.domain.lists.terms_version).
+    terms_version = UnicodeAttribute(null=True)
+
+
+def list_sk(list_id: str) -> str:
+    # Sorts before "profile": reading a tenant with its templates (from "profile") skips it.
+    return f"list#{list_id}"
+
+
+def list_keyword_sk(keyword: str) -> str:
+    return f"listkw#{keyword}"
+
+
+def consent_entry_sk(at: datetime, entry_id: str) -> str:
+    # After the contact's own "contact" sort key, in time order.
+    return f"consent#{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#{entry_id}"
 
 
 # --- AppointmentsTable -------------------------------------------------------------------
@@ -374,6 +441,88 @@ class CallbackGuardItem(AppointmentsTableItem, discriminator="callback_guard"):
     """Exists while ``callback_id`` is the recipient's open callback request."""
 
     callback_id = UnicodeAttribute()
+
+
+class MemberItem(AppointmentsTableItem, discriminator="member"):
+    """One phone on one list (reach.data.lists owns it); ``appointment_id`` holds the list
+    id. Each member is its own partition, so no list is a hot key; the ``lookup`` index
+    lists a list's members by status, over ``MEMBER_SEGMENTS`` keys
+    (``<tenant>#list#<list>#<status>#<segment>``, by the time of the last change)."""
+
+    list_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    status = UnicodeAttribute()
+    joined_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    consent_source = UnicodeAttribute(null=True)
+    consent_at = UTCDateTimeAttribute(null=True)
+    consent_evidence = UnicodeAttribute(null=True)
+    consent_message_id = UnicodeAttribute(null=True)
+    terms_version = UnicodeAttribute(null=True)
+    pending_until = UTCDateTimeAttribute(null=True)
+    left_reason = UnicodeAttribute(null=True)
+    #: The frequency cap's log: when this member's recent list texts went.
+    recent_sends = cast(
+        "ListAttribute[datetime]", ListAttribute(of=UTCDateTimeAttribute, default=list)
+    )
+    version = NumberAttribute()
+    lookup_key = UnicodeAttribute(null=True)
+    lookup_at = UTCDateTimeAttribute(null=True)
+
+    lookup = LookupIndex()
+
+
+def member_pk(tenant_id: str, list_id: str, phone: str) -> str:
+    return f"{tenant_id}#member#{list_id}#{phone}"
+
+
+MEMBER_SK = "member"
+
+
+def members_lookup_key(tenant_id: str, list_id: str, status: str, segment: int) -> str:
+    return f"{tenant_id}#list#{list_id}#{status}#{segment}"
+
+
+class CampaignItem(AppointmentsTableItem, discriminator="campaign"):
+    """A campaign: one text to a list's active members (``appointment_id`` holds the
+    campaign id). While ``scheduled`` or ``sending`` it sits in the ``lookup`` index under
+    ``campaigns#<status>`` (all tenants', by ``send_at``): what the dispatcher reads each
+    tick to start and feed campaigns, key-bound and small."""
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    message = UnicodeAttribute()
+    parts = NumberAttribute()
+    encoding = UnicodeAttribute()
+    send_at = UTCDateTimeAttribute()
+    #: reach.domain.campaigns.CampaignStatus.
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    #: The forecast's finish, as made when the campaign was created (and when it started).
+    estimated_finish = UTCDateTimeAttribute(null=True)
+    lookup_key = UnicodeAttribute(null=True)
+    lookup_at = UTCDateTimeAttribute(null=True)
+
+    lookup = LookupIndex()
+
+
+def campaign_pk(tenant_id: str, campaign_id: str) -> str:
+    return f"{tenant_id}#campaign#{campaign_id}"
+
+
+CAMPAIGN_SK = "campaign"
+
+
+def campaigns_lookup_key(status: str) -> str:
+    """The dispatcher's registry of campaigns to start (``scheduled``) or feed (``sending``)."""
+    return f"campaigns#{status}"
 
 
 def appointment_pk(tenant_id: str, appointment_id: str) -> str:
