@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import boto3
 
 from reach.data.tenants import TenantRepository
+from reach.domain.lists import Frequency, FrequencyPeriod, ListPurpose, OptInList
 from reach.domain.models import Appointment, Tenant
 from reach.domain.quiet_hours import QuietHours
 from reach.ports.sms import OutboundSms
@@ -212,3 +213,24 @@ def phone_entry(number: str = EUM_NUMBER, **changes: Any) -> dict[str, Any]:
     }
     entry.update(changes)
     return {k: v for k, v in entry.items() if v is not None}
+
+
+#: A list test's moment and member.
+LIST_TIME = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
+LIST_PHONE = "+15555550101"
+
+
+def a_list(list_id: str = "alerts", keyword: str = "ALERTS", **changes: Any) -> OptInList:
+    plist = OptInList(
+        tenant_id="foodbank",
+        list_id=list_id,
+        name="Pantry alerts",
+        keyword=keyword,
+        description="Pick-up times and closures",
+        frequency=Frequency(4, FrequencyPeriod.MONTH),
+        purpose=ListPurpose.INFORMATIONAL,
+        double_opt_in=False,
+        created_at=LIST_TIME,
+        updated_at=LIST_TIME,
+    )
+    return replace(plist, **changes)

@@ -4,45 +4,26 @@ history written with every change."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from builders import LIST_PHONE as PHONE
+from builders import LIST_TIME as NOW
+from builders import a_list
 from reach.data.consent_log import ConsentAction, ConsentEntry, ConsentLog, list_scope
 from reach.data.lists import ListRepository, MemberChange
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.lists import (
     MEMBER_SEGMENTS,
     ConsentSource,
-    Frequency,
-    FrequencyPeriod,
-    ListPurpose,
     Member,
     MemberConsent,
     MemberStatus,
     OptInList,
     member_segment,
 )
-
-NOW = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
-PHONE = "+15555550101"
-
-
-def a_list(list_id: str = "alerts", keyword: str = "ALERTS", **changes: Any) -> OptInList:
-    plist = OptInList(
-        tenant_id="foodbank",
-        list_id=list_id,
-        name="Pantry alerts",
-        keyword=keyword,
-        description="Pick-up times and closures",
-        frequency=Frequency(4, FrequencyPeriod.MONTH),
-        purpose=ListPurpose.INFORMATIONAL,
-        double_opt_in=False,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    return replace(plist, **changes)
 
 
 def joining(plist: OptInList, phone: str, at: datetime, cause: str) -> Any:

@@ -1,0 +1,215 @@
+"""How a phone joins, confirms and leaves a list: the one place that decides a member change.
+
+The API, imports and texts (a keyword, a YES, "STOP ALERTS") all change members through
+``Membership``, so a member reaches the same state with the same consent record whichever
+door they came through, and a replay of the same request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from reach.data.consent_log import ConsentAction, ConsentEntry, list_scope
+from reach.data.lists import ListRepository, MemberChange
+from reach.domain.lists import (
+    PENDING_FOR,
+    ConsentSource,
+    Member,
+    MemberConsent,
+    MemberStatus,
+    OptInList,
+    terms_version,
+)
+
+
+@dataclass(frozen=True)
+class Joiner:
+    """Who is being added, and on what consent."""
+
+    phone: str
+    consent: MemberConsent
+    #: What made the change (``request_id=...``, ``inbound_message_id=...``, ``import=...``):
+    #: a retry of it is recognised as the same change.
+    cause: str
+    first_name: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    member: Member
+    #: Whether this call changed the member (False: it already was so, e.g. a replay).
+    changed: bool
+
+
+class Membership:
+    def __init__(self, lists: ListRepository) -> None:
+        self._lists = lists
+
+    def add(self, plist: OptInList, joiner: Joiner, program: str, at: datetime) -> MemberResult:
+        """The tenant adds someone (the API, an import): active at once, or pending a YES on
+        a double opt-in list. Someone already active or pending stays as they are; someone
+        who left or expired is added again on the new consent."""
+        plist.check_consent(joiner.consent)
+        status = MemberStatus.PENDING if plist.double_opt_in else MemberStatus.ACTIVE
+        action = ConsentAction.INVITED if plist.double_opt_in else ConsentAction.JOINED
+
+        def decide(before: Member | None) -> MemberChange | None:
+            if before is not None and before.status_at(at) in _ON_THE_LIST:
+                return None
+            member = _new_member(plist, joiner, status, at, program)
+            return MemberChange(member, _entry(plist, joiner.phone, at, action, joiner, member))
+
+        return self._change(plist, joiner.phone, decide)
+
+    def join(self, plist: OptInList, joiner: Joiner, program: str, at: datetime) -> MemberResult:
+        """The person asks to join (a keyword text): active at once, even on a double opt-in
+        list, since texting in is itself the confirmation. A pending member becomes active."""
+        plist.check_consent(joiner.consent)
+
+        def decide(before: Member | None) -> MemberChange | None:
+            if before is not None and before.status is MemberStatus.ACTIVE:
+                return None
+            member = _new_member(plist, joiner, MemberStatus.ACTIVE, at, program)
+            if before is not None:
+                member = replace(
+                    member,
+                    first_name=joiner.first_name or before.first_name,
+                    timezone=joiner.timezone or before.timezone,
+                    recent_sends=before.recent_sends,
+                )
+            entry = _entry(plist, joiner.phone, at, ConsentAction.JOINED, joiner, member)
+            return MemberChange(member, entry)
+
+        return self._change(plist, joiner.phone, decide)
+
+    def confirm(
+        self, plist: OptInList, phone: str, cause: str, program: str, at: datetime
+    ) -> MemberResult | None:
+        """A YES from a pending member, before the deadline: active. None when there is no
+        pending member to confirm (unknown, already active, expired, left)."""
+
+        def decide(before: Member | None) -> MemberChange | None:
+            if before is None or before.status_at(at) is not MemberStatus.PENDING:
+                return None
+            consent = MemberConsent(ConsentSource.CONFIRMATION, at, message_id=cause)
+            member = replace(
+                before,
+                status=MemberStatus.ACTIVE,
+                joined_at=at,
+                updated_at=at,
+                pending_until=None,
+                consent=consent,
+                terms_version=terms_version(program, plist),
+            )
+            joiner = Joiner(phone, consent, cause)
+            return MemberChange(
+                member, _entry(plist, phone, at, ConsentAction.JOINED, joiner, member)
+            )
+
+        found, changed = self._lists.change_member(plist, phone, decide)
+        return MemberResult(found, changed) if found is not None and changed else None
+
+    def leave(
+        self, plist: OptInList, phone: str, *, reason: str, source: str, cause: str, at: datetime
+    ) -> MemberResult | None:
+        """Off the list (``reason``: ``stop_keyword``, ``removed``, ``opted_out``). None when
+        the phone was never on it; a member who already left is returned unchanged."""
+
+        def decide(before: Member | None) -> MemberChange | None:
+            if before is None or before.status in (MemberStatus.LEFT, MemberStatus.EXPIRED):
+                return None
+            member = replace(
+                before,
+                status=MemberStatus.LEFT,
+                updated_at=at,
+                pending_until=None,
+                left_reason=reason,
+            )
+            entry = ConsentEntry(
+                plist.tenant_id,
+                phone,
+                at,
+                list_scope(plist.list_id),
+                ConsentAction.LEFT,
+                source,
+                cause=cause,
+            )
+            return MemberChange(member, entry)
+
+        found, changed = self._lists.change_member(plist, phone, decide)
+        return None if found is None else MemberResult(found, changed)
+
+    def expire(self, plist: OptInList, phone: str, at: datetime) -> bool:
+        """A pending member past the YES deadline: expired. Whether this call expired it."""
+
+        def decide(before: Member | None) -> MemberChange | None:
+            if before is None or before.status_at(at) is not MemberStatus.EXPIRED:
+                return None
+            if before.status is not MemberStatus.PENDING:
+                return None
+            member = replace(before, status=MemberStatus.EXPIRED, updated_at=at)
+            entry = ConsentEntry(
+                plist.tenant_id,
+                phone,
+                at,
+                list_scope(plist.list_id),
+                ConsentAction.EXPIRED,
+                "double_opt_in",
+                cause=f"deadline={before.pending_until}",
+            )
+            return MemberChange(member, entry)
+
+        return self._lists.change_member(plist, phone, decide)[1]
+
+    def _change(self, plist: OptInList, phone: str, decide: _Decide) -> MemberResult:
+        found, changed = self._lists.change_member(plist, phone, decide)
+        assert found is not None  # every decide above writes a member or keeps an existing one
+        return MemberResult(found, changed)
+
+
+type _Decide = Callable[[Member | None], MemberChange | None]
+
+_ON_THE_LIST = frozenset({MemberStatus.ACTIVE, MemberStatus.PENDING})
+
+
+def _new_member(
+    plist: OptInList, joiner: Joiner, status: MemberStatus, at: datetime, program: str
+) -> Member:
+    pending = status is MemberStatus.PENDING
+    return Member(
+        tenant_id=plist.tenant_id,
+        list_id=plist.list_id,
+        phone=joiner.phone,
+        status=status,
+        joined_at=None if pending else at,
+        updated_at=at,
+        consent=joiner.consent,
+        terms_version=terms_version(program, plist),
+        first_name=joiner.first_name,
+        timezone=joiner.timezone,
+        pending_until=at + PENDING_FOR if pending else None,
+    )
+
+
+def _entry(
+    plist: OptInList,
+    phone: str,
+    at: datetime,
+    action: ConsentAction,
+    joiner: Joiner,
+    member: Member,
+) -> ConsentEntry:
+    return ConsentEntry(
+        plist.tenant_id,
+        phone,
+        at,
+        list_scope(plist.list_id),
+        action,
+        joiner.consent.source.value,
+        cause=joiner.cause,
+        evidence=joiner.consent.evidence,
+        terms_version=member.terms_version,
+    )
