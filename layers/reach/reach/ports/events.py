@@ -47,6 +47,13 @@ class EventType(StrEnum):
     APPOINTMENT_NO_SHOW = "AppointmentNoShow"
     NOTICE_SENT = "NoticeSent"
     """A field-service notice went to the provider (``notice_type``, ``eta``)."""
+    LIST_JOINED = "ListJoined"
+    """Someone became an active member of a list (``list_id``; ``source`` of the consent)."""
+    LIST_LEFT = "ListLeft"
+    """An active or pending member left a list (``list_id``; ``reason``)."""
+    CAMPAIGN_STARTED = "CampaignStarted"
+    CAMPAIGN_FINISHED = "CampaignFinished"
+    """A campaign ended (completed or cancelled), with its counts."""
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.

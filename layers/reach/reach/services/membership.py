@@ -7,6 +7,7 @@ door they came through, and a replay of the same request changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -213,3 +214,9 @@ def _entry(
         evidence=joiner.consent.evidence,
         terms_version=member.terms_version,
     )
+
+
+def recipient_ref(phone: str) -> str:
+    """How an event names a member without the phone number (events never carry one): the
+    same short hash ``ConsentService`` uses, so a consumer can join the two."""
+    return hashlib.sha256(phone.encode()).hexdigest()[:16]
