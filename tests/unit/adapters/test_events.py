@@ -94,6 +94,11 @@ def test_event_types_are_the_public_detail_types() -> None:
         "AppointmentCompleted",
         "AppointmentNoShow",
         "NoticeSent",
+        # Issue #13: lists and campaigns
+        "ListJoined",
+        "ListLeft",
+        "CampaignStarted",
+        "CampaignFinished",
     ]
 
 
