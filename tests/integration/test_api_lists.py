@@ -11,7 +11,6 @@ import pytest
 from api_client import Api, encoded, refused
 from builders import PATIENT, TOLL_FREE, new_tenant
 from conftest import load_function
-from reach.adapters.events_fake import RecordingPublisher
 from reach.data.lists import ListRepository
 from reach.domain.lists import (
     PENDING_FOR,
@@ -387,11 +386,6 @@ def test_a_members_page_token_altered_or_used_for_another_status_is_refused(aws,
 
 
 # --- the service: events and expiry, on a clock the test moves -------------------------------
-
-
-@pytest.fixture
-def events() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 def test_an_active_add_publishes_list_joined_and_a_removal_list_left_without_the_phone(
