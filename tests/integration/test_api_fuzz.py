@@ -45,11 +45,15 @@ schema.config.generation.update(
 #: database, a start in the future and a window whose end is not before its start, offsets
 #: that fit before the start, visible text (Unicode categories), what is stored already, a
 #: version written as an integer (JSON Schema counts 4.0 as an integer; the API does not),
-#: and a notice's ETA (one of two fields, within 12 hours from now) and link (https, within
-#: the text's 3 parts).
+#: a notice's ETA (one of two fields, within 12 hours from now) and link (https, within
+#: the text's 3 parts), and a list's name and keyword (the confirmation text's 2 parts, the
+#: reserved carrier words) and a member's consent (written, with evidence, for marketing;
+#: not in the future), a list's description (visible text) and frequency (a whole number,
+#: strict like version).
 BEYOND_THE_SCHEMA = re.compile(
     r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
-    r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link)$"
+    r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link"
+    r"|name|keyword|description|frequency\.messages|consent\.(source|evidence|obtained_at))$"
 )
 
 

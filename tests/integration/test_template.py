@@ -44,6 +44,14 @@ API_ROUTES = {
     ("/contacts/{phone}", "get"),
     ("/contacts/{phone}/opt-out", "post"),
     ("/contacts/{phone}/opt-in", "post"),
+    ("/contacts/{phone}/consent", "get"),
+    ("/lists", "post"),
+    ("/lists", "get"),
+    ("/lists/{id}", "get"),
+    ("/lists/{id}", "patch"),
+    ("/lists/{id}/members", "get"),
+    ("/lists/{id}/members", "post"),
+    ("/lists/{id}/members/{phone}", "delete"),
 }
 #: How SAM's OpenAPI body names an ANY method.
 ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -240,8 +248,14 @@ def test_the_api_reads_tenant_profiles_but_never_api_key_hashes(
     # when the statements on the tenants table are picked out
     on_tenants = {s["Sid"]: s for s in statements if "TenantsTable" in json.dumps(s["Resource"])}
 
-    # then tenant# items are read-only, and the one other statement there is the consent one
-    assert set(on_tenants) == {"TenantProfileRead", "ContactConsentReadWrite"}
+    # then tenant profiles are read, lists (also tenant# items: IAM keys on the partition
+    # only) written, and the other statements are the consent ones
+    assert set(on_tenants) == {
+        "TenantProfileRead",
+        "TenantListsReadWrite",
+        "ContactConsentReadWrite",
+        "ConsentHistoryRead",
+    }
     assert _as_list(on_tenants["TenantProfileRead"]["Action"]) == [
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
@@ -265,13 +279,22 @@ def test_the_api_may_read_and_write_contact_items_but_never_api_key_items(
     }
 
     # then consent records may be read, written and checked in a notice's transaction
-    # (item-level verbs only), tenant profiles only read, and apikey# items neither
+    # (item-level verbs, and a Query of one recipient's history), tenant profiles read and
+    # lists written under them (issue 13), and apikey# items neither
     assert allowed["contact#"] == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:Query",
     }
-    assert allowed["tenant#"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
+    assert allowed["tenant#"] == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }
     assert allowed["apikey#"] == set()
     for statement in on_tenants:
         assert set(statement["Condition"]) == {"ForAllValues:StringLike"}
@@ -305,7 +328,9 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
     assert set(statements) == {
         "AppointmentsReadWrite",
         "TenantProfileRead",
+        "TenantListsReadWrite",
         "ContactConsentReadWrite",
+        "ConsentHistoryRead",
         "DomainEvents",
         "NoticeQueueWrite",
     }

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
+    from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
     from reach.data.numbers import NumberRepository
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
+    from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.numbers import NumberSetup
     from reach.services.receipts import ReceiptService
@@ -68,6 +70,7 @@ class Services:
     recipients: RecipientService
     threads: ThreadService
     notices: NoticeService
+    lists: ListService
     clock: Clock
 
 
@@ -133,6 +136,13 @@ class Stores:
         return NoticeStore(self.reminders, shards=self._due_shards)
 
     @cached_property
+    def lists(self) -> ListRepository:
+        """Opt-in lists, their keywords and members."""
+        from reach.data.lists import ListRepository
+
+        return ListRepository()
+
+    @cached_property
     def page_tokens(self) -> PageTokens:
         """One token key per service graph, read from the table on the first page token."""
         from reach.data.paging import PageTokens
@@ -195,9 +205,11 @@ def build_services(
 ) -> Services:
     """The API's services. ``events`` replaces the real bus (the local run records them);
     ``queue`` the send queue notices go on (built on the first notice otherwise)."""
+    from reach.data.consent_log import ConsentLog
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
@@ -227,6 +239,15 @@ def build_services(
             stores.contacts,
             stores.notices,
             (lambda: queue) if queue is not None else _send_queue_on_first_use(settings),
+            clock,
+        ),
+        lists=ListService(
+            stores.lists,
+            stores.tenants,
+            stores.contacts,
+            ConsentLog(),
+            stores.page_tokens,
+            events,
             clock,
         ),
         clock=clock,

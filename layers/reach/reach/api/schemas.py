@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,18 @@ from reach.domain.caps import Contact
 from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput
 from reach.domain.languages import SUPPORTED_LANGUAGES, supported_language
+from reach.domain.lists import (
+    ConsentSource,
+    Frequency,
+    FrequencyPeriod,
+    ListPurpose,
+    Member,
+    MemberConsent,
+    MemberStatus,
+    OptInList,
+    confirmation_text,
+    list_keyword,
+)
 from reach.domain.message import Message
 from reach.domain.models import (
     Appointment,
@@ -39,7 +51,11 @@ from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
 from reach.services.consent import source_kind
+from reach.services.lists import ListChanges, NewList, NewMember
 from reach.services.notices import NoticeRequest
+
+if TYPE_CHECKING:
+    from reach.data.consent_log import ConsentEntry
 
 
 def _domain(check: Callable[[str], str]) -> AfterValidator:
@@ -656,6 +672,298 @@ class OptInRequest(BaseModel):
 
 class OptInView(ContactView):
     reminders_resumed: int = Field(description="Reminders skipped by the opt-out now pending")
+
+
+ListName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=60,
+        description="The program's name, as the sign-up confirmation says it",
+        examples=["Pantry alerts"],
+    ),
+    _plain_text("name"),
+]
+Keyword = Annotated[
+    str,
+    # The pattern first: the domain's check (reserved words) then runs on one word only.
+    Field(
+        pattern=r"^[A-Za-z0-9]{2,20}$",
+        description="One word people text to join, unique among your lists. Case does not "
+        "matter; stored upper case. STOP, HELP, START, YES and their synonyms are reserved "
+        "(422)",
+        examples=["ALERTS"],
+    ),
+    _domain(list_keyword),
+]
+ListDescription = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=300),
+    AfterValidator(_note_text),
+    Field(
+        description="What members get, for the consent record (part of the terms version)",
+        examples=["Pick-up times and closures"],
+    ),
+]
+
+
+class FrequencyBody(BaseModel):
+    """The rate a list declares to its members, and caps its campaigns at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: int = Field(ge=1, le=100, strict=True, examples=[4])
+    per: FrequencyPeriod = Field(description="A month counts as 30 days")
+
+    def to_domain(self) -> Frequency:
+        return Frequency(self.messages, self.per)
+
+    @classmethod
+    def of(cls, frequency: Frequency) -> FrequencyBody:
+        return cls(messages=frequency.messages, per=frequency.per)
+
+
+class CreateListRequest(BaseModel):
+    """A list people join by texting its keyword, or that you add them to with consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ListName
+    keyword: Keyword
+    description: ListDescription = ""
+    frequency: FrequencyBody
+    purpose: ListPurpose = Field(
+        description="marketing lists need written consent with evidence for every member"
+    )
+    double_opt_in: bool = Field(
+        default=False,
+        strict=True,
+        description="Members you add are pending until they reply YES (48 hours)",
+    )
+
+    def to_command(self) -> NewList:
+        return NewList(
+            name=self.name,
+            keyword=self.keyword,
+            frequency=self.frequency.to_domain(),
+            purpose=self.purpose,
+            double_opt_in=self.double_opt_in,
+            description=self.description,
+        )
+
+
+class UpdateListRequest(BaseModel):
+    """A PATCH: only the fields present change; none may be null."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda s: _list_patch_schema(s))
+
+    name: ListName | None = None
+    keyword: Keyword | None = None
+    description: ListDescription | None = None
+    frequency: FrequencyBody | None = None
+    purpose: ListPurpose | None = None
+    double_opt_in: bool | None = Field(default=None, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null; leave it out to keep it as it is")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: send at least one field")
+        return self
+
+    def to_command(self) -> ListChanges:
+        return ListChanges(
+            name=self.name,
+            keyword=self.keyword,
+            description=self.description,
+            frequency=self.frequency.to_domain() if self.frequency else None,
+            purpose=self.purpose,
+            double_opt_in=self.double_opt_in,
+        )
+
+
+def _list_patch_schema(schema: dict[str, Any]) -> None:
+    _not_nullable(schema, ())
+    schema["anyOf"] = [{"required": [name]} for name in schema.get("properties", {})]
+
+
+class MemberCounts(BaseModel):
+    pending: int
+    active: int
+    left: int
+    expired: int
+
+
+class ListView(BaseModel):
+    id: str
+    name: str
+    keyword: str
+    description: str
+    frequency: FrequencyBody
+    purpose: ListPurpose
+    double_opt_in: bool
+    counts: MemberCounts = Field(description="Members by status, as of this answer")
+    confirmation_text: str = Field(
+        description="What a person who texts the keyword is answered (at most 2 SMS parts)"
+    )
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, plist: OptInList, program: str) -> ListView:
+        return cls(
+            id=plist.list_id,
+            name=plist.name,
+            keyword=plist.keyword,
+            description=plist.description,
+            frequency=FrequencyBody.of(plist.frequency),
+            purpose=plist.purpose,
+            double_opt_in=plist.double_opt_in,
+            counts=MemberCounts(**{s.value: plist.count(s) for s in MemberStatus}),
+            confirmation_text=confirmation_text(program, plist),
+            version=plist.version,
+            created_at=plist.created_at,
+            updated_at=plist.updated_at,
+        )
+
+
+class ListList(BaseModel):
+    items: list[ListView]
+
+
+class ApiConsentSource(StrEnum):
+    """How the tenant obtained a member's consent (a YES and imports are recorded by Reach)."""
+
+    KEYWORD = ConsentSource.KEYWORD.value
+    WEB_FORM = ConsentSource.WEB_FORM.value
+    PAPER_FORM = ConsentSource.PAPER_FORM.value
+    VERBAL = ConsentSource.VERBAL.value
+
+
+class ConsentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: ApiConsentSource = Field(
+        description="keyword, web_form and paper_form are written consent, which a "
+        "marketing list requires (with evidence)"
+    )
+    obtained_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
+        description="When the person consented: ISO 8601 with offset, not in the future",
+        examples=["2026-03-02T10:15:00-05:00"],
+    )
+    evidence: Evidence | None = Field(
+        default=None,
+        description="Proof of the consent (a form's id or URL, a signed sheet's reference); "
+        "required on a marketing list",
+    )
+
+    def to_domain(self) -> MemberConsent:
+        return MemberConsent(ConsentSource(self.source.value), self.obtained_at, self.evidence)
+
+
+class AddMemberRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Phone = Field(
+        description="A mobile number, E.164 or national format of your number's country"
+    )
+    first_name: FirstName | None = None
+    timezone: ZoneName | None = Field(
+        default=None,
+        description="The member's IANA time zone; without it a campaign keeps to the quiet "
+        "hours of every zone the number's area may be in",
+    )
+    consent: ConsentBody
+
+    def to_command(self) -> NewMember:
+        return NewMember(
+            phone=self.phone,
+            consent=self.consent.to_domain(),
+            first_name=self.first_name,
+            timezone=self.timezone,
+        )
+
+
+class MemberConsentView(BaseModel):
+    source: str
+    obtained_at: datetime
+    evidence: str | None = None
+
+
+class MemberView(BaseModel):
+    phone: str
+    status: MemberStatus
+    first_name: str | None
+    timezone: str | None
+    joined_at: datetime | None = Field(description="When the member became active")
+    pending_until: datetime | None = Field(description="Pending: the deadline for YES")
+    left_reason: str | None = Field(description="removed, stop_keyword or opted_out")
+    consent: MemberConsentView | None
+    terms_version: str | None = Field(description="The version of the wording the member agreed to")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, member: Member) -> MemberView:
+        consent = member.consent
+        return cls(
+            phone=member.phone,
+            status=member.status,
+            first_name=member.first_name,
+            timezone=member.timezone,
+            joined_at=member.joined_at,
+            pending_until=member.pending_until,
+            left_reason=member.left_reason,
+            consent=MemberConsentView(
+                source=consent.source.value,
+                obtained_at=consent.obtained_at,
+                evidence=consent.evidence,
+            )
+            if consent
+            else None,
+            terms_version=member.terms_version,
+            updated_at=member.updated_at,
+        )
+
+
+class MemberList(BaseModel):
+    items: list[MemberView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+class ConsentEntryView(BaseModel):
+    at: datetime
+    scope: str = Field(description="tenant (everything you send), or list#<id>")
+    action: str = Field(description="opted_out, opted_in, invited, joined, left or expired")
+    source: str = Field(description="api, keyword, web_form, sms_keyword, import...")
+    cause: str | None = Field(
+        default=None, description="What made the change: a request or inbound message id"
+    )
+    evidence: str | None = None
+    terms_version: str | None = None
+
+    @classmethod
+    def of(cls, entry: ConsentEntry) -> ConsentEntryView:
+        return cls(
+            at=entry.at,
+            scope=entry.scope,
+            action=entry.action.value,
+            source=entry.source,
+            cause=entry.cause,
+            evidence=entry.evidence,
+            terms_version=entry.terms_version,
+        )
+
+
+class ConsentHistoryView(BaseModel):
+    phone: str
+    items: list[ConsentEntryView] = Field(description="Oldest first; the latest 200")
 
 
 class FieldError(BaseModel):

@@ -63,8 +63,34 @@ class PageTokens:
         """The token for the page after ``key`` (None: there is no next page)."""
         if not key:
             return None
-        payload = _b64(json.dumps(key, sort_keys=True, separators=(",", ":")).encode())
+        return self.seal_state(key, scope)
+
+    def seal_state(self, state: dict[str, Any], scope: str) -> str:
+        """A token for any JSON object of the listing's position (a listing that walks
+        several keys, such as a list's member segments, keeps where it is along with the
+        start key)."""
+        payload = _b64(json.dumps(state, sort_keys=True, separators=(",", ":")).encode())
         return f"{_VERSION}.{payload}.{self._mac(scope, payload)}"
+
+    def open_state(self, token: str, scope: str) -> dict[str, Any]:
+        """The object sealed in ``token``, refused with InvalidToken unless this listing
+        (``scope``) issued it unchanged. Its shape is the caller's to check."""
+        version, _, rest = token.partition(".")
+        payload, _, mac = rest.partition(".")
+        if version != _VERSION or not payload or not mac:
+            raise InvalidToken("not a token this API issued; start the listing again")
+        if not hmac.compare_digest(mac, self._mac(scope, payload)):
+            raise InvalidToken(
+                "not a token of this listing (changed, cut short, or issued for other "
+                "parameters); start the listing again"
+            )
+        try:
+            state = json.loads(_unb64(payload))
+        except (binascii.Error, ValueError) as error:  # UnicodeError is a ValueError
+            raise InvalidToken("not a token this API issued") from error
+        if not isinstance(state, dict):
+            raise InvalidToken("not a token for this listing")
+        return state
 
     def open(
         self,
@@ -76,28 +102,24 @@ class PageTokens:
     ) -> dict[str, Any]:
         """The start key in ``token``, refused with InvalidToken unless this listing (``scope``,
         which names the tenant and the query) issued it unchanged, and it has the listing's
-        shape: exactly ``hash_attribute``, whose value is ``hash_key``, and
-        ``other_attributes`` (the index's range key and the table's keys), each a string.
-        DynamoDB answers a start key of another shape with an error, not an empty page."""
-        version, _, rest = token.partition(".")
-        payload, _, mac = rest.partition(".")
-        if version != _VERSION or not payload or not mac:
-            raise InvalidToken("not a token this API issued; start the listing again")
-        if not hmac.compare_digest(mac, self._mac(scope, payload)):
-            raise InvalidToken(
-                "not a token of this listing (changed, cut short, or issued for other "
-                "parameters); start the listing again"
-            )
-        try:
-            key = json.loads(_unb64(payload))
-        except (binascii.Error, ValueError) as error:  # UnicodeError is a ValueError
-            raise InvalidToken("not a token this API issued") from error
-        if not isinstance(key, dict) or _string_of(key.get(hash_attribute)) != hash_key:
-            raise InvalidToken("not a token for this listing")
-        expected = {hash_attribute, *other_attributes}
-        if set(key) != expected or not all(_string_of(key[name]) for name in expected):
-            raise InvalidToken("not a token this API issued")
+        shape (``check_start_key``)."""
+        key = self.open_state(token, scope)
+        check_start_key(key, hash_key, hash_attribute, other_attributes)
         return dict(key)
+
+
+def check_start_key(
+    key: object, hash_key: str, hash_attribute: str, other_attributes: Collection[str]
+) -> None:
+    """Refuse (InvalidToken) a start key not of the listing's shape: exactly
+    ``hash_attribute``, whose value is ``hash_key``, and ``other_attributes`` (the index's
+    range key and the table's keys), each a string. DynamoDB answers a start key of another
+    shape with an error, not an empty page."""
+    if not isinstance(key, dict) or _string_of(key.get(hash_attribute)) != hash_key:
+        raise InvalidToken("not a token for this listing")
+    expected = {hash_attribute, *other_attributes}
+    if set(key) != expected or not all(_string_of(key[name]) for name in expected):
+        raise InvalidToken("not a token this API issued")
 
 
 def _b64(data: bytes) -> str:

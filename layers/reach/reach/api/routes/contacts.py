@@ -15,7 +15,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 
 from reach.api.routes.common import documented, errors, request_id, services, tenant_id
-from reach.api.schemas import ContactView, OptInRequest, OptInView, OptOutRequest, OptOutView
+from reach.api.schemas import (
+    ConsentEntryView,
+    ConsentHistoryView,
+    ContactView,
+    OptInRequest,
+    OptInView,
+    OptOutRequest,
+    OptOutView,
+)
 from reach.observability import build_metrics
 
 router = Router()
@@ -65,6 +73,19 @@ def _phone(raw: str) -> str:
 def get_contact(phone: PhoneInPath) -> ContactView:
     recipient, contact = services().recipients.contact(tenant_id(), _phone(phone))
     return ContactView.of(contact, recipient.tenant.timezone)
+
+
+@router.get(
+    "/contacts/<phone>/consent",
+    summary="A recipient's consent history with you: every change, with its source",
+    responses={
+        200: documented("The consent history, oldest first", ConsentHistoryView),
+        **_READ_ERRORS,
+    },
+)
+def get_consent_history(phone: PhoneInPath) -> ConsentHistoryView:
+    e164, entries = services().lists.consent_history(tenant_id(), _phone(phone))
+    return ConsentHistoryView(phone=e164, items=[ConsentEntryView.of(e) for e in entries])
 
 
 @router.post(
