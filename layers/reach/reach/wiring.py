@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
 
     from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
+    from reach.data.campaigns import CampaignRepository
     from reach.data.contacts import ContactRepository
+    from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
     from reach.data.numbers import NumberRepository
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.campaigns import CampaignService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
@@ -69,6 +72,7 @@ class Services:
     threads: ThreadService
     notices: NoticeService
     clock: Clock
+    campaigns: CampaignService
 
 
 class Stores:
@@ -125,6 +129,18 @@ class Stores:
         from reach.data.callbacks import CallbackRepository
 
         return CallbackRepository(tokens=self.page_tokens)
+
+    @cached_property
+    def lists(self) -> ListRepository:
+        from reach.data.lists import ListRepository
+
+        return ListRepository()
+
+    @cached_property
+    def campaigns(self) -> CampaignRepository:
+        from reach.data.campaigns import CampaignRepository
+
+        return CampaignRepository(due_shards=self._due_shards, tokens=self.page_tokens)
 
     @cached_property
     def notices(self) -> NoticeStore:
@@ -198,6 +214,7 @@ def build_services(
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.campaigns import CampaignService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
@@ -230,6 +247,9 @@ def build_services(
             clock,
         ),
         clock=clock,
+        campaigns=CampaignService(
+            stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
+        ),
     )
 
 
