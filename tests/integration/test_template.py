@@ -44,6 +44,12 @@ API_ROUTES = {
     ("/contacts/{phone}", "get"),
     ("/contacts/{phone}/opt-out", "post"),
     ("/contacts/{phone}/opt-in", "post"),
+    ("/campaigns", "post"),
+    ("/campaigns/{id}", "get"),
+    ("/campaigns/{id}/pause", "post"),
+    ("/campaigns/{id}/resume", "post"),
+    ("/campaigns/{id}/cancel", "post"),
+    ("/campaigns/{id}/recipients", "get"),
 }
 #: How SAM's OpenAPI body names an ANY method.
 ANY_METHOD = "x-amazon-apigateway-any-method"
