@@ -52,6 +52,12 @@ API_ROUTES = {
     ("/lists/{id}/members", "get"),
     ("/lists/{id}/members", "post"),
     ("/lists/{id}/members/{phone}", "delete"),
+    ("/campaigns", "post"),
+    ("/campaigns/{id}", "get"),
+    ("/campaigns/{id}/pause", "post"),
+    ("/campaigns/{id}/resume", "post"),
+    ("/campaigns/{id}/cancel", "post"),
+    ("/campaigns/{id}/recipients", "get"),
 }
 #: How SAM's OpenAPI body names an ANY method.
 ANY_METHOD = "x-amazon-apigateway-any-method"

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
 
     from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
+    from reach.data.campaigns import CampaignRepository
     from reach.data.contacts import ContactRepository
     from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.campaigns import CampaignService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
     from reach.services.inbound import InboundService
@@ -72,6 +74,7 @@ class Services:
     notices: NoticeService
     lists: ListService
     clock: Clock
+    campaigns: CampaignService
 
 
 class Stores:
@@ -128,6 +131,12 @@ class Stores:
         from reach.data.callbacks import CallbackRepository
 
         return CallbackRepository(tokens=self.page_tokens)
+
+    @cached_property
+    def campaigns(self) -> CampaignRepository:
+        from reach.data.campaigns import CampaignRepository
+
+        return CampaignRepository(due_shards=self._due_shards, tokens=self.page_tokens)
 
     @cached_property
     def notices(self) -> NoticeStore:
@@ -209,6 +218,7 @@ def build_services(
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.campaigns import CampaignService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
@@ -251,6 +261,9 @@ def build_services(
             clock,
         ),
         clock=clock,
+        campaigns=CampaignService(
+            stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 
 from reach.api.errors import NotJson, register_error_handlers
-from reach.api.routes import appointments, callbacks, contacts, lists
+from reach.api.routes import appointments, callbacks, campaigns, contacts, lists
 from reach.api.routes.common import bind_request, refuse_repeated_query
 from reach.domain.errors import InvalidInput
 
@@ -33,6 +33,7 @@ def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app.use(middlewares=[bind_request, refuse_repeated_query])
     app.include_router(appointments.router)
     app.include_router(callbacks.router)
+    app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
     register_error_handlers(app, logger)

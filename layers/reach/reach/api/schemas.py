@@ -22,9 +22,11 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from reach.domain.callbacks import Callback
+from reach.domain.campaigns import Campaign, CampaignStatus, RecipientOutcome
 from reach.domain.caps import Contact
 from reach.domain.durations import reminder_offset
 from reach.domain.errors import InvalidInput
+from reach.domain.forecast import Forecast
 from reach.domain.languages import SUPPORTED_LANGUAGES, supported_language
 from reach.domain.lists import (
     ConsentSource,
@@ -50,6 +52,7 @@ from reach.domain.notices import MAX_LINK_LENGTH, MAX_NOTICE_PARTS, Notice, Noti
 from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
+from reach.services.campaigns import MAX_PARTS, CampaignPlan, CampaignProgress, NewCampaign
 from reach.services.consent import source_kind
 from reach.services.lists import ListChanges, NewList, NewMember
 from reach.services.notices import NoticeRequest
@@ -964,6 +967,249 @@ class ConsentEntryView(BaseModel):
 class ConsentHistoryView(BaseModel):
     phone: str
     items: list[ConsentEntryView] = Field(description="Oldest first; the latest 200")
+
+
+_CAMPAIGN_TEXT = (
+    "The text, which may use {first_name} (left out when unknown). It must name the program "
+    f"(your organisation's name), fit {MAX_PARTS} SMS parts with a long first name, and give "
+    "no health details (a condition, test, treatment or specialty)"
+)
+
+
+class CreateCampaignRequest(BaseModel):
+    """A campaign: one text to every active member of a list, from ``send_at``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, _plain_text("name"), Field(min_length=1, max_length=100)]
+    list_id: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$", description="A list of yours"
+        ),
+    ]
+    message: Annotated[
+        str,
+        AfterValidator(_note_text),
+        Field(
+            min_length=1,
+            max_length=1000,
+            description=_CAMPAIGN_TEXT,
+            examples=[
+                "Hi {first_name}, Riverside Family Clinic: our open day moved to Sat. "
+                "Reply STOP to opt out"
+            ],
+        ),
+    ]
+    send_at: Annotated[AwareDatetime, IsoTimestamp] = Field(
+        description="When the campaign starts: ISO 8601 with offset, at most 5 minutes in the "
+        "past (then it starts at once)",
+        examples=["2099-03-06T10:00:00-05:00"],
+    )
+
+    def to_command(self) -> NewCampaign:
+        return NewCampaign(**self.model_dump())
+
+
+class SendWindowView(BaseModel):
+    opens_at: datetime = Field(description="When these recipients' local hours first allow it")
+    recipients: int
+
+
+class CostView(BaseModel):
+    amount: str = Field(description="Estimated SMS cost, a decimal amount in `currency`")
+    currency: str
+    priced_recipients: int
+    unpriced_recipients: int = Field(
+        description="Recipients in countries the price table lacks (not in `amount`)"
+    )
+    prices_as_of: str = Field(description="The date of the price table")
+    source: str = Field(description="Where the prices come from")
+
+
+class ForecastView(BaseModel):
+    """The send as forecast before it starts."""
+
+    recipients: int = Field(description="Active members of the list now")
+    parts: int
+    mps: float = Field(description="The sending number's message parts per second")
+    origination_type: str
+    windows: list[SendWindowView] = Field(
+        description="Recipients per local send window, by opening time"
+    )
+    spills_into_quiet_hours: bool = Field(
+        description="Some recipients are held to a later window by their quiet hours"
+    )
+    held: int = Field(description="Recipients held to a later window")
+    unreachable: int = Field(
+        description="Recipients whose possible time zones never share allowed hours"
+    )
+    reminders_due: int = Field(
+        description="Your reminders due in that time on the same number; they go first"
+    )
+    reminders_due_at_least: bool = Field(description="Counting stopped at a bound: at least")
+    sending_seconds: float = Field(description="Time at the number's pace, reminders included")
+    estimated_finish: datetime
+    cost: CostView
+
+    @classmethod
+    def of(cls, forecast: Forecast) -> ForecastView:
+        cost = forecast.cost
+        return cls(
+            recipients=forecast.recipients,
+            parts=forecast.parts,
+            mps=forecast.mps,
+            origination_type=forecast.origination_type,
+            windows=[
+                SendWindowView(opens_at=w.opens_at, recipients=w.recipients)
+                for w in forecast.windows
+            ],
+            spills_into_quiet_hours=forecast.spills_into_quiet_hours,
+            held=forecast.held,
+            unreachable=forecast.unreachable,
+            reminders_due=forecast.reminders_due,
+            reminders_due_at_least=forecast.reminders_due_at_least,
+            sending_seconds=round(forecast.sending_seconds, 3),
+            estimated_finish=forecast.estimated_finish,
+            cost=CostView(
+                amount=f"{cost.amount:f}",
+                currency=cost.currency,
+                priced_recipients=cost.priced_recipients,
+                unpriced_recipients=cost.unpriced_recipients,
+                prices_as_of=cost.prices_as_of,
+                source=cost.source,
+            ),
+        )
+
+
+#: The outcomes GET /campaigns/{id} counts, each a counter of the send side.
+_OUTCOMES = ("total", "sent", "delivered", "undelivered", "held", "failed")
+_SKIP_PREFIX = "skipped_"
+
+
+class CampaignCounts(BaseModel):
+    total: int
+    sent: int
+    delivered: int
+    undelivered: int
+    held: int
+    failed: int
+    skipped: dict[str, int] = Field(
+        description="Skipped recipients by reason (opted_out, left_list, frequency_cap...)"
+    )
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> CampaignCounts:
+        return cls(
+            **{name: counts.get(name, 0) for name in _OUTCOMES},
+            skipped={
+                name.removeprefix(_SKIP_PREFIX): value
+                for name, value in sorted(counts.items())
+                if name.startswith(_SKIP_PREFIX)
+            },
+        )
+
+
+class CampaignView(BaseModel):
+    id: str
+    name: str
+    list_id: str
+    message: str
+    status: CampaignStatus
+    parts: int = Field(description="SMS parts of the text with a long first name")
+    encoding: str = Field(description="GSM-7 or UCS-2")
+    send_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    estimated_finish: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    counts: CampaignCounts | SkipJsonSchema[None] = Field(default=None, exclude_if=_absent)
+    forecast: ForecastView | SkipJsonSchema[None] = Field(default=None, exclude_if=_absent)
+
+    @classmethod
+    def of(
+        cls,
+        campaign: Campaign,
+        *,
+        counts: dict[str, int] | None = None,
+        forecast: Forecast | None = None,
+    ) -> CampaignView:
+        return cls(
+            id=campaign.campaign_id,
+            name=campaign.name,
+            list_id=campaign.list_id,
+            message=campaign.message,
+            status=campaign.status,
+            parts=campaign.parts,
+            encoding=campaign.encoding,
+            send_at=campaign.send_at,
+            started_at=campaign.started_at,
+            finished_at=campaign.finished_at,
+            estimated_finish=campaign.estimated_finish,
+            version=campaign.version,
+            created_at=campaign.created_at,
+            updated_at=campaign.updated_at,
+            counts=CampaignCounts.of(counts) if counts is not None else None,
+            forecast=ForecastView.of(forecast) if forecast is not None else None,
+        )
+
+    @classmethod
+    def of_progress(cls, progress: CampaignProgress) -> CampaignView:
+        return cls.of(progress.campaign, counts=progress.counts)
+
+
+class CampaignDryRun(BaseModel):
+    """What a campaign would do: nothing is created."""
+
+    status: str = Field(description="Always dry_run: nothing was created")
+    parts: int
+    encoding: str
+    forecast: ForecastView
+
+    @classmethod
+    def of(cls, plan: CampaignPlan) -> CampaignDryRun:
+        return cls(
+            status="dry_run",
+            parts=plan.segments.parts,
+            encoding=plan.segments.encoding.value,
+            forecast=ForecastView.of(plan.forecast),
+        )
+
+
+class RecipientStatus(StrEnum):
+    """A campaign recipient's message status."""
+
+    QUEUED = "queued"
+    HELD = "held"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CampaignRecipientView(BaseModel):
+    phone: str
+    status: str
+    reason: str | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, outcome: RecipientOutcome) -> CampaignRecipientView:
+        return cls(
+            phone=outcome.phone,
+            status=outcome.status,
+            reason=outcome.reason,
+            updated_at=outcome.updated_at,
+        )
+
+
+class CampaignRecipientList(BaseModel):
+    items: list[CampaignRecipientView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
 
 
 class FieldError(BaseModel):

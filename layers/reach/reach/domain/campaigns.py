@@ -60,3 +60,14 @@ class Campaign:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     estimated_finish: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecipientOutcome:
+    """One recipient of a campaign, as the send side recorded it."""
+
+    phone: str
+    #: A message status (queued, held, sending, sent, delivered, undelivered, failed, skipped).
+    status: str
+    reason: str | None
+    updated_at: datetime | None

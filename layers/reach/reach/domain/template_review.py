@@ -131,3 +131,22 @@ def _describe_characters(characters: tuple[str, ...], limit: int = 5) -> str:
 def _multiplier(new_parts: int, old_parts: int) -> str:
     ratio = (Decimal(new_parts) / Decimal(old_parts)).quantize(Decimal("0.01"))
     return f"{ratio.normalize():f}"
+
+
+#: Words that tell of someone's health: a condition, a test or its result, a treatment, a
+#: specialty. A text to a list reaches everyone on it, and being on it must say nothing of
+#: anyone's health (docs/facts.md#hipaa-minimum-necessary): free text is checked for these,
+#: as templates are checked for their fields.
+_HEALTH_DETAILS = re.compile(
+    r"\b(diagnos\w*|test results?|lab results?|biops(y|ies)|prescriptions?|medications?"
+    r"|refills?|dosage|chemo\w*|dialysis|oncolog\w*|cancer|tumou?rs?|hiv|aids|std|stis?"
+    r"|hepatitis|diabet\w*|insulin|pregnan\w*|prenatal|abortion|fertility|ivf|mammogra\w*"
+    r"|colonoscop\w*|psychiatr\w*|mental health|depression|therapy|rehab\w*|addiction"
+    r"|methadone|vaccinations?|vaccines?|covid)\b",
+    re.IGNORECASE,
+)
+
+
+def health_details(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that give health details, in order, each once (none: fine)."""
+    return tuple(dict.fromkeys(match.group(0).lower() for match in _HEALTH_DETAILS.finditer(text)))
