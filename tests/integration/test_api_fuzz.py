@@ -46,10 +46,12 @@ schema.config.generation.update(
 #: that fit before the start, visible text (Unicode categories), what is stored already, a
 #: version written as an integer (JSON Schema counts 4.0 as an integer; the API does not),
 #: and a notice's ETA (one of two fields, within 12 hours from now) and link (https, within
-#: the text's 3 parts).
+#: the text's 3 parts), and a CSV import's header and encoding (a string in the document).
 BEYOND_THE_SCHEMA = re.compile(
     r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
-    r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link)$"
+    r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link"
+    # A CSV import's content: its header and rows (a string in the document)
+    r"|body|header\.[^ ]*)$"
 )
 
 

@@ -43,6 +43,8 @@ API_ROUTES = {
     ("/callbacks/{id}/close", "post"),
     ("/contacts/{phone}", "get"),
     ("/contacts/{phone}/opt-out", "post"),
+    ("/lists/{list_id}/imports", "post"),
+    ("/lists/{list_id}/imports/{import_id}", "get"),
     ("/contacts/{phone}/opt-in", "post"),
 }
 #: How SAM's OpenAPI body names an ANY method.
@@ -60,7 +62,12 @@ PHYSICAL = {
     "IdempotencyTable": "test-idempotency",
 }
 #: What !Ref gives the other resources function environments name.
-REFS = {**PHYSICAL, "ReachEventBus": "test-reach", "SendQueue": "https://sqs.test/send"}
+REFS = {
+    **PHYSICAL,
+    "ReachEventBus": "test-reach",
+    "SendQueue": "https://sqs.test/send",
+    "ImportBucket": "test-imports",
+}
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +160,7 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
         "InboundFunction",
         "ReconcilerFunction",
         "StatusFunction",
+        "ImporterFunction",
     }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
@@ -240,8 +248,13 @@ def test_the_api_reads_tenant_profiles_but_never_api_key_hashes(
     # when the statements on the tenants table are picked out
     on_tenants = {s["Sid"]: s for s in statements if "TenantsTable" in json.dumps(s["Resource"])}
 
-    # then tenant# items are read-only, and the one other statement there is the consent one
-    assert set(on_tenants) == {"TenantProfileRead", "ContactConsentReadWrite"}
+    # then tenant# items are read, and only updated (a list's member counts, as an import
+    # adds members); the one other statement there is the consent one
+    assert set(on_tenants) == {"TenantProfileRead", "ContactConsentReadWrite", "ListCountsUpdate"}
+    assert _as_list(on_tenants["ListCountsUpdate"]["Action"]) == ["dynamodb:UpdateItem"]
+    assert on_tenants["ListCountsUpdate"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["tenant#*"]}
+    }
     assert _as_list(on_tenants["TenantProfileRead"]["Action"]) == [
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
@@ -265,13 +278,18 @@ def test_the_api_may_read_and_write_contact_items_but_never_api_key_items(
     }
 
     # then consent records may be read, written and checked in a notice's transaction
-    # (item-level verbs only), tenant profiles only read, and apikey# items neither
+    # (item-level verbs only), tenant items read and updated (list counts), and apikey#
+    # items neither
     assert allowed["contact#"] == {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
     }
-    assert allowed["tenant#"] == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
+    assert allowed["tenant#"] == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+    }
     assert allowed["apikey#"] == set()
     for statement in on_tenants:
         assert set(statement["Condition"]) == {"ForAllValues:StringLike"}
@@ -308,6 +326,13 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
         "ContactConsentReadWrite",
         "DomainEvents",
         "NoticeQueueWrite",
+        "ListCountsUpdate",
+        "ImportUploadUrls",
+    }
+    # and the one S3 permission is putting an import's file (what a presigned URL carries)
+    assert _as_list(statements["ImportUploadUrls"]["Action"]) == ["s3:PutObject"]
+    assert statements["ImportUploadUrls"]["Resource"] == {
+        "Fn::Sub": "${ImportBucket.Arn}/imports/*"
     }
 
 
@@ -546,6 +571,7 @@ def test_an_if_that_picks_no_value_drops_the_variable_as_cloudformation_does(
         "InboundFunction",
         "ReconcilerFunction",
         "StatusFunction",
+        "ImporterFunction",
     ],
 )
 def test_every_function_environment_is_valid_reach_settings(
@@ -789,6 +815,7 @@ def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
     schedules = {
         r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
         for r in rules.values()
+        if "ScheduleExpression" in r["Properties"]
     }
 
     assert schedules == {
@@ -1024,3 +1051,47 @@ def test_the_status_function_may_only_read_and_update_appointments_items_and_pub
         "Fn::GetAtt": ["ReachEventBus", "Arn"]
     }
     assert statements["StatusQueueConsume"]["Resource"] == {"Fn::GetAtt": ["StatusQueue", "Arn"]}
+
+
+# --- List imports --------------------------------------------------------------------------
+
+
+def test_import_files_are_private_encrypted_short_lived_and_reach_the_importer(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    bucket = template["Resources"]["ImportBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] <= 7
+    assert bucket["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    # The importer is invoked for objects created under imports/ in this bucket only.
+    rules = _resources(transformed, "AWS::Events::Rule")
+    (upload,) = [
+        r["Properties"]
+        for r in rules.values()
+        if r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == "ImporterFunction"
+    ]
+    pattern = upload["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "ImportBucket"}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "imports/"}]
+    # It reads import files and nothing else from S3.
+    statements = {
+        s["Sid"]: s for s in _inline_statements(transformed["Resources"]["ImporterFunctionRole"])
+    }
+    assert _as_list(statements["ReadImportFiles"]["Action"]) == ["s3:GetObject"]
+    assert statements["ReadImportFiles"]["Resource"] == {"Fn::Sub": "${ImportBucket.Arn}/imports/*"}
+    assert not any(
+        "s3:" in action and sid != "ReadImportFiles"
+        for sid, statement in statements.items()
+        for action in _as_list(statement["Action"])
+    )

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
+    from reach.data.imports import ImportStore
+    from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
     from reach.data.numbers import NumberRepository
@@ -36,11 +38,13 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.ports.opt_outs import ProviderOptOutLists
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
+    from reach.ports.uploads import Uploads
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
+    from reach.services.imports import ImportService
     from reach.services.inbound import InboundService
     from reach.services.notices import NoticeService
     from reach.services.numbers import NumberSetup
@@ -68,6 +72,7 @@ class Services:
     recipients: RecipientService
     threads: ThreadService
     notices: NoticeService
+    imports: ImportService
     clock: Clock
 
 
@@ -140,6 +145,18 @@ class Stores:
         return PageTokens()
 
     @cached_property
+    def lists(self) -> ListRepository:
+        from reach.data.lists import ListRepository
+
+        return ListRepository()
+
+    @cached_property
+    def imports(self) -> ImportStore:
+        from reach.data.imports import ImportStore
+
+        return ImportStore()
+
+    @cached_property
     def reminders(self) -> ReminderLifecycle:
         from reach.data.reminders import ReminderLifecycle
 
@@ -198,6 +215,7 @@ def build_services(
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.imports import ImportService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
@@ -229,8 +247,58 @@ def build_services(
             (lambda: queue) if queue is not None else _send_queue_on_first_use(settings),
             clock,
         ),
+        imports=ImportService(
+            stores.lists,
+            stores.imports,
+            stores.tenants,
+            events,
+            clock,
+            uploads=_uploads_on_first_use(settings),
+        ),
         clock=clock,
     )
+
+
+def _uploads_on_first_use(settings: Settings) -> Callable[[], Uploads]:
+    """The S3 bucket of list imports, made on the first upload: API calls that upload
+    nothing make no S3 client, and a stack without IMPORT_BUCKET fails naming it then."""
+    made: list[Uploads] = []
+
+    def uploads() -> Uploads:
+        if not made:
+            from reach.adapters.uploads_s3 import build_uploads
+
+            made.append(build_uploads(settings.require("import_bucket"), settings.region))
+        return made[0]
+
+    return uploads
+
+
+def build_importer(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    events: EventPublisher | None = None,
+    stores: Stores | None = None,
+    uploads: Uploads | None = None,
+) -> ImportService:
+    """The importer function's service: runs list import files S3 says arrived."""
+    from reach.services.imports import ImportService
+
+    stores = stores or Stores(settings)
+    return ImportService(
+        stores.lists,
+        stores.imports,
+        stores.tenants,
+        events or _event_bus(settings),
+        clock,
+        uploads=(lambda: uploads) if uploads is not None else _uploads_on_first_use(settings),
+    )
+
+
+@lru_cache(maxsize=1)
+def importer_from_env() -> ImportService:
+    return build_importer(Settings.from_env())
 
 
 def _send_queue_on_first_use(settings: Settings) -> Callable[[], SendQueue]:
