@@ -16,7 +16,7 @@ from reach.data.lists import ListRepository
 from reach.domain.lists import OptInList
 from reach.ports.uploads import import_key
 
-IMPORTS = "/lists/{list_id}/imports"
+IMPORTS = "/lists/{id}/imports"
 HEADER = "phone,first_name,timezone,consent_source,consent_at,evidence\n"
 GOOD = "+12025550111,Ana,America/New_York,web_form,2026-11-02T14:00:00Z,form 17\n"
 BAD = "+12025550112,,,,2026-11-02T14:00:00Z,\n"
@@ -35,7 +35,7 @@ def plist(clinic: Any) -> OptInList:
 
 def test_a_csv_body_is_imported_and_answered_with_its_report(api: Api, plist: OptInList) -> None:
     status, body = api.call(
-        "POST", IMPORTS, params={"list_id": "alerts"}, text=HEADER + GOOD + BAD, headers=CSV
+        "POST", IMPORTS, params={"id": "alerts"}, text=HEADER + GOOD + BAD, headers=CSV
     )
     assert status == 201, body
     assert body["status"] == "completed"
@@ -54,7 +54,7 @@ def test_a_csv_body_is_imported_and_answered_with_its_report(api: Api, plist: Op
         ],
     }
     status, again = api.call(
-        "GET", IMPORTS + "/{import_id}", params={"list_id": "alerts", "import_id": body["id"]}
+        "GET", IMPORTS + "/{import_id}", params={"id": "alerts", "import_id": body["id"]}
     )
     assert status == 200
     assert again == body
@@ -62,7 +62,7 @@ def test_a_csv_body_is_imported_and_answered_with_its_report(api: Api, plist: Op
 
 def test_a_csv_body_sent_as_base64_bytes_with_a_bom_is_read(api: Api, plist: OptInList) -> None:
     data = ("\ufeff" + HEADER + GOOD).encode("utf-8")
-    status, body = api.call("POST", IMPORTS, params={"list_id": "alerts"}, data=data, headers=CSV)
+    status, body = api.call("POST", IMPORTS, params={"id": "alerts"}, data=data, headers=CSV)
     assert status == 201, body
     assert body["report"]["accepted"] == 1
 
@@ -86,7 +86,7 @@ def test_a_csv_body_sent_as_base64_bytes_with_a_bom_is_read(api: Api, plist: Opt
 def test_refusals_name_the_field(
     api: Api, plist: OptInList, request_: dict[str, Any], field: str, code: int
 ) -> None:
-    status, error = api.call("POST", IMPORTS, params={"list_id": "alerts"}, **request_)
+    status, error = api.call("POST", IMPORTS, params={"id": "alerts"}, **request_)
     refused(status, error, field, code)
 
 
@@ -94,21 +94,21 @@ def test_another_tenants_list_and_import_are_not_found(
     api: Api, plist: OptInList, aws: Any
 ) -> None:
     status, body = api.call(
-        "POST", IMPORTS, params={"list_id": "alerts"}, text=HEADER + GOOD, headers=CSV
+        "POST", IMPORTS, params={"id": "alerts"}, text=HEADER + GOOD, headers=CSV
     )
     stranger = api.as_tenant("someone-else")
     status, _ = stranger.call(
-        "POST", IMPORTS, params={"list_id": "alerts"}, text=HEADER + GOOD, headers=CSV
+        "POST", IMPORTS, params={"id": "alerts"}, text=HEADER + GOOD, headers=CSV
     )
     assert status == 404
     status, _ = stranger.call(
-        "GET", IMPORTS + "/{import_id}", params={"list_id": "alerts", "import_id": body["id"]}
+        "GET", IMPORTS + "/{import_id}", params={"id": "alerts", "import_id": body["id"]}
     )
     assert status == 404
     status, _ = api.call(
         "GET",
         IMPORTS + "/{import_id}",
-        params={"list_id": "alerts", "import_id": "imp_" + "0" * 32},
+        params={"id": "alerts", "import_id": "imp_" + "0" * 32},
     )
     assert status == 404
 
@@ -116,7 +116,7 @@ def test_another_tenants_list_and_import_are_not_found(
 def test_an_upload_url_then_the_importer_leaves_the_report(
     api: Api, plist: OptInList, lambda_context: Any
 ) -> None:
-    status, ticket = api.call("POST", IMPORTS, params={"list_id": "alerts"}, body={"upload": True})
+    status, ticket = api.call("POST", IMPORTS, params={"id": "alerts"}, body={"upload": True})
     assert status == 202, ticket
     assert ticket["import"]["status"] == "awaiting_upload"
     assert ticket["upload_method"] == "PUT"
@@ -139,7 +139,7 @@ def test_an_upload_url_then_the_importer_leaves_the_report(
     status, done = api.call(
         "GET",
         IMPORTS + "/{import_id}",
-        params={"list_id": "alerts", "import_id": ticket["import"]["id"]},
+        params={"id": "alerts", "import_id": ticket["import"]["id"]},
     )
     assert status == 200
     assert done["status"] == "completed"

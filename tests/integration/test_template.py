@@ -43,8 +43,8 @@ API_ROUTES = {
     ("/callbacks/{id}/close", "post"),
     ("/contacts/{phone}", "get"),
     ("/contacts/{phone}/opt-out", "post"),
-    ("/lists/{list_id}/imports", "post"),
-    ("/lists/{list_id}/imports/{import_id}", "get"),
+    ("/lists/{id}/imports", "post"),
+    ("/lists/{id}/imports/{import_id}", "get"),
     ("/contacts/{phone}/opt-in", "post"),
 }
 #: How SAM's OpenAPI body names an ANY method.

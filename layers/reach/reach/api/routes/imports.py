@@ -32,7 +32,7 @@ _ACCEPTED = f'{CSV_CONTENT_TYPE} (the file) or application/json ({{"upload": tru
 #: The import's body, for the OpenAPI document: the route reads it itself (CSV is not JSON),
 #: so Powertools cannot describe it from a parameter.
 REQUEST_BODIES = {
-    ("/lists/{list_id}/imports", "post"): {
+    ("/lists/{id}/imports", "post"): {
         "required": True,
         "content": {
             CSV_CONTENT_TYPE: {
@@ -60,7 +60,7 @@ REQUEST_BODIES = {
 
 
 @router.post(
-    "/lists/<list_id>/imports",
+    "/lists/<id>/imports",
     summary="Import members from a CSV body (text/csv, header phone,first_name,timezone,"
     "consent_source,consent_at,evidence in any order), or ask for an upload URL for a "
     'bigger file (application/json {"upload": true})',
@@ -70,18 +70,18 @@ REQUEST_BODIES = {
         **errors("No such list for this tenant", {415: "Neither text/csv nor JSON"}),
     },
 )
-def import_members(list_id: ListId) -> Response[str]:
+def import_members(id: ListId) -> Response[str]:
     app = current_event()
     content_type = str(app.headers.get("content-type") or "").strip()
     media_type, _, parameters = content_type.partition(";")
     media_type = media_type.strip().lower()
     if media_type == CSV_CONTENT_TYPE:
         _require_utf8(parameters)
-        record = services().imports.import_csv(tenant_id(), list_id, _raw_body())
+        record = services().imports.import_csv(tenant_id(), id, _raw_body())
         return _json(201, ImportView.of(record).model_dump_json())
     if media_type == "application/json":
         _upload_request(app.body or "")
-        ticket = services().imports.start_upload(tenant_id(), list_id)
+        ticket = services().imports.start_upload(tenant_id(), id)
         view = UploadTicketView(
             import_=ImportView.of(ticket.record),
             upload_url=ticket.url,
@@ -93,12 +93,12 @@ def import_members(list_id: ListId) -> Response[str]:
 
 
 @router.get(
-    "/lists/<list_id>/imports/<import_id>",
+    "/lists/<id>/imports/<import_id>",
     summary="An import's status and report",
     responses={200: documented("The import", ImportView), **errors("No such import")},
 )
-def get_import(list_id: ListId, import_id: ImportId) -> ImportView:
-    return ImportView.of(services().imports.get(tenant_id(), list_id, import_id))
+def get_import(id: ListId, import_id: ImportId) -> ImportView:
+    return ImportView.of(services().imports.get(tenant_id(), id, import_id))
 
 
 def _raw_body() -> bytes:
