@@ -32,6 +32,7 @@ from reach.wiring import (
     authenticator_from_env,
     build_services,
     dispatcher_from_env,
+    importer_from_env,
     inbound_from_env,
     receipts_from_env,
     reconciler_from_env,
@@ -73,6 +74,7 @@ CACHED_WIRING = (
     inbound_from_env,
     reconciler_from_env,
     receipts_from_env,
+    importer_from_env,
 )
 
 FAKE_AWS = {
@@ -116,6 +118,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
             names[queue] = sqs.create_queue(QueueName=f"test-{queue}")["QueueUrl"]
         names["ReachEventBus"] = "test-reach"
         boto3.client("events").create_event_bus(Name=names["ReachEventBus"])
+        names["ImportBucket"] = "test-imports"
+        boto3.client("s3").create_bucket(Bucket=names["ImportBucket"])
         # Every function's variables at once: they agree on the shared ones, and each
         # function reads only its own.
         for function in functions(template):

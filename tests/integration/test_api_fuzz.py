@@ -50,12 +50,15 @@ schema.config.generation.update(
 #: reserved carrier words) and a member's consent (written, with evidence, for marketing;
 #: not in the future), a list's description (visible text) and frequency (a whole number,
 #: strict like version); and a campaign's list (one of the tenant's), name (visible text),
-#: start (not gone by) and text (the program's name, its parts, no health details).
+#: start (not gone by) and text (the program's name, its parts, no health details); and a
+#: CSV import's header and encoding (a string in the document).
 BEYOND_THE_SCHEMA = re.compile(
     r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
     r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link"
     r"|name|keyword|description|frequency\.messages|consent\.(source|evidence|obtained_at)"
-    r"|list_id|send_at|message)$"
+    r"|list_id|send_at|message"
+    # A CSV import's content: its header and rows (a string in the document)
+    r"|body|header\.[^ ]*)$"
 )
 
 

@@ -43,6 +43,8 @@ API_ROUTES = {
     ("/callbacks/{id}/close", "post"),
     ("/contacts/{phone}", "get"),
     ("/contacts/{phone}/opt-out", "post"),
+    ("/lists/{id}/imports", "post"),
+    ("/lists/{id}/imports/{import_id}", "get"),
     ("/contacts/{phone}/opt-in", "post"),
     ("/contacts/{phone}/consent", "get"),
     ("/lists", "post"),
@@ -74,7 +76,12 @@ PHYSICAL = {
     "IdempotencyTable": "test-idempotency",
 }
 #: What !Ref gives the other resources function environments name.
-REFS = {**PHYSICAL, "ReachEventBus": "test-reach", "SendQueue": "https://sqs.test/send"}
+REFS = {
+    **PHYSICAL,
+    "ReachEventBus": "test-reach",
+    "SendQueue": "https://sqs.test/send",
+    "ImportBucket": "test-imports",
+}
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +174,7 @@ def test_every_function_runs_python313_on_arm64_with_the_reach_layer(
         "InboundFunction",
         "ReconcilerFunction",
         "StatusFunction",
+        "ImporterFunction",
     }
     for logical_id, function in lambdas.items():
         properties = function["Properties"]
@@ -339,6 +347,12 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
         "ConsentHistoryRead",
         "DomainEvents",
         "NoticeQueueWrite",
+        "ImportUploadUrls",
+    }
+    # and the one S3 permission is putting an import's file (what a presigned URL carries)
+    assert _as_list(statements["ImportUploadUrls"]["Action"]) == ["s3:PutObject"]
+    assert statements["ImportUploadUrls"]["Resource"] == {
+        "Fn::Sub": "${ImportBucket.Arn}/imports/*"
     }
 
 
@@ -577,6 +591,7 @@ def test_an_if_that_picks_no_value_drops_the_variable_as_cloudformation_does(
         "InboundFunction",
         "ReconcilerFunction",
         "StatusFunction",
+        "ImporterFunction",
     ],
 )
 def test_every_function_environment_is_valid_reach_settings(
@@ -820,6 +835,7 @@ def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
     schedules = {
         r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
         for r in rules.values()
+        if "ScheduleExpression" in r["Properties"]
     }
 
     assert schedules == {
@@ -1055,3 +1071,47 @@ def test_the_status_function_may_only_read_and_update_appointments_items_and_pub
         "Fn::GetAtt": ["ReachEventBus", "Arn"]
     }
     assert statements["StatusQueueConsume"]["Resource"] == {"Fn::GetAtt": ["StatusQueue", "Arn"]}
+
+
+# --- List imports --------------------------------------------------------------------------
+
+
+def test_import_files_are_private_encrypted_short_lived_and_reach_the_importer(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    bucket = template["Resources"]["ImportBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] <= 7
+    assert bucket["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    # The importer is invoked for objects created under imports/ in this bucket only.
+    rules = _resources(transformed, "AWS::Events::Rule")
+    (upload,) = [
+        r["Properties"]
+        for r in rules.values()
+        if r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] == "ImporterFunction"
+    ]
+    pattern = upload["EventPattern"]
+    assert pattern["source"] == ["aws.s3"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Ref": "ImportBucket"}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": "imports/"}]
+    # It reads import files and nothing else from S3.
+    statements = {
+        s["Sid"]: s for s in _inline_statements(transformed["Resources"]["ImporterFunctionRole"])
+    }
+    assert _as_list(statements["ReadImportFiles"]["Action"]) == ["s3:GetObject"]
+    assert statements["ReadImportFiles"]["Resource"] == {"Fn::Sub": "${ImportBucket.Arn}/imports/*"}
+    assert not any(
+        "s3:" in action and sid != "ReadImportFiles"
+        for sid, statement in statements.items()
+        for action in _as_list(statement["Action"])
+    )

@@ -135,6 +135,8 @@ class Settings:
     callback_within: str = _env("CALLBACK_WITHIN", _callback_within, default="PT2H")
     #: The stack's two-way channel; only the admin CLI sets numbers up with it.
     inbound_topic_arn: str = _env("INBOUND_TOPIC_ARN", default="")
+    #: Where list import files are uploaded (the API presigns, the importer reads).
+    import_bucket: str = _env("IMPORT_BUCKET", default="")
 
     @property
     def throughput_mps(self) -> float:

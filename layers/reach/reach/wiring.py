@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.callbacks import CallbackRepository
     from reach.data.campaigns import CampaignRepository
     from reach.data.contacts import ContactRepository
+    from reach.data.imports import ImportStore
     from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
@@ -38,12 +39,14 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.ports.opt_outs import ProviderOptOutLists
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
+    from reach.ports.uploads import Uploads
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
+    from reach.services.imports import ImportService
     from reach.services.inbound import InboundService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
@@ -73,6 +76,7 @@ class Services:
     threads: ThreadService
     notices: NoticeService
     lists: ListService
+    imports: ImportService
     clock: Clock
     campaigns: CampaignService
 
@@ -159,6 +163,12 @@ class Stores:
         return PageTokens()
 
     @cached_property
+    def imports(self) -> ImportStore:
+        from reach.data.imports import ImportStore
+
+        return ImportStore()
+
+    @cached_property
     def reminders(self) -> ReminderLifecycle:
         from reach.data.reminders import ReminderLifecycle
 
@@ -219,6 +229,7 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
+    from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
@@ -260,11 +271,61 @@ def build_services(
             events,
             clock,
         ),
+        imports=ImportService(
+            stores.lists,
+            stores.imports,
+            stores.tenants,
+            events,
+            clock,
+            uploads=_uploads_on_first_use(settings),
+        ),
         clock=clock,
         campaigns=CampaignService(
             stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
         ),
     )
+
+
+def _uploads_on_first_use(settings: Settings) -> Callable[[], Uploads]:
+    """The S3 bucket of list imports, made on the first upload: API calls that upload
+    nothing make no S3 client, and a stack without IMPORT_BUCKET fails naming it then."""
+    made: list[Uploads] = []
+
+    def uploads() -> Uploads:
+        if not made:
+            from reach.adapters.uploads_s3 import build_uploads
+
+            made.append(build_uploads(settings.require("import_bucket"), settings.region))
+        return made[0]
+
+    return uploads
+
+
+def build_importer(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    events: EventPublisher | None = None,
+    stores: Stores | None = None,
+    uploads: Uploads | None = None,
+) -> ImportService:
+    """The importer function's service: runs list import files S3 says arrived."""
+    from reach.services.imports import ImportService
+
+    stores = stores or Stores(settings)
+    return ImportService(
+        stores.lists,
+        stores.imports,
+        stores.tenants,
+        events or _event_bus(settings),
+        clock,
+        uploads=(lambda: uploads) if uploads is not None else _uploads_on_first_use(settings),
+    )
+
+
+@lru_cache(maxsize=1)
+def importer_from_env() -> ImportService:
+    return build_importer(Settings.from_env())
 
 
 def _send_queue_on_first_use(settings: Settings) -> Callable[[], SendQueue]:

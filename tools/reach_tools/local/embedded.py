@@ -56,6 +56,7 @@ _PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
 _CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env, inbound_from_env)
 BUS_TYPE = "AWS::Events::EventBus"
 TOPIC_TYPE = "AWS::SNS::Topic"
+BUCKET_TYPE = "AWS::S3::Bucket"
 SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
 
 # AWS::SQS::Queue properties that CreateQueue takes as attributes of the same name. Tags and
@@ -205,6 +206,11 @@ class EmbeddedAws(Startable):
         }
         #: Logical id -> topic ARN (what ``!Ref`` gives a topic), once started.
         self.topic_arns: dict[str, str] = {}
+        #: Logical id -> bucket name (what ``!Ref`` gives a bucket).
+        self.bucket_names = {
+            logical_id: f"{table_prefix}-{_kebab(logical_id)}"
+            for logical_id in _of_type(template, BUCKET_TYPE)
+        }
         self._prefix = table_prefix
 
     def start(self) -> None:
@@ -230,6 +236,9 @@ class EmbeddedAws(Startable):
         events = self.client("events")
         for name in self.bus_names.values():
             events.create_event_bus(Name=name)
+        s3 = self.client("s3")
+        for name in self.bucket_names.values():
+            s3.create_bucket(Bucket=name)
         self._create_topics()
         os.environ.update(self.function_environment())
         os.environ.update(self._extra)
@@ -297,6 +306,7 @@ class EmbeddedAws(Startable):
             **self.queue_urls,
             **self.bus_names,
             **self.topic_arns,
+            **self.bucket_names,
             "AWS::Region": REGION,
         }
         environment: dict[str, str] = {}

@@ -59,9 +59,11 @@ class NotJson(Exception):
     """A request body that is not JSON (a form, multipart, plain text): every body this API
     takes is a JSON object."""
 
-    def __init__(self, content_type: str) -> None:
+    def __init__(self, content_type: str, *, expected: str = "application/json") -> None:
         super().__init__(content_type)
         self.content_type = content_type
+        #: What the route takes instead (a list import also takes text/csv).
+        self.expected = expected
 
 
 def json_response(
@@ -133,7 +135,7 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
 
     @app.exception_handler(NotJson)
     def _not_json(error: NotJson) -> Response[str]:
-        reason = f"must be application/json, not {error.content_type[:60]!r}"
+        reason = f"must be {error.expected}, not {error.content_type[:60]!r}"
         return _refused(
             logger,
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,

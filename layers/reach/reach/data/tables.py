@@ -24,6 +24,7 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``config#page-tokens / key``       the stack's key for signing page tokens
   ``<tenant>#member#<list>#<e164> / member``  one phone on one opt-in list
   ``<tenant>#campaign#<id> / campaign``      a campaign (reach.data.campaigns)
+  ``<tenant>#import#<id> / import``          a list import and its report (reach.data.imports)
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
@@ -523,6 +524,30 @@ CAMPAIGN_SK = "campaign"
 def campaigns_lookup_key(status: str) -> str:
     """The dispatcher's registry of campaigns to start (``scheduled``) or feed (``sending``)."""
     return f"campaigns#{status}"
+
+
+class ImportItem(AppointmentsTableItem, discriminator="list_import"):
+    """A list import and its report (reach.data.imports owns it); ``appointment_id`` holds
+    the list id."""
+
+    import_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    #: reach.data.imports.ImportStatus.
+    status = UnicodeAttribute()
+    #: ``api`` (a CSV body) or ``upload`` (a file put at a presigned URL).
+    source = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    #: JSON: the report (counts and the listed refusals), or the reason the file was refused.
+    report = UnicodeAttribute(null=True)
+
+
+def import_pk(tenant_id: str, import_id: str) -> str:
+    return f"{tenant_id}#import#{import_id}"
+
+
+IMPORT_SK = "import"
 
 
 def appointment_pk(tenant_id: str, appointment_id: str) -> str:

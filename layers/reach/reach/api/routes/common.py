@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from reach.api.schemas import ErrorBody
@@ -40,6 +41,11 @@ def _resolver() -> APIGatewayRestResolver:
         return _RESOLVER.get()
     except LookupError:
         raise RuntimeError("a route ran outside a request (is bind_request registered?)") from None
+
+
+def current_event() -> APIGatewayProxyEvent:
+    """The request being handled (for a route that reads its body itself)."""
+    return _resolver().current_event
 
 
 def tenant_id() -> str:
