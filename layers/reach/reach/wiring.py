@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.appointments import AppointmentRepository
     from reach.data.callbacks import CallbackRepository
     from reach.data.contacts import ContactRepository
+    from reach.data.invites import ListInvites
+    from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
     from reach.data.numbers import NumberRepository
@@ -145,6 +147,19 @@ class Stores:
 
         return ReminderLifecycle(self.messages)
 
+    @cached_property
+    def lists(self) -> ListRepository:
+        from reach.data.lists import ListRepository
+
+        return ListRepository()
+
+    @cached_property
+    def invites(self) -> ListInvites:
+        """The "Reply YES to join" texts of double opt-in lists (their outbound items)."""
+        from reach.data.invites import ListInvites
+
+        return ListInvites(self._due_shards)
+
 
 class _EventBusOnFirstUse:
     """The EventBridge publisher, built when an event is first published: functions that
@@ -175,7 +190,7 @@ def _event_bus(settings: Settings) -> EventPublisher:
 def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
     from reach.services.consent import ConsentService
 
-    return ConsentService(stores.contacts, stores.appointments, events, clock)
+    return ConsentService(stores.contacts, stores.appointments, events, clock, stores.lists)
 
 
 def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
@@ -312,6 +327,7 @@ def build_sender(
     """
     from reach.adapters.sms_factory import build_sms_sender
     from reach.services.sending import NoticeKind, ReminderKind, SendPath
+    from reach.services.sending.invite import InviteKind
 
     stores = stores or Stores(settings)
     if events is None and settings.event_bus_name:
@@ -323,7 +339,11 @@ def build_sender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
         gates=_gates(stores, clock, sleep),
         clock=clock,
-        kinds=[ReminderKind(stores.appointments), NoticeKind(stores.appointments, stores.notices)],
+        kinds=[
+            ReminderKind(stores.appointments),
+            NoticeKind(stores.appointments, stores.notices),
+            InviteKind(stores.invites),
+        ],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,
         events=events,
@@ -374,6 +394,7 @@ def build_inbound(
         consent=_consent(stores, publisher, clock),
         clock=clock,
         callback_within=settings.callback_window,
+        lists=stores.lists,
     )
 
 
