@@ -189,13 +189,15 @@ _PROGRAM_WORDS: Mapping[str, tuple[str, str, str]] = {
 
 
 def _program_phrases(programs: tuple[tuple[str, str], ...], language: str) -> list[str]:
-    """What HELP may say about the lists, from every list named to none (always last)."""
+    """What HELP may say about the lists, longest first: every list named with how to join
+    and leave, then without it, then fewer lists ("+2 more"), and none (always last)."""
     label, more, how = _PROGRAM_WORDS[language]
     named = [f"{_gsm_only(_field_value(name)) or word} ({word})" for name, word in programs]
     phrases = []
     for count in range(len(named), 0, -1):
         rest = f" +{len(named) - count} {more}" if count < len(named) else ""
-        phrases.append(f" {label}: {', '.join(named[:count])}{rest}. {how}")
+        listed = f" {label}: {', '.join(named[:count])}{rest}."
+        phrases += [f"{listed} {how}", listed]
     return [*phrases, ""]
 
 
