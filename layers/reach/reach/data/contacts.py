@@ -192,10 +192,16 @@ class ContactRepository:
         return self._change(tenant_id, phone, release)[0]
 
     def mark_opted_out(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
-        return self.opt_out(tenant_id, phone, source, at).contact
+        """An opt-out learnt outside ``ConsentService`` (the provider refused a send to an
+        opted-out number), still recorded in the consent history in the same write."""
+        return self.opt_out(
+            tenant_id, phone, source, at, record=_tenant_entry(tenant_id, phone, at, source, True)
+        ).contact
 
     def mark_opted_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
-        return self.opt_in(tenant_id, phone, source, at).contact
+        return self.opt_in(
+            tenant_id, phone, source, at, record=_tenant_entry(tenant_id, phone, at, source, False)
+        ).contact
 
     def opt_out(
         self,
@@ -404,6 +410,16 @@ class ContactRepository:
         return ContactItem(
             pk=contact_pk(tenant_id, phone), sk=CONTACT_SK, tenant_id=tenant_id, phone=phone
         )
+
+
+def _tenant_entry(
+    tenant_id: str, phone: str, at: datetime, source: str, opted_out: bool
+) -> ConsentRecord:
+    # Imported here: the consent log keys its entries by this module's ``contact_pk``.
+    from reach.data.consent_log import TENANT_SCOPE, ConsentAction, ConsentEntry
+
+    action = ConsentAction.OPTED_OUT if opted_out else ConsentAction.OPTED_IN
+    return ConsentEntry(tenant_id, phone, at, TENANT_SCOPE, action, source)
 
 
 def _saved(item: ContactItem, record: ConsentRecord | None) -> bool:
