@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.campaigns import CampaignRepository
     from reach.data.contacts import ContactRepository
     from reach.data.imports import ImportStore
+    from reach.data.invites import ListInvites
     from reach.data.lists import ListRepository
     from reach.data.messages import MessageRepository
     from reach.data.notices import NoticeStore
@@ -174,6 +175,13 @@ class Stores:
 
         return ReminderLifecycle(self.messages)
 
+    @cached_property
+    def invites(self) -> ListInvites:
+        """The "Reply YES to join" texts of double opt-in lists (their outbound items)."""
+        from reach.data.invites import ListInvites
+
+        return ListInvites(self._due_shards)
+
 
 class _EventBusOnFirstUse:
     """The EventBridge publisher, built when an event is first published: functions that
@@ -204,7 +212,7 @@ def _event_bus(settings: Settings) -> EventPublisher:
 def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
     from reach.services.consent import ConsentService
 
-    return ConsentService(stores.contacts, stores.appointments, events, clock)
+    return ConsentService(stores.contacts, stores.appointments, events, clock, stores.lists)
 
 
 def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
@@ -270,6 +278,7 @@ def build_services(
             stores.page_tokens,
             events,
             clock,
+            invite=stores.invites.invite,
         ),
         imports=ImportService(
             stores.lists,
@@ -278,6 +287,7 @@ def build_services(
             events,
             clock,
             uploads=_uploads_on_first_use(settings),
+            invite=stores.invites.invite,
         ),
         clock=clock,
         campaigns=CampaignService(
@@ -320,6 +330,7 @@ def build_importer(
         events or _event_bus(settings),
         clock,
         uploads=(lambda: uploads) if uploads is not None else _uploads_on_first_use(settings),
+        invite=stores.invites.invite,
     )
 
 
@@ -407,6 +418,7 @@ def build_sender(
     """
     from reach.adapters.sms_factory import build_sms_sender
     from reach.services.sending import NoticeKind, ReminderKind, SendPath
+    from reach.services.sending.invite import InviteKind
 
     stores = stores or Stores(settings)
     if events is None and settings.event_bus_name:
@@ -418,7 +430,11 @@ def build_sender(
         sms=sms or build_sms_sender(settings, clock=clock, sleep=sleep),
         gates=_gates(stores, clock, sleep),
         clock=clock,
-        kinds=[ReminderKind(stores.appointments), NoticeKind(stores.appointments, stores.notices)],
+        kinds=[
+            ReminderKind(stores.appointments),
+            NoticeKind(stores.appointments, stores.notices),
+            InviteKind(stores.invites),
+        ],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,
         events=events,
@@ -469,6 +485,7 @@ def build_inbound(
         consent=_consent(stores, publisher, clock),
         clock=clock,
         callback_within=settings.callback_window,
+        lists=stores.lists,
     )
 
 

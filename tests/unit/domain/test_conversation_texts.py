@@ -195,6 +195,8 @@ def test_reply_context_carries_no_health_information():
         "callback_by",
         "now",
         "choices",
+        # The tenant's own list names and keywords, for HELP (issue #13): about the tenant
+        "programs",
     }
 
 

@@ -6,6 +6,10 @@ Consent and the caps' send log share one item and one version number, so every c
 read followed by a write conditioned on the version read: two senders racing for a
 recipient's last daily slot cannot both win, and an opt-out written meanwhile is never
 overwritten by a sender recording its send (the loser re-reads and decides again).
+
+An opt-out or opt-in may bring the record of itself (its consent-history entry,
+``reach.data.consent_log``): it is then written in one transaction with the contact, on the
+same version condition, so the history has the change exactly when the contact does.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from pynamodb.attributes import (
@@ -25,12 +29,13 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from reach.data.batch_reads import ItemKey
 from reach.data.tables import TenantsTableItem
+from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
 from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
 from reach.domain.conversation import PendingChoice
 from reach.domain.errors import Conflict, InvalidInput
@@ -49,6 +54,14 @@ class ContactsByPhoneIndex(GlobalSecondaryIndex["ContactItem"]):
 
     phone = UnicodeAttribute(hash_key=True)
     tenant_id = UnicodeAttribute(range_key=True)
+
+
+class ConsentRecord(Protocol):
+    """What records a consent change, written in the change's own transaction (a
+    ``reach.data.consent_log.ConsentEntry``: named by protocol, since that module reads
+    this one's keys)."""
+
+    def add_to(self, transaction: TransactWrite) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -179,10 +192,16 @@ class ContactRepository:
         return self._change(tenant_id, phone, release)[0]
 
     def mark_opted_out(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
-        return self.opt_out(tenant_id, phone, source, at).contact
+        """An opt-out learnt outside ``ConsentService`` (the provider refused a send to an
+        opted-out number), still recorded in the consent history in the same write."""
+        return self.opt_out(
+            tenant_id, phone, source, at, record=_tenant_entry(tenant_id, phone, at, source, True)
+        ).contact
 
     def mark_opted_in(self, tenant_id: str, phone: str, source: str, at: datetime) -> Contact:
-        return self.opt_in(tenant_id, phone, source, at).contact
+        return self.opt_in(
+            tenant_id, phone, source, at, record=_tenant_entry(tenant_id, phone, at, source, False)
+        ).contact
 
     def opt_out(
         self,
@@ -192,8 +211,10 @@ class ContactRepository:
         at: datetime,
         note: str | None = None,
         cause: str | None = None,
+        record: ConsentRecord | None = None,
     ) -> ConsentChange:
-        """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``).
+        """Record that the recipient revoked consent at ``at`` (``source``: e.g. ``sms:STOP``),
+        with ``record`` in the same write when this call changes the contact.
 
         Idempotent: an opted-out contact keeps its first opt-out's source and time, and
         ``changed`` is True only for the call that opted it out. Inbound order is not
@@ -208,7 +229,7 @@ class ContactRepository:
             _set_consent(item, opted_out=True, source=source, at=at, note=note, cause=cause)
             return True, True
 
-        changed, item = self._change(tenant_id, phone, opt_out)
+        changed, item = self._change(tenant_id, phone, opt_out, record)
         return ConsentChange(_contact(item), changed)
 
     def opt_in(
@@ -219,8 +240,10 @@ class ContactRepository:
         at: datetime,
         note: str | None = None,
         cause: str | None = None,
+        record: ConsentRecord | None = None,
     ) -> ConsentChange:
-        """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``).
+        """Record that the recipient gave consent at ``at`` (``source``: e.g. ``sms:START``),
+        with ``record`` in the same write when this call changes the contact.
 
         Idempotent: a contact already opted in explicitly keeps that record; consent that only
         came with a booking is replaced. A stale opt-in (older than the last explicit change,
@@ -236,7 +259,7 @@ class ContactRepository:
             _set_consent(item, opted_out=False, source=source, at=at, note=note, cause=cause)
             return True, True
 
-        changed, item = self._change(tenant_id, phone, opt_in)
+        changed, item = self._change(tenant_id, phone, opt_in, record)
         return ConsentChange(_contact(item), changed)
 
     def record_first_consent(
@@ -348,24 +371,24 @@ class ContactRepository:
         return self._change(tenant_id, phone, reserve)[0]
 
     def _change[R](
-        self, tenant_id: str, phone: str, decide: Callable[[ContactItem], tuple[R, bool]]
+        self,
+        tenant_id: str,
+        phone: str,
+        decide: Callable[[ContactItem], tuple[R, bool]],
+        record: ConsentRecord | None = None,
     ) -> tuple[R, ContactItem]:
         """Optimistic concurrency: read, let ``decide`` change the item (and say whether it
-        did), write on condition of the version read; re-read and decide again on a lost race.
-        Returns ``decide``'s result and the item as stored.
+        did), write on condition of the version read (with ``record``, in one transaction);
+        re-read and decide again on a lost race. Returns ``decide``'s result and the item as
+        stored.
         """
         for _ in range(self._max_attempts):
             item = self._load(tenant_id, phone)
             result, changed = decide(item)
             if not changed:
                 return result, item
-            try:
-                item.save()  # PynamoDB adds "version = <read version>" and bumps it
-            except PutError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue
-            return result, item
+            if _saved(item, record):
+                return result, item
         raise Conflict(
             f"contact {tenant_id}/{mask_phone(phone)} changed {self._max_attempts} times while "
             "being updated; retry"
@@ -387,6 +410,38 @@ class ContactRepository:
         return ContactItem(
             pk=contact_pk(tenant_id, phone), sk=CONTACT_SK, tenant_id=tenant_id, phone=phone
         )
+
+
+def _tenant_entry(
+    tenant_id: str, phone: str, at: datetime, source: str, opted_out: bool
+) -> ConsentRecord:
+    # Imported here: the consent log keys its entries by this module's ``contact_pk``.
+    from reach.data.consent_log import TENANT_SCOPE, ConsentAction, ConsentEntry
+
+    action = ConsentAction.OPTED_OUT if opted_out else ConsentAction.OPTED_IN
+    return ConsentEntry(tenant_id, phone, at, TENANT_SCOPE, action, source)
+
+
+def _saved(item: ContactItem, record: ConsentRecord | None) -> bool:
+    """Write ``item`` on the version read (PynamoDB adds "version = <read version>" and bumps
+    it), with ``record`` in the same transaction; False when the version moved meanwhile."""
+    if record is None:
+        try:
+            item.save()
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+    try:
+        with TransactWrite(connection=TenantsTableItem._get_connection().connection) as write:
+            write.save(item)
+            record.add_to(write)
+    except TransactWriteError as error:
+        if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+            raise
+        return False
+    return True
 
 
 class ContactForSending:

@@ -370,3 +370,13 @@ def _member(item: MemberItem) -> Member:
         left_reason=item.left_reason,
         version=int(item.version),
     )
+
+
+def member_of(item: MemberItem) -> Member:
+    """The member a read found (a batch read's item)."""
+    return _member(item)
+
+
+def list_of(item: ListItem) -> OptInList:
+    """The list a read found (a batch read's item)."""
+    return _list(item)

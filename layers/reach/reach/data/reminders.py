@@ -25,8 +25,10 @@ from pynamodb.transactions import TransactWrite
 
 from reach.data.messages import MessageRepository
 from reach.data.tables import (
+    INVITE_SK,
     AnyDueIndex,
     AppointmentsTableItem,
+    InviteItem,
     NoticeItem,
     ReminderItem,
     appointment_pk,
@@ -174,6 +176,15 @@ class DueIndex:
                     appointment_starts_at=item.appointment_starts_at,
                     plan=int(item.appointment_version),
                     phone=item.phone,
+                )
+            elif isinstance(item, InviteItem):
+                yield DueEntry(
+                    key=ReminderKey(item.tenant_id, item.appointment_id, INVITE_SK, INVITE_ITEM),
+                    status=MessageStatus(item.status),
+                    due_at=item.due_at,
+                    appointment_starts_at=None,
+                    phone=item.phone,
+                    kind=INVITE_ITEM,
                 )
             elif isinstance(item, NoticeItem):
                 yield DueEntry(
@@ -433,10 +444,13 @@ class TransactionConflicts(RuntimeError):
         super().__init__(f"{count} reminder change(s) collided with other transactions")
 
 
-def _item(key: ReminderKey) -> ReminderItem | NoticeItem:
+def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem:
     pk = appointment_pk(key.tenant_id, key.appointment_id)
     if key.item == NOTICE_ITEM:
         return NoticeItem(pk=pk, sk=notice_sk(key.reminder_id))
+    if key.item == INVITE_ITEM:
+        # ``appointment_id`` is ``member#<list>#<e164>``: the member's own partition.
+        return InviteItem(pk=pk, sk=INVITE_SK)
     if key.item != "reminder":
         raise ValueError(f"no outbound item family {key.item!r}")
     return ReminderItem(pk=pk, sk=reminder_sk(key.reminder_id))
@@ -444,6 +458,8 @@ def _item(key: ReminderKey) -> ReminderItem | NoticeItem:
 
 #: ``ReminderKey.item`` of a field-service notice.
 NOTICE_ITEM = "notice"
+#: ``ReminderKey.item`` of a double opt-in list's invitation (``reach.data.invites``).
+INVITE_ITEM = "invite"
 
 
 def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bool:

@@ -23,6 +23,7 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#callbackguard#<e164> / ...``    at most one open callback per recipient
   ``config#page-tokens / key``       the stack's key for signing page tokens
   ``<tenant>#member#<list>#<e164> / member``  one phone on one opt-in list
+  ``<tenant>#member#<list>#<e164> / invite``  its "Reply YES to join" text (double opt-in)
   ``<tenant>#campaign#<id> / campaign``      a campaign (reach.data.campaigns)
   ``<tenant>#import#<id> / import``          a list import and its report (reach.data.imports)
 
@@ -484,6 +485,33 @@ MEMBER_SK = "member"
 
 def members_lookup_key(tenant_id: str, list_id: str, status: str, segment: int) -> str:
     return f"{tenant_id}#list#{list_id}#{status}#{segment}"
+
+
+class InviteItem(AppointmentsTableItem, discriminator="invite"):
+    """A double opt-in list's "Reply YES to join" text to one pending member
+    (reach.data.invites owns it), in the member's partition (sk ``invite``;
+    ``appointment_id`` is ``member#<list>#<e164>``, so the partition is the member's). It
+    carries the attributes the ``ReminderLifecycle`` transitions write and waits in the
+    ``due`` index like a reminder: the dispatcher claims it, the sender holds it through
+    quiet hours."""
+
+    list_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    #: The member's YES deadline when invited: a later re-invitation is a new text.
+    pending_until = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    claim_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message_id = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    send_at = UTCDateTimeAttribute(null=True)
+
+
+INVITE_SK = "invite"
 
 
 class CampaignItem(AppointmentsTableItem, discriminator="campaign"):

@@ -75,6 +75,21 @@ class ReplyKind(StrEnum):
     WHICH_APPOINTMENT = "which_appointment"
 
 
+class ListAnswer(StrEnum):
+    """Answers about an opt-in list. Their text is the list's own (``reach.domain.lists``:
+    the confirmation whose wording the member's consent records, and the leave notice), so
+    they are not rendered here; they are named apart so the thread shows what was answered."""
+
+    #: A keyword sign-up or a YES: the carrier-required confirmation (``confirmation_text``).
+    JOINED = "list_joined"
+    #: "STOP <keyword>": which list was left, and that STOP ends everything (``left_text``).
+    LEFT = "list_left"
+
+
+#: What an automatic answer is: a text rendered here, or a list's own.
+type AnswerKind = ReplyKind | ListAnswer
+
+
 @dataclass(frozen=True)
 class Choice:
     """One appointment offered by letter in a WHICH_APPOINTMENT text."""
@@ -99,6 +114,8 @@ class ReplyContext:
     callback_by: datetime | None = None  # aware: when the organisation will have called by
     now: datetime | None = None  # aware: to say "today"/"tomorrow" for callback_by
     choices: tuple[Choice, ...] = ()
+    #: The tenant's opt-in lists as (name, keyword), for HELP to name its programs.
+    programs: tuple[tuple[str, str], ...] = ()
 
 
 #: Parts a text may take; every kind not listed must fit one.
@@ -129,6 +146,7 @@ class _Facts:
     minutes_late: int | None
     callback_by: str  # "by 3:00 PM today"; "" when unknown
     choices: tuple[tuple[str, str], ...]  # (letter, when)
+    programs: str = ""  # HELP: " Lists: Pantry alerts (ALERTS). ..."; "" without lists
 
 
 type _Writer = Callable[[_Facts], str]
@@ -146,12 +164,41 @@ def render_reply(kind: ReplyKind, context: ReplyContext) -> str:
     write = _WRITERS[language][kind]
     facts = _facts(kind, context, language)
     limit = _MAX_PARTS.get(kind, 1)
+    variants = list(_name_variants(context.org_name, context.first_name, facts.phone))
+    # HELP names the tenant's lists while they fit beside the full names; fewer lists are
+    # named before the organisation's name is cut (the carriers want the brand whole).
+    for programs in _program_phrases(context.programs if kind is ReplyKind.HELP else (), language)[
+        :-1
+    ]:
+        org, name = variants[0]
+        text = write(replace(facts, org=org, name=name, programs=programs))
+        if count_segments(text).parts <= limit:
+            return text
     text = ""
-    for org, name in _name_variants(context.org_name, context.first_name, facts.phone):
+    for org, name in variants:
         text = write(replace(facts, org=org, name=name))
         if count_segments(text).parts <= limit:
             break
     return text
+
+
+_PROGRAM_WORDS: Mapping[str, tuple[str, str, str]] = {
+    "en": ("Lists", "more", "Text a list's word to join, STOP + word to leave it."),
+    "es": ("Listas", "mas", "Envie la palabra de una lista para unirse, STOP + palabra: salir."),
+}
+
+
+def _program_phrases(programs: tuple[tuple[str, str], ...], language: str) -> list[str]:
+    """What HELP may say about the lists, longest first: every list named with how to join
+    and leave, then without it, then fewer lists ("+2 more"), and none (always last)."""
+    label, more, how = _PROGRAM_WORDS[language]
+    named = [f"{_gsm_only(_field_value(name)) or word} ({word})" for name, word in programs]
+    phrases = []
+    for count in range(len(named), 0, -1):
+        rest = f" +{len(named) - count} {more}" if count < len(named) else ""
+        listed = f" {label}: {', '.join(named[:count])}{rest}."
+        phrases += [f"{listed} {how}", listed]
+    return [*phrases, ""]
 
 
 def _facts(kind: ReplyKind, context: ReplyContext, language: str) -> _Facts:
@@ -324,7 +371,7 @@ def _en_callback(f: _Facts) -> str:
 
 def _en_help(f: _Facts) -> str:
     return (
-        f"{f.org} appointment reminders. Help: {f.phone}. Msg frequency varies. "
+        f"{f.org} appointment reminders.{f.programs} Help: {f.phone}. Msg frequency varies. "
         "Msg & data rates may apply. Reply STOP to opt out."
     )
 
@@ -437,8 +484,9 @@ def _es_callback(f: _Facts) -> str:
 
 def _es_help(f: _Facts) -> str:
     return (
-        f"{f.org}: recordatorios de citas. Ayuda: llame al {f.phone}. Frecuencia de mensajes "
-        "variable. Pueden aplicarse tarifas de mensajes y datos. Responda STOP para darse de baja."
+        f"{f.org}: recordatorios de citas.{f.programs} Ayuda: llame al {f.phone}. "
+        "Frecuencia de mensajes variable. Pueden aplicarse tarifas de mensajes y datos. "
+        "Responda STOP para darse de baja."
     )
 
 

@@ -31,9 +31,10 @@ MEMBER_SEGMENTS = 8
 _KEYWORD = re.compile(r"[A-Za-z0-9]{2,20}")
 
 #: Words a list may never claim: the carriers' opt-out, opt-in and help words (they must keep
-#: working whatever lists exist), and the word that confirms a double opt-in.
+#: working whatever lists exist), and the word that confirms a double opt-in. "ALL" too:
+#: "STOP ALL" must keep ending everything, not read as leaving a list named ALL.
 RESERVED_KEYWORDS = frozenset(
-    {*CARRIER_OPT_OUT_WORDS, "START", "UNSTOP", "HELP", "INFO", "YES", "JOIN", "STOPALL"}
+    {*CARRIER_OPT_OUT_WORDS, "START", "UNSTOP", "HELP", "INFO", "YES", "JOIN", "STOPALL", "ALL"}
 )
 
 
@@ -261,6 +262,11 @@ def confirmation_text(program: str, plist: OptInList) -> str:
         "Msg & data rates may apply. Reply HELP for help, "
         f"STOP {plist.keyword} to leave, STOP to end all."
     )
+
+
+def left_text(program: str, plist: OptInList) -> str:
+    """The answer to "STOP <keyword>": which list they left, and that STOP ends the rest."""
+    return f"You left {plist.name}. Reply STOP to end all texts from {program}."
 
 
 def join_request_text(program: str, plist: OptInList) -> str:

@@ -77,6 +77,12 @@ class ReplyIntent(StrEnum):
     HELP = "help"
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
+    #: A list's keyword, to join it ("ALERTS", "join alerts"): read by the inbound pipeline
+    #: with the tenant's list keywords (``reach.services.inbound.conversations.lists``), never
+    #: by ``classify_reply``.
+    JOIN_LIST = "join_list"
+    #: An opt-out word with a list's keyword ("STOP ALERTS"): leaves that list only.
+    LEAVE_LIST = "leave_list"
     UNKNOWN = "unknown"
 
 

@@ -1,19 +1,34 @@
 """Consent changes and what follows from them, whoever makes them (a text, the API, the
 provider's opt-out list): the consent record, the recipient's pending reminders with the
-tenant, and the OptedOut / OptedIn event for the clinic."""
+tenant, and the OptedOut / OptedIn event for the clinic.
+
+Each change is also an entry in the consent history (scope ``tenant``), written in the same
+transaction as the contact (``ContactRepository.opt_out(record=...)``), so no change goes
+unrecorded and no entry names a change that did not happen.
+
+An opt-out ends everything from the tenant (docs/facts.md#help-and-stop): the recipient also
+leaves every list of the tenant they are on (reason ``opted_out``, each with its history
+entry and a ``ListLeft``). An opt-in does not put them back on any list: START resubscribes
+to the tenant's number, as the carriers define it, while each list is a program whose own
+consent the opt-out revoked; rejoining one takes its keyword (HELP names them).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
+from reach.data.consent_log import TENANT_SCOPE, ConsentAction, ConsentEntry
 from reach.data.contacts import ConsentChange, ContactRepository
+from reach.data.lists import ListRepository
 from reach.domain.caps import Contact
+from reach.domain.lists import MemberStatus
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+from reach.services.membership import MemberResult, Membership, recipient_ref
 
 #: Upcoming appointments of one recipient looked at when pausing or resuming reminders.
 MAX_APPOINTMENTS = 100
@@ -26,6 +41,8 @@ class ConsentResult:
     changed: bool
     #: Reminders skipped (opt-out) or put back (opt-in).
     reminders: int = 0
+    #: Lists the recipient left because of this opt-out.
+    lists_left: int = 0
 
 
 class ConsentService:
@@ -35,11 +52,14 @@ class ConsentService:
         appointments: AppointmentRepository,
         events: EventPublisher,
         clock: Clock,
+        lists: ListRepository | None = None,
     ) -> None:
         self._contacts = contacts
         self._appointments = appointments
         self._events = events
         self._clock = clock
+        self._lists = lists or ListRepository()
+        self._membership = Membership(self._lists)
 
     def opt_out(
         self,
@@ -58,8 +78,35 @@ class ConsentService:
         itself, so a repeat that finds the change already made (a retried message, a client
         retrying after a failed publish) completes the follow-up again without a new event.
         """
-        change = self._contacts.opt_out(tenant_id, phone, source, at, note, cause_key(cause))
-        return self._follow_up(change, source, cause, EventType.OPTED_OUT, self.pause_reminders)
+        entry = _entry(tenant_id, phone, at, ConsentAction.OPTED_OUT, source, cause, note)
+        change = self._contacts.opt_out(
+            tenant_id, phone, source, at, note, cause_key(cause), record=entry
+        )
+        result = self._follow_up(change, source, cause, EventType.OPTED_OUT, self.pause_reminders)
+        if not result.contact.opted_out:
+            return result  # older than a later opt-in, which stands
+        left = self.leave_lists(tenant_id, phone, source, at, cause=cause)
+        return replace(result, lists_left=left)
+
+    def leave_lists(
+        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+    ) -> int:
+        """Take the recipient off every list of the tenant they are active or pending on
+        (reason ``opted_out``), publishing ``ListLeft`` for each; how many they left.
+
+        A retry of the same cause finds them left already, at the same time, and publishes
+        the same events again (consumers dedupe on their ids).
+        """
+        events = []
+        for plist in self._lists.all(tenant_id):
+            left = self._membership.leave(
+                plist, phone, reason="opted_out", source=source, cause=cause_key(cause), at=at
+            )
+            if left is not None and _left_by(left, at):
+                events.append(list_left(tenant_id, plist.list_id, phone, at, cause, "opted_out"))
+        if events:
+            self._events.publish(events)
+        return len(events)
 
     def opt_in(
         self,
@@ -72,7 +119,10 @@ class ConsentService:
         note: str | None = None,
     ) -> ConsentResult:
         """Record an opt-in and put back the reminders an opt-out skipped that are ahead."""
-        change = self._contacts.opt_in(tenant_id, phone, source, at, note, cause_key(cause))
+        entry = _entry(tenant_id, phone, at, ConsentAction.OPTED_IN, source, cause, note)
+        change = self._contacts.opt_in(
+            tenant_id, phone, source, at, note, cause_key(cause), record=entry
+        )
         return self._follow_up(change, source, cause, EventType.OPTED_IN, self.resume_reminders)
 
     def _follow_up(
@@ -142,6 +192,46 @@ class ConsentService:
                 )
             ]
         )
+
+
+def _entry(
+    tenant_id: str,
+    phone: str,
+    at: datetime,
+    action: ConsentAction,
+    source: str,
+    cause: Mapping[str, str],
+    note: str | None,
+) -> ConsentEntry:
+    return ConsentEntry(
+        tenant_id, phone, at, TENANT_SCOPE, action, source, cause=cause_key(cause), evidence=note
+    )
+
+
+def _left_by(result: MemberResult, at: datetime) -> bool:
+    """This opt-out (or an earlier try of it) took the member off the list."""
+    member = result.member
+    return member.status is MemberStatus.LEFT and (result.changed or member.updated_at == at)
+
+
+def list_left(
+    tenant_id: str,
+    list_id: str,
+    phone: str,
+    at: datetime,
+    cause: Mapping[str, str],
+    reason: str,
+) -> DomainEvent:
+    """``ListLeft`` for one member leaving one list at ``at`` (the id names that change)."""
+    recipient = recipient_ref(phone)
+    return DomainEvent(
+        type=EventType.LIST_LEFT,
+        tenant_id=tenant_id,
+        event_id=event_id_for(EventType.LIST_LEFT, tenant_id, list_id, recipient, at.isoformat()),
+        occurred_at=at,
+        ids={"list_id": list_id, "recipient": recipient, **cause},
+        data={"reason": reason},
+    )
 
 
 def cause_key(cause: Mapping[str, str]) -> str:

@@ -59,7 +59,7 @@ class ImportService:
         clock: Clock,
         *,
         uploads: Callable[[], Uploads],
-        invite: Callable[[OptInList, Member], None] | None = None,
+        invite: Callable[[OptInList, Member], object] | None = None,
         new_id: Callable[[], str] = lambda: "imp_" + uuid.uuid4().hex,
     ) -> None:
         self._lists = lists

@@ -10,7 +10,7 @@ here; the "Reply YES to join" text is the invites' sender's.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,9 +113,13 @@ class ListService:
         tokens: PageTokens,
         events: EventPublisher,
         clock: Clock,
+        *,
+        invite: Callable[[OptInList, Member], object] | None = None,
     ) -> None:
         self._lists = lists
         self._membership = Membership(lists)
+        #: Sends a new pending member the one "reply YES to join" text (double opt-in).
+        self._invite = invite
         self._tenants = tenants
         self._contacts = contacts
         self._log = consent_log
@@ -248,6 +252,10 @@ class ListService:
             self._events.publish(
                 [_list_event(EventType.LIST_JOINED, result.member, request_id, now)]
             )
+        if result.member.status is MemberStatus.PENDING and self._invite is not None:
+            # Also on a repeat of the request: an invitation whose first write was lost is
+            # written now, and one already written is not written again.
+            self._invite(plist, result.member)
         return AddedMember(result.member, result.changed)
 
     def remove_member(self, tenant_id: str, list_id: str, phone: str, request_id: str) -> Member:

@@ -33,7 +33,7 @@ from reach.clock import Clock
 from reach.data.contacts import ContactRepository
 from reach.data.messages import MessageRepository
 from reach.data.pacing import Gates
-from reach.domain.conversation_texts import ReplyKind
+from reach.domain.conversation_texts import AnswerKind
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.segments import count_segments
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
@@ -77,7 +77,7 @@ class Answer:
     thread: Thread
     inbound_message_id: str
     received_at: datetime
-    kind: ReplyKind
+    kind: AnswerKind
     body: str
     #: The tenant's local day the inbound message arrived on, for the daily limit.
     local_day: date

@@ -6,6 +6,11 @@ tenant and publishes ``OptedOut``; its confirmation is the answer. START restore
 the reminders the opt-out skipped that are still ahead. Both are ordered by when the reply was
 received, so a late-arriving older keyword changes nothing and is not answered.
 
+STOP also takes the person off every list of the tenant (``ConsentService.opt_out``); START
+does not put them back on any (see ``reach.services.consent``). HELP names the tenant's
+lists and their keywords when it has any (``reply.programs``), within the carriers' rules
+and two parts.
+
 HELP and STOP are answered whether or not the person is subscribed
 (docs/facts.md#help-and-stop): HELP always gets the program's answer, and a STOP from someone
 opted out already gets a confirmation again (no second ``OptedOut``). Each distinct message is
@@ -60,11 +65,12 @@ class ConsentKeywords:
             reply.received_at,
             cause=reply.cause,
         )
+        left = (EventType.LIST_LEFT,) if result.lists_left else ()
         if result.changed:
             return Response(
                 ReplyOutcome.CONSENT,
                 answer=_answer(reply, ReplyKind.OPTED_OUT, AnswerRule.OPT_OUT_CONFIRMATION),
-                published=(EventType.OPTED_OUT,),
+                published=(EventType.OPTED_OUT, *left),
             )
         if not result.contact.opted_out:
             # Older than a later START, which stands and was answered: confirming an opt-out
@@ -74,6 +80,7 @@ class ConsentKeywords:
         return Response(
             ReplyOutcome.CONSENT,
             answer=_answer(reply, ReplyKind.OPTED_OUT, AnswerRule.KEYWORD_ANSWER),
+            published=left,
         )
 
     def _opt_in(self, reply: InboundReply) -> Response:

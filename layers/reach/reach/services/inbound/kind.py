@@ -11,9 +11,11 @@ from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
+from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository, ProviderMessageRef
 from reach.domain.conversation import PendingChoice
 from reach.domain.replies import ClassifiedReply
+from reach.services.consent import ConsentService
 from reach.services.inbound.reply import InboundReply, Response
 
 
@@ -26,6 +28,8 @@ class Evidence(IntEnum):
     REFERENCED = 2
     #: The reply picks a letter from our "which one?" question.
     CHOSEN = 3
+    #: The reply names its conversation itself: a list's keyword ("ALERTS", "STOP ALERTS").
+    NAMED = 4
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class Collaborators:
     clock: Clock
     #: How long the organisation takes to call back when asked to.
     callback_within: timedelta
+    #: Opt-in lists and their members (list sign-ups, invitations).
+    lists: ListRepository
+    #: Consent changes a conversation makes (a list keyword re-subscribes to the tenant).
+    consent: ConsentService
 
 
 class ConversationKind[S](Protocol):

@@ -8,7 +8,9 @@ this, in the inbound function (``parse_inbound``; Powertools idempotency per
 
 1. **Tenant** by our number (``destinationNumber``). A number no tenant owns is logged and
    dropped: there is nobody to act for.
-2. **Consent keywords first**, for every kind of conversation (``consent_keywords``).
+2. **Consent keywords first**, for every kind of conversation (``consent_keywords``), once
+   the reply is read with the tenant's list keywords too: "STOP ALERTS" leaves one list and
+   is no opt-out of everything (``conversations.lists.read_list_command``).
 3. **Route** to the conversation the reply answers (``routing``), and store the inbound
    message in its thread (the recipient's own thread when it answers none), so the clinic
    can read every reply, understood or not.
@@ -28,6 +30,7 @@ from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
+from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.inbound import InboundSms
@@ -39,6 +42,7 @@ from reach.ports.events import EventPublisher
 from reach.services.consent import ConsentService
 from reach.services.inbound.consent_keywords import ConsentKeywords
 from reach.services.inbound.conversations import CONVERSATION_KINDS, KindFactory
+from reach.services.inbound.conversations.lists import read_list_command
 from reach.services.inbound.kind import Collaborators
 from reach.services.inbound.reply import (
     InboundReply,
@@ -71,8 +75,10 @@ class InboundService:
         clock: Clock,
         callback_within: timedelta = DEFAULT_CALLBACK_WITHIN,
         kinds: Sequence[KindFactory] = CONVERSATION_KINDS,
+        lists: ListRepository | None = None,
     ) -> None:
         self._tenants = tenants
+        self._lists = lists or ListRepository()
         self._messages = messages
         self._answers = answers
         self._events = events
@@ -85,6 +91,8 @@ class InboundService:
             callbacks=callbacks,
             clock=clock,
             callback_within=callback_within,
+            lists=self._lists,
+            consent=consent,
         )
         self._router = ConversationRouter(
             kinds=[build(collaborators) for build in kinds],
@@ -96,8 +104,10 @@ class InboundService:
         tenant = self._tenant_for(sms.destination_number)
         if tenant is None:
             return InboundResult(ReplyOutcome.UNROUTABLE)
+        programs = tuple(self._lists.all(tenant.tenant_id))
         reading = classify_reply(sms.body, keywords_for_replies(tenant.reply_keywords))
-        reply = InboundReply(sms, received_at, tenant, reading)
+        reading = read_list_command(reading, sms.body, programs)
+        reply = InboundReply(sms, received_at, tenant, reading, programs=programs)
         if self._keywords.applies_to(reply):
             thread = self._router.filing_thread(reply)
             self._store_inbound(reply, thread)

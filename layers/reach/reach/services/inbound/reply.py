@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from reach.domain.conversation_texts import ReplyContext, ReplyKind
+from reach.domain.conversation_texts import AnswerKind, ReplyContext
 from reach.domain.inbound import InboundSms
+from reach.domain.lists import OptInList
 from reach.domain.masking import mask_phones_in
 from reach.domain.models import Tenant
 from reach.domain.replies import ClassifiedReply, ReplyIntent
@@ -43,6 +44,10 @@ class ReplyOutcome(StrEnum):
     CALLBACK = "callback"
     #: Not understood: stored for the clinic, answered once.
     UNKNOWN = "unknown"
+    #: Joined a list (a keyword, or YES to an invitation), or was a member already.
+    LIST_JOINED = "list_joined"
+    #: Left one list ("STOP <keyword>").
+    LIST_LEFT = "list_left"
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class InboundResult:
     intent: ReplyIntent | None = None
     tenant_id: str | None = None
     appointment_id: str | None = None
-    answer: ReplyKind | None = None
+    answer: AnswerKind | None = None
     answer_status: str | None = None
     events: tuple[EventType, ...] = ()
     callback_id: str | None = None
@@ -74,6 +79,8 @@ class InboundReply:
     reading: ClassifiedReply
     #: An unrecognised reply of theirs was answered already (no recognised one since).
     nudged: bool = False
+    #: The tenant's opt-in lists (read once per reply): their keywords, and HELP's programs.
+    programs: tuple[OptInList, ...] = ()
 
     @property
     def phone(self) -> str:
@@ -118,6 +125,7 @@ class InboundReply:
             zone=load_zone(timezone or self.tenant.timezone),
             minutes_late=self.reading.minutes_late,
             now=self.received_at,
+            programs=tuple((plist.name, plist.keyword) for plist in self.programs),
         )
 
 
@@ -125,7 +133,7 @@ class InboundReply:
 class AnswerText:
     """The answer a step wants sent: which text, rendered."""
 
-    kind: ReplyKind
+    kind: AnswerKind
     body: str
     #: Whom it may reach: only the opt-out confirmation and keyword answers go to an
     #: opted-out recipient (``reach.services.replies``).

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from reach.services.inbound.conversations.appointment import AppointmentConversation
+from reach.services.inbound.conversations.lists import ListConversation
 from reach.services.inbound.kind import Collaborators, ConversationKind
 
 type KindFactory = Callable[[Collaborators], ConversationKind[Any]]
 
 #: Register a new kind here (see ``ConversationKind`` for the checklist).
-CONVERSATION_KINDS: tuple[KindFactory, ...] = (AppointmentConversation,)
+#: The appointment kind first: it answers replies that match nothing, and keeps a YES when an
+#: open appointment and an open list invitation are equally likely.
+CONVERSATION_KINDS: tuple[KindFactory, ...] = (AppointmentConversation, ListConversation)
