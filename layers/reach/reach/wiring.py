@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.callbacks import CallbackService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
+    from reach.services.erasure import ErasureService
     from reach.services.inbound import InboundService
     from reach.services.notices import NoticeService
     from reach.services.numbers import NumberSetup
@@ -68,6 +69,7 @@ class Services:
     recipients: RecipientService
     threads: ThreadService
     notices: NoticeService
+    erasure: ErasureService
     clock: Clock
 
 
@@ -198,6 +200,7 @@ def build_services(
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
+    from reach.services.erasure import ErasureService, store_erasers
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.tenants import TenantAdmin
@@ -209,6 +212,7 @@ def build_services(
         stores.appointments, stores.tenants, stores.contacts, clock, events
     )
     consent = _consent(stores, events, clock)
+    recipients = RecipientService(stores.tenants, stores.contacts, consent, clock)
     return Services(
         settings=settings,
         appointments=appointments,
@@ -219,7 +223,7 @@ def build_services(
         messages=stores.messages,
         consent=consent,
         callbacks=CallbackService(stores.callbacks, stores.tenants, clock),
-        recipients=RecipientService(stores.tenants, stores.contacts, consent, clock),
+        recipients=recipients,
         threads=ThreadService(appointments, stores.messages),
         notices=NoticeService(
             stores.appointments,
@@ -227,6 +231,12 @@ def build_services(
             stores.contacts,
             stores.notices,
             (lambda: queue) if queue is not None else _send_queue_on_first_use(settings),
+            clock,
+        ),
+        erasure=ErasureService(
+            recipients,
+            store_erasers(stores.appointments, stores.messages, stores.contacts, stores.callbacks),
+            events,
             clock,
         ),
         clock=clock,

@@ -192,6 +192,27 @@ class MessageRepository:
                     yield _message(item)
             day += timedelta(days=1)
 
+    def erase_bodies(self, thread: Thread, page_size: int = 100) -> int:
+        """Remove the text of every message of the thread, page by page; returns how many
+        had one (a second call finds none). The records stay: status, parts and times are
+        delivery and cost records, with no content."""
+        erased = 0
+        for item in MessageItem.query(
+            _pk(thread), MessageItem.sk.startswith(_MESSAGES), page_size=page_size
+        ):
+            if not isinstance(item, MessageItem) or item.body is None:
+                continue
+            try:
+                item.update(
+                    actions=[MessageItem.body.remove()], condition=MessageItem.body.exists()
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            erased += 1
+        return erased
+
     def find_provider_message(self, provider_message_id: str) -> ProviderMessageRef | None:
         try:
             item = ProviderMessageItem.get(

@@ -47,6 +47,8 @@ class EventType(StrEnum):
     APPOINTMENT_NO_SHOW = "AppointmentNoShow"
     NOTICE_SENT = "NoticeSent"
     """A field-service notice went to the provider (``notice_type``, ``eta``)."""
+    CONTACT_ERASED = "ContactErased"
+    """A clinic erased a recipient's data (``request_id``, ``erased_*`` counts; no phone)."""
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.
