@@ -4,6 +4,7 @@ idempotent; a later booking brings nothing back and texts no opted-out number.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,9 @@ from api_client import Api, encoded
 from builders import PATIENT, book
 from conftest import load_function
 from reach.adapters.events_fake import RecordingPublisher
+from reach.data.appointments import AppointmentRepository, ConcurrentChange
+from reach.data.callbacks import CallbackRepository
+from reach.domain.callbacks import Callback
 from reach.domain.conversation import PendingChoice
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.ports.events import EventType
@@ -169,3 +173,42 @@ def test_erasing_a_number_that_is_not_one_is_refused_naming_phone(api):
     assert status == 422, body
     assert body["error"] == "validation_error"
     assert [f["field"] for f in body["fields"]] == ["phone"]
+
+
+def test_a_change_read_before_erasure_cannot_write_the_name_back(aws, clinic):
+    # given a booking read by a change (a reschedule) that has not written yet
+    visit = book(aws, clinic, first_name="Ana")
+    read = aws.appointments.get(clinic.tenant_id, visit.appointment_id)
+    moved = replace(read, starts_at=read.starts_at + timedelta(hours=1), version=read.version + 1)
+
+    # when the contact is erased meanwhile
+    aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-4")
+
+    # then the change's write fails its version check (its caller re-reads), and the name
+    # stays erased
+    with pytest.raises(ConcurrentChange):
+        AppointmentRepository(aws.settings.due_shards).save_changes(read, moved, [], [])
+    assert aws.appointments.get(clinic.tenant_id, visit.appointment_id).first_name is None
+
+
+def test_notes_on_the_contacts_callbacks_are_erased_and_other_callers_notes_kept(aws, clinic):
+    for n, phone in ((1, PATIENT), (2, "+12025550111")):
+        CallbackRepository().open_callback(
+            Callback(
+                clinic.tenant_id,
+                f"cb_{n:032x}",
+                phone,
+                None,
+                "open",
+                AT,
+                AT + timedelta(hours=2),
+                f"in-cb-{n}",
+            )
+        )
+        aws.callbacks.close(clinic.tenant_id, f"cb_{n:032x}", "reached", "has a rash")
+
+    erased = aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-5").erased
+
+    assert erased["callback_notes"] == 1
+    assert aws.callbacks.get(clinic.tenant_id, f"cb_{1:032x}").callback.note is None
+    assert aws.callbacks.get(clinic.tenant_id, f"cb_{2:032x}").callback.note == "has a rash"

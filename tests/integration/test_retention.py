@@ -5,6 +5,7 @@ stored message carries the right ``expires_at`` and that the table's TTL names i
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from reach.domain.inbound import InboundSms, parse_inbound
 from reach.domain.message import Direction, Thread
 from reach.domain.retention import DEFAULT_RETENTION_DAYS
 from reach.wiring import build_inbound
+from reach_tools.cli import main
 from reach_tools.template import load_template
 from stand_ins import MemoryQueue, drain, make_sender, tick
 
@@ -88,3 +90,21 @@ def test_a_sent_reminder_its_reply_and_our_answer_expire_after_the_tenants_reten
         assert message.expires_at == (message.created_at + timedelta(days=7)).replace(
             microsecond=0
         ).astimezone(UTC)
+
+
+def test_the_cli_sets_retention_on_create_and_update_and_refuses_a_bad_one(aws, capsys):
+    code = main(["tenants", "create", "--name", "Clinic", "--timezone", "America/New_York",
+                 "--number", "+12025550143", "--retention-days", "30", "--json"])  # fmt: skip
+    created = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert created["retention_days"] == 30
+
+    code = main(["tenants", "update", created["tenant_id"], "--retention-days", "365", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["retention_days"] == 365
+
+    for bad in ("abc", "0", "4000", "7.5"):
+        code = main(["tenants", "update", created["tenant_id"], "--retention-days", bad])
+        assert code == 2
+        assert "(--retention-days)" in capsys.readouterr().err
+    assert aws.admin.get_tenant(created["tenant_id"]).retention_days == 365
