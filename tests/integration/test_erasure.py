@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api_client import Api, encoded
-from builders import PATIENT, book
+from builders import PATIENT, book, local_day
 from conftest import load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.appointments import AppointmentRepository, ConcurrentChange
@@ -18,6 +18,7 @@ from reach.data.callbacks import CallbackRepository
 from reach.domain.callbacks import Callback
 from reach.domain.conversation import PendingChoice
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
+from reach.domain.models import AppointmentKind
 from reach.ports.events import EventType
 from reach.services.erasure import ErasureService
 from reach.wiring import build_services
@@ -212,3 +213,16 @@ def test_notes_on_the_contacts_callbacks_are_erased_and_other_callers_notes_kept
     assert erased["callback_notes"] == 1
     assert aws.callbacks.get(clinic.tenant_id, f"cb_{1:032x}").callback.note is None
     assert aws.callbacks.get(clinic.tenant_id, f"cb_{2:032x}").callback.note == "has a rash"
+
+
+def test_a_service_visits_address_is_erased_and_a_clinics_location_kept(aws, clinic):
+    home = book(aws, clinic, first_name=None, kind=AppointmentKind.SERVICE_VISIT,
+                location="12 Elm St", window_ends_at=local_day(3, 18))  # fmt: skip
+    office = book(aws, clinic, first_name=None, location="Riverside Clinic, 1 Main St", days=4)
+
+    erased = aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-6").erased
+
+    assert erased["names"] == 1
+    assert aws.appointments.get(clinic.tenant_id, home.appointment_id).location is None
+    kept = aws.appointments.get(clinic.tenant_id, office.appointment_id).location
+    assert kept == "Riverside Clinic, 1 Main St"

@@ -252,7 +252,8 @@ class AppointmentRepository:
                 yield item.appointment_id
 
     def erase_names(self, tenant_id: str, appointment_id: str) -> int:
-        """Forget the recipient's name on the appointment; 1 if one was there, else 0.
+        """Forget the recipient's name on the appointment, and a service visit's location (the
+        customer's address); 1 if there was something to forget, else 0.
 
         The write bumps the version (so a change read before it cannot write the name back:
         it fails its version check and re-reads) and pins the reminder plan to the one
@@ -264,12 +265,16 @@ class AppointmentRepository:
                 )
             except DoesNotExist:
                 return 0
-            if item.first_name is None:
+            personal = [AppointmentItem.first_name] if item.first_name is not None else []
+            if item.location is not None and item.kind == AppointmentKind.SERVICE_VISIT.value:
+                # A service visit's location is the customer's own address.
+                personal.append(AppointmentItem.location)
+            if not personal:
                 return 0
             try:
                 item.update(
                     actions=[
-                        AppointmentItem.first_name.remove(),
+                        *(attribute.remove() for attribute in personal),
                         AppointmentItem.version.set(int(item.version) + 1),
                         AppointmentItem.plan_version.set(int(item.plan_version or item.version)),
                     ],

@@ -44,7 +44,8 @@ KEPT: tuple[tuple[str, str], ...] = (
     ("consent_changed_at", "when consent changed, to order later consent changes"),
     (
         "appointments",
-        "the clinic's schedule (times, status), without the name; cancel them to stop texts",
+        "the clinic's schedule (times, status), without the name or a visit's home address; "
+        "cancel them to stop their reminders",
     ),
     ("message_records", "delivery and cost records (status, parts, times), without text"),
 )
