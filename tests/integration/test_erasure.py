@@ -4,6 +4,7 @@ idempotent; a later booking brings nothing back and texts no opted-out number.""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -226,3 +227,19 @@ def test_a_service_visits_address_is_erased_and_a_clinics_location_kept(aws, cli
     assert aws.appointments.get(clinic.tenant_id, home.appointment_id).location is None
     kept = aws.appointments.get(clinic.tenant_id, office.appointment_id).location
     assert kept == "Riverside Clinic, 1 Main St"
+
+
+def test_a_booking_made_while_erasing_keeps_its_own_name_and_brings_no_old_data_back(aws, person):
+    clinic, visit = person
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        erasing = pool.submit(aws.erasure.erase, clinic.tenant_id, PATIENT, request_id="req-7")
+        booking = pool.submit(book, aws, clinic, first_name="Bea", days=6)
+        erased, new = erasing.result(), booking.result()
+
+    assert erased.erased["message_bodies"] == 3
+    assert aws.appointments.get(clinic.tenant_id, visit.appointment_id).first_name is None
+    old = aws.messages.thread(Thread(clinic.tenant_id, visit.appointment_id, PATIENT))
+    assert all(m.body is None for m in old)
+    # The new booking is new data: erased if the eraser reached it, else kept as given.
+    assert aws.appointments.get(clinic.tenant_id, new.appointment_id).first_name in (None, "Bea")
+    assert aws.contacts.get(clinic.tenant_id, PATIENT).opted_out
