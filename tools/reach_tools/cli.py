@@ -24,11 +24,13 @@ from reach.data.numbers import NumberRecord
 from reach.domain.errors import InvalidInput, ReachError
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import DEFAULT_MPS, OriginationType, Throughput
+from reach.domain.retention import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from reach.ports.numbers import NumberSetupError
 from reach.services.numbers import NumberReport
 from reach.services.tenants import IssuedKey
 from reach.settings import Settings, SettingsError
 from reach.wiring import Services, build_number_setup, build_services
+from reach_tools import cost
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import StackTypeDef
@@ -69,6 +71,11 @@ _OPTION_OF_FIELD = {
     "language": "--language",
     "number_type": "--number-type",
     "mps": "--mps",
+    "retention_days": "--retention-days",
+    "from": "--from",
+    "to": "--to",
+    "tenant": "--tenant",
+    "prices": "--prices",
 }
 _SNS_NUMBERS = (
     "this stack sends through SNS (SmsProvider=sns), which has no per-number two-way or "
@@ -182,6 +189,7 @@ def tenant_json(tenant: Tenant, pace: Throughput | None = None) -> dict[str, Any
         "reminder_offsets": list(tenant.reminder_offsets),
         "reminder_offsets_by_kind": {k: list(o) for k, o in tenant.reminder_offsets_by_kind},
         "confirm_bookings": list(tenant.confirm_bookings),
+        "retention_days": tenant.retention_days,
         "reply_keywords": {name: list(words) for name, words in tenant.reply_keywords},
         "created_at": _when(tenant.created_at),
     }
@@ -238,6 +246,7 @@ def _tenant_text(tenant: Tenant, pace: Throughput | None = None) -> str:
                 for kind, offsets in tenant.reminder_offsets_by_kind
             ),
             ("confirms bookings", ", ".join(tenant.confirm_bookings) or "none"),
+            ("keeps messages", f"{tenant.retention_days} days"),
             ("created", _short(tenant.created_at)),
         ],
     )
@@ -303,6 +312,9 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         quiet_hours=settings.default_quiet_hours if args.quiet_hours is None else args.quiet_hours,
         reminder_offsets=reminders,
         **_new_number_pace(args, settings),
+        retention_days=DEFAULT_RETENTION_DAYS
+        if args.retention_days is None
+        else _days(args.retention_days),
     )
     pace = services.admin.number(tenant).throughput
     setup, failure = _attach_new_number(services, tenant)
@@ -369,6 +381,13 @@ def _mps(text: str) -> float:
         )
 
 
+def _days(text: str) -> int:
+    """``--retention-days 30``: whole days written in digits; the service checks the range."""
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidInput("retention_days", f"'{text}' is not a whole number of days, e.g. 90")
+    return int(text)
+
+
 def _tenants_list(args: argparse.Namespace, services: Services, printer: Printer) -> None:
     tenants = services.admin.list_tenants()
     paces = services.admin.throughputs(tenants)
@@ -407,6 +426,7 @@ def _tenants_update(args: argparse.Namespace, services: Services, printer: Print
         mps=None if args.mps is None else _mps(args.mps),
         reminder_offsets_by_kind=_reminders_for(args.reminders_for),
         confirm_bookings=_confirm_bookings(args.confirm_bookings),
+        retention_days=None if args.retention_days is None else _days(args.retention_days),
     )
     pace = services.admin.number(tenant).throughput
     printer.show(tenant_json(tenant, pace), lambda: f"Updated.\n{_tenant_text(tenant, pace)}")
@@ -622,6 +642,24 @@ def _templates_reset(args: argparse.Namespace, services: Services, printer: Prin
     )
 
 
+def _read(path: str, field_name: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as error:
+        raise InvalidInput(field_name, f"cannot read {path}: {error.strerror}") from None
+
+
+def _cost(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    first, last = cost.date_range(cost.day(args.date_from, "from"), cost.day(args.date_to, "to"))
+    tenant = services.admin.get_tenant(args.tenant)
+    origination = services.admin.number(tenant).throughput.origination_type.value
+    usage = cost.tally(services.messages.usage(tenant.tenant_id, first, last), origination)
+    prices = cost.PriceTable.load(None if args.prices is None else _read(args.prices, "prices"))
+    document = cost.report(tenant.tenant_id, first, last, usage, prices)
+    printer.show(document, lambda: cost.text(document))
+
+
 # A command returns its exit status, or None for success.
 Command = Callable[[argparse.Namespace, Services, Printer], int | None]
 
@@ -647,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     groups = parser.add_subparsers(
-        dest="group", required=True, metavar="{tenants,numbers,keys,templates}"
+        dest="group", required=True, metavar="{tenants,numbers,keys,templates,cost}"
     )
 
     tenants = groups.add_parser("tenants", help="create, list and show tenants")
@@ -659,6 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--quiet-hours", help="local HH:MM-HH:MM (default: the stack's)")
     create.add_argument("--reminders", help="ISO 8601 offsets, e.g. P1D,PT2H (default: stack's)")
     _pace_options(create, "default: the stack's OriginationType")
+    _retention_option(create, f"default: {DEFAULT_RETENTION_DAYS}")
     create.set_defaults(run=_tenants_create)
     tenant_commands.add_parser("list", parents=leaf, help="every tenant").set_defaults(
         run=_tenants_list
@@ -695,6 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--reset-keywords", action="store_true", help="back to the default reply words only"
     )
     _pace_options(update, "a new type without --mps takes its default")
+    _retention_option(update, "applies to messages stored from now on")
     update.set_defaults(run=_tenants_update)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")
@@ -756,6 +796,18 @@ def build_parser() -> argparse.ArgumentParser:
                 " (service visits may add {location} {window} {technician_name})",
             )
         command.set_defaults(run=run)
+    spend = groups.add_parser(
+        "cost",
+        parents=leaf,
+        help="a tenant's texts over a range of UTC days: parts, encodings, estimated cost",
+    )
+    spend.add_argument("--tenant", required=True, help="tenant id (ten_...)")
+    spend.add_argument("--from", dest="date_from", required=True, help="first day, 2026-11-01")
+    spend.add_argument("--to", dest="date_to", required=True, help="last day, included")
+    spend.add_argument(
+        "--prices", metavar="FILE", help="another price table in prices.json's shape (yours)"
+    )
+    spend.set_defaults(run=_cost)
     return parser
 
 
@@ -766,6 +818,15 @@ def _pace_options(command: argparse.ArgumentParser, type_default: str) -> None:
     )
     command.add_argument(
         "--mps", help="message parts per second the carriers granted (default: the type's)"
+    )
+
+
+def _retention_option(command: argparse.ArgumentParser, default: str) -> None:
+    command.add_argument(
+        "--retention-days",
+        metavar="DAYS",
+        help=f"days message bodies and replies are kept before DynamoDB's TTL deletes them "
+        f"({MIN_RETENTION_DAYS}-{MAX_RETENTION_DAYS}; {default}); opt-outs are kept always",
     )
 
 

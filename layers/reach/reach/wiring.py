@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.campaigns import CampaignService
     from reach.services.consent import ConsentService
     from reach.services.dispatch import Dispatcher
+    from reach.services.erasure import ErasureService
     from reach.services.imports import ImportService
     from reach.services.inbound import InboundService
     from reach.services.lists import ListService
@@ -78,6 +79,7 @@ class Services:
     notices: NoticeService
     lists: ListService
     imports: ImportService
+    erasure: ErasureService
     clock: Clock
     campaigns: CampaignService
 
@@ -237,6 +239,7 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
+    from reach.services.erasure import ErasureService, store_erasers
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
@@ -250,6 +253,7 @@ def build_services(
         stores.appointments, stores.tenants, stores.contacts, clock, events
     )
     consent = _consent(stores, events, clock)
+    recipients = RecipientService(stores.tenants, stores.contacts, consent, clock)
     return Services(
         settings=settings,
         appointments=appointments,
@@ -260,7 +264,7 @@ def build_services(
         messages=stores.messages,
         consent=consent,
         callbacks=CallbackService(stores.callbacks, stores.tenants, clock),
-        recipients=RecipientService(stores.tenants, stores.contacts, consent, clock),
+        recipients=recipients,
         threads=ThreadService(appointments, stores.messages),
         notices=NoticeService(
             stores.appointments,
@@ -288,6 +292,12 @@ def build_services(
             clock,
             uploads=_uploads_on_first_use(settings),
             invite=stores.invites.invite,
+        ),
+        erasure=ErasureService(
+            recipients,
+            store_erasers(stores.appointments, stores.messages, stores.contacts, stores.callbacks),
+            events,
+            clock,
         ),
         clock=clock,
         campaigns=CampaignService(

@@ -1212,6 +1212,23 @@ class CampaignRecipientList(BaseModel):
     next_token: str | None = Field(description="Pass as next_token for the next page")
 
 
+class KeptField(BaseModel):
+    field: str
+    reason: str
+
+
+class ErasureView(BaseModel):
+    """What ``DELETE /contacts/{phone}`` erased and what it kept, and why."""
+
+    phone: str = Field(description="The number the clinic asked about, E.164")
+    opted_out: bool = Field(description="Kept: an opt-out stays in force after erasure")
+    erased: dict[str, int] = Field(
+        description="Items erased by this request, per kind of data (all 0 on a repeat)"
+    )
+    kept: list[KeptField]
+    request_id: str = Field(description="Also in the ContactErased event, which has no phone")
+
+
 class FieldError(BaseModel):
     field: str
     message: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -241,6 +241,51 @@ class AppointmentRepository:
             page_size=limit,
         )
         return [_appointment(item, ()) for item in items if isinstance(item, AppointmentItem)]
+
+    def ids_for_phone(self, tenant_id: str, phone: str, page_size: int = 25) -> Iterator[str]:
+        """Every appointment id of the recipient with the tenant, past and future, read page
+        by page from the lookup index (erasure walks them without holding them all)."""
+        for item in AppointmentItem.lookup.query(
+            phone_lookup_key(tenant_id, phone), page_size=page_size
+        ):
+            if isinstance(item, AppointmentItem):
+                yield item.appointment_id
+
+    def erase_names(self, tenant_id: str, appointment_id: str) -> int:
+        """Forget the recipient's name on the appointment, and a service visit's location (the
+        customer's address); 1 if there was something to forget, else 0.
+
+        The write bumps the version (so a change read before it cannot write the name back:
+        it fails its version check and re-reads) and pins the reminder plan to the one
+        current, so the pending reminders stay valid and go without the name."""
+        for _ in range(4):
+            try:
+                item = AppointmentItem.get(
+                    appointment_pk(tenant_id, appointment_id), APPOINTMENT_SK, consistent_read=True
+                )
+            except DoesNotExist:
+                return 0
+            personal = [AppointmentItem.first_name] if item.first_name is not None else []
+            if item.location is not None and item.kind == AppointmentKind.SERVICE_VISIT.value:
+                # A service visit's location is the customer's own address.
+                personal.append(AppointmentItem.location)
+            if not personal:
+                return 0
+            try:
+                item.update(
+                    actions=[
+                        *(attribute.remove() for attribute in personal),
+                        AppointmentItem.version.set(int(item.version) + 1),
+                        AppointmentItem.plan_version.set(int(item.plan_version or item.version)),
+                    ],
+                    condition=AppointmentItem.version == item.version,
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return 1
+        raise ConcurrentChange(f"appointment {appointment_id} kept changing during erasure")
 
     def pause_for_opt_out(self, appointment: Appointment, now: datetime) -> int:
         """Skip the appointment's pending reminders (``Appointment.paused_for_opt_out``): they

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from reach.data.paging import PageTokens
@@ -133,6 +133,31 @@ class CallbackRepository:
             if not cancelled_by(error):
                 raise
         return self.get_callback(tenant_id, callback_id)
+
+    def erase_notes(self, tenant_id: str, phone: str, page_size: int = 100) -> int:
+        """Remove the clinic's notes from the recipient's callback requests; returns how many
+        had one. The tenant's callbacks are read page by page (open, then closed) with the
+        recipient as a filter: no index is keyed by a callback's phone, and erasure is rare
+        enough not to pay for one on every request."""
+        erased = 0
+        for status in ("open", "closed"):
+            for item in CallbackItem.lookup.query(
+                callbacks_lookup_key(tenant_id, status),
+                filter_condition=(CallbackItem.phone == phone) & CallbackItem.note.exists(),
+                page_size=page_size,
+            ):
+                if not isinstance(item, CallbackItem):
+                    continue
+                try:
+                    item.update(
+                        actions=[CallbackItem.note.remove()], condition=CallbackItem.note.exists()
+                    )
+                except UpdateError as error:
+                    if error.cause_response_code != "ConditionalCheckFailedException":
+                        raise
+                    continue
+                erased += 1
+        return erased
 
     def _open_for(self, tenant_id: str, phone: str) -> Callback | None:
         try:

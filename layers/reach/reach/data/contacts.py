@@ -370,6 +370,37 @@ class ContactRepository:
 
         return self._change(tenant_id, phone, reserve)[0]
 
+    def erase(self, tenant_id: str, phone: str) -> int:
+        """Forget everything but what the consent record needs: the pending question, the
+        nudge, the consent note (free text) and the HELP/STOP answer log go; the phone,
+        ``opted_out``, the consent source, time and cause, and the caps' send log (times
+        only, 8 days) stay. Returns 1 when something was erased, else 0."""
+
+        def erase(item: ContactItem) -> tuple[int, bool]:
+            held = [
+                item.pending_choice,
+                item.pending_intent,
+                item.pending_minutes,
+                item.pending_asked_at,
+                item.nudged_at,
+                item.consent_note,
+                item.keyword_answers,
+                item.keyword_answers_on,
+            ]
+            if all(value is None for value in held) or item.version is None:
+                return 0, False
+            item.pending_choice = None
+            item.pending_intent = None
+            item.pending_minutes = None
+            item.pending_asked_at = None
+            item.nudged_at = None
+            item.consent_note = None
+            item.keyword_answers = None
+            item.keyword_answers_on = None
+            return 1, True
+
+        return self._change(tenant_id, phone, erase)[0]
+
     def _change[R](
         self,
         tenant_id: str,

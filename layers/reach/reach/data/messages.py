@@ -8,8 +8,9 @@ go to the recipient's own partition with the tenant (``<tenant>#contact#<e164>``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
@@ -25,9 +26,11 @@ from reach.data.tables import (
     contact_conversation_pk,
     message_sk,
     provider_message_pk,
+    usage_key,
 )
 from reach.domain.errors import InvalidToken
 from reach.domain.message import Direction, Message, MessageKind, MessageStatus, Thread
+from reach.domain.retention import epoch_seconds
 
 _MESSAGES = "message#"
 
@@ -178,6 +181,38 @@ class MessageRepository:
                 return item.created_at
         return None
 
+    def usage(self, tenant_id: str, first: date, last: date) -> Iterator[Message]:
+        """The tenant's messages made on UTC days ``first`` to ``last``, day by day in time
+        order: one key-bound Query per day on the sparse lookup index, read page by page, so
+        a long range never sits in memory at once. Messages TTL has deleted are gone."""
+        day = first
+        while day <= last:
+            for item in MessageItem.lookup.query(usage_key(tenant_id, day), page_size=500):
+                if isinstance(item, MessageItem):
+                    yield _message(item)
+            day += timedelta(days=1)
+
+    def erase_bodies(self, thread: Thread, page_size: int = 100) -> int:
+        """Remove the text of every message of the thread, page by page; returns how many
+        had one (a second call finds none). The records stay: status, parts and times are
+        delivery and cost records, with no content."""
+        erased = 0
+        for item in MessageItem.query(
+            _pk(thread), MessageItem.sk.startswith(_MESSAGES), page_size=page_size
+        ):
+            if not isinstance(item, MessageItem) or item.body is None:
+                continue
+            try:
+                item.update(
+                    actions=[MessageItem.body.remove()], condition=MessageItem.body.exists()
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            erased += 1
+        return erased
+
     def find_provider_message(self, provider_message_id: str) -> ProviderMessageRef | None:
         try:
             item = ProviderMessageItem.get(
@@ -261,6 +296,9 @@ def _message_item(thread: Thread, message: Message) -> MessageItem:
         inbound_message_id=message.inbound_message_id,
         created_at=message.created_at,
         updated_at=message.updated_at,
+        expires_at=None if message.expires_at is None else epoch_seconds(message.expires_at),
+        lookup_key=usage_key(thread.tenant_id, message.created_at.astimezone(UTC).date()),
+        lookup_at=message.created_at,
     )
 
 
@@ -296,6 +334,9 @@ def _message(item: MessageItem) -> Message:
         inbound_message_id=item.inbound_message_id,
         appointment_id=item.appointment_id or None,
         status_at=item.status_at,
+        expires_at=None
+        if item.expires_at is None
+        else datetime.fromtimestamp(int(item.expires_at), UTC),
     )
 
 

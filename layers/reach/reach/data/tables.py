@@ -29,14 +29,15 @@ one item collection, so reading an appointment with its reminders is one Query:
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
-tenant's callback requests by status (``<tenant>#callbacks#open``, by request time).
+tenant's callback requests by status (``<tenant>#callbacks#open``, by request time); and a
+tenant's messages of a UTC day (``<tenant>#messages#<yyyy-mm-dd>``, by time) for cost reports.
 
 Table names come from Settings through ``bind_tables``, never from import-time environment.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from pynamodb.attributes import (
@@ -91,6 +92,8 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     reminder_offsets_by_kind = UnicodeAttribute(null=True)
     #: The kinds of visit whose new bookings get a booking confirmation (absent: none).
     confirm_bookings = ListAttribute(of=UnicodeAttribute, null=True)
+    #: Days messages are kept (absent: reach.domain.retention.DEFAULT_RETENTION_DAYS).
+    retention_days = NumberAttribute(null=True)
 
 
 class TemplateItem(TenantsTableItem, discriminator="template"):
@@ -410,6 +413,14 @@ class MessageItem(AppointmentsTableItem, discriminator="message"):
     updated_at = UTCDateTimeAttribute()
     #: Outbound: when the carrier's final receipt (delivered / undelivered) was reported.
     status_at = UTCDateTimeAttribute(null=True)
+    #: The table's TTL attribute (epoch seconds): DynamoDB deletes the message after it.
+    expires_at = NumberAttribute(null=True)
+    #: ``<tenant>#messages#<yyyy-mm-dd>`` (UTC day) and the time: a tenant's messages of a
+    #: day, key-bound on the sparse lookup index (reach.data.messages.MessageRepository.usage).
+    lookup_key = UnicodeAttribute(null=True)
+    lookup_at = UTCDateTimeAttribute(null=True)
+
+    lookup = LookupIndex()
 
 
 class ProviderMessageItem(AppointmentsTableItem, discriminator="provider_message"):
@@ -641,6 +652,11 @@ CALLBACK_GUARD_SK = "callback_guard"
 
 def phone_lookup_key(tenant_id: str, phone: str) -> str:
     return f"{tenant_id}#phone#{phone}"
+
+
+def usage_key(tenant_id: str, day: date) -> str:
+    """A tenant's messages of one UTC day, on the lookup index (cost reports)."""
+    return f"{tenant_id}#messages#{day.isoformat()}"
 
 
 def callbacks_lookup_key(tenant_id: str, status: str) -> str:

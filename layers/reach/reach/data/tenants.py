@@ -33,6 +33,7 @@ from reach.data.transactions import cancelled_by
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import Throughput
+from reach.domain.retention import DEFAULT_RETENTION_DAYS
 
 
 class TenantRepository:
@@ -238,6 +239,7 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         else None,
         # None rather than []: DynamoDB keeps an empty list, and "none" has one spelling.
         confirm_bookings=list(tenant.confirm_bookings) or None,
+        retention_days=tenant.retention_days,
     )
 
 
@@ -254,6 +256,9 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         # Offsets keep the order the tenant gave; only the kinds are sorted.
         reminder_offsets_by_kind=_offsets_by_kind(item.reminder_offsets_by_kind),
         confirm_bookings=strings(item.confirm_bookings),
+        retention_days=DEFAULT_RETENTION_DAYS
+        if item.retention_days is None
+        else int(item.retention_days),
     )
 
 

@@ -114,6 +114,9 @@ class Message:
     appointment_id: str | None = None
     #: When the carrier's final receipt set ``status`` to delivered or undelivered.
     status_at: datetime | None = None
+    #: When DynamoDB's TTL may delete the stored message (reach.domain.retention); None:
+    #: kept until erased (messages stored before retention existed).
+    expires_at: datetime | None = None
 
     @property
     def direction(self) -> Direction:

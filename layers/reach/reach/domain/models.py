@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from reach.domain.errors import Conflict
 from reach.domain.message import MessageStatus
+from reach.domain.retention import DEFAULT_RETENTION_DAYS
 
 
 class AppointmentStatus(StrEnum):
@@ -87,6 +88,8 @@ class Tenant:
     reminder_offsets_by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: The kinds of visit whose bookings are confirmed by text when they are made (sorted).
     confirm_bookings: tuple[str, ...] = ()
+    #: Days message bodies and inbound texts are kept (reach.domain.retention).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def confirms(self, kind: AppointmentKind) -> bool:
         """Whether a new booking of ``kind`` gets a booking confirmation."""

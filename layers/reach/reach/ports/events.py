@@ -54,6 +54,8 @@ class EventType(StrEnum):
     CAMPAIGN_STARTED = "CampaignStarted"
     CAMPAIGN_FINISHED = "CampaignFinished"
     """A campaign ended (completed or cancelled), with its counts."""
+    CONTACT_ERASED = "ContactErased"
+    """A clinic erased a recipient's data (``request_id``, ``erased_*`` counts; no phone)."""
 
 
 #: Detail keys every event has; ``ids`` and ``data`` may not use them.

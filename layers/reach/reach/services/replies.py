@@ -35,6 +35,7 @@ from reach.data.messages import MessageRepository
 from reach.data.pacing import Gates
 from reach.domain.conversation_texts import AnswerKind
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
+from reach.domain.retention import DEFAULT_RETENTION_DAYS, expires_at
 from reach.domain.segments import count_segments
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SmsError, SmsSender
 
@@ -84,6 +85,8 @@ class Answer:
     rule: AnswerRule = AnswerRule.CONSENTED
     #: Our number the person texted: the answer goes from it, in the same conversation.
     origination: str = ""
+    #: The tenant's retention: the stored answer expires with the reply it answers.
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
 
 class ReplySender:
@@ -177,6 +180,7 @@ class ReplySender:
             provider=self._sms.name,
             inbound_message_id=answer.inbound_message_id,
             appointment_id=answer.thread.appointment_id,
+            expires_at=expires_at(created_at, answer.retention_days),
         )
 
     def _finish(

@@ -23,6 +23,8 @@ from reach.domain.numbers import (
 from reach.domain.phones import to_e164
 from reach.domain.quiet_hours import quiet_hours_text
 from reach.domain.replies import keywords_with
+from reach.domain.retention import DEFAULT_RETENTION_DAYS
+from reach.domain.retention import retention_days as checked_retention
 from reach.domain.template_review import TemplateReport, review_template_edit
 from reach.domain.text import plain_text
 from reach.domain.zones import zone_name
@@ -64,6 +66,7 @@ class TenantAdmin:
         *,
         number_type: str | None = None,
         mps: float | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> tuple[Tenant, IssuedKey]:
         """Create a tenant and its first API key.
 
@@ -79,6 +82,7 @@ class TenantAdmin:
             quiet_hours=quiet_hours_text(quiet_hours),
             reminder_offsets=_default_offsets(reminder_offsets),
             created_at=self._clock(),
+            retention_days=checked_retention(retention_days),
         )
         self._tenants.create(tenant, _throughput(number_type, mps, current=None))
         return tenant, self.issue_key(tenant.tenant_id, label="initial")
@@ -96,6 +100,7 @@ class TenantAdmin:
         mps: float | None = None,
         reminder_offsets_by_kind: dict[str, tuple[str, ...]] | None = None,
         confirm_bookings: tuple[str, ...] | None = None,
+        retention_days: int | None = None,
     ) -> Tenant:
         """Change a tenant's settings; None keeps a setting as it is.
 
@@ -109,6 +114,9 @@ class TenantAdmin:
 
         ``reply_keywords`` (keyword set -> words) replaces the tenant's own reply words, which
         are added to the defaults; ``{}`` goes back to the defaults alone.
+
+        ``retention_days`` is how long message bodies and inbound texts are kept; it applies
+        to messages stored from now on (each message carries its own expiry).
 
         New offsets apply to bookings made from now on. A new quiet-hours window applies to
         every send at once, because the sender re-checks it right before each text.
@@ -140,6 +148,9 @@ class TenantAdmin:
             confirm_bookings=current.confirm_bookings
             if confirm_bookings is None
             else _confirmed_kinds(confirm_bookings),
+            retention_days=current.retention_days
+            if retention_days is None
+            else checked_retention(retention_days),
         )
         if updated != current:
             self._tenants.save_profile(updated)

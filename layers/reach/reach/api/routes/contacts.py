@@ -19,12 +19,15 @@ from reach.api.schemas import (
     ConsentEntryView,
     ConsentHistoryView,
     ContactView,
+    ErasureView,
+    KeptField,
     OptInRequest,
     OptInView,
     OptOutRequest,
     OptOutView,
 )
 from reach.observability import build_metrics
+from reach.services.erasure import KEPT
 
 router = Router()
 metrics = build_metrics("reach-api")
@@ -161,4 +164,39 @@ def opt_in(
     return OptInView(
         **ContactView.fields_of(result.contact, recipient.tenant.timezone),
         reminders_resumed=result.reminders,
+    )
+
+
+@router.delete(
+    "/contacts/<phone>",
+    summary="Erase a recipient's data: texts, names, conversation state, callback notes",
+    description="Keeps only what the consent record needs (the answer lists it and why). "
+    "Repeating it answers the same with nothing erased.",
+    responses={
+        200: documented("What was erased and what was kept", ErasureView),
+        **errors(
+            _NO_TENANT,
+            {503: "The data is erased, but ContactErased could not be published; repeat"},
+        ),
+    },
+)
+def erase_contact(phone: PhoneInPath) -> ErasureView:
+    request = request_id()
+    erasure = services().erasure.erase(tenant_id(), _phone(phone), request_id=request)
+    logger.info(
+        "contact erased through the API",
+        extra={
+            "tenant_id": erasure.recipient.tenant.tenant_id,
+            "phone": erasure.recipient.phone,
+            "request_id": request,
+            "erased": erasure.erased,
+        },
+    )
+    metrics.add_metric(name="ContactsErased", unit=MetricUnit.Count, value=1)
+    return ErasureView(
+        phone=erasure.recipient.phone,
+        opted_out=erasure.contact.opted_out,
+        erased=erasure.erased,
+        kept=[KeptField(field=name, reason=reason) for name, reason in KEPT],
+        request_id=request,
     )

@@ -37,6 +37,7 @@ from reach.domain.inbound import InboundSms
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import Tenant
 from reach.domain.replies import classify_reply, keywords_for_replies
+from reach.domain.retention import expires_at
 from reach.domain.zones import load_zone
 from reach.ports.events import EventPublisher
 from reach.services.consent import ConsentService
@@ -139,6 +140,7 @@ class InboundService:
                 provider_message_id=reply.inbound_id,
                 inbound_message_id=reply.inbound_id,
                 appointment_id=thread.appointment_id,
+                expires_at=expires_at(reply.received_at, reply.tenant.retention_days),
             ),
         )
 
@@ -159,6 +161,7 @@ class InboundService:
                     local_day=reply.received_at.astimezone(load_zone(reply.tenant.timezone)).date(),
                     rule=response.answer.rule,
                     origination=reply.tenant.sender_number,
+                    retention_days=reply.tenant.retention_days,
                 )
             )
         return InboundResult(

@@ -47,6 +47,7 @@ from reach.domain.message import Message, MessageKind, MessageStatus
 from reach.domain.models import Tenant
 from reach.domain.pacing import PacingContention
 from reach.domain.quiet_hours import QuietHours
+from reach.domain.retention import expires_at
 from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
@@ -449,7 +450,7 @@ class SendPath:
     def _new_record(
         self, message: _Message, body: str, parts: int, encoding: str, now: datetime
     ) -> Message:
-        outgoing = _decided(message)[0]
+        outgoing, (tenant, _) = _decided(message)
         return Message(
             message_id=self._new_message_id(),
             kind=MessageKind(_kind(message).name),
@@ -465,6 +466,7 @@ class SendPath:
             appointment_id=message.key.appointment_id,
             created_at=now,
             updated_at=now,
+            expires_at=expires_at(now, tenant.retention_days),
         )
 
     def _land(

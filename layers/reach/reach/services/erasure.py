@@ -1,0 +1,130 @@
+"""Erasing a person's data for one tenant (``DELETE /contacts/{phone}``).
+
+Erasure is a sequence of per-store erasers, each idempotent and each counting what it
+erased (a second run counts nothing). A store added later (list memberships, survey
+answers) joins by adding an ``Eraser`` to ``ErasureService``'s list in ``reach.wiring``.
+
+What stays is what the consent record needs: the phone, whether it opted out, and the source
+and time of that choice. An opt-out must outlive the person's other data, or the next
+booking would text a number that said STOP. Appointments (times, status) are the clinic's
+schedule and message records (status, parts, times, no text) its delivery and cost records:
+they stay, without names or text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reach.clock import Clock
+from reach.data.appointments import AppointmentRepository
+from reach.data.callbacks import CallbackRepository
+from reach.data.contacts import ContactRepository
+from reach.data.messages import MessageRepository
+from reach.domain.caps import Contact
+from reach.domain.message import Thread
+from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+from reach.services.recipients import Recipient, RecipientService
+
+
+@dataclass(frozen=True)
+class Eraser:
+    """One store's part: ``erase(tenant_id, phone)`` returns how many items it erased."""
+
+    name: str
+    erase: Callable[[str, str], int]
+
+
+#: What erasure keeps, and why (the API answers with it).
+KEPT: tuple[tuple[str, str], ...] = (
+    ("phone", "the number the consent record is about"),
+    ("opted_out", "an opt-out must be honoured after erasure: no text may reach the number"),
+    ("consent_source", "where consent or its withdrawal came from, as carriers require"),
+    ("consent_changed_at", "when consent changed, to order later consent changes"),
+    (
+        "appointments",
+        "the clinic's schedule (times, status), without the name or a visit's home address; "
+        "cancel them to stop their reminders",
+    ),
+    ("message_records", "delivery and cost records (status, parts, times), without text"),
+)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    recipient: Recipient
+    contact: Contact
+    #: Eraser name -> items erased by this call (0 everywhere on a repeat).
+    erased: dict[str, int]
+
+
+class ErasureService:
+    def __init__(
+        self,
+        recipients: RecipientService,
+        erasers: Sequence[Eraser],
+        events: EventPublisher,
+        clock: Clock,
+    ) -> None:
+        self._recipients = recipients
+        self.erasers = tuple(erasers)
+        self._events = events
+        self._clock = clock
+
+    def erase(self, tenant_id: str, phone: str, *, request_id: str) -> Erasure:
+        recipient = self._recipients.recipient(tenant_id, phone)
+        erased = {e.name: e.erase(tenant_id, recipient.phone) for e in self.erasers}
+        contact = self._recipients.contact(tenant_id, recipient.phone)[1]
+        self._publish(tenant_id, recipient.phone, erased, request_id)
+        return Erasure(recipient, contact, erased)
+
+    def _publish(self, tenant_id: str, phone: str, erased: dict[str, int], request: str) -> None:
+        """``ContactErased`` carries the request id (the clinic has it from the answer) and
+        the counts, never the phone nor anything derived from it alone: a hash of a phone
+        number is undone by trying every number."""
+        recipient = hashlib.sha256(f"{tenant_id}\x1f{phone}".encode()).hexdigest()[:16]
+        self._events.publish(
+            [
+                DomainEvent(
+                    type=EventType.CONTACT_ERASED,
+                    tenant_id=tenant_id,
+                    event_id=event_id_for(EventType.CONTACT_ERASED, tenant_id, recipient, request),
+                    occurred_at=self._clock(),
+                    ids={"request_id": request},
+                    data={f"erased_{name}": count for name, count in erased.items()},
+                )
+            ]
+        )
+
+
+def store_erasers(
+    appointments: AppointmentRepository,
+    messages: MessageRepository,
+    contacts: ContactRepository,
+    callbacks: CallbackRepository,
+) -> list[Eraser]:
+    """The erasers of today's stores, in order: the contact's conversation state first (so
+    no pending question points at erased data), then each appointment's name and thread,
+    the recipient's own thread, and callback notes."""
+
+    def appointment_data(tenant_id: str, phone: str, *, bodies: bool) -> int:
+        count = 0
+        for appointment_id in appointments.ids_for_phone(tenant_id, phone):
+            if bodies:
+                count += messages.erase_bodies(Thread(tenant_id, appointment_id, phone))
+            else:
+                count += appointments.erase_names(tenant_id, appointment_id)
+        return count
+
+    return [
+        Eraser("conversation_state", contacts.erase),
+        Eraser("names", lambda t, p: appointment_data(t, p, bodies=False)),
+        Eraser(
+            "message_bodies",
+            lambda t, p: (
+                appointment_data(t, p, bodies=True) + messages.erase_bodies(Thread(t, None, p))
+            ),
+        ),
+        Eraser("callback_notes", callbacks.erase_notes),
+    ]
