@@ -135,6 +135,8 @@ class Settings:
     callback_within: str = _env("CALLBACK_WITHIN", _callback_within, default="PT2H")
     #: The stack's two-way channel; only the admin CLI sets numbers up with it.
     inbound_topic_arn: str = _env("INBOUND_TOPIC_ARN", default="")
+    #: The stack's usage plan (output UsagePlanId); only the admin CLI adds tenants' keys to it.
+    usage_plan_id: str = _env("USAGE_PLAN_ID", default="")
 
     @property
     def throughput_mps(self) -> float:
