@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "reach-local"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# moto's fake credentials, not secrets
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # nosec B105
 #: The functions whose environments the process takes on, the first one's winning where a
 #: variable is each function's own (see ``PER_FUNCTION_VARIABLES``).
 ENVIRONMENT_SOURCES = ("ApiFunction", "DispatcherFunction", "SenderFunction", "InboundFunction")
