@@ -60,8 +60,8 @@ TOPIC_TYPE = "AWS::SNS::Topic"
 SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
 
 # AWS::SQS::Queue properties that CreateQueue takes as attributes of the same name. Tags and
-# the KMS key are left out, as create_tables leaves out a table's encryption: the local queue
-# needs neither.
+# the encryption (SQS-managed or the stack's optional KMS key, chosen by a condition) are left
+# out, as create_tables leaves out a table's encryption: the local queue needs neither.
 _QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
     "ContentBasedDeduplication",
     "DeduplicationScope",
@@ -71,7 +71,6 @@ _QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
     "MaximumMessageSize",
     "MessageRetentionPeriod",
     "ReceiveMessageWaitTimeSeconds",
-    "SqsManagedSseEnabled",
     "VisibilityTimeout",
 )
 # Properties that are JSON documents in CreateQueue's attributes.
@@ -255,6 +254,8 @@ class EmbeddedAws(Startable):
         sqs = self.sqs()
         for logical_id, resource in _of_type(self._template, SUBSCRIPTION_TYPE).items():
             properties = resource.get("Properties", {})
+            if properties.get("Protocol") == "email":
+                continue  # the alarm topic's optional mail: the local run mails nobody
             topic = properties.get("TopicArn", {}).get("Ref")
             queue = (properties.get("Endpoint", {}).get("Fn::GetAtt") or [None])[0]
             if properties.get("Protocol") != "sqs" or topic not in self.topic_arns:
