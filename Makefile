@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # `sam` reports usage to AWS by default; the machines here have no such network.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo serve test lint typecheck template-check unit openapi explore fuzz bench clean
+.PHONY: demo serve test lint typecheck template-check scan checkov bandit audit unit openapi explore fuzz bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
@@ -19,6 +19,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# checkov pins boto3 and packaging below what sam-cli and pytest need, so it has a venv of
+# its own (the rest of the scanners are in the dev extra).
+CHECKOV_VENV := .venv-checkov
+CHECKOV := checkov==3.3.30
+$(CHECKOV_VENV)/bin/.installed:
+	@test -n "$(PY313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
+	$(PY313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV)'
+	touch $@
+
 ## Run Reach's main job locally on the embedded AWS (moto) and walk through a demo.
 demo: $(BIN)/.installed
 	$(BIN)/reach-local demo
@@ -27,8 +37,8 @@ demo: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/reach-local serve
 
-## Everything CI checks: lint, types, template checks, tests.
-test: lint typecheck template-check unit
+## Everything CI checks: lint, types, template checks, security scans, tests.
+test: lint typecheck template-check scan unit
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -41,6 +51,21 @@ template-check: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.template_check
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/sam build --template template.yaml
+
+## Security scans: the template (checkov), the code (bandit), the installed packages
+## (pip-audit; says so and passes when PyPI's advisory data cannot be reached).
+scan: checkov bandit audit
+
+checkov: $(CHECKOV_VENV)/bin/.installed
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
+
+# bandit warns on a `# nosec` line where another of its checks found nothing; that is noise.
+bandit: $(BIN)/.installed
+	set -o pipefail; $(BIN)/bandit -c pyproject.toml -r layers functions tools -q 2>&1 \
+		| { grep -v "nosec encountered" || true; }
+
+audit: $(BIN)/.installed
+	$(BIN)/python -m reach_tools.audit
 
 # Spread over every core (CI has 2): moto runs in each worker's own process, and an idle
 # worker takes queued tests from a busy one (the property tests are long).
@@ -62,4 +87,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m reach_tools.bench
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

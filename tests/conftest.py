@@ -240,3 +240,29 @@ def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
     monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
     return calls
+
+
+def emitted_metrics(output: str) -> list[tuple[str, float, dict[str, str]]]:
+    """The CloudWatch metrics (embedded metric format) in a function's printed ``output``:
+    each as (name, value, dimensions), one entry per value."""
+    found: list[tuple[str, float, dict[str, str]]] = []
+    for line in output.splitlines():
+        if not line.startswith("{") or '"_aws"' not in line:
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            dimensions = {name: blob[name] for names in directive["Dimensions"] for name in names}
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                for value in values if isinstance(values, list) else [values]:
+                    found.append((metric["Name"], float(value), dimensions))
+    return found
+
+
+def metric_total(output: str, name: str, **dimensions: str) -> float:
+    """The sum of metric ``name`` in ``output``, over the entries carrying ``dimensions``."""
+    return sum(
+        value
+        for metric, value, dims in emitted_metrics(output)
+        if metric == name and dimensions.items() <= dims.items()
+    )

@@ -10,7 +10,7 @@ failure, so SQS delivers it again and, after five tries, keeps it in the dead-le
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -24,11 +24,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from reach.domain.envelopes import RejectedPayload
 from reach.domain.inbound import InboundSms, parse_inbound
 from reach.observability import build_logger, build_metrics, build_tracer, report_rejected
+from reach.ports.events import EventType as DomainEvent
 from reach.wiring import build_idempotency_store, inbound_from_env
 
-logger = build_logger("reach-inbound")
-metrics = build_metrics("reach-inbound")
-tracer = build_tracer("reach-inbound")
+SERVICE = "reach-inbound"
+logger = build_logger(SERVICE)
+metrics = build_metrics(SERVICE)
+tracer = build_tracer(SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 #: Replies are remembered for 14 days: longer than SQS keeps a message (redrives included).
@@ -46,7 +48,7 @@ persistence = build_idempotency_store()
 def process_reply(*, sms: InboundSms, received_at: str) -> dict[str, Any]:
     """One reply, once: a replay of the same inboundMessageId returns the stored result."""
     result = inbound_from_env().receive(sms, datetime.fromisoformat(received_at))
-    return {
+    outcome = {
         "outcome": result.outcome.value,
         "intent": result.intent.value if result.intent else None,
         "tenant_id": result.tenant_id,
@@ -55,6 +57,9 @@ def process_reply(*, sms: InboundSms, received_at: str) -> dict[str, Any]:
         "answer_status": result.answer_status,
         "events": [e.value for e in result.events],
     }
+    # Counted here, where a replay does not reach: its stored result is returned instead.
+    count_outcome(outcome)
+    return outcome
 
 
 def handle_record(record: SQSRecord) -> None:
@@ -76,6 +81,21 @@ def handle_record(record: SQSRecord) -> None:
         "inbound message processed",
         extra={"inbound_message_id": parsed.inbound_message_id, **outcome},
     )
+
+
+def count_outcome(outcome: dict[str, Any]) -> None:
+    """The dashboard's replies by intent (one series per intent, so each metric carries the
+    intent as a dimension) and the opt-outs the reply made, which the opt-out spike alarm
+    watches: an opt-out counts once it took effect, not every STOP that was read."""
+    with single_metric(
+        name="Replies",
+        unit=MetricUnit.Count,
+        value=1,
+        default_dimensions={"service": SERVICE, "intent": outcome["intent"] or "none"},
+    ):
+        pass
+    if DomainEvent.OPTED_OUT.value in outcome["events"]:
+        metrics.add_metric(name="OptedOutByReply", unit=MetricUnit.Count, value=1)
 
 
 def _received_at(record: SQSRecord) -> datetime:

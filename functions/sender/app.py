@@ -27,6 +27,8 @@ tracer = build_tracer("reach-sender")
 # An all-failed batch is reported like any other, not raised: SQS retries the same items.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
+THROTTLED = "throttled"
+
 _METRIC = {
     SendOutcome.SENT: "RemindersSent",
     SendOutcome.FAILED: "RemindersFailed",
@@ -55,6 +57,9 @@ def report(results: dict[str, SendResult], record: SQSRecord) -> None:
     if result is None:  # malformed: acknowledged, already counted
         return
     metrics.add_metric(name=_METRIC[result.outcome], unit=MetricUnit.Count, value=1)
+    if result.reason == THROTTLED:
+        # Throttled by the provider, or handed back untried because its number just was.
+        metrics.add_metric(name="SendsThrottled", unit=MetricUnit.Count, value=1)
     logger.info(
         "message processed",
         extra={

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from reach.domain.envelopes import RejectedPayload
+from reach.domain.message import MessageStatus
 from reach.domain.receipts import parse_receipt
 from reach.observability import build_logger, build_metrics, build_tracer, report_rejected
 from reach.services.receipts import ReceiptOutcome
@@ -39,6 +40,11 @@ _METRICS = {
     ReceiptOutcome.UNKNOWN_MESSAGE: "ReceiptUnmatched",
 }
 
+_FINAL = {
+    MessageStatus.DELIVERED.value: "MessagesDelivered",
+    MessageStatus.UNDELIVERED.value: "MessagesUndelivered",
+}
+
 
 def handle_record(record: SQSRecord) -> None:
     receipt = parse_receipt(record.body)
@@ -54,6 +60,9 @@ def handle_record(record: SQSRecord) -> None:
         return
     result = receipts_from_env().apply(receipt)
     metrics.add_metric(name=_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
+    # The final carrier outcome, counted once: a replayed receipt comes back UNCHANGED.
+    if result.outcome is ReceiptOutcome.APPLIED and result.status in _FINAL:
+        metrics.add_metric(name=_FINAL[result.status], unit=MetricUnit.Count, value=1)
     logger.info(
         "delivery receipt processed",
         extra={

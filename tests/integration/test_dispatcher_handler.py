@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from builders import book
-from conftest import load_event, load_function
+from conftest import emitted_metrics, load_event, load_function, metric_total
 from reach.ports.send_queue import QueuedReminder
 
 
@@ -60,3 +60,40 @@ def test_a_scheduled_event_without_a_readable_time_fails_the_invocation_naming_i
     # EventBridge retries a failed invocation; nothing is claimed from an unreadable tick
     with pytest.raises(InvalidScheduledEvent, match="time"):
         handler({**event, "time": "2027-03-14T12:30:00"}, lambda_context)
+
+
+def test_a_tick_reports_its_duration_and_how_long_the_oldest_due_reminder_waited(
+    aws, cable_company, lambda_context, capsys
+):
+    # Given a reminder due an hour before its start, and a tick five minutes after that
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    book(
+        aws,
+        cable_company,
+        phone="+13125550123",
+        starts_at=start,
+        timezone="America/Chicago",
+        first_name=None,
+        offsets=None,
+    )
+    event = copy.deepcopy(load_event("dispatcher_scheduled.json"))
+    late = (start - timedelta(minutes=55)).isoformat().replace("+00:00", "Z")
+    capsys.readouterr()
+
+    load_function("dispatcher").lambda_handler({**event, "time": late}, lambda_context)
+
+    # Then the lag the dashboard and the alarm read is those five minutes, in seconds
+    out = capsys.readouterr().out
+    assert metric_total(out, "OldestDueAge", service="reach-dispatcher") == 300
+    [(_, took, _)] = [m for m in emitted_metrics(out) if m[0] == "TickDuration"]
+    assert took > 0
+
+
+def test_a_tick_with_nothing_due_reports_no_lag(aws, lambda_context, capsys):
+    event = copy.deepcopy(load_event("dispatcher_scheduled.json"))
+    capsys.readouterr()
+
+    load_function("dispatcher").lambda_handler(event, lambda_context)
+
+    out = capsys.readouterr().out
+    assert [m[1] for m in emitted_metrics(out) if m[0] == "OldestDueAge"] == [0]

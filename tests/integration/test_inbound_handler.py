@@ -18,7 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from builders import CLINIC_NUMBER, PATIENT, book, current, subscribe_queue, tap_bus
-from conftest import load_event, load_function
+from conftest import load_event, load_function, metric_total
 from reach.domain.models import AppointmentStatus
 
 
@@ -209,3 +209,21 @@ def test_a_failure_a_retry_can_fix_is_reported_and_the_retry_then_succeeds(
     assert current(aws, visit).status is AppointmentStatus.CANCELLED
     assert len(texts_to(PATIENT)) == 1
     assert [e["detail-type"] for e in bus_events(pipe)] == ["AppointmentCancelled"]
+
+
+def test_replies_are_counted_by_intent_and_an_opt_out_once_even_when_replayed(
+    aws, visit, pipe, lambda_context, capsys
+):
+    publish(pipe, "1", inbound_id="11111111-66b9-564c-8309-21f858e9fb84")
+    publish(pipe, "STOP", inbound_id="22222222-66b9-564c-8309-21f858e9fb84")
+    event = delivered(pipe)
+    handler = load_function("inbound").lambda_handler
+    capsys.readouterr()
+
+    handler(event, lambda_context)
+    handler(copy.deepcopy(event), lambda_context)  # SQS delivers the same batch again
+
+    out = capsys.readouterr().out
+    assert metric_total(out, "Replies", service="reach-inbound", intent="confirm") == 1
+    assert metric_total(out, "Replies", service="reach-inbound", intent="opt_out") == 1
+    assert metric_total(out, "OptedOutByReply", service="reach-inbound") == 1

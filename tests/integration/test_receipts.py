@@ -15,7 +15,7 @@ import pytest
 
 from api_client import Api
 from builders import PATIENT, book, subscribe_queue, tap_bus
-from conftest import load_event, load_function
+from conftest import load_event, load_function, metric_total
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.messages import MessageRepository
 from reach.domain.message import Thread
@@ -280,3 +280,39 @@ def test_the_function_reports_a_failed_receipt_for_redelivery(
     # The status is recorded, the clinic not told yet: SQS delivers the receipt again
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert outbound(appointment).status == "undelivered"
+
+
+def test_the_function_counts_each_final_outcome_once_for_the_failure_rate(
+    aws, sent, pipe, clock, lambda_context, capsys
+):
+    _, provider_id = sent
+    function = load_function("status")
+    sns = boto3.client("sns")
+    at = clock() + timedelta(seconds=5)
+    for _ in range(2):  # the same receipt twice: the second changes nothing
+        sns.publish(
+            TopicArn=pipe["topic"],
+            Message=json.dumps(eum_event(provider_id, "TEXT_DELIVERED", at)),
+        )
+    capsys.readouterr()
+
+    function.lambda_handler(delivered_batch(pipe), lambda_context)
+
+    out = capsys.readouterr().out
+    assert metric_total(out, "MessagesDelivered", service="reach-status") == 1
+    assert metric_total(out, "MessagesUndelivered") == 0
+
+
+def test_the_function_counts_an_undelivered_text(aws, sent, pipe, clock, lambda_context, capsys):
+    _, provider_id = sent
+    boto3.client("sns").publish(
+        TopicArn=pipe["topic"],
+        Message=json.dumps(eum_event(provider_id, "TEXT_BLOCKED", clock() + timedelta(seconds=5))),
+    )
+    capsys.readouterr()
+
+    load_function("status").lambda_handler(delivered_batch(pipe), lambda_context)
+
+    out = capsys.readouterr().out
+    assert metric_total(out, "MessagesUndelivered", service="reach-status") == 1
+    assert metric_total(out, "MessagesDelivered") == 0

@@ -13,7 +13,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from builders import book
-from conftest import load_event, load_function
+from conftest import load_event, load_function, metric_total
 from reach.domain.models import AppointmentKind
 from reach.ports.send_queue import QueuedReminder
 
@@ -98,3 +98,30 @@ def test_a_throttled_send_is_reported_as_a_batch_item_failure(queued, lambda_con
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert sent_sms() == []
     assert QueuedReminder.model_validate_json(queued).reminder_id == "1.1"
+
+
+def test_a_throttled_send_is_counted_for_the_dashboard_and_a_sent_one_is_not(
+    queued, lambda_context, monkeypatch, capsys
+):
+    from botocore.exceptions import ClientError
+
+    def throttled(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, "Publish")
+
+    sender = load_function("sender")
+    from reach.wiring import sender_from_env
+
+    sms = sender_from_env()._sms
+    capsys.readouterr()
+    with monkeypatch.context() as provider_down:
+        provider_down.setattr(sms, "_send_once", throttled)
+        provider_down.setattr(sms, "_sleep", lambda _seconds: None)
+        sender.lambda_handler(sqs_event(queued), lambda_context)
+    throttled_out = capsys.readouterr().out
+    sender.lambda_handler(sqs_event(queued), lambda_context)
+    sent_out = capsys.readouterr().out
+
+    assert metric_total(throttled_out, "SendsThrottled", service="reach-sender") == 1
+    assert metric_total(throttled_out, "SendRetries", service="reach-sender") == 1
+    assert metric_total(sent_out, "SendsThrottled") == 0
+    assert metric_total(sent_out, "RemindersSent", service="reach-sender") == 1

@@ -117,6 +117,12 @@ def _inline_statements(role: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield statement
 
 
+def _own_statements(role: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A role's statements but the stack key's grant every function has when the stack has a
+    key (StackKeyUse, tests/integration/test_operations_template.py)."""
+    return (s for s in _inline_statements(role) if s.get("Sid") != "StackKeyUse")
+
+
 # --- Lint and transform ------------------------------------------------------------------
 
 
@@ -240,7 +246,7 @@ def test_the_authorizer_may_only_get_api_key_lookups_from_the_tenants_table(
     role = transformed["Resources"]["AuthorizerFunctionRole"]
 
     # when its inline statements are read
-    statements = list(_inline_statements(role))
+    statements = list(_own_statements(role))
 
     # then there is exactly one: GetItem on the tenants table, apikey# items only
     assert len(statements) == 1
@@ -321,7 +327,7 @@ def test_the_api_writes_appointments_item_by_item_and_publishes_only_to_the_reac
 ) -> None:
     # given the API function's statements, by Sid
     role = transformed["Resources"]["ApiFunctionRole"]
-    statements = {s["Sid"]: s for s in _inline_statements(role)}
+    statements = {s["Sid"]: s for s in _own_statements(role)}
 
     # then appointments get item-level verbs (DeleteItem: closing a callback frees its
     # guard item), never Scan
@@ -659,10 +665,14 @@ def test_every_api_route_goes_through_the_token_authorizer(transformed: dict[str
     routes = {(path, method) for path, methods in body["paths"].items() for method in methods}
 
     # then they are the public contract's, and every resource's other methods (ANY, for the
-    # function's 405), each guarded by the TOKEN authorizer
+    # function's 405), each guarded by the TOKEN authorizer, and each counted against the
+    # tenant's usage plan key, which the authorizer returns
     assert routes == API_ROUTES | {(path, ANY_METHOD) for path, _ in API_ROUTES}
     for path, method in routes:
-        assert body["paths"][path][method]["security"] == [{"TokenAuthorizer": []}], (path, method)
+        assert body["paths"][path][method]["security"] == [
+            {"TokenAuthorizer": []},
+            {"api_key": []},
+        ], (path, method)
     authorizer = body["securityDefinitions"]["TokenAuthorizer"]
     assert authorizer["name"] == "Authorization"
     assert authorizer["x-amazon-apigateway-authorizer"]["type"] == "token"
@@ -1059,7 +1069,7 @@ def test_the_status_function_may_only_read_and_update_appointments_items_and_pub
     transformed: dict[str, Any],
 ) -> None:
     role = transformed["Resources"]["StatusFunctionRole"]
-    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+    statements = {s.get("Sid"): s for s in _own_statements(role)}
 
     assert set(statements) == {"StatusQueueConsume", "MessageStatus", "DeliveryFailedEvents"}
     assert _as_list(statements["MessageStatus"]["Action"]) == [

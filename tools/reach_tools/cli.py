@@ -26,10 +26,12 @@ from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import DEFAULT_MPS, OriginationType, Throughput
 from reach.domain.retention import DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
 from reach.ports.numbers import NumberSetupError
+from reach.ports.usage_plans import UsagePlanError
 from reach.services.numbers import NumberReport
 from reach.services.tenants import IssuedKey
+from reach.services.usage_keys import UsageKeyReport
 from reach.settings import Settings, SettingsError
-from reach.wiring import Services, build_number_setup, build_services
+from reach.wiring import Services, build_number_setup, build_services, build_usage_keys
 from reach_tools import cost
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ EXIT_DRIFT = 3
 
 TABLE_OUTPUTS = {"TenantsTableName": "TENANTS_TABLE", "AppointmentsTableName": "APPOINTMENTS_TABLE"}
 # Outputs the number commands need when the stack has them.
-OPTIONAL_OUTPUTS = {"InboundTopicArn": "INBOUND_TOPIC_ARN"}
+OPTIONAL_OUTPUTS = {"InboundTopicArn": "INBOUND_TOPIC_ARN", "UsagePlanId": "USAGE_PLAN_ID"}
 # Stack parameters that become the defaults for new tenants, as they are for the functions.
 DEFAULT_PARAMETERS = {
     "DefaultQuietHours": "DEFAULT_QUIET_HOURS",
@@ -317,12 +319,15 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         else _days(args.retention_days),
     )
     pace = services.admin.number(tenant).throughput
+    usage, usage_failure = _provision_usage_key(services, tenant)
     setup, failure = _attach_new_number(services, tenant)
     document = {
         **tenant_json(tenant, pace),
         "api_key": issued.secret,
         "key_prefix": issued.record.prefix,
     }
+    if usage is not None:
+        document["usage_key_id"] = usage.key.key_id
     if setup is not None:
         document["number_setup"] = report_json(setup)
     printer.show(
@@ -332,6 +337,14 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
             f"{_secret_text(issued)}" + (f"\n\n{_report_text(setup)}" if setup else "")
         ),
     )
+    if usage_failure is not None:
+        print(
+            f"reach: tenant created, but it has no usage key, so the API refuses its calls "
+            f"(403): {usage_failure}\nFix the cause, then run "
+            f"`reach tenants usage-key {tenant.tenant_id}`.",
+            file=sys.stderr,
+        )
+        return EXIT_AWS
     if failure is not None:
         # The tenant and its key exist (and were printed): say what is left to do.
         print(
@@ -342,6 +355,37 @@ def _tenants_create(args: argparse.Namespace, services: Services, printer: Print
         )
         return EXIT_AWS
     return EXIT_DRIFT if setup is not None and not setup.ok else 0
+
+
+def _provision_usage_key(
+    services: Services, tenant: Tenant
+) -> tuple[UsageKeyReport | None, str | None]:
+    """The tenant's usage key in the stack's usage plan, when the stack has one (its
+    UsagePlanId output). A failure is returned, not raised: the tenant exists by now."""
+    if not services.settings.usage_plan_id:
+        return None, None
+    try:
+        return build_usage_keys(services.settings).provision(tenant.tenant_id), None
+    except (ReachError, ClientError, BotoCoreError) as error:
+        return None, getattr(error, "message", None) or str(error)
+
+
+def _tenants_usage_key(args: argparse.Namespace, services: Services, printer: Printer) -> None:
+    """Give an existing tenant its usage key (tenants made before usage plans; a rerun is
+    harmless)."""
+    report = build_usage_keys(services.settings).provision(args.tenant_id)
+    printer.show(
+        {
+            "tenant_id": report.tenant_id,
+            "usage_key_id": report.key.key_id,
+            "api_keys_updated": report.lookups_updated,
+        },
+        lambda: (
+            f"Tenant {report.tenant_id}: usage key {report.key.key_id} in the usage plan; "
+            f"{report.lookups_updated} API key(s) carry it (in effect once the authorizer "
+            "cache expires)."
+        ),
+    )
 
 
 def _attach_new_number(
@@ -736,6 +780,14 @@ def build_parser() -> argparse.ArgumentParser:
     _pace_options(update, "a new type without --mps takes its default")
     _retention_option(update, "applies to messages stored from now on")
     update.set_defaults(run=_tenants_update)
+    usage = tenant_commands.add_parser(
+        "usage-key",
+        parents=leaf,
+        help="give a tenant its API Gateway usage key in the stack's usage plan (per-tenant "
+        "throttling; tenants create does this itself)",
+    )
+    usage.add_argument("tenant_id")
+    usage.set_defaults(run=_tenants_usage_key)
     show = tenant_commands.add_parser("show", parents=leaf, help="a tenant and its keys")
     show.add_argument("tenant_id")
     show.set_defaults(run=_tenants_show)
@@ -849,6 +901,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except NumberSetupError as error:
         print(f"reach: End User Messaging refused: {error.message}", file=sys.stderr)
+        return EXIT_AWS
+    except UsagePlanError as error:
+        print(f"reach: {error.message}", file=sys.stderr)
         return EXIT_AWS
     except ReachError as error:
         print(f"reach: {error.message}", file=sys.stderr)

@@ -105,7 +105,7 @@ def load_template(path: Path | None = None) -> dict[str, Any]:
     """The template as a dict, intrinsic functions in their long (JSON) form."""
     source = TEMPLATE_PATH if path is None else path
     with source.open(encoding="utf-8") as stream:
-        loaded = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader
+        loaded = yaml.load(stream, Loader=CloudFormationLoader)  # noqa: S506 - a SafeLoader  # nosec B506
     if not isinstance(loaded, dict) or not isinstance(loaded.get("Resources"), dict):
         raise TemplateError(f"{source} is not a CloudFormation template (no Resources)")
     return loaded

@@ -137,6 +137,8 @@ class Settings:
     inbound_topic_arn: str = _env("INBOUND_TOPIC_ARN", default="")
     #: Where list import files are uploaded (the API presigns, the importer reads).
     import_bucket: str = _env("IMPORT_BUCKET", default="")
+    #: The stack's usage plan (output UsagePlanId); only the admin CLI adds tenants' keys to it.
+    usage_plan_id: str = _env("USAGE_PLAN_ID", default="")
 
     @property
     def throughput_mps(self) -> float:

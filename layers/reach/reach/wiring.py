@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.ports.send_queue import SendQueue
     from reach.ports.sms import SmsSender
     from reach.ports.uploads import Uploads
+    from reach.ports.usage_plans import UsagePlanGateway
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.sending import SendPath
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
+    from reach.services.usage_keys import UsageKeyProvisioning
 
 
 @dataclass(frozen=True)
@@ -579,6 +581,31 @@ def build_number_setup(
     return NumberSetup(
         stores.tenants, stores.numbers, provider, settings.require("inbound_topic_arn")
     )
+
+
+def build_usage_keys(
+    settings: Settings,
+    *,
+    gateway: UsagePlanGateway | None = None,
+    stores: Stores | None = None,
+) -> UsageKeyProvisioning:
+    """`reach tenants create|usage-key`: the tenant's API Gateway usage key in the stack's
+    usage plan (USAGE_PLAN_ID), copied where the authorizer reads it.
+
+    ``gateway`` replaces API Gateway (tests pass one over moto or a stubbed client).
+    """
+    from reach.services.usage_keys import UsageKeyProvisioning
+
+    stores = stores or Stores(settings)
+    if gateway is None:
+        from reach.adapters.usage_plans_apigateway import ApiGatewayUsagePlans
+
+        gateway = ApiGatewayUsagePlans(
+            settings.require("usage_plan_id"),
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+        )
+    return UsageKeyProvisioning(stores.tenants, stores.api_keys, gateway)
 
 
 def build_receipts(

@@ -40,8 +40,8 @@ REGION = "us-east-1"
 #: reach a real account, whatever the caller's environment holds.
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials, not a secret  # nosec B105
+    "AWS_SESSION_TOKEN": "testing",  # moto's fake credentials  # nosec B105
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "1",

@@ -162,7 +162,7 @@ class Signal:
 class Sim:
     def __init__(self, seed: int) -> None:
         self.now = 0
-        self.rng = random.Random(seed)  # noqa: S311 - a model's draws, not a secret
+        self.rng = random.Random(seed)  # noqa: S311 - a model's draws, not a secret  # nosec B311
         self.calls: dict[str, Counter[str]] = {"reach": Counter(), "mapping": Counter()}
         self._heap: list[tuple[int, int, Step]] = []
         self._sequence = 0

@@ -80,7 +80,7 @@ class ApiClient:
             self.base_url + path, data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own local API's http URL  # nosec B310
                 return Reply(response.status, _json(response.read()))
         except urllib.error.HTTPError as error:
             return Reply(error.code, _json(error.read()))

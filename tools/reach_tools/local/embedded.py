@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 DEFAULT_TABLE_PREFIX = "reach-local"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# moto's fake credentials, not secrets
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # nosec B105
 #: The functions whose environments the process takes on, the first one's winning where a
 #: variable is each function's own (see ``PER_FUNCTION_VARIABLES``).
 ENVIRONMENT_SOURCES = ("ApiFunction", "DispatcherFunction", "SenderFunction", "InboundFunction")
@@ -60,8 +61,8 @@ BUCKET_TYPE = "AWS::S3::Bucket"
 SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
 
 # AWS::SQS::Queue properties that CreateQueue takes as attributes of the same name. Tags and
-# the KMS key are left out, as create_tables leaves out a table's encryption: the local queue
-# needs neither.
+# the encryption (SQS-managed or the stack's optional KMS key, chosen by a condition) are left
+# out, as create_tables leaves out a table's encryption: the local queue needs neither.
 _QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
     "ContentBasedDeduplication",
     "DeduplicationScope",
@@ -71,7 +72,6 @@ _QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
     "MaximumMessageSize",
     "MessageRetentionPeriod",
     "ReceiveMessageWaitTimeSeconds",
-    "SqsManagedSseEnabled",
     "VisibilityTimeout",
 )
 # Properties that are JSON documents in CreateQueue's attributes.
@@ -263,6 +263,8 @@ class EmbeddedAws(Startable):
         sqs = self.sqs()
         for logical_id, resource in _of_type(self._template, SUBSCRIPTION_TYPE).items():
             properties = resource.get("Properties", {})
+            if properties.get("Protocol") == "email":
+                continue  # the alarm topic's optional mail: the local run mails nobody
             topic = properties.get("TopicArn", {}).get("Ref")
             queue = (properties.get("Endpoint", {}).get("Fn::GetAtt") or [None])[0]
             if properties.get("Protocol") != "sqs" or topic not in self.topic_arns:

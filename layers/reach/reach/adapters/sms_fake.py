@@ -56,7 +56,7 @@ class RecordingSmsSender:
         self.name = name
         self._failure_rate = failure_rate
         self._failure = failure
-        self._random = random.Random(seed)  # noqa: S311 - test scripting, not security
+        self._random = random.Random(seed)  # noqa: S311 - test scripting, not security  # nosec B311
         self._opted_out = set(opted_out)
         self._clock = clock
         self._lock = threading.Lock()

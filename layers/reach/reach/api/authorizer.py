@@ -31,16 +31,28 @@ class Unauthorised401(Exception):
 
 
 def authorize(authenticator: Authenticator, token: str | None, method_arn: str) -> dict[str, Any]:
-    """Allow the whole API for the key's tenant, Deny (403) a revoked key, raise for 401."""
+    """Allow the whole API for the key's tenant under its usage key, Deny (403) a revoked
+    key, raise for 401."""
     try:
-        tenant_id = authenticator.tenant_for(token)
+        caller = authenticator.identify(token)
     except Unauthorized as error:
         metrics.add_metric(name="ApiKeyRejected", unit=MetricUnit.Count, value=1)
         raise Unauthorised401 from error
     except Forbidden:
         metrics.add_metric(name="RevokedApiKeyUsed", unit=MetricUnit.Count, value=1)
         return api_wide_policy(method_arn, "revoked", "Deny")
-    return api_wide_policy(method_arn, tenant_id, "Allow", context={"tenant_id": tenant_id})
+    policy = api_wide_policy(
+        method_arn, caller.tenant_id, "Allow", context={"tenant_id": caller.tenant_id}
+    )
+    if caller.usage_key is None:
+        # API Gateway then answers 403 (INVALID_API_KEY): the tenant needs its usage key
+        # (`reach tenants usage-key`) before its requests can be throttled, and so served.
+        metrics.add_metric(name="TenantWithoutUsageKey", unit=MetricUnit.Count, value=1)
+    else:
+        # ApiKeySourceType AUTHORIZER: this picks the tenant's usage plan key (per-tenant
+        # throttling). Cached with the rest of the result for the authorizer's TTL.
+        policy["usageIdentifierKey"] = caller.usage_key
+    return policy
 
 
 def api_wide_policy(

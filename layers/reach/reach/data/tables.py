@@ -119,6 +119,16 @@ class ApiKeyLookupItem(TenantsTableItem, discriminator="api_key_lookup"):
     tenant_id = UnicodeAttribute()
     prefix = UnicodeAttribute()
     revoked_at = UTCDateTimeAttribute(null=True)
+    #: The tenant's usage key, copied here so the authorizer's one GetItem returns it.
+    usage_key = UnicodeAttribute(null=True)
+
+
+class UsageKeyItem(TenantsTableItem, discriminator="usage_key"):
+    """The tenant's API Gateway API key (``tenant#<id>`` / ``usage_key``): the usage plan
+    identifier the authorizer returns, so API Gateway throttles each tenant on its own."""
+
+    key_id = UnicodeAttribute()
+    value = UnicodeAttribute()
 
 
 class SenderNumberItem(TenantsTableItem, discriminator="sender_number"):
@@ -135,6 +145,7 @@ def tenant_pk(tenant_id: str) -> str:
 
 
 PROFILE_SK = "profile"
+USAGE_KEY_SK = "usage_key"
 
 
 def template_sk(kind: str, language: str) -> str:

@@ -16,12 +16,14 @@ from reach.data.tables import (
     KEY_LOOKUP_SK,
     NUMBER_SK,
     PROFILE_SK,
+    USAGE_KEY_SK,
     ApiKeyLookupItem,
     ApiKeyRecordItem,
     SenderNumberItem,
     TemplateItem,
     TenantProfileItem,
     TenantsTableItem,
+    UsageKeyItem,
     key_lookup_pk,
     key_record_sk,
     number_pk,
@@ -157,7 +159,7 @@ class TenantRepository:
 class ApiKeyRepository:
     """API keys: a public record per tenant and a lookup item by the key's hash."""
 
-    def create(self, key: ApiKey, key_hash: str) -> None:
+    def create(self, key: ApiKey, key_hash: str, usage_key: str | None = None) -> None:
         record = ApiKeyRecordItem(
             pk=tenant_pk(key.tenant_id),
             sk=key_record_sk(key.prefix),
@@ -172,6 +174,7 @@ class ApiKeyRepository:
             sk=KEY_LOOKUP_SK,
             tenant_id=key.tenant_id,
             prefix=key.prefix,
+            usage_key=usage_key,
         )
         connection = TenantsTableItem._get_connection().connection
         try:
@@ -189,6 +192,30 @@ class ApiKeyRepository:
             return ApiKeyLookupItem.get(key_lookup_pk(key_hash), KEY_LOOKUP_SK)
         except DoesNotExist:
             return None
+
+    def usage_key(self, tenant_id: str) -> str | None:
+        """The tenant's usage key (its API Gateway API key's value), if it has one."""
+        try:
+            return UsageKeyItem.get(tenant_pk(tenant_id), USAGE_KEY_SK).value
+        except DoesNotExist:
+            return None
+
+    def set_usage_key(self, tenant_id: str, key_id: str, value: str) -> int:
+        """Record the tenant's usage key and copy it onto every one of its keys' lookups,
+        revoked ones too (harmless, and a rerun finds nothing left to do). Returns how many
+        lookups were updated."""
+        UsageKeyItem(pk=tenant_pk(tenant_id), sk=USAGE_KEY_SK, key_id=key_id, value=value).save()
+        records = ApiKeyRecordItem.query(
+            tenant_pk(tenant_id), ApiKeyRecordItem.sk.startswith(key_record_sk(""))
+        )
+        updated = 0
+        for record in records:
+            ApiKeyLookupItem(pk=key_lookup_pk(record.key_hash), sk=KEY_LOOKUP_SK).update(
+                actions=[ApiKeyLookupItem.usage_key.set(value)],
+                condition=ApiKeyLookupItem.pk.exists(),
+            )
+            updated += 1
+        return updated
 
     def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
         items = ApiKeyRecordItem.query(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from reach.data.tenants import ApiKeyRepository
 from reach.domain.errors import Forbidden, Unauthorized
@@ -20,6 +21,14 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a valid key belongs to, and the usage key its requests are throttled under."""
+
+    tenant_id: str
+    usage_key: str | None = None
+
+
 class Authenticator:
     """Maps an ``Authorization: Bearer <key>`` header to the key's tenant."""
 
@@ -28,6 +37,10 @@ class Authenticator:
 
     def tenant_for(self, authorization: str | None) -> str:
         """The tenant id; Unauthorized for a missing or unknown key, Forbidden for a revoked one."""
+        return self.identify(authorization).tenant_id
+
+    def identify(self, authorization: str | None) -> Caller:
+        """The key's tenant and usage key; refused as ``tenant_for`` says."""
         scheme, _, secret = (authorization or "").strip().partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not KEY_PATTERN.match(secret):
@@ -38,4 +51,4 @@ class Authenticator:
             raise Unauthorized("unknown API key")
         if lookup.revoked_at is not None:
             raise Forbidden(f"API key {lookup.prefix} was revoked")
-        return lookup.tenant_id
+        return Caller(lookup.tenant_id, lookup.usage_key)

@@ -51,6 +51,9 @@ class DispatchReport:
     requeue_failures: int = 0
     #: Due, but over its number's budget for this tick: claimed on a later tick.
     deferred: int = 0
+    #: How long the oldest entry read from the due index has been due (0 when none was):
+    #: the dispatch lag the dashboard shows and the lag alarm watches.
+    oldest_due_seconds: float = 0.0
     shards: list[str] = field(default_factory=list)
 
 
@@ -107,6 +110,11 @@ class Dispatcher:
         for shard in self._shards:
             entries += self._reminders.due(shard, now, self._per_shard_limit)
         report.read = len(entries)
+        # Each shard is read oldest first, so a shard's backlog past the limit is younger
+        # than what was read: the oldest entry is always among these.
+        if entries:
+            oldest = min(entry.due_at for entry in entries)
+            report.oldest_due_seconds = max(0.0, (now - oldest).total_seconds())
         return entries
 
     def _settle(

@@ -206,7 +206,8 @@ class TenantAdmin:
         prefix = f"rk_{secrets.token_hex(4)}"
         secret = f"{prefix}_{secrets.token_urlsafe(32)}"
         record = ApiKey(tenant_id=tenant_id, prefix=prefix, created_at=self._clock(), label=label)
-        self._keys.create(record, hash_key(secret))
+        # A key issued after the tenant's usage key exists carries it from the start.
+        self._keys.create(record, hash_key(secret), self._keys.usage_key(tenant_id))
         return IssuedKey(secret=secret, record=record)
 
     def list_keys(self, tenant_id: str) -> list[ApiKey]:
