@@ -31,6 +31,7 @@ from reach.data.tables import (
 )
 from reach.data.transactions import cancelled_by
 from reach.domain.errors import Conflict, NotFound
+from reach.domain.local_format import format_national_phone
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import Throughput
 
@@ -227,6 +228,8 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         name=tenant.name,
         timezone=tenant.timezone,
         sender_number=tenant.sender_number,
+        # Derived from the number on every write, so it can never disagree with it.
+        sender_number_national=format_national_phone(tenant.sender_number),
         quiet_hours=tenant.quiet_hours,
         reminder_offsets=list(tenant.reminder_offsets),
         created_at=tenant.created_at,
@@ -247,6 +250,7 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         name=item.name,
         timezone=item.timezone,
         sender_number=item.sender_number,
+        sender_number_national=item.sender_number_national,
         quiet_hours=item.quiet_hours,
         reminder_offsets=strings(item.reminder_offsets),
         created_at=item.created_at,

@@ -87,6 +87,9 @@ class Tenant:
     reminder_offsets_by_kind: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: The kinds of visit whose bookings are confirmed by text when they are made (sorted).
     confirm_bookings: tuple[str, ...] = ()
+    #: ``sender_number`` in national format, as the stored profile has it (None: a profile
+    #: written before it was stored, or a tenant not yet stored).
+    sender_number_national: str | None = None
 
     def confirms(self, kind: AppointmentKind) -> bool:
         """Whether a new booking of ``kind`` gets a booking confirmation."""
