@@ -84,6 +84,18 @@ def test_the_authorizer_writes_its_policy_without_powertools_event_classes():
     assert loaded_by("authorizer", (data_classes,)) == []
 
 
+def test_the_authorizer_loads_nothing_that_formats_a_number():
+    # The tenant repository formats the sending number only when it writes a profile
+    assert loaded_by("authorizer", ("reach.domain.local_format",)) == []
+
+
+def test_every_name_the_sending_package_exports_loads_on_first_use():
+    import reach.services.sending as sending
+
+    for name in sending.__all__:
+        assert getattr(sending, name) is not None, name
+
+
 def test_the_sender_reads_its_queue_without_powertools_batch_utilities_or_event_classes():
     # Either one loads every event source's data classes: the sender writes its partial
     # batch response by hand

@@ -31,7 +31,6 @@ from reach.data.tables import (
 )
 from reach.data.transactions import cancelled_by
 from reach.domain.errors import Conflict, NotFound
-from reach.domain.local_format import format_national_phone
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import Throughput
 
@@ -221,6 +220,9 @@ class ApiKeyRepository:
 
 
 def _profile(tenant: Tenant) -> TenantProfileItem:
+    # Imported here: the authorizer and the sender import this module and never write one
+    from reach.domain.local_format import format_national_phone
+
     return TenantProfileItem(
         pk=tenant_pk(tenant.tenant_id),
         sk=PROFILE_SK,

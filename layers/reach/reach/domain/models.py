@@ -88,8 +88,9 @@ class Tenant:
     #: The kinds of visit whose bookings are confirmed by text when they are made (sorted).
     confirm_bookings: tuple[str, ...] = ()
     #: ``sender_number`` in national format, as the stored profile has it (None: a profile
-    #: written before it was stored, or a tenant not yet stored).
-    sender_number_national: str | None = None
+    #: written before it was stored, or a tenant not yet stored). Derived from the number,
+    #: so it takes no part in comparing tenants.
+    sender_number_national: str | None = field(default=None, compare=False)
 
     def confirms(self, kind: AppointmentKind) -> bool:
         """Whether a new booking of ``kind`` gets a booking confirmation."""
