@@ -67,6 +67,7 @@ def test_a_queued_reminder_goes_out_through_sns_and_a_repeat_sends_nothing(queue
     assert phone == "+13125550123"
     assert "Sam" in text
     assert "Hilltop Cable" in text
+    assert "(312) 555-0100" in text
 
 
 def test_a_malformed_message_is_acknowledged_and_a_good_one_beside_it_still_sent(
@@ -125,3 +126,65 @@ def test_a_throttled_send_is_counted_for_the_dashboard_and_a_sent_one_is_not(
     assert metric_total(throttled_out, "SendRetries", service="reach-sender") == 1
     assert metric_total(sent_out, "SendsThrottled") == 0
     assert metric_total(sent_out, "RemindersSent", service="reach-sender") == 1
+
+
+def test_on_its_last_receive_a_throttled_send_is_recorded_failed_not_handed_back(
+    queued, lambda_context, monkeypatch
+):
+    # The receive count comes from the record's attributes, read by hand
+    from botocore.exceptions import ClientError
+
+    from reach.services.sending import MAX_RECEIVES
+
+    def throttled(*_args, **_kwargs):
+        raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, "Publish")
+
+    sender = load_function("sender")
+    from reach.wiring import sender_from_env
+
+    sms = sender_from_env()._sms
+    monkeypatch.setattr(sms, "_send_once", throttled)
+    monkeypatch.setattr(sms, "_sleep", lambda _seconds: None)
+    event = sqs_event(queued)
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(MAX_RECEIVES)
+
+    assert sender.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    assert sent_sms() == []
+
+
+def test_a_tenant_profile_stores_its_sending_number_as_texts_show_it(aws, cable_company):
+    assert aws.tenants.get(cable_company.tenant_id).sender_number_national == "(312) 555-0100"
+
+
+def test_a_reminder_shows_the_number_as_the_profile_stores_it(
+    aws, cable_company, queued, lambda_context
+):
+    # Proof that the sender does not format it again (it would need phonenumbers)
+    stored_as("312.555.0100", cable_company.tenant_id)
+
+    load_function("sender").lambda_handler(sqs_event(queued), lambda_context)
+
+    [(_, text)] = [tuple(sms)[:2] for sms in sent_sms()]
+    assert "312.555.0100" in text
+
+
+def test_a_profile_stored_before_the_national_number_still_gets_the_same_text(
+    aws, cable_company, queued, lambda_context
+):
+    stored_as(None, cable_company.tenant_id)
+    assert aws.tenants.get(cable_company.tenant_id).sender_number_national is None
+
+    load_function("sender").lambda_handler(sqs_event(queued), lambda_context)
+
+    [(_, text)] = [tuple(sms)[:2] for sms in sent_sms()]
+    assert "(312) 555-0100" in text
+
+
+def stored_as(national: str | None, tenant_id: str) -> None:
+    """The tenant's profile with ``national`` stored as its number's national form (None:
+    as a profile written before the form was stored)."""
+    from reach.data.tables import PROFILE_SK, TenantProfileItem, tenant_pk
+
+    attribute = TenantProfileItem.sender_number_national
+    action = attribute.remove() if national is None else attribute.set(national)
+    TenantProfileItem(pk=tenant_pk(tenant_id), sk=PROFILE_SK).update(actions=[action])

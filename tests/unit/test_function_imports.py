@@ -68,9 +68,9 @@ def loaded_by(function: str, modules: tuple[str, ...] = HEAVY, **environ: str) -
         ("status", []),
         # Reads the schedule's event and writes queue messages by hand: no pydantic
         ("dispatcher", []),
-        # Renders texts (phonenumbers formats the clinic's number); its queue message is a
-        # dataclass, not a pydantic model
-        ("sender", ["phonenumbers"]),
+        # Its queue message is a dataclass, not a pydantic model; the send path (and what
+        # renders texts) loads with the first batch
+        ("sender", []),
     ],
 )
 def test_light_functions_import_only_what_they_run(function, expected):
@@ -82,6 +82,59 @@ def test_the_authorizer_writes_its_policy_without_powertools_event_classes():
     data_classes = "aws_lambda_powertools.utilities.data_classes"
 
     assert loaded_by("authorizer", (data_classes,)) == []
+
+
+def test_the_authorizer_loads_nothing_that_formats_a_number():
+    # The tenant repository formats the sending number only when it writes a profile
+    assert loaded_by("authorizer", ("reach.domain.local_format",)) == []
+
+
+def test_every_name_the_sending_package_exports_loads_on_first_use():
+    import reach.services.sending as sending
+
+    for name in sending.__all__:
+        assert getattr(sending, name) is not None, name
+
+
+def test_the_sender_reads_its_queue_without_powertools_batch_utilities_or_event_classes():
+    # Either one loads every event source's data classes: the sender writes its partial
+    # batch response by hand
+    batch = "aws_lambda_powertools.utilities.batch"
+    data_classes = "aws_lambda_powertools.utilities.data_classes"
+
+    assert loaded_by("sender", (batch, data_classes)) == []
+
+
+def test_the_sender_loads_its_send_path_with_the_first_batch_not_at_import():
+    send_path = ("reach.services.sending.path", "reach.data.reminders", "reach.domain.rendering")
+
+    assert loaded_by("sender", send_path) == []
+
+
+def test_the_send_path_and_its_providers_load_neither_phonenumbers_nor_pydantic():
+    # What the sender's first batch loads (reach.wiring.build_sender): the tenant's number is
+    # shown as its profile stores it, so phonenumbers waits for a profile written before that
+    modules = (
+        "reach.services.sending.path",
+        "reach.services.sending.reminder",
+        "reach.services.sending.notice",
+        "reach.adapters.sms_factory",
+        "reach.adapters.sms_sns",
+        "reach.adapters.sms_eum",
+        "reach.adapters.events_eventbridge",
+    )
+    loaded = "print(sorted(set(sys.argv[1:]) & set(sys.modules)))"
+    probe = f"import sys; import {', '.join(modules)}; {loaded}"
+    result = subprocess.run(  # noqa: S603 - a fixed probe in this interpreter
+        [sys.executable, "-c", probe, *HEAVY],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AWS_REGION": "us-east-1"},
+        cwd=REPO,
+    )
+
+    assert result.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("function", ["authorizer", "dispatcher", "sender"])

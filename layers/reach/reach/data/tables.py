@@ -83,6 +83,9 @@ class TenantProfileItem(TenantsTableItem, discriminator="tenant"):
     name = UnicodeAttribute()
     timezone = UnicodeAttribute()
     sender_number = UnicodeAttribute()
+    #: ``sender_number`` as texts show it (national format), written with every profile so
+    #: that the sender renders without phonenumbers; absent on profiles written before it.
+    sender_number_national = UnicodeAttribute(null=True)
     quiet_hours = UnicodeAttribute()
     reminder_offsets = ListAttribute(of=UnicodeAttribute)
     created_at = UTCDateTimeAttribute()

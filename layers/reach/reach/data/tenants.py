@@ -248,6 +248,9 @@ class ApiKeyRepository:
 
 
 def _profile(tenant: Tenant) -> TenantProfileItem:
+    # Imported here: the authorizer and the sender import this module and never write one
+    from reach.domain.local_format import format_national_phone
+
     return TenantProfileItem(
         pk=tenant_pk(tenant.tenant_id),
         sk=PROFILE_SK,
@@ -255,6 +258,8 @@ def _profile(tenant: Tenant) -> TenantProfileItem:
         name=tenant.name,
         timezone=tenant.timezone,
         sender_number=tenant.sender_number,
+        # Derived from the number on every write, so it can never disagree with it.
+        sender_number_national=format_national_phone(tenant.sender_number),
         quiet_hours=tenant.quiet_hours,
         reminder_offsets=list(tenant.reminder_offsets),
         created_at=tenant.created_at,
@@ -276,6 +281,7 @@ def _tenant(item: TenantProfileItem) -> Tenant:
         name=item.name,
         timezone=item.timezone,
         sender_number=item.sender_number,
+        sender_number_national=item.sender_number_national,
         quiet_hours=item.quiet_hours,
         reminder_offsets=strings(item.reminder_offsets),
         created_at=item.created_at,

@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
-
 from reach.domain.languages import normalize_language
 
 
@@ -89,7 +87,14 @@ def format_local_hour(local: datetime, language: str) -> str:
 
 
 def format_national_phone(e164: str) -> str:
-    """``+12025550143`` -> ``(202) 555-0143``: the way people in that number's country dial it."""
+    """``+12025550143`` -> ``(202) 555-0143``: the way people in that number's country dial it.
+
+    phonenumbers is loaded here, not at import: the sender shows the tenant's number as its
+    profile stores it (``Tenant.sender_number_national``) and comes here only for a profile
+    written before that, so a sender's cold start does without the library.
+    """
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -90,6 +90,10 @@ class Tenant:
     confirm_bookings: tuple[str, ...] = ()
     #: Days message bodies and inbound texts are kept (reach.domain.retention).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    #: ``sender_number`` in national format, as the stored profile has it (None: a profile
+    #: written before it was stored, or a tenant not yet stored). Derived from the number,
+    #: so it takes no part in comparing tenants.
+    sender_number_national: str | None = field(default=None, compare=False)
 
     def confirms(self, kind: AppointmentKind) -> bool:
         """Whether a new booking of ``kind`` gets a booking confirmation."""

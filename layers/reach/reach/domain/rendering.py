@@ -63,9 +63,11 @@ def render_reminder(
     location: str | None = None,
     window_ends_at: datetime | None = None,
     technician_name: str | None = None,
+    org_phone_national: str | None = None,
 ) -> str:
     """The reminder text for one recipient, with date and time in the recipient's ``zone``
-    (a service visit's arrival window too).
+    (a service visit's arrival window too). The org's number is shown nationally:
+    ``org_phone_national`` when the caller has it already, else formatted from the E.164.
 
     Names and places go through gsm_safe() so that one accented letter does not double the
     cost. A missing first name leaves "Hi, ..." rather than "Hi , ...".
@@ -80,7 +82,7 @@ def render_reminder(
         "date": format_local_date(local, language),
         "time": format_local_time(local, language),
         "org_name": field_value(org_name),
-        "org_phone": format_national_phone(org_phone_e164),
+        "org_phone": org_phone_national or format_national_phone(org_phone_e164),
         "reply_options": REPLY_OPTIONS.get(language, REPLY_OPTIONS[DEFAULT_LANGUAGE]),
         "location": field_value(location),
         "window": arrival_window(starts_at, window_ends_at, zone, language),

@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from reach.clock import Clock
@@ -53,6 +52,7 @@ from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
 from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+from reach.services.sending.outcomes import Delivery, SendOutcome, SendResult
 from reach.services.sending.slots import SlotBook
 
 _log = logging.getLogger("reach-sender")
@@ -76,39 +76,6 @@ PACING_HORIZON = timedelta(seconds=60)
 _DECISIONS = 3
 
 TenantWording = tuple[Tenant, dict[tuple[str, str], str]]
-
-
-class SendOutcome(StrEnum):
-    """What the send path did with one queue message."""
-
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    HELD = "held"
-    #: A stale or repeated queue message: someone else owns the message now.
-    DUPLICATE = "duplicate"
-    #: A retryable failure; the queue should deliver the message again.
-    RETRY = "retry"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: SendOutcome
-    reason: str | None = None
-    provider_message_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One queue message handed to the path, and how many times the queue has delivered it
-    (this time included)."""
-
-    queued: QueuedReminder
-    receive_count: int = 1
-
-
-class RedeliverLater(Exception):
-    """Raised to the queue consumer: let SQS deliver this message again later."""
 
 
 @dataclass

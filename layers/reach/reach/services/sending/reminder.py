@@ -94,6 +94,7 @@ class ReminderKind:
             zone=outgoing.zone,
             org_name=tenant.name,
             org_phone_e164=tenant.sender_number,
+            org_phone_national=tenant.sender_number_national,
             location=appointment.location,
             window_ends_at=appointment.window_ends_at,
             technician_name=appointment.technician_name,
