@@ -46,7 +46,7 @@ def _header(response: dict[str, Any], name: str) -> str | None:
         ("PUT", "/appointments/{id}", {"id": APPOINTMENT_ID}, "GET, PATCH"),
         ("GET", "/appointments/{id}/cancel", {"id": APPOINTMENT_ID}, "POST"),
         ("TRACE", "/callbacks", None, "GET"),
-        ("DELETE", "/contacts/{phone}", {"phone": encoded(PATIENT)}, "GET"),
+        ("PUT", "/contacts/{phone}", {"phone": encoded(PATIENT)}, "DELETE, GET"),
     ],
 )
 def test_an_unsupported_method_gets_405_with_an_allow_header(

@@ -99,6 +99,8 @@ def test_event_types_are_the_public_detail_types() -> None:
         "ListLeft",
         "CampaignStarted",
         "CampaignFinished",
+        # Issue #15: erasure
+        "ContactErased",
     ]
 
 
