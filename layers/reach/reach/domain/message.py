@@ -24,6 +24,8 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
     #: A field-service notice (the technician is on the way, or running late).
     NOTICE = "notice"
+    #: One member's text of a list campaign.
+    CAMPAIGN = "campaign"
     #: Our automatic answer to a recipient's reply.
     ANSWER = "answer"
     #: A text a recipient sent us.

@@ -5,7 +5,7 @@ implements (its docstring is the checklist for adding one); ``reminder`` is the 
 ``notice`` the second.
 """
 
-from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import AnnouncesSent, Deferred, OutboundKind, Outgoing, Stale
 from reach.services.sending.notice import NoticeKind, NoticeToSend
 from reach.services.sending.path import (
     DEADLINE_MARGIN,
@@ -25,6 +25,7 @@ __all__ = [
     "MAX_RECEIVES",
     "SENDING_LEASE",
     "AnnouncesSent",
+    "Deferred",
     "Delivery",
     "NoticeKind",
     "NoticeToSend",

@@ -51,7 +51,7 @@ from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
-from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import AnnouncesSent, Deferred, OutboundKind, Outgoing, Stale
 from reach.services.sending.slots import SlotBook
 
 _log = logging.getLogger("reach-sender")
@@ -306,6 +306,8 @@ class SendPath:
         outgoing = kind.load(message.queued, found, now)
         if isinstance(outgoing, Stale):
             return self._end(message, SendOutcome.SKIPPED, outgoing.reason, now)
+        if isinstance(outgoing, Deferred):
+            return self._defer(message, outgoing, now)
         message.outgoing = outgoing
         message.tenant = batch.tenant(outgoing.tenant_id)
         held = self._quiet_hours(message, now)
@@ -559,13 +561,29 @@ class SendPath:
     def _quiet_hours(
         self, message: _Message, now: datetime
     ) -> tuple[Transition, SendResult] | None:
+        """Hold a message that is in quiet hours in any of the recipient's zones until it is
+        allowed in all of them."""
         outgoing, (tenant, _) = _decided(message)
-        period = QuietHours.parse(tenant.quiet_hours).period_at(now, outgoing.zone)
-        if period is None:
+        allowed = QuietHours.parse(tenant.quiet_hours).allowed_in_all(now, outgoing.zones)
+        if allowed is not None and allowed <= now:
             return None
-        if period.ends >= outgoing.deadline:
+        if allowed is None or allowed >= outgoing.deadline:
             return self._end(message, SendOutcome.SKIPPED, "quiet_hours", now)
-        return self._hold(message, period.ends, "held_quiet_hours", now)
+        return self._hold(message, allowed, "held_quiet_hours", now)
+
+    def _defer(
+        self, message: _Message, deferred: Deferred, now: datetime
+    ) -> tuple[Transition, SendResult]:
+        """Back to the due index until the kind says to look again (never skipped for it)."""
+        transition = self._reminders.holding(
+            message.key,
+            message.queued.claim_id,
+            deferred.until,
+            deferred.reason,
+            now,
+            started=message.started,
+        )
+        return transition, SendResult(SendOutcome.HELD, deferred.reason)
 
     def _capped(
         self,
