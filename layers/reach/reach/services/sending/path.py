@@ -260,13 +260,19 @@ class SendPath:
     def _read(self, messages: Sequence[_Message]) -> dict[ItemKey, Any]:
         """Every subject and every contact the queue messages name, in one batch read."""
         keys: list[ItemKey] = []
+        contacts: list[ItemKey] = []
         for message in messages:
             if message.kind is None:
                 continue
             keys += message.kind.wants(message.queued)
             if message.queued.phone:
-                keys.append(self._contacts.item_key(message.queued.tenant_id, message.queued.phone))
-        return self._reader.read(keys)
+                contacts.append(
+                    self._contacts.item_key(message.queued.tenant_id, message.queued.phone)
+                )
+        found = self._reader.read([*keys, *contacts])
+        # A contact read and not found is a recipient never texted before (a list member
+        # with no appointment): known absent, not read again for each message.
+        return {key: None for key in contacts} | found
 
     def _through_checks(
         self,
