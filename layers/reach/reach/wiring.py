@@ -383,21 +383,43 @@ def authenticator_from_env() -> Authenticator:
 
 
 def build_dispatcher(
-    settings: Settings, *, queue: SendQueue | None = None, stores: Stores | None = None
+    settings: Settings,
+    *,
+    queue: SendQueue | None = None,
+    stores: Stores | None = None,
+    events: EventPublisher | None = None,
 ) -> Dispatcher:
-    """The dispatcher with its SQS send queue (only the dispatcher function pays for it).
+    """The dispatcher with its SQS send queue (only the dispatcher function pays for it),
+    and its campaign step.
 
-    ``queue`` replaces the SQS queue. The dispatcher has no clock: each tick says its time.
+    ``queue`` replaces the SQS queue, ``events`` the bus campaigns' starts and finishes go
+    to. The dispatcher has no clock: each tick says its time.
     """
-    from reach.services.dispatch import Dispatcher
+    from reach.data.lists import ListRepository
+    from reach.data.recipients import CampaignRuns, RecipientStore
+    from reach.services.campaign_feed import CampaignFeed
+    from reach.services.dispatch import TICK, Dispatcher
 
     stores = stores or Stores(settings)
+    queue = queue or _send_queue(settings)
+    campaigns = CampaignFeed(
+        runs=CampaignRuns(),
+        recipients=RecipientStore(),
+        lists=ListRepository(),
+        lifecycle=stores.reminders,
+        tenants=stores.tenants,
+        numbers=stores.numbers,
+        queue=queue,
+        tick=TICK,
+        events=events or _EventBusOnFirstUse(settings),
+    )
     return Dispatcher(
         stores.reminders,
-        queue or _send_queue(settings),
+        queue,
         settings.due_shards,
         tenants=stores.tenants,
         numbers=stores.numbers,
+        campaigns=campaigns,
     )
 
 
@@ -430,6 +452,7 @@ def build_sender(
     """
     from reach.adapters.sms_factory import build_sms_sender
     from reach.services.sending import NoticeKind, ReminderKind, SendPath
+    from reach.services.sending.campaign import CampaignKind
     from reach.services.sending.invite import InviteKind
 
     stores = stores or Stores(settings)
@@ -446,6 +469,7 @@ def build_sender(
             ReminderKind(stores.appointments),
             NoticeKind(stores.appointments, stores.notices),
             InviteKind(stores.invites),
+            CampaignKind(),
         ],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
+    from reach_tools.bench.campaigns import CampaignsResult
     from reach_tools.bench.due_reads import DueReadsResult
     from reach_tools.bench.memory import MemoryResult
     from reach_tools.bench.notices import NoticesResult
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone nee
 BENCHMARKS = (
     "calls",
     "notices",
+    "campaigns",
     "reads",
     "replies",
     "receipts",
@@ -59,6 +61,7 @@ class Results:
     quick: bool
     send_path: list[SendPathResult] = field(default_factory=list)
     notices: NoticesResult | None = None
+    campaigns: CampaignsResult | None = None
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
     receipts: ReceiptsResult | None = None
@@ -74,6 +77,8 @@ class Results:
             document["calls_per_sent"] = [result.to_json() for result in self.send_path]
         if self.notices is not None:
             document["calls_per_notice"] = self.notices.to_json()
+        if self.campaigns is not None:
+            document["campaign"] = self.campaigns.to_json()
         if self.due_reads is not None:
             document["items_read_per_due"] = self.due_reads.to_json()
         if self.replies is not None:
@@ -91,6 +96,7 @@ class Results:
 
     def report(self) -> str:
         from reach_tools.bench import (
+            campaigns,
             due_reads,
             memory,
             notices,
@@ -105,6 +111,8 @@ class Results:
             sections.append(send_path.report(self.send_path))
         if self.notices is not None:
             sections.append(notices.report(self.notices))
+        if self.campaigns is not None:
+            sections.append(campaigns.report(self.campaigns))
         if self.due_reads is not None:
             sections.append(due_reads.report(self.due_reads))
         if self.replies is not None:
@@ -160,6 +168,11 @@ def _run_in_process(options: Options, results: Results) -> None:
 
         count = notices.QUICK_NOTICES if options.quick else notices.FULL_NOTICES
         results.notices, results.seconds["notices"] = _timed(lambda: notices.measure(count))
+    if "campaigns" in options.only:
+        from reach_tools.bench import campaigns
+
+        members = campaigns.QUICK_MEMBERS if options.quick else campaigns.FULL_MEMBERS
+        results.campaigns, results.seconds["campaigns"] = _timed(lambda: campaigns.measure(members))
     if "replies" in options.only:
         from reach_tools.bench import replies
 

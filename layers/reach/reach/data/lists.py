@@ -15,7 +15,7 @@ key-bound query away.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
@@ -24,6 +24,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from reach.data.batch_reads import ItemKey
 from reach.data.consent_log import ConsentEntry
 from reach.data.tables import (
     MEMBER_SK,
@@ -31,6 +32,7 @@ from reach.data.tables import (
     ListItem,
     ListKeywordItem,
     MemberItem,
+    TenantsTableItem,
     list_keyword_sk,
     list_sk,
     member_pk,
@@ -200,6 +202,26 @@ class ListRepository:
         )
         found = [_member(cast(MemberItem, item)) for item in result]
         return MemberPage(found, result.last_evaluated_key)
+
+    # --- batch reads (the send path reads a whole batch's members and lists in one call) ---
+
+    @staticmethod
+    def member_key(tenant_id: str, list_id: str, phone: str) -> ItemKey:
+        return ItemKey(AppointmentsTableItem, member_pk(tenant_id, list_id, phone), MEMBER_SK)
+
+    @staticmethod
+    def list_key(tenant_id: str, list_id: str) -> ItemKey:
+        return ItemKey(TenantsTableItem, tenant_pk(tenant_id), list_sk(list_id))
+
+    @staticmethod
+    def member_found(found: Mapping[ItemKey, Any], key: ItemKey) -> Member | None:
+        item = found.get(key)
+        return _member(item) if isinstance(item, MemberItem) else None
+
+    @staticmethod
+    def list_found(found: Mapping[ItemKey, Any], key: ItemKey) -> OptInList | None:
+        item = found.get(key)
+        return _list(item) if isinstance(item, ListItem) else None
 
     def each_member(
         self, tenant_id: str, list_id: str, status: MemberStatus, *, page: int = 100

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -24,12 +24,21 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from reach.data.messages import MessageRepository
+from reach.data.recipients import (
+    CAMPAIGN_ITEM,
+    Tally,
+    add_tallies,
+    held_tally,
+    outcome_tally,
+    recipient_item,
+)
 from reach.data.tables import (
     INVITE_SK,
     AnyDueIndex,
     AppointmentsTableItem,
     InviteItem,
     NoticeItem,
+    RecipientItem,
     ReminderItem,
     appointment_pk,
     notice_sk,
@@ -82,6 +91,8 @@ class Transition:
     actions: list[Action]
     condition: Condition
     message: Message | None = None
+    #: What it adds to a campaign's counters, written in the same transaction.
+    tally: Tally | None = None
 
 
 class Guard(Protocol):
@@ -198,6 +209,15 @@ class DueIndex:
                     phone=item.phone,
                     kind=NOTICE_ITEM,
                 )
+            elif isinstance(item, RecipientItem):
+                yield DueEntry(
+                    key=ReminderKey(item.tenant_id, item.campaign_id, item.phone, CAMPAIGN_ITEM),
+                    status=MessageStatus(item.status),
+                    due_at=item.due_at,
+                    appointment_starts_at=None,
+                    phone=item.phone,
+                    kind=CAMPAIGN_ITEM,
+                )
 
 
 class ReminderLifecycle:
@@ -237,6 +257,18 @@ class ReminderLifecycle:
         )
 
     @staticmethod
+    def claiming_held(
+        key: ReminderKey, now: datetime, claim_id: str, lease_until: datetime
+    ) -> Transition:
+        """Take a held campaign recipient whose time has come (held -> queued)."""
+        claim = ReminderLifecycle.claiming(key, now, claim_id, lease_until)
+        return replace(
+            claim,
+            condition=DueIndex.is_due(now) & (ReminderItem.status == MessageStatus.HELD.value),
+            tally=held_tally(key, -1),
+        )
+
+    @staticmethod
     def returning(
         key: ReminderKey,
         claim_id: str,
@@ -270,11 +302,15 @@ class ReminderLifecycle:
         *,
         started: bool | None = None,
     ) -> Transition:
-        """Back in the due index for later (quiet hours, caps)."""
+        """Back in the due index for later (quiet hours, caps, a paused campaign). A campaign
+        recipient waits as ``held`` (a reminder as ``pending``, as it was planned)."""
+        held = key.item == CAMPAIGN_ITEM
         return Transition(
             key,
             actions=[
-                ReminderItem.status.set(MessageStatus.PENDING.value),
+                ReminderItem.status.set(
+                    (MessageStatus.HELD if held else MessageStatus.PENDING).value
+                ),
                 DueIndex.lease(until),
                 ReminderItem.send_at.set(until),
                 ReminderItem.reason.set(reason),
@@ -282,6 +318,7 @@ class ReminderLifecycle:
                 ReminderItem.updated_at.set(now),
             ],
             condition=_held_by(claim_id, started),
+            tally=held_tally(key, 1),
         )
 
     @staticmethod
@@ -306,12 +343,13 @@ class ReminderLifecycle:
         ]
         if message is not None:
             actions.append(ReminderItem.message_id.set(message.message_id))
+        tally = outcome_tally(key, status, reason)
         if claim_id is not None:
-            return Transition(key, actions, _held_by(claim_id, started), message)
+            return Transition(key, actions, _held_by(claim_id, started), message, tally)
         condition = ReminderItem.status.is_in(
             MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
         )
-        return Transition(key, actions, condition, message)
+        return Transition(key, actions, condition, message, tally)
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -346,7 +384,7 @@ class ReminderLifecycle:
         """One transaction (or one UpdateItem for a lone transition without a message); the
         positions whose condition failed, empty when everything was written, None when it
         collided with another transaction and nothing was decided."""
-        if len(transitions) == 1 and transitions[0].message is None:
+        if len(transitions) == 1 and transitions[0].message is None and not transitions[0].tally:
             only = transitions[0]
             return set() if _update(only.key, only.actions, only.condition) else {0}
         transaction = TrackedTransaction(
@@ -365,6 +403,10 @@ class ReminderLifecycle:
                         key = transition.key
                         thread = Thread(key.tenant_id, key.appointment_id, transition.message.phone)
                         self._messages.add_in(transaction, thread, transition.message)
+                # One counter update per campaign for the whole transaction: no condition, so
+                # it never refuses; its owner is no transition.
+                transaction.owner = -1
+                add_tallies(transaction, [t.tally for t in transitions if t.tally is not None])
         except TransactWriteError as error:
             if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
                 raise
@@ -444,13 +486,15 @@ class TransactionConflicts(RuntimeError):
         super().__init__(f"{count} reminder change(s) collided with other transactions")
 
 
-def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem:
+def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem | RecipientItem:
     pk = appointment_pk(key.tenant_id, key.appointment_id)
     if key.item == NOTICE_ITEM:
         return NoticeItem(pk=pk, sk=notice_sk(key.reminder_id))
     if key.item == INVITE_ITEM:
         # ``appointment_id`` is ``member#<list>#<e164>``: the member's own partition.
         return InviteItem(pk=pk, sk=INVITE_SK)
+    if key.item == CAMPAIGN_ITEM:
+        return recipient_item(key)
     if key.item != "reminder":
         raise ValueError(f"no outbound item family {key.item!r}")
     return ReminderItem(pk=pk, sk=reminder_sk(key.reminder_id))

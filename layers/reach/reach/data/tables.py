@@ -26,6 +26,8 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#member#<list>#<e164> / invite``  its "Reply YES to join" text (double opt-in)
   ``<tenant>#campaign#<id> / campaign``      a campaign (reach.data.campaigns)
   ``<tenant>#import#<id> / import``          a list import and its report (reach.data.imports)
+  ``<tenant>#campaign#<id> / count#<n>``     a shard of its counters (reach.data.recipients)
+  ``<tenant>#campaign#<id>#<segment> / recipient#<e164>``  one member's text of it
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
@@ -563,6 +565,9 @@ class CampaignItem(AppointmentsTableItem, discriminator="campaign"):
     estimated_finish = UTCDateTimeAttribute(null=True)
     lookup_key = UnicodeAttribute(null=True)
     lookup_at = UTCDateTimeAttribute(null=True)
+    #: The fan-out's place in each member segment (JSON, reach.data.recipients): advanced
+    #: only on the value read, so two dispatchers never both move it.
+    cursors = UnicodeAttribute(null=True)
 
     lookup = LookupIndex()
 
@@ -601,6 +606,62 @@ def import_pk(tenant_id: str, import_id: str) -> str:
 
 
 IMPORT_SK = "import"
+
+
+class RecipientItem(AppointmentsTableItem, discriminator="recipient"):
+    """One member's text of one campaign (reach.data.recipients owns it); ``appointment_id``
+    holds the campaign id. Put once (``attribute_not_exists``), so a repeated fan-out texts
+    nobody twice; it carries the attributes the ``ReminderLifecycle`` transitions write, and
+    sits in the ``due`` index (shard ``campaign#<tenant>#<campaign>``) while held or leased."""
+
+    campaign_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    claim_id = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message_id = UnicodeAttribute(null=True)
+    send_at = UTCDateTimeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+
+
+def recipient_pk(tenant_id: str, campaign_id: str, segment: int) -> str:
+    """A campaign's recipients over ``MEMBER_SEGMENTS`` partitions (the member's segment)."""
+    return f"{campaign_pk(tenant_id, campaign_id)}#{segment}"
+
+
+def recipient_sk(phone: str) -> str:
+    return f"recipient#{phone}"
+
+
+class CampaignCountItem(AppointmentsTableItem, discriminator="campaign_count"):
+    """One shard (``count#<n>``) of a campaign's counters, in the campaign's partition:
+    updated with ADD in the same transaction as the outcomes it counts; the counts are the
+    sums over the shards (reach.data.recipients.read_counts)."""
+
+    total = NumberAttribute(null=True)
+    held = NumberAttribute(null=True)
+    sent = NumberAttribute(null=True)
+    delivered = NumberAttribute(null=True)
+    undelivered = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
+    skipped_opted_out = NumberAttribute(null=True)
+    skipped_left_list = NumberAttribute(null=True)
+    skipped_frequency_cap = NumberAttribute(null=True)
+    skipped_cancelled = NumberAttribute(null=True)
+    skipped_quiet_hours = NumberAttribute(null=True)
+    skipped_invalid = NumberAttribute(null=True)
+    skipped_other = NumberAttribute(null=True)
+
+
+def campaign_count_sk(shard: int) -> str:
+    return f"count#{shard}"
 
 
 def appointment_pk(tenant_id: str, appointment_id: str) -> str:

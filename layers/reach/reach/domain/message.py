@@ -26,6 +26,8 @@ class MessageKind(StrEnum):
     NOTICE = "notice"
     #: A double opt-in list's "Reply YES to join" text.
     INVITE = "invite"
+    #: One member's text of a list campaign.
+    CAMPAIGN = "campaign"
     #: Our automatic answer to a recipient's reply.
     ANSWER = "answer"
     #: A text a recipient sent us.

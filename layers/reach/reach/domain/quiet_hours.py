@@ -9,6 +9,7 @@ recipient's own time zone. The window is half-open: ``21:00-08:00`` means 21:00:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -89,6 +90,21 @@ class QuietHours:
         period = self.period_at(instant, zone)
         return instant.astimezone(UTC) if period is None else period.ends
 
+    def allowed_in_all(self, instant: datetime, zones: Sequence[ZoneInfo]) -> datetime | None:
+        """The first moment from ``instant`` on that is outside quiet hours in every one of
+        ``zones`` (a number whose area spans two zones must be allowed in both); None when
+        no such moment comes within a few days (zones too far apart for the window)."""
+        moment = instant.astimezone(UTC)
+        for _ in range(_ZONE_ROUNDS * max(1, len(zones))):
+            later = max((self.next_allowed(moment, zone) for zone in zones), default=moment)
+            if later == moment:
+                return moment
+            moment = later
+        return None
+
+
+#: Rounds of "wait for the zone still quiet" before zones are judged never to agree.
+_ZONE_ROUNDS = 4
 
 #: The shortest quiet period a tenant may set: a window such as 21:00-21:00 or 00:00-00:01
 #: would mean (almost) no quiet hours at all, which is not what anyone typing it meant.

@@ -32,6 +32,8 @@ class QueuedReminder(JsonRecord):
     plan: int | None = None
     origination: str | None = None
     mps: float | None = None
+    #: A campaign text's list: the sender reads the member with the campaign, in one call.
+    list_id: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

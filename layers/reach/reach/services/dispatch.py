@@ -18,6 +18,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from reach.data.numbers import NumberRepository
 from reach.data.reminders import CLAIM_LEASE as CLAIM_LEASE
@@ -26,6 +27,9 @@ from reach.data.tenants import TenantRepository
 from reach.domain.message import MessageStatus
 from reach.domain.numbers import Throughput
 from reach.ports.send_queue import QueuedReminder, SendQueue
+
+if TYPE_CHECKING:
+    from reach.services.campaign_feed import CampaignFeed, CampaignReport
 
 #: Claims queued together: SQS SendMessageBatch's limit.
 QUEUE_BATCH = 10
@@ -55,6 +59,10 @@ class DispatchReport:
     #: the dispatch lag the dashboard shows and the lag alarm watches.
     oldest_due_seconds: float = 0.0
     shards: list[str] = field(default_factory=list)
+    #: Message parts each sending number's claims took of its budget this tick.
+    used: dict[str, int] = field(default_factory=dict)
+    #: What the campaign step did (None: the dispatcher feeds no campaigns).
+    campaigns: CampaignReport | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class Dispatcher:
         numbers: NumberRepository,
         per_shard_limit: int = 2000,
         new_claim_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        campaigns: CampaignFeed | None = None,
     ) -> None:
         self._reminders = reminders
         self._queue = queue
@@ -85,6 +94,7 @@ class Dispatcher:
         self._numbers = numbers
         self._per_shard_limit = per_shard_limit
         self._new_claim_id = new_claim_id
+        self._campaigns = campaigns
 
     def tick(self, now: datetime) -> DispatchReport:
         """Claim what is due at ``now`` (the scheduled event's time) and queue it."""
@@ -103,6 +113,9 @@ class Dispatcher:
                 self._enqueue(pending[start : start + QUEUE_BATCH], report)
             pending = pending[full:]
         self._enqueue(pending, report)
+        if self._campaigns is not None:
+            # After the reminders: campaigns get what each number has left this tick.
+            report.campaigns = self._campaigns.step(now, report.used)
         return report
 
     def _read(self, now: datetime, report: DispatchReport) -> list[DueEntry]:
@@ -173,6 +186,7 @@ class Dispatcher:
             items.sort(key=lambda d: (_priority(d.entry), d.entry.due_at))
             budget = max(1, math.floor(items[0].throughput.mps * TICK.total_seconds()))
             report.deferred += max(0, len(items) - budget)
+            report.used[items[0].number] = min(len(items), budget)
             lanes.append(deque(items[:budget]))
         return list(_round_robin(lanes))
 

@@ -14,7 +14,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+    from reach.services.sending.kind import (
+        AnnouncesSent,
+        Deferred,
+        OutboundKind,
+        Outgoing,
+        Stale,
+    )
     from reach.services.sending.notice import NoticeKind, NoticeToSend
     from reach.services.sending.outcomes import Delivery, RedeliverLater, SendOutcome, SendResult
     from reach.services.sending.path import (
@@ -31,6 +37,7 @@ _HOME = {
     "MAX_RECEIVES": "path",
     "SENDING_LEASE": "path",
     "AnnouncesSent": "kind",
+    "Deferred": "kind",
     "Delivery": "outcomes",
     "NoticeKind": "notice",
     "NoticeToSend": "notice",
@@ -51,6 +58,7 @@ __all__ = [
     "MAX_RECEIVES",
     "SENDING_LEASE",
     "AnnouncesSent",
+    "Deferred",
     "Delivery",
     "NoticeKind",
     "NoticeToSend",

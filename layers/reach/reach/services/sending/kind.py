@@ -11,8 +11,9 @@ Adding an outbound kind (a field-service notice, a campaign message, a survey qu
 
 1. Write one module in this package with a class that satisfies ``OutboundKind``:
    ``wants`` names the items the message depends on (the path reads a whole batch's in one
-   call); ``load`` decides from them and returns an ``Outgoing`` or a ``Stale`` with the
-   recorded reason (a campaign message: the campaign is no longer running); ``unchanged``
+   call); ``load`` decides from them and returns an ``Outgoing``, a ``Stale`` with the
+   recorded reason (a campaign message: the campaign was cancelled) or a ``Deferred`` (a
+   paused campaign: held in the due index, decided again later); ``unchanged``
    is the condition, checked in the start transaction, that they have not changed since;
    ``render`` returns the body from the loaded subject and the tenant's wording;
    ``failure_event`` names the failed message for the tenant's bus; ``sent_event``
@@ -60,12 +61,28 @@ class Outgoing[Subject]:
     #: Whether quiet hours or the caps may hold it for later. False (a notice: a stale ETA is
     #: worse than none): what would hold it skips it instead.
     holds: bool = True
+    #: Every zone the recipient may be in (a campaign member without a time zone: each zone
+    #: of the number's area); quiet hours must allow the send in all of them. Empty: ``zone``.
+    zones: tuple[ZoneInfo, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.zones:
+            object.__setattr__(self, "zones", (self.zone,))
 
 
 @dataclass(frozen=True)
 class Stale:
     """Why a queued message must not go any more; ``reason`` is recorded on it."""
 
+    reason: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The message may not go now but must not be dropped (a paused campaign): it goes back
+    to the due index until ``until`` and is decided again then; ``reason`` is recorded."""
+
+    until: datetime
     reason: str
 
 
@@ -84,8 +101,9 @@ class OutboundKind[Subject](Protocol):
 
     def load(
         self, queued: QueuedReminder, found: Mapping[ItemKey, Any], now: datetime
-    ) -> Outgoing[Subject] | Stale:
-        """Say from the items read (``found``) whether the message may still go at ``now``.
+    ) -> Outgoing[Subject] | Stale | Deferred:
+        """Say from the items read (``found``) whether the message may still go at ``now``
+        (``Deferred``: not now, but later; never skipped for it).
 
         ``queued.plan`` is the version of the subject the message was planned for (a
         reminder: the appointment's reminder plan); a newer one makes the message stale.

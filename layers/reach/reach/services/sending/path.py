@@ -51,7 +51,7 @@ from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
-from reach.services.sending.kind import AnnouncesSent, OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import AnnouncesSent, Deferred, OutboundKind, Outgoing, Stale
 from reach.services.sending.outcomes import Delivery, SendOutcome, SendResult
 from reach.services.sending.slots import SlotBook
 
@@ -228,13 +228,19 @@ class SendPath:
     def _read(self, messages: Sequence[_Message]) -> dict[ItemKey, Any]:
         """Every subject and every contact the queue messages name, in one batch read."""
         keys: list[ItemKey] = []
+        contacts: list[ItemKey] = []
         for message in messages:
             if message.kind is None:
                 continue
             keys += message.kind.wants(message.queued)
             if message.queued.phone:
-                keys.append(self._contacts.item_key(message.queued.tenant_id, message.queued.phone))
-        return self._reader.read(keys)
+                contacts.append(
+                    self._contacts.item_key(message.queued.tenant_id, message.queued.phone)
+                )
+        found = self._reader.read([*keys, *contacts])
+        # A contact read and not found is a recipient never texted before (a list member
+        # with no appointment): known absent, not read again for each message.
+        return {key: None for key in contacts} | found
 
     def _through_checks(
         self,
@@ -274,6 +280,8 @@ class SendPath:
         outgoing = kind.load(message.queued, found, now)
         if isinstance(outgoing, Stale):
             return self._end(message, SendOutcome.SKIPPED, outgoing.reason, now)
+        if isinstance(outgoing, Deferred):
+            return self._defer(message, outgoing, now)
         message.outgoing = outgoing
         message.tenant = batch.tenant(outgoing.tenant_id)
         held = self._quiet_hours(message, now)
@@ -528,13 +536,29 @@ class SendPath:
     def _quiet_hours(
         self, message: _Message, now: datetime
     ) -> tuple[Transition, SendResult] | None:
+        """Hold a message that is in quiet hours in any of the recipient's zones until it is
+        allowed in all of them."""
         outgoing, (tenant, _) = _decided(message)
-        period = QuietHours.parse(tenant.quiet_hours).period_at(now, outgoing.zone)
-        if period is None:
+        allowed = QuietHours.parse(tenant.quiet_hours).allowed_in_all(now, outgoing.zones)
+        if allowed is not None and allowed <= now:
             return None
-        if period.ends >= outgoing.deadline:
+        if allowed is None or allowed >= outgoing.deadline:
             return self._end(message, SendOutcome.SKIPPED, "quiet_hours", now)
-        return self._hold(message, period.ends, "held_quiet_hours", now)
+        return self._hold(message, allowed, "held_quiet_hours", now)
+
+    def _defer(
+        self, message: _Message, deferred: Deferred, now: datetime
+    ) -> tuple[Transition, SendResult]:
+        """Back to the due index until the kind says to look again (never skipped for it)."""
+        transition = self._reminders.holding(
+            message.key,
+            message.queued.claim_id,
+            deferred.until,
+            deferred.reason,
+            now,
+            started=message.started,
+        )
+        return transition, SendResult(SendOutcome.HELD, deferred.reason)
 
     def _capped(
         self,
