@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 
 from reach.api.errors import NotJson, register_error_handlers
-from reach.api.routes import appointments, callbacks, contacts
+from reach.api.routes import appointments, callbacks, contacts, fhir
 from reach.api.routes.common import bind_request, refuse_repeated_query
 from reach.domain.errors import InvalidInput
 
@@ -34,6 +34,7 @@ def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app.include_router(appointments.router)
     app.include_router(callbacks.router)
     app.include_router(contacts.router)
+    app.include_router(fhir.router)
     register_error_handlers(app, logger)
     return app
 
