@@ -340,3 +340,15 @@ def test_two_concurrent_posts_of_one_id_make_one_appointment(fhir):
 
     assert sorted(results) == [200, 201]
     assert len(fhir.api.call("GET", "/appointments")[1]["items"]) == 1
+
+
+def test_the_other_routes_still_take_application_json_only(fhir):
+    # The FHIR routes read their own bodies; the resolver's JSON-only rule is unchanged
+    body = {"phone": PATIENT, "starts_at": local_day(5, 15).isoformat()}
+
+    response = fhir.api.response(
+        "POST", "/appointments", text=json.dumps(body), headers={"Content-Type": FHIR_JSON}
+    )
+
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"])["error"] == "unsupported_media_type"
