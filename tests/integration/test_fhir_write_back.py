@@ -38,6 +38,7 @@ WRITE_BACK = (
     "FhirWriteBackRole",
     "FhirWriteBackDeadLetterQueue",
     "FhirWriteBackDeadLetterQueuePolicy",
+    "FhirWriteBackDeadLetterAlarm",
     "FhirConfirmedRule",
     "FhirCancelledRule",
 )
@@ -192,6 +193,10 @@ def test_each_rule_retries_for_a_day_then_dead_letters_and_sends_json_patch(
     }
     assert target["HttpParameters"]["HeaderParameters"] == {"Content-Type": JSON_PATCH}
     assert target["HttpParameters"]["PathParameterValues"] == ["$.detail.fhir_appointment_id"]
+    alarm = resources["FhirWriteBackDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["FhirWriteBackDeadLetterQueue", "QueueName"]
+    }
     dead_letters = resources["FhirWriteBackDeadLetterQueuePolicy"]["Properties"]
     [allowed] = dead_letters["PolicyDocument"]["Statement"]
     assert {"Fn::GetAtt": [rule, "Arn"]} in allowed["Condition"]["ArnEquals"]["aws:SourceArn"]
