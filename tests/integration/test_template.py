@@ -60,6 +60,8 @@ API_ROUTES = {
     ("/campaigns/{id}/resume", "post"),
     ("/campaigns/{id}/cancel", "post"),
     ("/campaigns/{id}/recipients", "get"),
+    ("/fhir/Appointment", "post"),
+    ("/fhir/Appointment/{id}", "put"),
 }
 #: How SAM's OpenAPI body names an ANY method.
 ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -845,7 +847,7 @@ def test_the_dispatcher_ticks_every_minute_on_an_eventbridge_rule(
     schedules = {
         r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]: r["Properties"]["ScheduleExpression"]
         for r in rules.values()
-        if "ScheduleExpression" in r["Properties"]
+        if "ScheduleExpression" in r["Properties"]  # not the FHIR write-back's event rules
     }
 
     assert schedules == {

@@ -156,6 +156,20 @@ def test_the_api_still_loads_what_it_runs():
     assert {"pydantic", "phonenumbers"} <= set(loaded_by("api"))
 
 
+def test_the_api_cold_start_leaves_the_fhir_library_to_the_fhir_routes():
+    # The FHIR models cost more to import than the rest of the API's libraries; the FHIR
+    # routes import them inside the request (reach.api.routes.fhir).
+    fhir = ("fhir", "fhir_core", "reach.api.fhir")
+
+    assert loaded_by("api", fhir) == []
+    assert "fhir.resources" not in loaded_by("inbound", ("fhir.resources",))
+
+
+def test_every_function_leaves_the_fhir_library_alone():
+    for function in ("authorizer", "dispatcher", "sender", "status", "reconciler", "inbound"):
+        assert loaded_by(function, ("fhir_core",)) == [], function
+
+
 def test_the_probe_sees_what_default_x_ray_patching_would_import():
     # Without this, "no library it never calls" above could pass because none is installed
     probe = "from aws_xray_sdk.core import patch_all; patch_all()"

@@ -20,9 +20,15 @@ def test_every_operation_requires_the_bearer_key_and_documents_its_errors():
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            for status in ("401", "404", "422"):
+            # The FHIR routes answer in FHIR's error shape; a missing key is still refused
+            # by the gateway, in the API's.
+            fhir = path.startswith("/fhir/")
+            for status in ("401",) if fhir else ("401", "404", "422"):
                 schema = responses[status]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method)
+            for status in ("400", "404", "415", "422") if fhir else ():
+                schema = responses[status]["content"]["application/fhir+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/OperationOutcomeView"}
 
 
 def test_the_layer_ships_the_runtime_dependencies_the_project_declares():

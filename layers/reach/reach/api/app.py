@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 
 from reach.api.errors import NotJson, register_error_handlers
-from reach.api.routes import appointments, callbacks, campaigns, contacts, imports, lists
+from reach.api.routes import appointments, callbacks, campaigns, contacts, fhir, imports, lists
 from reach.api.routes.common import bind_request, refuse_repeated_query
 from reach.domain.errors import InvalidInput
 
@@ -37,6 +37,7 @@ def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app.include_router(contacts.router)
     app.include_router(lists.router)
     app.include_router(imports.router)
+    app.include_router(fhir.router)
     register_error_handlers(app, logger)
     return app
 

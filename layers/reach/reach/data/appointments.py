@@ -361,6 +361,7 @@ class AppointmentRepository:
             updated_at=appointment.updated_at,
             plan_version=appointment.current_plan,
             late_minutes=appointment.late_minutes,
+            fhir_patient_participant=appointment.fhir_patient_participant,
             last_reply_id=appointment.last_reply_id,
             last_reply_at=appointment.last_reply_at,
             lookup_key=phone_lookup_key(appointment.tenant_id, appointment.phone),
@@ -440,6 +441,9 @@ def _appointment(item: AppointmentItem, reminders: Any) -> Appointment:
         updated_at=item.updated_at,
         plan_version=int(item.plan_version or item.version),
         late_minutes=None if item.late_minutes is None else int(item.late_minutes),
+        fhir_patient_participant=None
+        if item.fhir_patient_participant is None
+        else int(item.fhir_patient_participant),
         last_reply_id=item.last_reply_id,
         last_reply_at=item.last_reply_at,
         reminders=tuple(_reminder(r) for r in ordered),

@@ -335,6 +335,8 @@ class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
     plan_version = NumberAttribute(null=True)
     #: Minutes the recipient said they would be late (a RUNNING_LATE reply).
     late_minutes = NumberAttribute(null=True)
+    #: Booked through FHIR: the patient participant's index in the clinic's resource.
+    fhir_patient_participant = NumberAttribute(null=True)
     #: The last reply applied to the appointment: replays and older replies change nothing.
     last_reply_id = UnicodeAttribute(null=True)
     last_reply_at = UTCDateTimeAttribute(null=True)

@@ -165,6 +165,9 @@ class Appointment:
     plan_version: int = 0
     #: Minutes the recipient said they would be late (their last RUNNING_LATE reply).
     late_minutes: int | None = None
+    #: Booked through FHIR (``external_id`` is ``Appointment/<id>``): the index of the patient's
+    #: participant in the clinic's resource, which the status write-back patches.
+    fhir_patient_participant: int | None = None
     #: The recipient's last reply applied to the appointment, and when it was received.
     last_reply_id: str | None = None
     last_reply_at: datetime | None = None

@@ -68,6 +68,8 @@ class NewAppointment:
     reminders: list[str] | None = None
     window_ends_at: datetime | None = None
     technician_name: str | None = None
+    #: Booked through FHIR: the patient participant's index (see ``Appointment``).
+    fhir_patient_participant: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class AppointmentChanges:
     reminders: list[str] | None = None
     window_ends_at: datetime | None = None
     technician_name: str | None = None
+    fhir_patient_participant: int | None = None
     expected_version: int | None = None
     cleared: frozenset[str] = field(default_factory=frozenset)
 
@@ -133,7 +136,7 @@ class AppointmentService:
         details, is a Conflict naming it and the appointment: the new booking is not lost
         quietly behind the old one.
         """
-        appointment_id = _appointment_id(tenant_id, new.external_id)
+        appointment_id = appointment_id_for(tenant_id, new.external_id)
         if new.external_id is not None:
             existing = self._existing(tenant_id, appointment_id)
             if existing is not None:
@@ -168,6 +171,7 @@ class AppointmentService:
             location=new.location,
             window_ends_at=new.window_ends_at,
             technician_name=new.technician_name,
+            fhir_patient_participant=new.fhir_patient_participant,
             created_at=now,
             updated_at=now,
         )
@@ -338,6 +342,9 @@ class AppointmentService:
             ),
             kind=changes.kind or current.kind,
             language=changes.language or current.language,
+            fhir_patient_participant=current.fhir_patient_participant
+            if changes.fhir_patient_participant is None
+            else changes.fhir_patient_participant,
             reminder_offsets=current.reminder_offsets
             if changes.reminders is None
             else reminder_offsets(changes.reminders, field="reminders"),
@@ -417,7 +424,9 @@ class AppointmentService:
             return None
 
 
-def _appointment_id(tenant_id: str, external_id: str | None) -> str:
+def appointment_id_for(tenant_id: str, external_id: str | None) -> str:
+    """The appointment's id: derived from the tenant and ``external_id`` when there is one (the
+    same booking, the same id; another tenant's same external_id, another appointment)."""
     if external_id is None:
         return f"apt_{uuid.uuid4().hex}"
     return f"apt_{uuid.uuid5(_EXTERNAL_ID_NAMESPACE, f'{tenant_id}/{external_id}').hex}"

@@ -40,6 +40,7 @@ from reach.domain.conversation import (
 )
 from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, render_reply
 from reach.domain.errors import NotFound
+from reach.domain.fhir_link import write_back_keys
 from reach.domain.message import Thread
 from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, CustomerStatus
 from reach.domain.quiet_hours import QuietHours
@@ -229,7 +230,11 @@ class AppointmentConversation:
         data = {**_EVENT_DATA.get(intent, {"minutes_late": reply.reading.minutes_late})}
         if intent in (ReplyIntent.RUNNING_LATE, ReplyIntent.NOT_HOME):
             data.update(_window_data(current))
-        applied = reply.event(_EVENTS[intent], {"appointment_id": current.appointment_id}, data)
+        # A booking from FHIR names its resource, for the write-back to the clinic's server.
+        fhir_ids, fhir_data = write_back_keys(current)
+        data.update(fhir_data)
+        ids = {"appointment_id": current.appointment_id, **fhir_ids}
+        applied = reply.event(_EVENTS[intent], ids, data)
         answer = _ANSWERS[intent]
         if current.kind is AppointmentKind.SERVICE_VISIT:
             answer = _HOME_VISIT_ANSWERS.get(intent, answer)
