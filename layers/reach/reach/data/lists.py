@@ -28,10 +28,12 @@ from reach.data.batch_reads import ItemKey
 from reach.data.consent_log import ConsentEntry
 from reach.data.tables import (
     MEMBER_SK,
+    PROFILE_SK,
     AppointmentsTableItem,
     ListItem,
     ListKeywordItem,
     MemberItem,
+    TenantProfileItem,
     TenantsTableItem,
     list_keyword_sk,
     list_sk,
@@ -39,6 +41,7 @@ from reach.data.tables import (
     members_lookup_key,
     tenant_pk,
 )
+from reach.data.tenants import tenant_of
 from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.lists import (
@@ -53,6 +56,7 @@ from reach.domain.lists import (
     OptInList,
     member_segment,
 )
+from reach.domain.models import Tenant
 
 _COUNTED = {
     MemberStatus.PENDING: ListItem.count_pending,
@@ -137,6 +141,25 @@ class ListRepository:
         except DoesNotExist:
             raise NotFound(f"list {list_id} not found") from None
         return _list(item)
+
+    def tenant_with_lists(self, tenant_id: str) -> tuple[Tenant, tuple[OptInList, ...]]:
+        """The tenant's profile and its lists in one Query: they share the tenant's partition,
+        and ``list#...`` and ``listkw#...`` sort just before ``profile`` (NotFound without a
+        profile)."""
+        plists: list[OptInList] = []
+        tenant: Tenant | None = None
+        for item in TenantsTableItem.query(
+            tenant_pk(tenant_id),
+            TenantsTableItem.sk.between("list#", PROFILE_SK),
+            consistent_read=True,
+        ):
+            if isinstance(item, ListItem):
+                plists.append(_list(item))
+            elif isinstance(item, TenantProfileItem):
+                tenant = tenant_of(item)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant, tuple(plists)
 
     def all(self, tenant_id: str) -> list[OptInList]:
         """Every list of the tenant, by id (a tenant has a handful: one Query)."""

@@ -315,3 +315,8 @@ def _api_key(item: ApiKeyRecordItem) -> ApiKey:
         label=item.label,
         revoked_at=item.revoked_at,
     )
+
+
+def tenant_of(item: TenantProfileItem) -> Tenant:
+    """The tenant a profile item read elsewhere holds (a Query that also reads its lists)."""
+    return _tenant(item)

@@ -16,7 +16,7 @@ consent the opt-out revoked; rejoining one takes its keyword (HELP names them).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from reach.data.consent_log import TENANT_SCOPE, ConsentAction, ConsentEntry
 from reach.data.contacts import ConsentChange, ContactRepository
 from reach.data.lists import ListRepository
 from reach.domain.caps import Contact
-from reach.domain.lists import MemberStatus
+from reach.domain.lists import MemberStatus, OptInList
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
 from reach.services.membership import MemberResult, Membership, recipient_ref
 
@@ -70,8 +70,12 @@ class ConsentService:
         *,
         cause: Mapping[str, str],
         note: str | None = None,
+        lists: Sequence[OptInList] | None = None,
     ) -> ConsentResult:
         """Record an opt-out and skip the recipient's pending reminders.
+
+        ``lists`` are the tenant's lists when the caller has read them already (a reply
+        reads them once); otherwise they are read here.
 
         ``cause`` names what caused it in the event's ids (``inbound_message_id``, the API's
         ``request_id``, a provider ``listing_id``). The event id names the consent change
@@ -85,11 +89,18 @@ class ConsentService:
         result = self._follow_up(change, source, cause, EventType.OPTED_OUT, self.pause_reminders)
         if not result.contact.opted_out:
             return result  # older than a later opt-in, which stands
-        left = self.leave_lists(tenant_id, phone, source, at, cause=cause)
+        left = self.leave_lists(tenant_id, phone, source, at, cause=cause, lists=lists)
         return replace(result, lists_left=left)
 
     def leave_lists(
-        self, tenant_id: str, phone: str, source: str, at: datetime, *, cause: Mapping[str, str]
+        self,
+        tenant_id: str,
+        phone: str,
+        source: str,
+        at: datetime,
+        *,
+        cause: Mapping[str, str],
+        lists: Sequence[OptInList] | None = None,
     ) -> int:
         """Take the recipient off every list of the tenant they are active or pending on
         (reason ``opted_out``), publishing ``ListLeft`` for each; how many they left.
@@ -98,7 +109,7 @@ class ConsentService:
         the same events again (consumers dedupe on their ids).
         """
         events = []
-        for plist in self._lists.all(tenant_id):
+        for plist in self._lists.all(tenant_id) if lists is None else lists:
             left = self._membership.leave(
                 plist, phone, reason="opted_out", source=source, cause=cause_key(cause), at=at
             )

@@ -64,6 +64,7 @@ class ConsentKeywords:
             _consent_source(reply),
             reply.received_at,
             cause=reply.cause,
+            lists=reply.programs,
         )
         left = (EventType.LIST_LEFT,) if result.lists_left else ()
         if result.changed:

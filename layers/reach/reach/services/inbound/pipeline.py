@@ -34,6 +34,7 @@ from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.inbound import InboundSms
+from reach.domain.lists import OptInList
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import Tenant
 from reach.domain.replies import classify_reply, keywords_for_replies
@@ -102,10 +103,10 @@ class InboundService:
         )
 
     def receive(self, sms: InboundSms, received_at: datetime) -> InboundResult:
-        tenant = self._tenant_for(sms.destination_number)
-        if tenant is None:
+        found = self._tenant_for(sms.destination_number)
+        if found is None:
             return InboundResult(ReplyOutcome.UNROUTABLE)
-        programs = tuple(self._lists.all(tenant.tenant_id))
+        tenant, programs = found
         reading = classify_reply(sms.body, keywords_for_replies(tenant.reply_keywords))
         reading = read_list_command(reading, sms.body, programs)
         reply = InboundReply(sms, received_at, tenant, reading, programs=programs)
@@ -120,9 +121,12 @@ class InboundService:
             response = route.kind.handle(reply, route.conversation)
         return self._finish(reply, thread, response)
 
-    def _tenant_for(self, our_number: str) -> Tenant | None:
+    def _tenant_for(self, our_number: str) -> tuple[Tenant, tuple[OptInList, ...]] | None:
+        """The tenant that owns ``our_number``, with its lists (one Query for both)."""
         tenant_id = self._tenants.tenant_for_number(our_number)
-        return self._tenants.get(tenant_id) if tenant_id is not None else None
+        if tenant_id is None:
+            return None
+        return self._lists.tenant_with_lists(tenant_id)
 
     def _store_inbound(self, reply: InboundReply, thread: Thread) -> None:
         self._messages.add(
