@@ -70,7 +70,7 @@ CELLS: tuple[tuple[str, str], ...] = (
     ("status", "dynamodb"),
     ("status", "events"),
 )
-QUICK_LOAD = 8
+QUICK_LOAD = 6
 FULL_LOAD = 60
 TICK_MINUTES = 5
 #: Recipients the sender's bus cell refuses: every other one of the first ten booked
@@ -87,6 +87,7 @@ class Text:
     destination: str
     body: str
     at: datetime
+    provider_id: str = ""
 
 
 @dataclass
@@ -119,11 +120,14 @@ class Injector:
             self.injected[code] += 1
             return status, code
 
-    def sent(self, service: str, operation: str, params: dict[str, Any]) -> None:
+    def sent(
+        self, service: str, operation: str, params: dict[str, Any], response: dict[str, Any]
+    ) -> None:
+        now, provider_id = self.clock(), str(response.get("MessageId", ""))
         if service == "sns" and operation == "Publish" and params.get("PhoneNumber"):
-            text = Text(params["PhoneNumber"], params["Message"], self.clock())
+            text = Text(params["PhoneNumber"], params["Message"], now, provider_id)
         elif service == "pinpoint-sms-voice-v2" and operation == "SendTextMessage":
-            text = Text(params["DestinationPhoneNumber"], params["MessageBody"], self.clock())
+            text = Text(params["DestinationPhoneNumber"], params["MessageBody"], now, provider_id)
         else:
             return
         with self._lock:
@@ -154,7 +158,7 @@ def injecting(injector: Injector) -> Iterator[None]:
 
     def make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
         response = original_call(self, operation_name, api_params)
-        injector.sent(self.meta.service_model.service_name, operation_name, api_params)
+        injector.sent(self.meta.service_model.service_name, operation_name, api_params, response)
         return response
 
     class _Time:
@@ -377,7 +381,7 @@ def _reminders(function: str, dependency: str, load: int, seed: int) -> Cell:
         sender = _pump(world, injector, function, "SendQueue", "sender")
         ticks = errors = 0
         morning = (start + timedelta(hours=11, minutes=15)).replace(minute=0)
-        for at in _minutes(start, timedelta(minutes=45), morning, timedelta(minutes=45)):
+        for at in _minutes(start, timedelta(minutes=45), morning, timedelta(minutes=30)):
             world.clock.advance_to(at)
             ticks += 1
             if _invoke(world.invoke, injector, "dispatcher", function, stack.scheduled(at)) is None:
@@ -507,7 +511,7 @@ def _receipts(function: str, dependency: str, load: int, seed: int) -> Cell:
         for _ in sender.drain():
             pass
         queue = world.aws.names["StatusQueue"]
-        sent = _sent_messages(world)
+        sent = [(text.provider_id, text.destination) for text in injector.texts]
         for n, (provider_id, phone) in enumerate(sent):
             world.clock.advance(timedelta(seconds=1))
             body = stack.receipt_body(provider_id, phone, world.clock(), delivered=n % 2 == 0)
@@ -533,14 +537,6 @@ def _receipts(function: str, dependency: str, load: int, seed: int) -> Cell:
             duplicated=0,  # a receipt sends nothing; DeliveryFailed events carry stable ids
             in_quiet_hours=0,
         )
-
-
-def _sent_messages(world: Lambdas) -> list[tuple[str, str]]:
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-    from moto.sns.models import sns_backends
-
-    texts = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
-    return [(provider_id, sms[0]) for provider_id, sms in texts.items()]
 
 
 def _message_statuses(world: Lambdas) -> Counter[str]:

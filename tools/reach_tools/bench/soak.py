@@ -3,11 +3,12 @@ a Lambda container does, and its memory after the first ``WARM`` and after the l
 differ by less than 10%.
 
 Memory is what ``tracemalloc`` still holds, after a garbage collection, of the allocations
-made since the function's first invocation, leaving out those made by moto's own code: moto
+made since the function's module was loaded, leaving out those made by moto's own code: moto
 keeps every item, message and text it is given (docs/facts.md#moto), which a real table or
 queue keeps outside the container. What is left is what the container itself
 would hold: Reach, Powertools, botocore and PynamoDB objects. The setup (tenant, bookings,
-claimed reminders) runs before tracing starts.
+claimed reminders) is traced too, as what it warmed (clients, models) stays in the container;
+what it left behind and nothing holds is collected before each reading.
 
 Each function gets real work on every call:
 - authorizer: a valid key (one read);
@@ -60,8 +61,16 @@ class Soak:
     def growth(self) -> float:
         return (self.after_last - self.after_warm) / max(1, self.after_warm)
 
+    @property
+    def bytes_per_invocation(self) -> float:
+        """What each invocation after the warm-up left held, on average."""
+        return (self.after_last - self.after_warm) / (self.invocations - WARM)
+
     def to_json(self) -> dict[str, Any]:
-        return self.__dict__ | {"growth": self.growth}
+        return self.__dict__ | {
+            "growth": self.growth,
+            "bytes_per_invocation": self.bytes_per_invocation,
+        }
 
 
 def measure(invocations: int = FULL_INVOCATIONS, functions: tuple[str, ...] = SOAKED) -> list[Soak]:
@@ -73,11 +82,13 @@ def measure(invocations: int = FULL_INVOCATIONS, functions: tuple[str, ...] = SO
 def _soak(name: str, invocations: int) -> Soak:
     start = datetime.now(UTC).replace(microsecond=0)
     clock = DemoClock(start)
-    with lambdas(f"soak-{name}", clock, names=(name,)) as world:
-        call = _SETUPS[name](world, invocations)
-        succeeded = 0
-        tracemalloc.start(FRAMES)
-        try:
+    # Traced from before the function's module loads: its clients, caches and what the
+    # setup warmed are in the container too.
+    tracemalloc.start(FRAMES)
+    try:
+        with lambdas(f"soak-{name}", clock, names=(name,)) as world:
+            call = _SETUPS[name](world, invocations)
+            succeeded = 0
             for n in range(invocations):
                 succeeded += call(n)
                 if (n + 1) % WARM == 0:
@@ -86,9 +97,9 @@ def _soak(name: str, invocations: int) -> Soak:
                     after_warm = _held()
             _forget_moto_instances()
             after_last = _held()
-        finally:
-            tracemalloc.stop()
-        return Soak(name, invocations, after_warm, after_last, succeeded)
+    finally:
+        tracemalloc.stop()
+    return Soak(name, invocations, after_warm, after_last, succeeded)
 
 
 _NOT_MOTO = (
@@ -243,12 +254,12 @@ def report(soaks: list[Soak]) -> str:
         f"Soak: invocations in one warm process; memory held after {WARM} and after the last "
         f"(tracemalloc, moto's left out); the goal: growth under {LIMIT:.0%}",
         f"  {'function':<12} {'calls':>7} {'ok':>7} {'KiB @' + str(WARM):>10} "
-        f"{'KiB @last':>10} {'growth':>8}",
+        f"{'KiB @last':>10} {'growth':>8} {'B/call':>7}",
     ]
     for soak in soaks:
         lines.append(
             f"  {soak.function:<12} {soak.invocations:>7} {soak.succeeded:>7} "
             f"{soak.after_warm / 1024:>10.0f} {soak.after_last / 1024:>10.0f} "
-            f"{soak.growth:>+8.1%}"
+            f"{soak.growth:>+8.1%} {soak.bytes_per_invocation:>7.1f}"
         )
     return "\n".join(lines)
