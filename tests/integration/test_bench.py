@@ -260,3 +260,41 @@ def test_a_notice_is_sent_once_and_its_calls_are_counted_end_to_end() -> None:
     # record and events spread over five notices (the goal of 2.5 is not met: see the README)
     assert notices.FLOOR <= result.per_notice <= 5 + 1.5, result.per_notice
     assert "calls per notice" in notices.report(result)
+
+
+def test_the_soak_runs_each_function_warm_and_reads_its_memory_twice() -> None:
+    from reach_tools.bench import soak
+
+    # The authorizer only: tracing makes every function's soak slow, and the gate has a budget
+    results = soak.measure(soak.WARM + 20, ("authorizer",))
+
+    assert [r.function for r in results] == ["authorizer"]
+    for result in results:
+        # Every invocation did its work: an Allow
+        assert result.succeeded == result.invocations == soak.WARM + 20, result
+        assert result.after_warm > 0
+        assert math.isfinite(result.growth)
+    assert "growth" in soak.report(results)
+
+
+def test_a_soak_shorter_than_its_warm_up_is_refused() -> None:
+    from reach_tools.bench import soak
+
+    with pytest.raises(ValueError, match="more than"):
+        soak.measure(soak.WARM)
+
+
+def test_the_authorizer_costs_one_read_per_key_and_none_for_a_malformed_header() -> None:
+    from reach_tools.bench import authorizer
+
+    result = authorizer.measure(3)
+
+    assert result.calls == {
+        "valid key": 1.0,
+        "revoked key (403)": 1.0,
+        "unknown key (401)": 1.0,
+        "malformed header (401)": 0.0,
+    }
+    assert math.isfinite(result.ratio_to_get_item)
+    assert result.ratio_to_get_item > 0
+    assert result.to_json()["cache_hit_calls"] == 0

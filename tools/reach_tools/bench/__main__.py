@@ -8,6 +8,9 @@
     python -m reach_tools.bench --only receipts      # AWS calls per delivery receipt
     python -m reach_tools.bench --only throughput    # sustained parts/s, simulated latencies
     python -m reach_tools.bench --only memory        # peak memory of a tick and a batch
+    python -m reach_tools.bench --only authorizer    # the authorizer's warm calls and cost
+    python -m reach_tools.bench --only faults        # 30% faults per function and dependency
+    python -m reach_tools.bench --only soak          # 10,000 warm invocations per function
     python -m reach_tools.bench --only cold-start    # import cost per function vs boto3
     python -m reach_tools.bench --quick --json       # small sizes; JSON on stdout
 

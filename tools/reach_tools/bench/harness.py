@@ -369,6 +369,8 @@ def embedded_aws(
         names["SendDeadLetterQueue"] = dlq_url
         names["ReachEventBus"] = f"{prefix}-reach"
         _client("events").create_event_bus(Name=names["ReachEventBus"])
+        names["ImportBucket"] = f"{prefix}-imports"
+        _client("s3").create_bucket(Bucket=names["ImportBucket"])
         environment: dict[str, str] = {}
         for function in ("DispatcherFunction", "SenderFunction"):
             environment |= function_environment(template, function, names)

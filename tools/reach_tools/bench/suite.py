@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
+    from reach_tools.bench.authorizer import AuthorizerCost
     from reach_tools.bench.campaigns import CampaignsResult
     from reach_tools.bench.due_reads import DueReadsResult
+    from reach_tools.bench.faults import Cell
     from reach_tools.bench.memory import MemoryResult
     from reach_tools.bench.notices import NoticesResult
     from reach_tools.bench.receipts import ReceiptsResult
     from reach_tools.bench.replies import RepliesResult
     from reach_tools.bench.send_path import SendPathResult
+    from reach_tools.bench.soak import Soak
     from reach_tools.bench.throughput import ThroughputResult
 
 BENCHMARKS = (
@@ -36,6 +39,9 @@ BENCHMARKS = (
     "receipts",
     "throughput",
     "memory",
+    "authorizer",
+    "faults",
+    "soak",
     "cold-start",
 )
 KINDS = ("clinic_visit", "service_visit")
@@ -67,64 +73,74 @@ class Results:
     receipts: ReceiptsResult | None = None
     throughput: ThroughputResult | None = None
     memory: MemoryResult | None = None
+    authorizer: AuthorizerCost | None = None
+    faults: list[Cell] = field(default_factory=list)
+    soak: list[Soak] = field(default_factory=list)
     cold_start: list[cold_start.ImportCost] = field(default_factory=list)
     #: Wall time per benchmark: for the reader, never a result.
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def _parts(self) -> list[tuple[str, Any]]:
+        """(JSON key, result) for every benchmark, in the report's order; lists are results
+        of one benchmark each, an empty list or None is a benchmark not run."""
+        return [
+            ("calls_per_sent", self.send_path),
+            ("calls_per_notice", self.notices),
+            ("campaign", self.campaigns),
+            ("items_read_per_due", self.due_reads),
+            ("calls_per_reply", self.replies),
+            ("calls_per_receipt", self.receipts),
+            ("throughput", self.throughput),
+            ("memory", self.memory),
+            ("authorizer_warm", self.authorizer),
+            ("faults", self.faults),
+            ("soak", self.soak),
+            ("cold_start", self.cold_start),
+        ]
+
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {"quick": self.quick}
-        if self.send_path:
-            document["calls_per_sent"] = [result.to_json() for result in self.send_path]
-        if self.notices is not None:
-            document["calls_per_notice"] = self.notices.to_json()
-        if self.campaigns is not None:
-            document["campaign"] = self.campaigns.to_json()
-        if self.due_reads is not None:
-            document["items_read_per_due"] = self.due_reads.to_json()
-        if self.replies is not None:
-            document["calls_per_reply"] = self.replies.to_json()
-        if self.receipts is not None:
-            document["calls_per_receipt"] = self.receipts.to_json()
-        if self.throughput is not None:
-            document["throughput"] = self.throughput.to_json()
-        if self.memory is not None:
-            document["memory"] = self.memory.to_json()
-        if self.cold_start:
-            document["cold_start"] = [cost.to_json() for cost in self.cold_start]
+        for key, result in self._parts():
+            if isinstance(result, list):
+                if result:
+                    document[key] = [one.to_json() for one in result]
+            elif result is not None:
+                document[key] = result.to_json()
         document["wall_seconds_informational"] = self.seconds
         return document
 
     def report(self) -> str:
         from reach_tools.bench import (
+            authorizer,
             campaigns,
             due_reads,
+            faults,
             memory,
             notices,
             receipts,
             replies,
             send_path,
+            soak,
             throughput,
         )
 
-        sections: list[str] = []
-        if self.send_path:
-            sections.append(send_path.report(self.send_path))
-        if self.notices is not None:
-            sections.append(notices.report(self.notices))
-        if self.campaigns is not None:
-            sections.append(campaigns.report(self.campaigns))
-        if self.due_reads is not None:
-            sections.append(due_reads.report(self.due_reads))
-        if self.replies is not None:
-            sections.append(replies.report(self.replies))
-        if self.receipts is not None:
-            sections.append(receipts.report(self.receipts))
-        if self.throughput is not None:
-            sections.append(throughput.report(self.throughput))
-        if self.memory is not None:
-            sections.append(memory.report(self.memory))
-        if self.cold_start:
-            sections.append(cold_start.report(self.cold_start))
+        reporters: dict[str, Callable[[Any], str]] = {
+            "calls_per_sent": send_path.report,
+            "calls_per_notice": notices.report,
+            "campaign": campaigns.report,
+            "items_read_per_due": due_reads.report,
+            "calls_per_reply": replies.report,
+            "calls_per_receipt": receipts.report,
+            "throughput": throughput.report,
+            "memory": memory.report,
+            "authorizer_warm": authorizer.report,
+            "faults": faults.report,
+            "soak": soak.report,
+            "cold_start": cold_start.report,
+        }
+        sections = [
+            reporters[key](result) for key, result in self._parts() if result not in (None, [])
+        ]
         took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.seconds.items())
         sections.append(f"wall time (informational, not a result): {took}")
         return "\n\n".join(sections)
@@ -198,6 +214,28 @@ def _run_in_process(options: Options, results: Results) -> None:
             else (memory.FULL_DUE, memory.FULL_STORED)
         )
         results.memory, results.seconds["memory"] = _timed(lambda: memory.measure(due, stored))
+    _run_operations(options, results)
+
+
+def _run_operations(options: Options, results: Results) -> None:
+    """Issue 15's: the authorizer's warm cost, the fault matrix and the soak."""
+    if "authorizer" in options.only:
+        from reach_tools.bench import authorizer
+
+        rounds = authorizer.QUICK_ROUNDS if options.quick else authorizer.FULL_ROUNDS
+        results.authorizer, results.seconds["authorizer"] = _timed(
+            lambda: authorizer.measure(rounds)
+        )
+    if "faults" in options.only:
+        from reach_tools.bench import faults
+
+        load = faults.QUICK_LOAD if options.quick else faults.FULL_LOAD
+        results.faults, results.seconds["faults"] = _timed(lambda: faults.measure(load))
+    if "soak" in options.only:
+        from reach_tools.bench import soak
+
+        count = soak.QUICK_INVOCATIONS if options.quick else soak.FULL_INVOCATIONS
+        results.soak, results.seconds["soak"] = _timed(lambda: soak.measure(count))
 
 
 def run(options: Options) -> Results:
