@@ -560,6 +560,7 @@ def build_reconciler(
     """
     from reach.adapters.opt_outs_factory import build_opt_out_lists
     from reach.observability import build_logger
+    from reach.services.membership import PendingSweep
     from reach.services.reconcile import OptOutReconciler
 
     stores = stores or Stores(settings)
@@ -574,6 +575,7 @@ def build_reconciler(
         clock,
         tenant_ids=stores.tenants.ids,
         logger=logger or build_logger("reach-reconciler"),
+        expire_pending=PendingSweep(stores.lists, clock, tenant_ids=stores.tenants.ids).run,
     )
 
 
