@@ -241,7 +241,7 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
-    from reach.services.erasure import ErasureService, store_erasers
+    from reach.services.erasure import ErasureService, list_erasers, store_erasers
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
@@ -297,7 +297,12 @@ def build_services(
         ),
         erasure=ErasureService(
             recipients,
-            store_erasers(stores.appointments, stores.messages, stores.contacts, stores.callbacks),
+            [
+                *store_erasers(
+                    stores.appointments, stores.messages, stores.contacts, stores.callbacks
+                ),
+                *list_erasers(stores.lists, stores.messages),
+            ],
             events,
             clock,
         ),
