@@ -1,5 +1,6 @@
 """Scheduled hourly: reconciles Reach's consent records with the provider's opt-out lists
-(SNS: the account's one list; End User Messaging: each tenant's own list, for that tenant).
+(SNS: the account's one list; End User Messaging: each tenant's own list, for that tenant),
+and expires double opt-in list members who did not answer YES within 48 hours.
 
 A provider failure (throttling, an outage) raises: the scheduled invocation is retried by
 EventBridge, and the next hour's run starts over anyway. Every step is idempotent.
@@ -32,12 +33,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         "provider_refused": report.provider_refused,
         "tenants_read": report.tenants_read,
         "tenants_without_list": len(report.tenants_without_list),
+        "members_expired": report.members_expired,
     }
     for name, value in (
         ("ProviderOptOutsListed", report.listed),
         ("ContactsOptedOutFromProviderList", report.marked_opted_out),
         ("ProviderOptOutsRemoved", report.removed_from_provider),
         ("ProviderOptInsRefused", report.provider_refused),
+        ("ListMembersExpired", report.members_expired),
     ):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     logger.info("opt-out lists reconciled", extra=counts)

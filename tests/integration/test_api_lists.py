@@ -440,3 +440,32 @@ def _new_list(**fields: Any) -> NewList:
         "purpose": ListPurpose.INFORMATIONAL,
     }
     return NewList(**{**given, **fields})
+
+
+@pytest.mark.parametrize("keyword", ["confirm", "CALL", "late", "resched", "rebook"])
+def test_a_keyword_that_is_a_default_reply_word_is_refused_naming_keyword(api, keyword):
+    status, error = api.call("POST", "/lists", body=a_list(keyword=keyword))
+
+    refused(status, error, "keyword")
+    assert "reply word" in error["message"]
+    assert api.call("GET", "/lists")[1]["items"] == []
+
+
+def test_a_keyword_that_is_one_of_the_tenants_own_reply_words_is_refused(aws, clinic, api):
+    aws.admin.update_tenant(clinic.tenant_id, reply_keywords={"confirm": ("yep",)})
+
+    status, error = api.call("POST", "/lists", body=a_list(keyword="Yep"))
+
+    refused(status, error, "keyword")
+    create(api, keyword="nope")
+
+
+def test_a_patch_to_a_reply_word_keyword_is_refused_and_changes_nothing(api):
+    created = create(api)
+
+    status, error = api.call(
+        "PATCH", "/lists/{id}", params={"id": created["id"]}, body={"keyword": "confirm"}
+    )
+
+    refused(status, error, "keyword")
+    assert get_list(api, created["id"]) == created

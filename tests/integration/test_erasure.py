@@ -11,17 +11,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api_client import Api, encoded
-from builders import PATIENT, book, local_day
+from builders import PATIENT, a_list, book, local_day
 from conftest import load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.appointments import AppointmentRepository, ConcurrentChange
 from reach.data.callbacks import CallbackRepository
+from reach.data.consent_log import ConsentLog
+from reach.data.invites import member_thread_id
+from reach.data.lists import ListRepository
 from reach.domain.callbacks import Callback
 from reach.domain.conversation import PendingChoice
+from reach.domain.lists import ConsentSource, MemberConsent, MemberStatus
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import AppointmentKind
 from reach.ports.events import EventType
 from reach.services.erasure import ErasureService
+from reach.services.membership import Joiner, Membership
 from reach.wiring import build_services
 from stand_ins import MemoryQueue, drain, make_sender, tick
 
@@ -72,6 +77,7 @@ def test_erasing_a_contact_removes_texts_names_and_state_and_keeps_the_opt_out(a
     assert body["opted_out"] is True
     assert body["erased"] == {
         "conversation_state": 1, "names": 1, "message_bodies": 3, "callback_notes": 0,
+        "list_memberships": 0, "list_message_bodies": 0,
     }  # fmt: skip
     assert {k["field"] for k in body["kept"]} >= {"phone", "opted_out", "consent_source"}
     assert all(k["reason"] for k in body["kept"])
@@ -243,3 +249,34 @@ def test_a_booking_made_while_erasing_keeps_its_own_name_and_brings_no_old_data_
     # The new booking is new data: erased if the eraser reached it, else kept as given.
     assert aws.appointments.get(clinic.tenant_id, new.appointment_id).first_name in (None, "Bea")
     assert aws.contacts.get(clinic.tenant_id, PATIENT).opted_out
+
+
+def test_erasing_a_contact_forgets_list_names_and_invitation_texts_and_keeps_the_consent(
+    aws, api, person
+):
+    clinic, _ = person
+    lists = ListRepository()
+    plist = a_list(tenant_id=clinic.tenant_id, double_opt_in=True)
+    lists.create(plist)
+    other = a_list(tenant_id=clinic.tenant_id, list_id="closures", keyword="CLOSURES")
+    lists.create(other)
+    consent = MemberConsent(ConsentSource.PAPER_FORM, AT, evidence="signed form 12")
+    joiner = Joiner(PATIENT, consent, "request_id=r1", first_name="Ana", timezone="America/Chicago")
+    Membership(lists).add(plist, joiner, clinic.name, AT)
+    thread = Thread(clinic.tenant_id, member_thread_id(plist.list_id, PATIENT), PATIENT)
+    aws.messages.add(thread, text(4, "Riverside: reply YES to join Pantry alerts"))
+    history = ConsentLog().history(clinic.tenant_id, PATIENT)
+
+    status, body = erase(api)
+
+    assert status == 200, body
+    assert (body["erased"]["list_memberships"], body["erased"]["list_message_bodies"]) == (1, 1)
+    member = lists.member(clinic.tenant_id, plist.list_id, PATIENT)
+    assert (member.first_name, member.timezone) == (None, None)
+    assert member.status is MemberStatus.PENDING
+    assert member.consent == consent
+    assert [m.body for m in aws.messages.thread(thread)] == [None]
+    assert ConsentLog().history(clinic.tenant_id, PATIENT) == history
+    assert {"list_memberships", "consent_history"} <= {k["field"] for k in body["kept"]}
+    again = erase(api)[1]["erased"]
+    assert (again["list_memberships"], again["list_message_bodies"]) == (0, 0)

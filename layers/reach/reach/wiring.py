@@ -241,7 +241,7 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
-    from reach.services.erasure import ErasureService, store_erasers
+    from reach.services.erasure import ErasureService, list_erasers, store_erasers
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
@@ -297,7 +297,12 @@ def build_services(
         ),
         erasure=ErasureService(
             recipients,
-            store_erasers(stores.appointments, stores.messages, stores.contacts, stores.callbacks),
+            [
+                *store_erasers(
+                    stores.appointments, stores.messages, stores.contacts, stores.callbacks
+                ),
+                *list_erasers(stores.lists, stores.messages),
+            ],
             events,
             clock,
         ),
@@ -560,6 +565,7 @@ def build_reconciler(
     """
     from reach.adapters.opt_outs_factory import build_opt_out_lists
     from reach.observability import build_logger
+    from reach.services.membership import PendingSweep
     from reach.services.reconcile import OptOutReconciler
 
     stores = stores or Stores(settings)
@@ -574,6 +580,7 @@ def build_reconciler(
         clock,
         tenant_ids=stores.tenants.ids,
         logger=logger or build_logger("reach-reconciler"),
+        expire_pending=PendingSweep(stores.lists, clock, tenant_ids=stores.tenants.ids).run,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -65,6 +65,7 @@ _COUNTED = {
     MemberStatus.EXPIRED: ListItem.count_expired,
 }
 
+CONDITION_FAILED_CODE = "ConditionalCheckFailedException"
 #: Tries of one member change before it is reported as a conflict (each retry re-reads).
 _MAX_ATTEMPTS = 6
 
@@ -178,6 +179,40 @@ class ListRepository:
         except DoesNotExist:
             return None
         return _member(item)
+
+    def erase_personal(self, tenant_id: str, list_id: str, phone: str) -> int:
+        """Forget the member's first name and time zone; 1 if there was one, else 0. Status,
+        consent (source, time, evidence, message id), terms version and the frequency log
+        stay: they say whether the phone may be texted and prove the consent. The write bumps
+        the version, so a change decided on an earlier read fails its check and re-reads."""
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                item = MemberItem.get(
+                    member_pk(tenant_id, list_id, phone), MEMBER_SK, consistent_read=True
+                )
+            except DoesNotExist:
+                return 0
+            personal = [
+                attribute
+                for attribute in (MemberItem.first_name, MemberItem.timezone)
+                if getattr(item, attribute.attr_name) is not None
+            ]
+            if not personal:
+                return 0
+            try:
+                item.update(
+                    actions=[
+                        *(attribute.remove() for attribute in personal),
+                        MemberItem.version.set(int(item.version) + 1),
+                    ],
+                    condition=MemberItem.version == item.version,
+                )
+            except UpdateError as error:
+                if error.cause_response_code != CONDITION_FAILED_CODE:
+                    raise
+                continue
+            return 1
+        raise Conflict(f"list member changed {_MAX_ATTEMPTS} times while being erased; retry")
 
     def change_member(
         self,

@@ -1,14 +1,16 @@
 """Erasing a person's data for one tenant (``DELETE /contacts/{phone}``).
 
 Erasure is a sequence of per-store erasers, each idempotent and each counting what it
-erased (a second run counts nothing). A store added later (list memberships, survey
-answers) joins by adding an ``Eraser`` to ``ErasureService``'s list in ``reach.wiring``.
+erased (a second run counts nothing). A store added later (survey answers)
+joins by adding an ``Eraser`` to ``ErasureService``'s list in ``reach.wiring``.
 
 What stays is what the consent record needs: the phone, whether it opted out, and the source
 and time of that choice. An opt-out must outlive the person's other data, or the next
 booking would text a number that said STOP. Appointments (times, status) are the clinic's
 schedule and message records (status, parts, times, no text) its delivery and cost records:
-they stay, without names or text.
+they stay, without names or text. List memberships keep their status and consent (source,
+time, evidence, wording version), and the consent history stays whole: the proof of consent
+to each text sent (TCPA); the member's first name and time zone go.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
+from reach.data.invites import member_thread_id
+from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
 from reach.domain.caps import Contact
 from reach.domain.message import Thread
@@ -48,6 +52,17 @@ KEPT: tuple[tuple[str, str], ...] = (
         "cancel them to stop their reminders",
     ),
     ("message_records", "delivery and cost records (status, parts, times), without text"),
+    (
+        "list_memberships",
+        "each list's status (so no campaign texts a member who left), and the consent it was "
+        "given on: source, time, evidence, wording version; the sender must be able to prove "
+        "consent to every text it sent (TCPA). The first name and time zone are erased",
+    ),
+    (
+        "consent_history",
+        "every consent change with its source, time, scope, action and evidence: the consent "
+        "record itself, which a later claim about a text is answered from",
+    ),
 )
 
 
@@ -96,6 +111,26 @@ class ErasureService:
                 )
             ]
         )
+
+
+def list_erasers(lists: ListRepository, messages: MessageRepository) -> list[Eraser]:
+    """The person's list memberships: each list of the tenant (a handful, one Query) and the
+    person's member item on it, read one at a time. ``list_memberships`` erases the first
+    name and time zone; ``list_message_bodies`` the texts of the membership's own thread
+    (the "Reply YES to join" invitation and the replies to it)."""
+
+    def memberships(tenant_id: str, phone: str) -> int:
+        return sum(
+            lists.erase_personal(tenant_id, plist.list_id, phone) for plist in lists.all(tenant_id)
+        )
+
+    def bodies(tenant_id: str, phone: str) -> int:
+        return sum(
+            messages.erase_bodies(Thread(tenant_id, member_thread_id(plist.list_id, phone), phone))
+            for plist in lists.all(tenant_id)
+        )
+
+    return [Eraser("list_memberships", memberships), Eraser("list_message_bodies", bodies)]
 
 
 def store_erasers(

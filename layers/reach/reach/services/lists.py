@@ -10,7 +10,7 @@ here; the "Reply YES to join" text is the invites' sender's.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,10 +36,11 @@ from reach.domain.lists import (
 )
 from reach.domain.models import Tenant
 from reach.domain.phones import region_of, textable_e164, to_e164
+from reach.domain.replies import fold, keywords_for_replies
 from reach.domain.segments import count_segments
 from reach.domain.zones import zone_name
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
-from reach.services.membership import Joiner, Membership, recipient_ref
+from reach.services.membership import Joiner, Membership, expire_overdue, recipient_ref
 
 #: The sign-up confirmation carriers require must fit this many SMS parts (issue 13).
 CONFIRMATION_PARTS = 2
@@ -146,6 +147,7 @@ class ListService:
             created_at=now,
             updated_at=now,
         )
+        _check_not_a_reply_word(tenant, plist.keyword)
         _check_confirmation(tenant.name, plist, None)
         try:
             return self._lists.create(plist)
@@ -191,38 +193,15 @@ class ListService:
                     "a marketing list needs their written consent: create a new list",
                     field="purpose",
                 )
+        if after.keyword != before.keyword:
+            _check_not_a_reply_word(tenant, after.keyword)
         _check_confirmation(tenant.name, after, before)
         return self._lists.update(before, replace(after, updated_at=self._clock()))
 
     def _expire(self, plist: OptInList) -> bool:
         """Expire the list's pending members whose YES deadline passed (at most
         ``EXPIRE_PER_READ``); whether any was."""
-        if not plist.count(MemberStatus.PENDING):
-            return False
-        now = self._clock()
-        expired = 0
-        for member in self._overdue(plist, now):
-            expired += self._membership.expire(plist, member.phone, now)
-            if expired >= EXPIRE_PER_READ:
-                break
-        return expired > 0
-
-    def _overdue(self, plist: OptInList, now: datetime) -> Iterator[Member]:
-        for segment in range(MEMBER_SEGMENTS):
-            start: dict[str, Any] | None = None
-            while True:
-                page = self._lists.members(
-                    plist.tenant_id,
-                    plist.list_id,
-                    MemberStatus.PENDING,
-                    segment,
-                    start=start,
-                    until=now,
-                )
-                yield from page.members
-                if not page.next_key:
-                    break
-                start = page.next_key
+        return expire_overdue(self._lists, plist, self._clock(), limit=EXPIRE_PER_READ) > 0
 
     # --- members ---------------------------------------------------------------------------
 
@@ -359,6 +338,20 @@ def _next(
     if index + 1 < statuses:
         return index + 1, 0, None
     return None
+
+
+def _check_not_a_reply_word(tenant: Tenant, keyword: str) -> None:
+    """Refuse a keyword that is also one of the tenant's reply words (the defaults: YES, C,
+    CONFIRM, CALL, LATE...; and its own ``reply_keywords``): a text of it alone would read as
+    both a sign-up and an answer to a reminder, and inbound could not tell which was meant."""
+    word = fold(keyword)
+    for intent, words in keywords_for_replies(tenant.reply_keywords).intent_sets().items():
+        if any(fold(reply) == word for reply in words):
+            raise InvalidInput(
+                "keyword",
+                f"'{keyword}' is one of your reply words ({intent.value}): a text of it "
+                "would read both as joining the list and as that reply",
+            )
 
 
 def _or[T](value: T | None, default: T) -> T:

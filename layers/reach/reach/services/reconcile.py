@@ -70,6 +70,8 @@ class ReconcileReport:
     """Tenants whose own list was read (End User Messaging; 0 with an account-wide list)."""
     tenants_without_list: list[str] = field(default_factory=list)
     """Tenants skipped because their own list does not exist yet (number not attached)."""
+    members_expired: int = 0
+    """Double opt-in list members expired for want of a YES in time (``expire_pending``)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -89,8 +91,12 @@ class OptOutReconciler:
         *,
         tenant_ids: Callable[[], Iterable[str]] = tuple,
         logger: WarningLog | None = None,
+        expire_pending: Callable[[], int] | None = None,
     ) -> None:
         self._lists = lists
+        #: The lists' pending members past their deadline are expired by the same hourly job
+        #: (reach.services.membership.PendingSweep), whatever the provider.
+        self._expire_pending = expire_pending
         self._contacts = contacts
         self._consent = consent
         self._clock = clock
@@ -99,10 +105,16 @@ class OptOutReconciler:
 
     def run(self) -> ReconcileReport:
         report = ReconcileReport()
+        self._opt_out_lists(report)
+        if self._expire_pending is not None:
+            report.members_expired = self._expire_pending()
+        return report
+
+    def _opt_out_lists(self, report: ReconcileReport) -> None:
         shared = self._lists.shared()
         if shared is not None:
             self._reconcile(shared, None, report)
-            return report
+            return
         for tenant_id in self._tenant_ids():
             try:
                 self._reconcile(self._lists.of_tenant(tenant_id), tenant_id, report)
@@ -116,7 +128,6 @@ class OptOutReconciler:
                     )
             else:
                 report.tenants_read += 1
-        return report
 
     def _reconcile(
         self, provider: ProviderOptOutList, tenant_id: str | None, report: ReconcileReport
