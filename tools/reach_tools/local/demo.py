@@ -6,6 +6,8 @@ urllib, as a clinic's scheduling system would, and stops the demo if an answer i
 one the contract promises. The second part fast-forwards the scheduler's clock from one due
 moment to the next, ticks the real dispatcher, lets the real sender drain the send queue
 into moto's SNS, and prints what was sent to whom, and when, in the recipient's local time.
+The last part, lists and campaigns, is in ``campaign_demo`` (``reach-local demo campaign``
+runs it alone).
 """
 
 from __future__ import annotations
