@@ -24,7 +24,7 @@ from builders import local_day, without_quiet_hours
 from reach.adapters.sms_sns import SnsSmsSender
 from reach.wiring import services_from_env
 from reach_tools.demo_clock import DemoClock
-from reach_tools.local.__main__ import outcome_lines
+from reach_tools.local.__main__ import main, outcome_lines
 from reach_tools.local.demo import run_demo
 from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
@@ -545,4 +545,61 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert "your technician Luis is on the way, arriving around 9:15 AM" in text
     assert "The same notice asked again: 200" in text
     assert "event NoticeSent  on_the_way" in text
-    assert "Done: 19 steps" in text
+    # and the lists-and-campaigns part, last
+    assert_the_campaign_part_shown(text)
+    assert "Done: 25 steps" in text
+
+
+def assert_the_campaign_part_shown(text: str) -> None:
+    """A keyword sign-up, an import with rejected rows, and a campaign held for one member's
+    quiet hours, then completed."""
+    # the keyword is answered with the confirmation the carriers require
+    assert 'texts "join alerts"' in text
+    assert (
+        "<- \"Eastside Food Bank Pantry Alerts: you're signed up. 4 msgs/month. Msg & data "
+        'rates may apply. Reply HELP for help, STOP ALERTS to leave, STOP to end all."'
+    ) in text
+    assert "event ListJoined  inbound_message_id=" in text
+    # the import reports each rejected row with its reason
+    assert "5 rows, accepted 2, duplicates 0, rejected 3" in text
+    assert "row 4  phone           not a valid, dialable phone number" in text
+    assert "row 5  consent_source  is empty" in text
+    assert "row 6  consent_at      'last tuesday' is not an ISO 8601 time" in text
+    # the forecast warns of the held recipient
+    assert "spills_into_quiet_hours true (held 1)" in text
+    # at send_at two are texted and Honolulu is held; after its quiet hours, texted too
+    assert '+1*******161  sent  1 part  "Hi Jamal, Eastside Food Bank' in text
+    assert '+1*******163  sent  1 part  "Hi there, Eastside Food Bank' in text
+    assert "07:00 HST  +1*******162  held (held_quiet_hours)" in text or (
+        "06:00 HST  +1*******162  held (held_quiet_hours)" in text
+    )
+    assert "sending; total 3, sent 2, delivered 0, undelivered 0, held 1" in text
+    assert '08:00 HST  +1*******162  sent  1 part  "Hi Keala, Eastside Food Bank' in text
+    assert "event CampaignStarted  campaign_id=cmp_" in text
+    assert "event CampaignFinished  campaign_id=cmp_" in text
+    assert "completed; total 3, sent 3, delivered 0, undelivered 0, held 0" in text
+    assert text.index("held (held_quiet_hours)") < text.index('"Hi Keala,')
+
+
+def test_reach_local_demo_campaign_runs_only_the_lists_and_campaigns_part(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # when the CLI is asked for the campaign part alone
+    result = main(["demo", "campaign"])
+
+    # then it succeeds, showing that part's six steps and none of the clinic's
+    text = capsys.readouterr().out
+    assert result == 0
+    assert_the_campaign_part_shown(text)
+    assert "Riverside" not in text
+    assert "Done: 6 steps" in text
+
+
+def test_reach_local_demo_refuses_a_part_it_does_not_have(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "surveys"])
+
+    assert exit_.value.code == 2
+    assert "invalid choice: 'surveys'" in capsys.readouterr().err

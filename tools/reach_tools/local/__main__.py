@@ -17,7 +17,7 @@ from reach.domain.errors import ReachError
 from reach.domain.message import MessageStatus
 from reach.domain.zones import load_zone
 from reach.wiring import services_from_env
-from reach_tools.local.demo import CLINIC, run_demo, sent_text, timeline_line
+from reach_tools.local.demo import CLINIC, PARTS, run_demo, sent_text, timeline_line
 from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
 
@@ -154,7 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="reach-local", description="Reach on this machine, on an embedded AWS (moto)."
     )
     modes = parser.add_subparsers(dest="mode", required=True)
-    modes.add_parser("demo", help="walk through the API in a few seconds, then exit")
+    demo_parser = modes.add_parser("demo", help="walk through the API in a few seconds, then exit")
+    demo_parser.add_argument(
+        "part",
+        nargs="?",
+        choices=PARTS,
+        default="all",
+        help="all (default), or campaign: only lists, a keyword sign-up, an import and a campaign",
+    )
     serve_parser = modes.add_parser("serve", help="keep the local API running until Ctrl-C")
     serve_parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
     serve_parser.add_argument(
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _quiet_powertools_warnings()
     if args.mode == "demo":
-        return run_demo()
+        return run_demo(part=args.part)
     return serve(args.port, args.tick_seconds)
 
 

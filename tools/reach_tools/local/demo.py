@@ -6,6 +6,8 @@ urllib, as a clinic's scheduling system would, and stops the demo if an answer i
 one the contract promises. The second part fast-forwards the scheduler's clock from one due
 moment to the next, ticks the real dispatcher, lets the real sender drain the send queue
 into moto's SNS, and prints what was sent to whom, and when, in the recipient's local time.
+The last part, lists and campaigns, is in ``campaign_demo`` (``reach-local demo campaign``
+runs it alone).
 """
 
 from __future__ import annotations
@@ -70,12 +72,19 @@ class ApiClient:
     key: str | None = None
 
     def call(self, method: str, path: str, body: Any = None) -> Reply:
+        data = None if body is None else json.dumps(body).encode()
+        return self._send(method, path, data, "application/json")
+
+    def send_csv(self, path: str, text: str) -> Reply:
+        """POST a CSV file as the body, as a list import takes it."""
+        return self._send("POST", path, text.encode(), "text/csv; charset=utf-8")
+
+    def _send(self, method: str, path: str, data: bytes | None, content_type: str) -> Reply:
         headers = {"Accept": "application/json"}
         if self.key is not None:
             headers["Authorization"] = f"Bearer {self.key}"
-        data = None if body is None else json.dumps(body).encode()
         if data is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         request = urllib.request.Request(  # noqa: S310 - the URL is our own local API
             self.base_url + path, data=data, method=method, headers=headers
         )
@@ -167,17 +176,38 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone)
 
 
-def walk_through(reach: LocalReach, out: TextIO) -> int:
+#: What ``reach-local demo [part]`` runs: everything, or the lists-and-campaigns part alone.
+PARTS = ("all", "campaign")
+
+
+def walk_through(reach: LocalReach, out: TextIO, part: str = "all") -> int:
     """Run the script against a started LocalReach; returns the number of steps run."""
+    # Imported here: the campaign part is built on this module's helpers.
+    from reach_tools.local.campaign_demo import lists_and_campaigns
+
+    if part not in PARTS:
+        raise ValueError(f"no demo part {part!r}; the parts are {', '.join(PARTS)}")
     show = Walkthrough(out)
-    clinic, clinic_key = reach.create_tenant(*CLINIC)
-    other, other_key = reach.create_tenant(*OTHER_TENANT)
-    zone = ZoneInfo(clinic.timezone)
     show.say(f"Local API      {reach.api_url}  (API Gateway + authorizer, played locally)")
     show.say(
         f"Embedded AWS   {reach.aws.endpoint_url}  "
         "(moto: DynamoDB tables and SQS queues from template.yaml)"
     )
+    if part == "all":
+        appointments(reach, show)
+    lists_and_campaigns(reach, show)
+    show.say(
+        f"\nDone: {show.steps} steps, every answer as the API contract says and every text "
+        "where it should be. `reach-local serve` keeps this running for your own calls."
+    )
+    return show.steps
+
+
+def appointments(reach: LocalReach, show: Walkthrough) -> None:
+    """The clinic's part: bookings over the API, reminders, replies and a service visit."""
+    clinic, clinic_key = reach.create_tenant(*CLINIC)
+    other, other_key = reach.create_tenant(*OTHER_TENANT)
+    zone = ZoneInfo(clinic.timezone)
     show.say("\nTenants (API keys are shown once, like `reach tenants create` does):")
     for tenant, issued in ((clinic, clinic_key), (other, other_key)):
         show.say(f"  {tenant.name:<24} {tenant.tenant_id}  {tenant.timezone}")
@@ -270,11 +300,6 @@ def walk_through(reach: LocalReach, out: TextIO) -> int:
     send_reminders(reach, show, api, clinic)
     two_way(reach, show, api, clinic)
     service_visit(reach, show, stranger, other)
-    show.say(
-        f"\nDone: {show.steps} steps, every answer as the API contract says and every reminder "
-        "where it should be. `reach-local serve` keeps this running for your own calls."
-    )
-    return show.steps
 
 
 def read(api: ApiClient, path: str) -> Any:
@@ -805,7 +830,7 @@ def on_the_way(
     return texts[0]
 
 
-def run_demo(out: TextIO | None = None) -> int:
+def run_demo(out: TextIO | None = None, part: str = "all") -> int:
     """Start the local stack, run the script, stop; 0 when every step behaved."""
     stream = sys.stdout if out is None else out
     stream.write(
@@ -819,7 +844,7 @@ def run_demo(out: TextIO | None = None) -> int:
         table_prefix="reach-demo",
     ) as reach:
         try:
-            walk_through(reach, stream)
+            walk_through(reach, stream, part)
         except DemoFailure as failure:
             print(f"\nreach-local demo failed: {failure}", file=sys.stderr)
             return 1

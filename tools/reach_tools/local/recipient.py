@@ -104,6 +104,12 @@ class LocalPhone:
             )
             return ReplyReport(inbound_id, answers, tuple(self._events()), retried)
 
+    def bus_events(self) -> list[Mapping[str, Any]]:
+        """The events published since the last reply or call: what the dispatcher's ticks put
+        on the bus (a campaign's start and finish) reaches no reply's report."""
+        with self._lock:
+            return self._events()
+
     def http_reply(self, body: bytes) -> tuple[int, bytes]:
         """The local front's ``POST /_local/phone/replies``: ``{"from", "to", "body",
         "previous_message_id"?}`` -> what the reply caused, as JSON."""
