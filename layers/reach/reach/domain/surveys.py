@@ -403,7 +403,7 @@ def _check_scale(question: Question, path: str) -> None:
 def _check_choices(question: Question, path: str) -> None:
     if len(question.choices) < 2:
         raise InvalidInput(f"{path}.choices", "a choice question needs at least 2 choices")
-    seen: dict[tuple[str, ...], str] = {}
+    seen: dict[tuple[str, ...], int] = {}
     for index, choice in enumerate(question.choices):
         choice_path = f"{path}.choices[{index}]"
         if choice.action is not None and choice.action not in CHOICE_ACTIONS:
@@ -411,20 +411,20 @@ def _check_choices(question: Question, path: str) -> None:
                 f"{choice_path}.action", f"must be one of {', '.join(CHOICE_ACTIONS)}"
             )
         for name in ("key", "label"):
-            _claim_answer(seen, getattr(choice, name), choice.key, f"{choice_path}.{name}")
+            _claim_answer(seen, getattr(choice, name), index, f"{choice_path}.{name}")
 
 
-def _claim_answer(seen: dict[tuple[str, ...], str], text: str, key: str, path: str) -> None:
-    """Record ``text`` as an answer meaning choice ``key``; refuse it when it reads as
+def _claim_answer(seen: dict[tuple[str, ...], int], text: str, index: int, path: str) -> None:
+    """Record ``text`` as an answer meaning choice ``index``; refuse it when it reads as
     nothing, as another choice, or as a consent keyword."""
     words = fold(text)
     if not words:
         raise InvalidInput(path, "must hold a letter or a digit, to be answered with")
-    owner = seen.setdefault(words, key)
-    if owner != key:
+    owner = seen.setdefault(words, index)
+    if owner != index:
         raise InvalidInput(
             path,
-            f"'{text}' is read the same as choice {owner} (case and punctuation are ignored)",
+            f"'{text}' is read the same as choices[{owner}] (case and punctuation are ignored)",
         )
     if classify_reply(text).intent in _CONSENT_INTENTS:
         raise InvalidInput(
