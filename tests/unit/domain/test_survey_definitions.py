@@ -48,7 +48,7 @@ def test_a_valid_survey_reads_back_as_written_with_canonical_durations():
     assert definition.expires_after == "PT4H"
     assert definition.trigger is not None
     assert definition.trigger.delay == "PT2H"
-    assert definition.language == "es-mx"
+    assert definition.language == "es-MX"
     assert survey_from_dict(survey_to_dict(definition)) == definition
 
 
@@ -161,6 +161,16 @@ REFUSALS: list[tuple[str, Edit, str]] = [
         "questions[0].next[0].if",
     ),
     ("a condition with no operator", _set("questions.0.next.0.if", {}), "questions[0].next[0].if"),
+    (
+        "a condition with a null second operator",
+        _set("questions.0.next.0.if", {"lte": 6, "gte": None}),
+        "questions[0].next[0].if",
+    ),
+    (
+        "a null operator",
+        _set("questions.0.next.0.if", {"lte": None}),
+        "questions[0].next[0].if.lte",
+    ),
     (
         "an unknown operator",
         _set("questions.0.next.0.if", {"below": 6}),

@@ -230,7 +230,8 @@ def _rule(raw: Mapping[str, Any], path: str) -> Rule:
 
 
 def _condition(raw: Mapping[str, Any], path: str) -> Condition:
-    given = {name: value for name, value in raw.items() if value is not None}
+    # Every operator given counts, null included: {"lte": 6, "gte": null} is not one operator.
+    given = dict(raw)
     if len(given) != 1:
         raise InvalidInput(
             path, f'must hold exactly one of {", ".join(Operator)}, e.g. {{"lte": 6}}'
@@ -240,6 +241,8 @@ def _condition(raw: Mapping[str, Any], path: str) -> Condition:
         raise InvalidInput(
             f"{path}.{name}", f"is not an operator; use one of {', '.join(Operator)}"
         )
+    if value is None:
+        raise InvalidInput(f"{path}.{name}", "may not be null")
     if isinstance(value, list | tuple):
         value = tuple(value)
     return Condition(Operator(name), value)
@@ -290,16 +293,15 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
 
 
 def survey_language(tag: str) -> str:
-    """``tag`` normalised (``es-MX`` -> ``es-mx``) if its base language is one surveys are
-    read in, or InvalidInput naming ``language``."""
-    normalised = normalize_language(tag)
-    if normalised.split("-")[0] not in SURVEY_LANGUAGES:
+    """``tag`` unchanged if its base language is one surveys are read in (``es-MX`` is read
+    in Spanish), or InvalidInput naming ``language``."""
+    if normalize_language(tag).split("-")[0] not in SURVEY_LANGUAGES:
         raise InvalidInput(
             "language",
             f"'{tag}' is not a language surveys are read in: use one of "
             f"{', '.join(SURVEY_LANGUAGES)}, or a regional variant such as es-MX",
         )
-    return normalised
+    return tag
 
 
 def base_language(tag: str) -> str:
