@@ -12,9 +12,10 @@ How a question is sent, so that its size is counted as sent (``render_question``
   spaces: "Was the technician on time? 1 Yes 2 No". Its text should not list them again.
 - a scale or text question is its text unchanged (say the range in it: "0-10").
 - the first question is preceded by the ``intro`` (its own line, when there is one) and
-  followed by the opt-out instruction in the survey's language (its own line), as the first
-  text of any programme must say how to stop (docs/facts.md#help-and-stop). It all goes as one
-  text, so the intro can never arrive after the question.
+  followed by the opt-out instruction in the survey's language (its own line): the survey's
+  first text says how to stop, as every reminder must (``template_review.require_opt_out``,
+  docs/facts.md#help-and-stop). It all goes as one text, so the intro can never arrive after
+  the question.
 Each text, so rendered, must fit in ``MAX_PARTS`` SMS parts, and so must ``thanks``.
 
 Health details: Reach records no "healthcare tenant" flag (``Tenant`` has no sector; every
