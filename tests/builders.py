@@ -234,3 +234,39 @@ def a_list(list_id: str = "alerts", keyword: str = "ALERTS", **changes: Any) -> 
         updated_at=LIST_TIME,
     )
     return replace(plist, **changes)
+
+
+def survey_body(**changes: Any) -> dict[str, Any]:
+    """A valid survey as POST /surveys takes it: an NPS question that branches to "why" on
+    a low score, a yes/no question with a callback choice, and free text."""
+    body: dict[str, Any] = {
+        "name": "After your visit",
+        "language": "en",
+        "intro": "Riverside Plumbing: 3 quick questions about today's visit.",
+        "thanks": "Thank you for your answers!",
+        "questions": [
+            {
+                "id": "nps",
+                "text": "How likely are you to recommend us, 0-10?",
+                "type": "scale",
+                "min": 0,
+                "max": 10,
+                "next": [{"if": {"lte": 6}, "goto": "why"}, {"goto": "on_time"}],
+            },
+            {"id": "why", "text": "What could we do better?", "type": "text"},
+            {
+                "id": "on_time",
+                "text": "Was the technician on time?",
+                "type": "choice",
+                "choices": [
+                    {"key": "1", "label": "Yes"},
+                    {"key": "2", "label": "No"},
+                    {"key": "3", "label": "Call me", "action": "callback"},
+                ],
+                "next": [{"if": {"equals": "1"}, "goto": "end"}],
+            },
+            {"id": "else", "text": "Anything else?", "type": "text"},
+        ],
+    }
+    body.update(changes)
+    return body

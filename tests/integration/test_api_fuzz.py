@@ -50,15 +50,19 @@ schema.config.generation.update(
 #: reserved carrier words) and a member's consent (written, with evidence, for marketing;
 #: not in the future), a list's description (visible text) and frequency (a whole number,
 #: strict like version); and a campaign's list (one of the tenant's), name (visible text),
-#: start (not gone by) and text (the program's name, its parts, no health details); and a
-#: CSV import's header and encoding (a string in the document).
+#: start (not gone by) and text (the program's name, its parts, no health details); a
+#: CSV import's header and encoding (a string in the document); and a survey's rules
+#: (gotos, cycles, reachability, operators per type, choices read alike, texts' SMS parts
+#: as sent, health details, durations, a trigger's kinds named once).
 BEYOND_THE_SCHEMA = re.compile(
     r"^(phone|timezone|starts_at|window_ends_at|from|to|reminders(\[\d+\])?|first_name"
     r"|technician_name|location|note|evidence|external_id|version|eta|eta_minutes|link"
     r"|name|keyword|description|frequency\.messages|consent\.(source|evidence|obtained_at)"
     r"|list_id|send_at|message"
     # A CSV import's content: its header and rows (a string in the document)
-    r"|body|header\.[^ ]*)$"
+    r"|body|header\.[^ ]*"
+    # A survey's graph, sizes, health details, durations and the language of its choices
+    r"|questions(\[\d+\].*)?|intro|thanks|expires_after|trigger\.(delay|kinds(\[\d+\])?))$"
 )
 
 

@@ -60,6 +60,9 @@ API_ROUTES = {
     ("/campaigns/{id}/resume", "post"),
     ("/campaigns/{id}/cancel", "post"),
     ("/campaigns/{id}/recipients", "get"),
+    ("/surveys", "post"),
+    ("/surveys", "get"),
+    ("/surveys/{id}", "get"),
     ("/fhir/Appointment", "post"),
     ("/fhir/Appointment/{id}", "put"),
 }

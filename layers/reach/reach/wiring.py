@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.pacing import Gates
     from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
+    from reach.data.surveys import SurveyRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
     from reach.ports.numbers import NumberProvider
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler, WarningLog
     from reach.services.sending import SendPath
+    from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
     from reach.services.usage_keys import UsageKeyProvisioning
@@ -84,6 +86,7 @@ class Services:
     erasure: ErasureService
     clock: Clock
     campaigns: CampaignService
+    surveys: SurveyService
 
 
 class Stores:
@@ -146,6 +149,13 @@ class Stores:
         from reach.data.campaigns import CampaignRepository
 
         return CampaignRepository(due_shards=self._due_shards, tokens=self.page_tokens)
+
+    @cached_property
+    def surveys(self) -> SurveyRepository:
+        """Survey definitions."""
+        from reach.data.surveys import SurveyRepository
+
+        return SurveyRepository(tokens=self.page_tokens)
 
     @cached_property
     def notices(self) -> NoticeStore:
@@ -246,6 +256,7 @@ def build_services(
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
+    from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
 
@@ -310,6 +321,7 @@ def build_services(
         campaigns=CampaignService(
             stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
         ),
+        surveys=SurveyService(stores.surveys, clock),
     )
 
 

@@ -13,7 +13,16 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 
 from reach.api.errors import NotJson, register_error_handlers
-from reach.api.routes import appointments, callbacks, campaigns, contacts, fhir, imports, lists
+from reach.api.routes import (
+    appointments,
+    callbacks,
+    campaigns,
+    contacts,
+    fhir,
+    imports,
+    lists,
+    surveys,
+)
 from reach.api.routes.common import bind_request, refuse_repeated_query
 from reach.domain.errors import InvalidInput
 
@@ -38,6 +47,7 @@ def build_resolver(logger: Logger) -> APIGatewayRestResolver:
     app.include_router(lists.router)
     app.include_router(imports.router)
     app.include_router(fhir.router)
+    app.include_router(surveys.router)
     register_error_handlers(app, logger)
     return app
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -49,6 +51,15 @@ from reach.domain.models import (
     Reminder,
 )
 from reach.domain.notices import MAX_LINK_LENGTH, MAX_NOTICE_PARTS, Notice, NoticeType
+from reach.domain.surveys import (
+    DEFAULT_EXPIRES_AFTER,
+    SURVEY_LANGUAGES,
+    QuestionType,
+    Survey,
+    SurveyDefinition,
+    survey_from_dict,
+    survey_to_dict,
+)
 from reach.domain.text import plain_text
 from reach.domain.zones import load_zone, zone_name
 from reach.services.appointments import AppointmentChanges, NewAppointment
@@ -1241,3 +1252,192 @@ class ErrorBody(BaseModel):
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+# --- surveys (issue 14) --------------------------------------------------------------------
+
+_SURVEY_LANGUAGE = re.compile(rf"({'|'.join(SURVEY_LANGUAGES)})(-[A-Z]{{2}})?")
+
+
+def _survey_language_tag(value: object) -> object:
+    if isinstance(value, str) and not _SURVEY_LANGUAGE.fullmatch(value):
+        raise ValueError(
+            f"'{value}' is not a language surveys are read in: use one of "
+            f"{', '.join(SURVEY_LANGUAGES)}, or a regional variant such as es-MX"
+        )
+    return value
+
+
+SurveyLanguage = Annotated[
+    str,
+    Field(
+        pattern=rf"^({'|'.join(SURVEY_LANGUAGES)})(-[A-Z]{{2}})?$",
+        examples=["en", "es", "fr-CA"],
+        description="The language answers are read in (number words) and re-prompts are "
+        f"written in. Supported: {', '.join(SURVEY_LANGUAGES)}.",
+    ),
+    BeforeValidator(_survey_language_tag),
+]
+QuestionId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        examples=["nps"],
+        description="Unique in the survey; `end` is reserved (a goto to it ends the survey)",
+    ),
+]
+SurveyText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_note_text),
+]
+_SURVEY_TEXT_RULES = (
+    "at most 2 SMS parts as sent (see the question's description), and no health details "
+    "(a condition, test, treatment or specialty)"
+)
+
+
+class SurveyChoiceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(
+        min_length=1,
+        max_length=10,
+        pattern=r"^[A-Za-z0-9]+$",
+        examples=["1"],
+        description="What the recipient may reply; unique in the question, ignoring case",
+    )
+    label: Annotated[str, _plain_text("label"), Field(min_length=1, max_length=40)] = Field(
+        examples=["Yes"],
+        description="May be replied too, ignoring case and punctuation; never a STOP, START "
+        "or HELP word, nor another choice's key or label",
+    )
+    action: Literal["callback"] | None = Field(
+        default=None,
+        description="callback: choosing it opens a callback request (the callbacks feature)",
+    )
+
+
+def _one_operator(schema: dict[str, Any]) -> None:
+    schema["minProperties"] = 1
+    schema["maxProperties"] = 1
+
+
+_ChoiceKey = Annotated[StrictStr, Field(min_length=1, max_length=10)]
+
+
+class SurveyConditionBody(BaseModel):
+    """Exactly one operator. A scale takes lte, gte, lt, gt, equals and in, with whole
+    numbers within its range; a choice takes equals and in, with its keys; free text none."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_one_operator, serialize_by_alias=True
+    )
+
+    lte: int | None = Field(default=None, strict=True)
+    gte: int | None = Field(default=None, strict=True)
+    lt: int | None = Field(default=None, strict=True)
+    gt: int | None = Field(default=None, strict=True)
+    equals: StrictInt | _ChoiceKey | None = None
+    in_: list[StrictInt | _ChoiceKey] | None = Field(
+        default=None, alias="in", min_length=1, max_length=20
+    )
+
+
+class SurveyRuleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    if_: SurveyConditionBody | None = Field(
+        default=None, alias="if", description="Absent: the rule always applies"
+    )
+    goto: QuestionId = Field(description="A question's id, or `end`")
+
+
+class SurveyQuestionBody(BaseModel):
+    """A choice question is sent as its text then each choice as `<key> <label>`: "Was the
+    technician on time? 1 Yes 2 No". The first question is sent after the intro and before
+    the opt-out line ("Reply STOP to opt out"), in one text."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    id: QuestionId
+    text: SurveyText = Field(description=_SURVEY_TEXT_RULES)
+    type: QuestionType
+    choices: list[SurveyChoiceBody] | None = Field(
+        default=None, max_length=10, description="choice questions only: at least 2"
+    )
+    min: int | None = Field(default=None, strict=True, ge=0, le=100, description="scale only")
+    max: int | None = Field(
+        default=None, strict=True, ge=0, le=100, description="scale only: above min"
+    )
+    next: list[SurveyRuleBody] | None = Field(
+        default=None,
+        max_length=10,
+        description="Read in order, the first that matches wins; none matching (or no "
+        "answer), the next question in the list. No cycles; every question reachable",
+    )
+
+
+class SurveyTriggerBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: Literal["appointment_completed"]
+    delay: str = Field(
+        max_length=32, examples=["PT2H"], description="ISO 8601 duration after the event"
+    )
+    kinds: list[AppointmentKind] = Field(
+        min_length=1, max_length=len(AppointmentKind), json_schema_extra={"uniqueItems": True}
+    )
+
+
+class CreateSurveyRequest(BaseModel):
+    """A survey: its questions, their branching, and optionally what sends it."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    name: Annotated[str, _plain_text("name"), Field(min_length=1, max_length=100)]
+    language: SurveyLanguage
+    intro: SurveyText | None = Field(
+        default=None, description="Sent with the first question; " + _SURVEY_TEXT_RULES
+    )
+    thanks: SurveyText | None = Field(
+        default=None, description="Sent after the last answer; " + _SURVEY_TEXT_RULES
+    )
+    expires_after: str = Field(
+        default=DEFAULT_EXPIRES_AFTER,
+        max_length=32,
+        examples=["PT24H"],
+        description="ISO 8601 duration (days, hours, minutes) without an answer after which "
+        "a response expires",
+    )
+    questions: list[SurveyQuestionBody] = Field(min_length=1, max_length=20)
+    trigger: SurveyTriggerBody | None = None
+
+    def to_definition(self) -> SurveyDefinition:
+        """The definition as the domain reads it; an explicit null is kept, so that a
+        condition such as {"lte": 6, "gte": null} is not taken for one operator."""
+        return survey_from_dict(self.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+
+class SurveyView(CreateSurveyRequest):
+    """A stored survey, as it was defined (durations in capitals, defaults filled in)."""
+
+    id: str = Field(examples=["srv_0123456789abcdef0123456789abcdef"])
+    created_at: datetime
+
+    @classmethod
+    def of(cls, survey: Survey) -> SurveyView:
+        return cls.model_validate(
+            {
+                "id": survey.survey_id,
+                "created_at": survey.created_at,
+                **survey_to_dict(survey.definition),
+            }
+        )
+
+
+class SurveyList(BaseModel):
+    items: list[SurveyView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")

@@ -28,6 +28,7 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#import#<id> / import``          a list import and its report (reach.data.imports)
   ``<tenant>#campaign#<id> / count#<n>``     a shard of its counters (reach.data.recipients)
   ``<tenant>#campaign#<id>#<segment> / recipient#<e164>``  one member's text of it
+  ``<tenant>#survey#<id> / survey``         a survey definition (model in reach.data.surveys)
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a

@@ -1,0 +1,84 @@
+"""Routes for /surveys: define a survey, read it, list them.
+
+Sending a survey, its answers and its results come with later routes on the same survey id.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+
+from reach.api.routes.common import (
+    BAD_NEXT_TOKEN,
+    documented,
+    errors,
+    services,
+    tenant_id,
+    whole_number_query,
+)
+from reach.api.schemas import CreateSurveyRequest, SurveyList, SurveyView
+from reach.observability import build_metrics
+
+router = Router()
+metrics = build_metrics("reach-api")
+
+SurveyId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^srv_[0-9a-f]{32}$")]
+
+_ERRORS = errors("No such survey for this tenant")
+
+
+@router.post(
+    "/surveys",
+    summary="Define a survey: its questions, their branching, and what may send it",
+    responses={
+        201: documented("Created", SurveyView),
+        **errors(
+            "Not used",
+            {
+                422: "The body is not a valid survey: `fields` names the path at fault, e.g. "
+                "questions[2].next[0].goto (a goto to no question, a cycle, a question no "
+                "answer reaches, a text over 2 SMS parts, health details...)"
+            },
+        ),
+    },
+)
+def create_survey(body: Annotated[CreateSurveyRequest, Body()]) -> Response[SurveyView]:
+    survey = services().surveys.create(tenant_id(), body.to_definition())
+    metrics.add_metric(name="SurveyCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=HTTPStatus.CREATED.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=SurveyView.of(survey),
+    )
+
+
+@router.get(
+    "/surveys",
+    summary="Your surveys, newest first",
+    responses={
+        200: documented("A page of surveys", SurveyList),
+        **BAD_NEXT_TOKEN,
+        **_ERRORS,
+    },
+)
+def list_surveys(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> SurveyList:
+    whole_number_query("limit")
+    page = services().surveys.page(tenant_id(), limit, next_token)
+    return SurveyList(items=[SurveyView.of(s) for s in page.items], next_token=page.next_token)
+
+
+@router.get(
+    "/surveys/<id>",
+    summary="A survey as it was defined",
+    responses={200: documented("The survey", SurveyView), **_ERRORS},
+)
+def get_survey(id: SurveyId) -> SurveyView:
+    return SurveyView.of(services().surveys.get(tenant_id(), id))
