@@ -1003,14 +1003,14 @@ def test_the_reconciler_reads_only_the_tenants_own_opt_out_lists_and_only_their_
         "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "type"]},
         "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
     }
-    # Only with End User Messaging: SNS has one list for the account and needs no tenant ids
-    [conditional] = [
-        s["Fn::If"]
+    # For every provider: besides End User Messaging's per-tenant opt-out lists, the hourly
+    # job expires each tenant's overdue pending list members (issue 13)
+    assert not [
+        s
         for policy in role["Properties"]["Policies"]
         for s in _as_list(policy["PolicyDocument"]["Statement"])
         if set(s) == {"Fn::If"} and s["Fn::If"][2] == ids
     ]
-    assert conditional[:2] == ["SendsThroughSns", {"Ref": "AWS::NoValue"}]
     environment = transformed["Resources"]["ReconcilerFunction"]["Properties"]["Environment"]
     assert "OPT_OUT_LIST_NAME" not in environment["Variables"]
 
