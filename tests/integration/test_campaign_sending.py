@@ -22,6 +22,7 @@ from builders import a_list, book, new_tenant
 from conftest import examples
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.batch_reads import BatchReader
+from reach.data.campaigns import CampaignRepository
 from reach.data.contacts import ContactRepository
 from reach.data.lists import ListRepository, _member_item
 from reach.data.numbers import NumberRepository
@@ -46,12 +47,14 @@ from reach.domain.lists import (
 )
 from reach.domain.numbers import OriginationType, Throughput
 from reach.domain.quiet_hours import QuietHours
+from reach.domain.receipts import DeliveryReceipt
 from reach.domain.segments import count_segments
 from reach.ports.events import EventType
 from reach.services.membership import Joiner, Membership
+from reach.services.receipts import ReceiptOutcome
 from reach.services.sending import Delivery, SendOutcome, SendPath
 from reach.services.sending.campaign import CampaignKind
-from reach.wiring import Services, build_dispatcher
+from reach.wiring import Services, build_dispatcher, build_receipts
 from reach_tools.demo_clock import DemoClock
 from stand_ins import MemoryQueue, TimedSms, drain, make_sender
 
@@ -175,8 +178,9 @@ class Run:
         return campaign_id
 
     def set_status(self, status: CampaignStatus, campaign_id: str = "c1") -> None:
-        """What the tenant's pause, resume and cancel write (campaigns-api's contract)."""
-        filed = status is CampaignStatus.SENDING
+        """What the tenant's pause, resume and cancel write (campaigns-api's contract): a
+        cancelled campaign stays in the registry until the dispatcher settles it."""
+        filed = status in (CampaignStatus.SENDING, CampaignStatus.CANCELLED)
         CampaignItem(pk=campaign_pk(self.tenant_id, campaign_id), sk=CAMPAIGN_SK).update(
             actions=[
                 CampaignItem.status.set(status.value),
@@ -447,6 +451,132 @@ def test_after_a_cancel_nothing_more_is_sent(aws):
 
     assert len(run.sms.sent) == 10
     assert run.counts()["skipped_cancelled"] == 20
+
+
+def settled(counts: CampaignCounts) -> bool:
+    """The counts of a campaign that is over add up: every recipient created has one final
+    outcome, none is held, and the receipts are about texts that went."""
+    skipped = sum(v for k, v in counts.items() if k.startswith("skipped_"))
+    return (
+        counts["total"] == counts["sent"] + counts["failed"] + skipped
+        and counts["held"] == 0
+        and counts["delivered"] + counts["undelivered"] <= counts["sent"]
+    )
+
+
+def test_a_cancelled_campaign_settles_its_held_recipients_and_finishes_once(aws):
+    run = Run(aws)
+    awake, *sleeping = phones(3)
+    run.join(awake)
+    for phone in sleeping:
+        run.join(phone, timezone="Asia/Tokyo")  # midnight there: held till 23:00 UTC
+    run.campaign()
+    run.tick()
+    run.drain()
+    assert run.counts()["held"] == 2
+
+    CampaignRepository().act(run.tenant_id, "c1", "cancel", NOW + timedelta(seconds=30))
+    for minutes in (1, 2, 3, 60 * 9):
+        run.tick(NOW + timedelta(minutes=minutes))
+        run.drain()
+
+    [finished] = run.events_of(EventType.CAMPAIGN_FINISHED)
+    counts = run.counts()
+    assert run.texted() == Counter({awake: 1})
+    assert counts["held"] == 0
+    assert counts["skipped_cancelled"] == 2
+    assert settled(counts)
+    assert finished.data["status"] == "cancelled"
+    assert finished.data["skipped_cancelled"] == 2
+    assert finished.data["total"] == 3
+    assert run.status() is CampaignStatus.CANCELLED
+    item = CampaignItem.get(campaign_pk(run.tenant_id, "c1"), CAMPAIGN_SK)
+    assert item.lookup_key is None  # out of the dispatcher's registry
+
+
+def test_a_cancel_with_texts_still_queued_finishes_after_the_sender_skips_them(aws):
+    run = Run(aws, mps=0.5)  # 30 texts a tick
+    for phone in phones(40):
+        run.join(phone)
+    run.campaign()
+    run.tick()
+    CampaignRepository().act(run.tenant_id, "c1", "cancel", NOW + timedelta(seconds=10))
+    run.tick(NOW + timedelta(minutes=2))
+    assert run.events_of(EventType.CAMPAIGN_FINISHED) == []  # 30 still on the queue
+
+    run.drain()
+    run.tick(NOW + timedelta(minutes=3))
+    run.tick(NOW + timedelta(minutes=4))
+    [finished] = run.events_of(EventType.CAMPAIGN_FINISHED)
+    assert finished.data["skipped_cancelled"] == 30
+    assert run.texted() == Counter()
+    assert settled(run.counts())
+
+
+def test_a_lost_queue_message_of_a_cancelled_campaign_is_settled_when_its_lease_ends(aws):
+    run = Run(aws)
+    run.join(phones(1)[0])
+    run.campaign()
+    run.tick()
+    run.queue.receive()  # lost: never sent, never given back
+    run.set_status(CampaignStatus.CANCELLED)
+    run.tick(NOW + timedelta(minutes=5))
+    assert run.events_of(EventType.CAMPAIGN_FINISHED) == []
+    run.tick(NOW + timedelta(minutes=16))  # the claim's lease is over
+    [finished] = run.events_of(EventType.CAMPAIGN_FINISHED)
+    assert finished.data["skipped_cancelled"] == 1
+    assert settled(run.counts())
+
+
+def receipt(run: Run, n: int, event_type: str, seconds: int) -> DeliveryReceipt:
+    """The carrier's final receipt for the ``n``-th text sent (``fake-00000n``)."""
+    return DeliveryReceipt(
+        provider_message_id=f"fake-{n:06d}",
+        event_type=event_type,
+        final=True,
+        at=NOW + timedelta(seconds=seconds),
+    )
+
+
+def test_receipts_move_the_campaigns_delivered_and_undelivered_counts_once_each(aws):
+    run = Run(aws)
+    for phone in phones(3):
+        run.join(phone)
+    run.campaign()
+    run.tick()
+    run.drain()
+    receipts = build_receipts(aws.settings, clock=run.clock, events=run.events)
+
+    first = receipts.apply(receipt(run, 1, "TEXT_DELIVERED", 5))
+    receipts.apply(receipt(run, 1, "TEXT_DELIVERED", 5))  # redelivered
+    receipts.apply(receipt(run, 2, "TEXT_CARRIER_BLOCKED", 5))
+    receipts.apply(receipt(run, 2, "TEXT_CARRIER_BLOCKED", 5))
+    receipts.apply(receipt(run, 3, "TEXT_DELIVERED", 9))
+    late = receipts.apply(receipt(run, 3, "TEXT_CARRIER_BLOCKED", 4))  # older: changes nothing
+
+    assert first.outcome is ReceiptOutcome.APPLIED
+    assert late.outcome is ReceiptOutcome.UNCHANGED
+    counts = run.counts()
+    assert (counts["sent"], counts["delivered"], counts["undelivered"]) == (3, 2, 1)
+    run.tick(NOW + timedelta(minutes=1))
+    assert run.status() is CampaignStatus.COMPLETED
+    assert settled(run.counts())
+
+
+def test_a_newer_receipt_moves_a_text_from_delivered_to_undelivered_in_the_counts(aws):
+    run = Run(aws)
+    run.join(phones(1)[0])
+    run.campaign()
+    run.tick()
+    run.drain()
+    receipts = build_receipts(aws.settings, clock=run.clock, events=run.events)
+
+    receipts.apply(receipt(run, 1, "TEXT_DELIVERED", 5))
+    moved = receipts.apply(receipt(run, 1, "TEXT_CARRIER_BLOCKED", 8))
+
+    assert (moved.outcome, moved.status) == (ReceiptOutcome.APPLIED, "undelivered")
+    counts = run.counts()
+    assert (counts["sent"], counts["delivered"], counts["undelivered"]) == (1, 0, 1)
 
 
 def test_a_paused_campaign_sends_nothing_and_a_resumed_one_sends_the_rest(aws):
