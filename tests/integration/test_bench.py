@@ -119,9 +119,10 @@ def test_an_idle_tick_reads_nothing_however_much_is_stored(quick: Results) -> No
     reads = quick.due_reads
     assert reads is not None
     assert reads.idle_scanned == 0
-    # One key-bound Query per due shard, and two of the campaign registry (campaigns to
-    # start, campaigns sending): per tick, not per reminder, and empty when idle.
-    assert reads.idle_calls == {"dynamodb:Query": reads.shards + 2}
+    # One key-bound Query per due shard, and three of the campaign registry (campaigns to
+    # start, sending, cancelled and not yet settled): per tick, not per reminder, and empty
+    # when idle.
+    assert reads.idle_calls == {"dynamodb:Query": reads.shards + 3}
 
 
 def test_the_report_and_the_json_carry_the_numbers(quick: Results) -> None:
@@ -221,9 +222,28 @@ def test_the_throughput_simulation_runs_at_the_quick_size_and_reports_before_and
     for outcome in outcomes:
         assert outcome["duplicates"] == 0
         assert outcome["parts"] == outcome["texts"]
+    campaign = document["throughput"]["campaign"]
+    assert campaign["texts"] == 10_000
+    assert campaign["drain_ratio"] <= campaign["drain_goal"]
     proposed = [o for o in outcomes if o["path"] == "after (starts-first, reserve-again)"]
     assert all(o["ratio_to_mps"] >= 0.95 for o in proposed)
     assert all(o["max_parts_in_any_second"] <= o["mps"] for o in proposed)
+
+
+def test_a_10000_recipient_campaign_drains_within_5_percent_and_never_passes_the_mps() -> None:
+    # Issue 13's drain goal, with the template's concurrent senders: the dispatcher fans
+    # out a tick's budget (MPS x 60 s) a minute, and its calls take modelled latencies.
+    from reach_tools.bench import throughput
+
+    campaign = throughput.simulate_campaign()
+
+    assert (campaign.texts, campaign.parts, campaign.duplicates) == (10_000, 10_000, 0)
+    assert campaign.ideal_drain_seconds == 100
+    assert campaign.last_part_seconds <= 1.05 * campaign.ideal_drain_seconds
+    assert campaign.max_parts_in_a_second <= campaign.mps
+    # 100 member pages, 400 put transactions, 1,000 enqueues over two ticks
+    assert campaign.dispatcher_calls["sqs:SendMessageBatch"] == 1_000
+    assert campaign.dispatcher_calls["dynamodb:TransactWriteItems"] == 400
 
 
 def test_a_ticks_and_a_batchs_peak_memory_do_not_grow_with_what_is_stored() -> None:

@@ -73,6 +73,8 @@ LATENCIES: dict[str, Latency] = {
         10, 40, _DYNAMODB_GUIDE + " (a transaction is two phases over its items; assumed 2.5x)"
     ),
     "sqs:ReceiveMessage": Latency(15, 60, _SQS_MEASURED),
+    # The source's own figure is for sending one message; a batch of ten is one request.
+    "sqs:SendMessageBatch": Latency(16, 60, _SQS_MEASURED),
     "sqs:DeleteMessageBatch": Latency(15, 60, _SQS_MEASURED),
     "sqs:ChangeMessageVisibilityBatch": Latency(15, 60, _SQS_MEASURED),
     "events:PutEvents": Latency(

@@ -38,6 +38,12 @@ sleeps, nothing runs in threads):
   ``ThroughputGate.wait_for`` does). Sending late can put two texts in one second where
   the schedule had one, so ``late="reserve-again"`` instead reserves a fresh slot for it.
 
+- **A campaign** (issue 13's drain goal): 10,000 recipients on the short code, sent as built,
+  but put on the queue by the dispatcher's campaign step as it does it: a tick a minute, at
+  most MPS x 60 s of recipients a tick, each page of 100 members read, put (25 a
+  transaction) and enqueued (10 a call) one call after another, a text visible when its
+  enqueue returns. Its drain is the end of the last part's slot against recipients / MPS.
+
 Counted: every part at its slot (a message of k parts holds k slots of 1/mps from the moment
 the provider is called; docs/facts.md#throughput), as the carrier counts against the MPS.
 Reported: sustained parts per second (parts over the span from the first part to the last,
@@ -163,7 +169,11 @@ class Sim:
     def __init__(self, seed: int) -> None:
         self.now = 0
         self.rng = random.Random(seed)  # noqa: S311 - a model's draws, not a secret  # nosec B311
-        self.calls: dict[str, Counter[str]] = {"reach": Counter(), "mapping": Counter()}
+        self.calls: dict[str, Counter[str]] = {
+            "reach": Counter(),
+            "mapping": Counter(),
+            "dispatcher": Counter(),
+        }
         self._heap: list[tuple[int, int, Step]] = []
         self._sequence = 0
 
@@ -653,6 +663,10 @@ class Outcome:
     late: int
     calls: dict[str, int]
     mapping_calls: dict[str, int]
+    #: When the last part's slot ends: the campaign drain's end, against parts / MPS.
+    last_part_seconds: float = 0.0
+    #: The dispatcher's calls, where it is modelled (a campaign's fan-out).
+    dispatcher_calls: dict[str, int] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -680,6 +694,7 @@ class Outcome:
             "max_parts_in_any_second": self.max_parts_in_a_second,
             "drain_seconds": self.drain_seconds,
             "ideal_drain_seconds": self.ideal_drain_seconds,
+            "last_part_seconds": self.last_part_seconds,
             "handed_back": self.handed_back,
             "late_sends": self.late,
             "calls_per_text": self.calls_per_text(),
@@ -695,13 +710,16 @@ def simulate(
     *,
     seed: int = SEED,
     parts: Callable[[int], int] = lambda _: 1,
+    fill: Callable[[Sim, list[Text], float], Queue] | None = None,
 ) -> Outcome:
-    """Drain ``number.texts`` texts queued at time 0 through ``path``; measure the sends."""
+    """Drain ``number.texts`` texts queued at time 0 through ``path`` (or as ``fill`` puts
+    them on the queue); measure the sends."""
     if path.late not in LATE_POLICIES or path.pipeline not in PIPELINES:
         raise ValueError(f"late must be one of {LATE_POLICIES}, pipeline one of {PIPELINES}")
     sim = Sim(seed)
     texts = [Text(i, parts(i)) for i in range(number.texts)]
-    run = Run(sim, path, number.mps, _claimed(texts, number.mps, path), PaceItem(), number.texts)
+    queue = _claimed(texts, number.mps, path) if fill is None else fill(sim, texts, number.mps)
+    run = Run(sim, path, number.mps, queue, PaceItem(), number.texts)
     for _ in range(path.concurrency):
         sim.start(_poller(run, Gate(run.item, number.mps, lead=path.lead_ms * 1000)))
     ideal = sum(text.parts for text in texts) / number.mps
@@ -725,6 +743,8 @@ def simulate(
         late=run.late,
         calls=dict(sim.calls["reach"]),
         mapping_calls=dict(sim.calls["mapping"]),
+        last_part_seconds=(moments[-1] + _slot_length(1, number.mps)) / SECOND,
+        dispatcher_calls=dict(sim.calls["dispatcher"]),
     )
 
 
@@ -738,6 +758,65 @@ def _claimed(texts: list[Text], mps: float, path: PathModel) -> Queue:
     for n, text in enumerate(texts[budget:], start=budget):
         queue.hide(text, (n // budget) * TICK_SECONDS * SECOND)
     return queue
+
+
+# --- A campaign: the dispatcher's fan-out fills the queue ---------------------------------------
+
+#: ``reach.services.campaign_feed.MEMBER_PAGE`` and ``reach.data.recipients
+#: .RECIPIENTS_PER_TRANSACTION`` (read here without importing the layer's data modules).
+MEMBER_PAGE = 100
+RECIPIENTS_PER_TRANSACTION = 25
+#: The campaign of issue 13's benchmark: 10,000 recipients on a 100 MPS short code.
+#: Simulated at full size even in ``--quick``: it takes well under a second.
+CAMPAIGN = Number("campaign, short code", 100, 10_000)
+#: Goal of the drain against the ideal (issue 13's Benchmarks): within 5%.
+CAMPAIGN_DRAIN_GOAL = 1.05
+
+
+def campaign_fan_out(sim: Sim, texts: list[Text], mps: float) -> Queue:
+    """The queue as the dispatcher's campaign step fills it, tick after tick (one a minute,
+    no reminders due): the tick's opening reads (the due shards, the three registry Queries,
+    the numbers and the tenant, the campaign's held recipients), then per page of
+    ``MEMBER_PAGE`` members, one after another: the page's Query, the recipients' put
+    transactions (25 each), their SendMessageBatch calls (10 each; a text is visible when
+    its call returns) and the cursor's UpdateItem; at most MPS x tick a tick."""
+    queue = Queue([])
+    budget = max(1, math.floor(mps * TICK_SECONDS))
+    opening = (
+        ["dynamodb:Query"] * 8
+        + ["dynamodb:Query"] * 3
+        + ["dynamodb:BatchGetItem"] * 2
+        + ["dynamodb:GetItem", "dynamodb:Query"]
+    )
+    for tick, first in enumerate(range(0, len(texts), budget)):
+        at = tick * TICK_SECONDS * SECOND
+        for operation in opening:
+            at += sim.call(operation, "dispatcher")
+        share = texts[first : first + budget]
+        for page in range(0, len(share), MEMBER_PAGE):
+            members = share[page : page + MEMBER_PAGE]
+            at += sim.call("dynamodb:Query", "dispatcher")
+            for _ in range(math.ceil(len(members) / RECIPIENTS_PER_TRANSACTION)):
+                at += sim.call("dynamodb:TransactWriteItems", "dispatcher")
+            for chunk in range(0, len(members), sizing.SQS_BATCH):
+                at += sim.call("sqs:SendMessageBatch", "dispatcher")
+                for text in members[chunk : chunk + sizing.SQS_BATCH]:
+                    queue.hide(text, at)
+            at += sim.call("dynamodb:UpdateItem", "dispatcher")
+    return queue
+
+
+def simulate_campaign(
+    members: int = CAMPAIGN.texts, path: PathModel | None = None, *, seed: int = SEED
+) -> Outcome:
+    """A campaign to ``members`` recipients on the short code: fanned out by the dispatcher
+    from time 0, sent by ``path`` (as built, by default)."""
+    return simulate(
+        replace(CAMPAIGN, texts=members),
+        path or as_built(),
+        seed=seed,
+        fill=campaign_fan_out,
+    )
 
 
 def part_moments(sends: list[tuple[int, int, int]], mps: float) -> Iterator[int]:
@@ -763,6 +842,8 @@ class ThroughputResult:
     outcomes: list[Outcome]
     #: The design's calls per text at the template's batch size (for the embedded run).
     after_calls: tuple[CallShare, ...]
+    #: A 10,000-recipient campaign fanned out by the dispatcher and sent as built.
+    campaign: Outcome | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -772,6 +853,7 @@ class ThroughputResult:
                 for op, lat in sizing.LATENCIES.items()
             },
             "outcomes": [outcome.to_json() for outcome in self.outcomes],
+            "campaign": None if self.campaign is None else _campaign_json(self.campaign),
             "after_calls_per_text": [
                 {"operation": s.operation, "per_text": s.per_text, "where": s.where, "what": s.what}
                 for s in self.after_calls
@@ -792,7 +874,37 @@ def measure(quick: bool = False, *, seed: int = SEED) -> ThroughputResult:
         sized = replace(number, texts=QUICK_TEXTS[number.name]) if quick else number
         outcomes += [simulate(sized, path, seed=seed) for path in paths]
     after = after_model()
-    return ThroughputResult(seed, quick, outcomes, after_calls_per_text(after.batch_size))
+    return ThroughputResult(
+        seed,
+        quick,
+        outcomes,
+        after_calls_per_text(after.batch_size),
+        simulate_campaign(seed=seed),
+    )
+
+
+def _campaign_json(outcome: Outcome) -> dict[str, Any]:
+    drain = outcome.last_part_seconds / outcome.ideal_drain_seconds
+    return {
+        **outcome.to_json(),
+        "drain_ratio": drain,
+        "drain_goal": CAMPAIGN_DRAIN_GOAL,
+        "dispatcher_calls_per_text": {
+            op: n / outcome.texts for op, n in sorted(outcome.dispatcher_calls.items())
+        },
+    }
+
+
+def _campaign_line(o: Outcome) -> str:
+    drain = o.last_part_seconds / o.ideal_drain_seconds
+    verdict = "within" if drain <= CAMPAIGN_DRAIN_GOAL else "over"
+    return (
+        f"  campaign of {o.texts} on a {o.mps:g} MPS short code, fanned out by the dispatcher "
+        f"a tick a minute, sent as built (MaximumConcurrency {o.concurrency}): last part at "
+        f"{o.last_part_seconds:.1f} s against the ideal {o.ideal_drain_seconds:.0f} s, "
+        f"x{drain:.4f} ({verdict} the goal of 5%); busiest second {o.max_parts_in_a_second} "
+        f"(limit {o.mps:g}); texted twice {o.duplicates}"
+    )
 
 
 def report(result: ThroughputResult) -> str:
@@ -819,6 +931,8 @@ def report(result: ThroughputResult) -> str:
         f"  after, calls per text by design (B={after.batch_size}): "
         f"{sum(shares.values()):.2f} = {listed}"
     )
+    if result.campaign is not None:
+        lines.append(_campaign_line(result.campaign))
     built = next(o for o in result.outcomes if o.path == "as built")
     counted = built.calls_per_text()
     lines.append(

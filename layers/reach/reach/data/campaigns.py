@@ -6,8 +6,11 @@ its recipients' outcomes.
   ``<t>#campaign#<id>#<segment> / recipient#<e164>``  one recipient's outcome (the same)
 
 While scheduled or sending, a campaign sits in the ``lookup`` index under ``campaigns#<status>``
-(by send_at): the dispatcher's registry. A pause or a cancel takes it out, so no tick starts or
-feeds it; a resume puts it back (under ``sending`` once it has started). Every action is a
+(by send_at): the dispatcher's registry. A pause takes it out, so no tick starts or feeds it; a
+resume puts it back (under ``sending`` once it has started). A cancel files it under
+``campaigns#cancelled``, where the dispatcher only settles it: its held recipients end as
+skipped (``cancelled``), and once nothing is outstanding it leaves the registry with
+``CampaignFinished``. Every action is a
 conditional update on the version and status read, so an action racing the dispatcher (or
 another action) is decided again on what is stored, never applied over it.
 
@@ -38,10 +41,12 @@ from reach.domain.campaigns import Campaign, CampaignStatus, RecipientOutcome, a
 from reach.domain.errors import Conflict, InvalidToken, NotFound
 from reach.domain.lists import MEMBER_SEGMENTS
 
-#: Where a campaign sits in the dispatcher's registry in each status (absent: not at all).
+#: Where a campaign sits in the dispatcher's registry in each status (absent: not at all). A
+#: cancelled one stays until the dispatcher has settled its recipients still waiting.
 _REGISTRY = {
     CampaignStatus.SCHEDULED: campaigns_lookup_key(CampaignStatus.SCHEDULED.value),
     CampaignStatus.SENDING: campaigns_lookup_key(CampaignStatus.SENDING.value),
+    CampaignStatus.CANCELLED: campaigns_lookup_key(CampaignStatus.CANCELLED.value),
 }
 _COUNT_PREFIX = "count#"
 _RECIPIENT_PREFIX = "recipient#"

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from reach.data.paging import PageTokens
+from reach.data.recipients import add_tallies, delivery_tally
 from reach.data.tables import (
     PROVIDER_MESSAGE_SK,
     AppointmentsTableItem,
@@ -28,6 +30,7 @@ from reach.data.tables import (
     provider_message_pk,
     usage_key,
 )
+from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
 from reach.domain.errors import InvalidToken
 from reach.domain.message import Direction, Message, MessageKind, MessageStatus, Thread
 from reach.domain.retention import epoch_seconds
@@ -42,6 +45,8 @@ class ProviderMessageRef:
     message_id: str
     #: The message's sort key in its appointment's partition.
     message_sk: str
+    #: The message's kind (None: a lookup written before kinds were kept on it).
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,7 @@ class MessageRepository:
         except DoesNotExist:
             return None
         return ProviderMessageRef(
-            item.tenant_id, item.appointment_id, item.message_id, item.message_sk
+            item.tenant_id, item.appointment_id, item.message_id, item.message_sk, item.kind
         )
 
     def record_delivery(
@@ -246,12 +251,16 @@ class MessageRepository:
             MessageItem.updated_at.set(now),
             MessageItem.reason.set(reason) if reason else MessageItem.reason.remove(),
         ]
-        condition = (
+        newer = (
             MessageItem.pk.exists()
             & (MessageItem.direction == Direction.OUTBOUND.value)
-            & MessageItem.status.is_in(*(s.value for s in MessageStatus if s.takes_receipt))
             & (MessageItem.status != status.value)
             & (MessageItem.status_at.does_not_exist() | (MessageItem.status_at < at))
+        )
+        if ref.kind == MessageKind.CAMPAIGN.value:
+            return _counted_delivery(ref, item, actions, newer, status, at)
+        condition = newer & MessageItem.status.is_in(
+            *(s.value for s in MessageStatus if s.takes_receipt)
         )
         try:
             item.update(actions=actions, condition=condition)
@@ -266,6 +275,60 @@ class MessageRepository:
                 False, MessageStatus(item.status), item.status_at, item.reminder_id
             )
         return DeliveryUpdate(True, MessageStatus(item.status), item.status_at, item.reminder_id)
+
+
+#: Tries of a campaign text's receipt: from sent, then from what an earlier receipt set.
+_RECEIPT_TRIES = 4
+
+
+def _counted_delivery(
+    ref: ProviderMessageRef,
+    item: MessageItem,
+    actions: list[Action],
+    newer: Condition,
+    status: MessageStatus,
+    at: datetime,
+) -> DeliveryUpdate | None:
+    """A campaign text's receipt, written in one transaction with its campaign's counters on
+    the status it replaces: the counters move exactly when the status does, so a receipt
+    delivered twice (or an older one arriving late) counts nothing again."""
+    before = MessageStatus.SENT  # most receipts find the text as the sender left it
+    for _ in range(_RECEIPT_TRIES):
+        try:
+            with TransactWrite(
+                connection=AppointmentsTableItem._get_connection().connection
+            ) as transaction:
+                transaction.update(
+                    item, actions=actions, condition=newer & (MessageItem.status == before.value)
+                )
+                add_tallies(
+                    transaction, [delivery_tally(ref.tenant_id, ref.appointment_id, before, status)]
+                )
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            # The status was not ``before`` (or a transaction collided): decide on what is
+            # stored now.
+            try:
+                stored = MessageItem.get(item.pk, item.sk, consistent_read=True)
+            except DoesNotExist:
+                return None
+            current = MessageStatus(stored.status)
+            if not _takes(current, stored.status_at, status, at):
+                return DeliveryUpdate(False, current, stored.status_at, stored.reminder_id)
+            before = current
+            continue
+        return DeliveryUpdate(True, status, at, None)
+    return DeliveryUpdate(False, before, None, None)
+
+
+def _takes(
+    current: MessageStatus, current_at: datetime | None, status: MessageStatus, at: datetime
+) -> bool:
+    """Whether a receipt saying ``status`` at ``at`` replaces what the message says."""
+    if not current.takes_receipt or current is status:
+        return False
+    return current_at is None or current_at < at
 
 
 def _pk(thread: Thread) -> str:
@@ -312,6 +375,7 @@ def _provider_lookup(
         appointment_id=appointment_id,
         message_id=message.message_id,
         message_sk=message_sk(message.created_at, message.message_id),
+        kind=message.kind.value,
     )
 
 

@@ -126,6 +126,17 @@ def outcome_tally(key: ReminderKey, status: MessageStatus, reason: str | None) -
     return Tally(key.tenant_id, key.appointment_id, ((outcome_counter(status, reason), 1),))
 
 
+def delivery_tally(
+    tenant_id: str, campaign_id: str, before: MessageStatus, after: MessageStatus
+) -> Tally:
+    """A receipt moving a campaign text from ``before`` to ``after`` (delivered or
+    undelivered): each text counts once, by its latest receipt, and stays counted in ``sent``."""
+    deltas = [(after.value, 1)]
+    if before in (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED):
+        deltas.append((before.value, -1))
+    return Tally(tenant_id, campaign_id, tuple(deltas))
+
+
 def outcome_counter(status: MessageStatus, reason: str | None) -> str:
     if status is MessageStatus.SENT:
         return "sent"
@@ -323,6 +334,8 @@ class RunningCampaign:
     started_at: datetime | None
     cursors: Mapping[str, Any] = field(default_factory=dict)
     cursors_raw: str | None = None
+    #: When it completed or was cancelled.
+    finished_at: datetime | None = None
 
     @property
     def fanned_out(self) -> bool:
@@ -339,7 +352,8 @@ class RunningCampaign:
 
 class CampaignRuns:
     """The dispatcher's reads and conditional writes of campaigns: start, fan-out cursors,
-    finish. The tenant's actions (pause, resume, cancel) are reach.data.campaigns'."""
+    finish, and the settling of a cancelled one. The tenant's actions (pause, resume,
+    cancel) are reach.data.campaigns'."""
 
     def listed(self, status: CampaignStatus, now: datetime | None = None) -> list[RunningCampaign]:
         """Campaigns filed under ``campaigns#<status>`` (with ``now``: due by then); all
@@ -396,6 +410,20 @@ class CampaignRuns:
             (CampaignItem.status == CampaignStatus.SENDING.value) & _cursors_are(campaign),
         )
 
+    def settle(self, campaign: RunningCampaign, now: datetime) -> bool:
+        """A cancelled campaign whose recipients have all ended leaves the registry; only
+        the one dispatcher whose write takes it says so (``CampaignFinished`` once)."""
+        return _update(
+            campaign,
+            [
+                CampaignItem.updated_at.set(now),
+                CampaignItem.lookup_key.remove(),
+                CampaignItem.lookup_at.remove(),
+            ],
+            (CampaignItem.status == CampaignStatus.CANCELLED.value)
+            & (CampaignItem.lookup_key == campaigns_lookup_key(CampaignStatus.CANCELLED.value)),
+        )
+
 
 def _cursors_are(campaign: RunningCampaign) -> Condition:
     if campaign.cursors_raw is None:
@@ -427,4 +455,5 @@ def _running(item: CampaignItem) -> RunningCampaign:
         started_at=item.started_at,
         cursors=json.loads(item.cursors) if item.cursors else {},
         cursors_raw=item.cursors,
+        finished_at=item.finished_at,
     )

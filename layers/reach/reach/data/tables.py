@@ -447,6 +447,8 @@ class ProviderMessageItem(AppointmentsTableItem, discriminator="provider_message
 
     message_id = UnicodeAttribute()
     message_sk = UnicodeAttribute()
+    #: The message's kind: a receipt for a campaign text also moves the campaign's counters.
+    kind = UnicodeAttribute(null=True)
 
 
 class CallbackItem(AppointmentsTableItem, discriminator="callback"):

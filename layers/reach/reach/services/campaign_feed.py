@@ -17,6 +17,13 @@ Each tick, after the reminders were claimed (they go first on every number):
    a recipient whose queue message was lost comes back when its lease ends.
 3. Finish: a campaign whose every segment is gone through and whose counters show nothing
    queued, held or sending is completed, and ``CampaignFinished`` carries its counts.
+4. Settle: a cancelled campaign stays in the registry (``campaigns#cancelled``) until what
+   it left waiting has ended: its held recipients (and queued ones whose lease ran out) end
+   as skipped ``cancelled``, a recipient left ``sending`` as failed ``outcome_unknown``;
+   queued texts still on the queue are skipped by the sender. Then it leaves the registry on
+   a conditional write, and the one dispatcher whose write took publishes
+   ``CampaignFinished`` (status ``cancelled``) with counts that add up: total = sent +
+   failed + every skipped, nothing held.
 
 No list is ever loaded whole: a tick reads at most a budget's worth of members per campaign.
 """
@@ -28,7 +35,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from reach.data.lists import ListRepository
@@ -41,10 +48,18 @@ from reach.data.recipients import (
     NewRecipient,
     RecipientStore,
     RunningCampaign,
+    Tally,
     read_counts,
     recipient_shard,
 )
-from reach.data.reminders import CLAIM_LEASE, DueEntry, ReminderLifecycle, Transition
+from reach.data.reminders import (
+    CLAIM_LEASE,
+    DueEntry,
+    DueIndex,
+    ReminderLifecycle,
+    Transition,
+)
+from reach.data.tables import ReminderItem
 from reach.data.tenants import TenantRepository
 from reach.domain.campaigns import CampaignStatus
 from reach.domain.lists import MEMBER_SEGMENTS, Member, MemberStatus
@@ -63,6 +78,11 @@ MEMBER_PAGE = 100
 #: Pages one campaign may read in a tick beyond what its budget needs: pages of members
 #: who are recipients already (a repeated fan-out) cost a read each and create nothing.
 _SPARE_PAGES = 4
+#: Waiting recipients of a cancelled campaign ended in one tick (the rest the next).
+SETTLE_PAGE = 500
+#: How far ahead a held recipient of a cancelled campaign may be due: longer than any hold
+#: for quiet hours (at most a day, docs/architecture.md#campaign-sending).
+_HELD_HORIZON = timedelta(days=7)
 
 
 @dataclass
@@ -80,6 +100,8 @@ class CampaignReport:
     #: A cursor another dispatcher moved first: this one left the campaign to it.
     lost_races: int = 0
     requeue_failures: int = 0
+    #: Recipients of cancelled campaigns ended as skipped (``cancelled``) this tick.
+    cancelled: int = 0
     events: list[DomainEvent] = field(default_factory=list)
 
 
@@ -135,6 +157,8 @@ class CampaignFeed:
             sending.setdefault((campaign.tenant_id, campaign.campaign_id), campaign)
         for lane in self._lanes(list(sending.values()), used):
             self._feed(lane, now, report)
+        for campaign in self._runs.listed(CampaignStatus.CANCELLED):
+            self._settle(campaign, now, report)
         self._publish(report.events)
         return report
 
@@ -303,7 +327,33 @@ class CampaignFeed:
             return
         if self._runs.finish(campaign, now):
             report.finished += 1
-            report.events.append(_finished(campaign, counts, now))
+            report.events.append(_finished(campaign, counts, now, CampaignStatus.COMPLETED))
+
+    # --- settle -----------------------------------------------------------------------------
+
+    def _settle(self, campaign: RunningCampaign, now: datetime, report: CampaignReport) -> None:
+        """End what a cancelled campaign left waiting; once nothing is outstanding, take it
+        out of the registry and publish ``CampaignFinished`` (once: on the write that took)."""
+        if campaign.finished_at is not None and now < campaign.finished_at + self._tick:
+            # A tick that read it sending just before the cancel may still be creating its
+            # recipients: settle after that tick is over.
+            return
+        shard = recipient_shard(campaign.tenant_id, campaign.campaign_id)
+        entries = list(self._lifecycle.due(shard, now + _HELD_HORIZON, SETTLE_PAGE))
+        ending = [t for t in (_cancelling(e, now) for e in entries) if t is not None]
+        report.cancelled += sum(
+            1
+            for t, ok in zip(ending, self._lifecycle.apply(ending), strict=True)
+            if ok and t.tally is not None and ("skipped_cancelled", 1) in t.tally.deltas
+        )
+        if len(entries) >= SETTLE_PAGE:
+            return  # more next tick
+        counts = read_counts(campaign.tenant_id, campaign.campaign_id)
+        if counts.outstanding > 0:
+            return  # texts still on the queue: the sender skips them, or their lease ends
+        if self._runs.settle(campaign, now):
+            report.finished += 1
+            report.events.append(_finished(campaign, counts, now, CampaignStatus.CANCELLED))
 
     def _publish(self, events: list[DomainEvent]) -> None:
         """The campaign's change is stored already; a bus that fails is logged for the
@@ -323,6 +373,30 @@ def _claim(entry: DueEntry, claim_id: str, now: datetime) -> Transition:
     return ReminderLifecycle.claiming(entry.key, now, claim_id, now + CLAIM_LEASE)
 
 
+def _cancelling(entry: DueEntry, now: datetime) -> Transition | None:
+    """How a cancelled campaign's waiting recipient ends; None while its lease runs (its
+    queue message is on the way, and the sender skips it)."""
+    key = entry.key
+    if entry.status is MessageStatus.HELD:
+        ended = ReminderLifecycle.finishing(key, None, MessageStatus.CANCELLED, "cancelled", now)
+        return replace(
+            ended,
+            condition=ReminderItem.status == MessageStatus.HELD.value,
+            tally=Tally(
+                key.tenant_id, key.appointment_id, (("held", -1), ("skipped_cancelled", 1))
+            ),
+        )
+    if entry.due_at > now:
+        return None
+    if entry.status is MessageStatus.SENDING:
+        return ReminderLifecycle.finishing(key, None, MessageStatus.FAILED, "outcome_unknown", now)
+    ended = ReminderLifecycle.finishing(key, None, MessageStatus.CANCELLED, "cancelled", now)
+    return replace(
+        ended,
+        condition=DueIndex.is_due(now) & (ReminderItem.status == MessageStatus.QUEUED.value),
+    )
+
+
 def _started(campaign: RunningCampaign, now: datetime) -> DomainEvent:
     return DomainEvent(
         type=EventType.CAMPAIGN_STARTED,
@@ -333,12 +407,14 @@ def _started(campaign: RunningCampaign, now: datetime) -> DomainEvent:
     )
 
 
-def _finished(campaign: RunningCampaign, counts: CampaignCounts, now: datetime) -> DomainEvent:
+def _finished(
+    campaign: RunningCampaign, counts: CampaignCounts, now: datetime, status: CampaignStatus
+) -> DomainEvent:
     return DomainEvent(
         type=EventType.CAMPAIGN_FINISHED,
         tenant_id=campaign.tenant_id,
         event_id=_event_id(EventType.CAMPAIGN_FINISHED, campaign.tenant_id, campaign.campaign_id),
         occurred_at=now,
         ids={"campaign_id": campaign.campaign_id, "list_id": campaign.list_id},
-        data={"status": CampaignStatus.COMPLETED.value, **counts},
+        data={"status": status.value, **counts},
     )
