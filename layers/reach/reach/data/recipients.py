@@ -49,6 +49,7 @@ from reach.data.transactions import (
     TrackedTransaction,
     cancelled_by,
     failed_positions,
+    write_in_chunks,
 )
 from reach.domain.campaigns import CampaignStatus
 from reach.domain.lists import MEMBER_SEGMENTS, member_segment
@@ -233,26 +234,18 @@ class RecipientStore:
     ) -> list[bool]:
         """Put the recipients that do not exist yet, with the counters, 25 a transaction;
         whether each one was created by this call (False: it already was)."""
-        created = [False] * len(recipients)
-        for start in range(0, len(recipients), RECIPIENTS_PER_TRANSACTION):
-            chunk = list(range(start, min(start + RECIPIENTS_PER_TRANSACTION, len(recipients))))
-            conflicts = 0
-            while chunk:
-                items = [
-                    self._item(tenant_id, campaign_id, list_id, recipients[i], now) for i in chunk
-                ]
-                failed = self._put(tenant_id, campaign_id, items)
-                if failed is None:
-                    conflicts += 1
-                    if conflicts >= _MAX_CONFLICTS:
-                        raise RecipientConflicts(len(chunk))
-                    continue
-                if not failed:
-                    for i in chunk:
-                        created[i] = True
-                    break
-                chunk = [i for n, i in enumerate(chunk) if n not in failed]
-        return created
+
+        def put(chunk: list[int]) -> set[int] | None:
+            items = [self._item(tenant_id, campaign_id, list_id, recipients[i], now) for i in chunk]
+            return self._put(tenant_id, campaign_id, items)
+
+        return write_in_chunks(
+            len(recipients),
+            RECIPIENTS_PER_TRANSACTION,
+            put,
+            max_conflicts=_MAX_CONFLICTS,
+            conflicted=RecipientConflicts,
+        )
 
     @staticmethod
     def _put(tenant_id: str, campaign_id: str, items: list[RecipientItem]) -> set[int] | None:

@@ -50,6 +50,7 @@ from reach.data.transactions import (
     TrackedTransaction,
     cancelled_by,
     failed_positions,
+    write_in_chunks,
 )
 from reach.domain.message import Message, MessageStatus, Thread
 from reach.domain.models import Reminder
@@ -362,23 +363,13 @@ class ReminderLifecycle:
         Any other failure (throttling, validation) is raised; nothing was written by the
         chunk that raised.
         """
-        applied = [False] * len(transitions)
-        for start in range(0, len(transitions), TRANSITIONS_PER_TRANSACTION):
-            chunk = list(range(start, min(start + TRANSITIONS_PER_TRANSACTION, len(transitions))))
-            conflicts = 0
-            while chunk:
-                failed = self._write([transitions[i] for i in chunk])
-                if failed is None:  # a concurrent transaction on one of the items
-                    conflicts += 1
-                    if conflicts >= _MAX_CONFLICTS:
-                        raise TransactionConflicts(len(chunk))
-                    continue
-                if not failed:
-                    for i in chunk:
-                        applied[i] = True
-                    break
-                chunk = [i for n, i in enumerate(chunk) if n not in failed]
-        return applied
+        return write_in_chunks(
+            len(transitions),
+            TRANSITIONS_PER_TRANSACTION,
+            lambda chunk: self._write([transitions[i] for i in chunk]),
+            max_conflicts=_MAX_CONFLICTS,
+            conflicted=TransactionConflicts,
+        )
 
     def _write(self, transitions: Sequence[Transition]) -> set[int] | None:
         """One transaction (or one UpdateItem for a lone transition without a message); the

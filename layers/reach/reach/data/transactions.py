@@ -8,7 +8,7 @@ DynamoDB cannot store) or throttling is not, and must not be reported as one.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -83,3 +83,38 @@ class TrackedTransaction(TransactWrite):
 
 #: The order PynamoDB's ``transact_write_items`` lays a transaction's items out in.
 _OPERATION_ORDER = ("condition_check", "delete", "put", "update")
+
+
+def write_in_chunks(
+    count: int,
+    size: int,
+    write: Callable[[list[int]], set[int] | None],
+    *,
+    max_conflicts: int,
+    conflicted: Callable[[int], Exception],
+) -> list[bool]:
+    """Write ``count`` items ``size`` to a transaction; whether each one was written.
+
+    ``write`` takes the positions of a chunk and returns the positions within it whose
+    condition failed (empty: all written), or None when the transaction collided with
+    another one. A transaction is all or nothing, so a chunk with failed conditions is
+    written again without them: one more transaction at most, since the failed items are
+    known by position. A chunk that keeps colliding raises ``conflicted(len(chunk))``.
+    """
+    written = [False] * count
+    for start in range(0, count, size):
+        chunk = list(range(start, min(start + size, count)))
+        conflicts = 0
+        while chunk:
+            failed = write(chunk)
+            if failed is None:  # a concurrent transaction on one of the items
+                conflicts += 1
+                if conflicts >= max_conflicts:
+                    raise conflicted(len(chunk))
+                continue
+            if not failed:
+                for i in chunk:
+                    written[i] = True
+                break
+            chunk = [i for n, i in enumerate(chunk) if n not in failed]
+    return written

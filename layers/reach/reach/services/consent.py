@@ -28,7 +28,7 @@ from reach.data.lists import ListRepository
 from reach.domain.caps import Contact
 from reach.domain.lists import MemberStatus, OptInList
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
-from reach.services.membership import MemberResult, Membership, recipient_ref
+from reach.services.membership import MemberResult, Membership, member_event
 
 #: Upcoming appointments of one recipient looked at when pausing or resuming reminders.
 MAX_APPOINTMENTS = 100
@@ -114,7 +114,7 @@ class ConsentService:
                 plist, phone, reason="opted_out", source=source, cause=cause_key(cause), at=at
             )
             if left is not None and _left_by(left, at):
-                events.append(list_left(tenant_id, plist.list_id, phone, at, cause, "opted_out"))
+                events.append(member_event(EventType.LIST_LEFT, left.member, at, cause))
         if events:
             self._events.publish(events)
         return len(events)
@@ -223,26 +223,6 @@ def _left_by(result: MemberResult, at: datetime) -> bool:
     """This opt-out (or an earlier try of it) took the member off the list."""
     member = result.member
     return member.status is MemberStatus.LEFT and (result.changed or member.updated_at == at)
-
-
-def list_left(
-    tenant_id: str,
-    list_id: str,
-    phone: str,
-    at: datetime,
-    cause: Mapping[str, str],
-    reason: str,
-) -> DomainEvent:
-    """``ListLeft`` for one member leaving one list at ``at`` (the id names that change)."""
-    recipient = recipient_ref(phone)
-    return DomainEvent(
-        type=EventType.LIST_LEFT,
-        tenant_id=tenant_id,
-        event_id=event_id_for(EventType.LIST_LEFT, tenant_id, list_id, recipient, at.isoformat()),
-        occurred_at=at,
-        ids={"list_id": list_id, "recipient": recipient, **cause},
-        data={"reason": reason},
-    )
 
 
 def cause_key(cause: Mapping[str, str]) -> str:

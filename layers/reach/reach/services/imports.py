@@ -31,9 +31,9 @@ from reach.domain.imports import (
 )
 from reach.domain.lists import Member, MemberStatus, OptInList
 from reach.domain.phones import region_of
-from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
+from reach.ports.events import DomainEvent, EventPublisher, EventType
 from reach.ports.uploads import UPLOAD_URL_SECONDS, Uploads, import_key, parse_import_key
-from reach.services.membership import Joiner, Membership, recipient_ref
+from reach.services.membership import Joiner, Membership, member_event
 
 #: Events published together (PutEvents takes ten).
 _EVENT_BATCH = 10
@@ -150,7 +150,7 @@ class ImportService:
                         self._invite(plist, result.member)
                 else:
                     report.accepted += 1
-                    pending_events.append(_joined(plist, result.member, import_id))
+                    pending_events.append(_joined(result.member, import_id))
                     if len(pending_events) == _EVENT_BATCH:
                         self._events.publish(pending_events)
                         pending_events = []
@@ -191,16 +191,5 @@ def _keyed(
         yield record
 
 
-def _joined(plist: OptInList, member: Member, import_id: str) -> DomainEvent:
-    at = member.updated_at
-    recipient = recipient_ref(member.phone)
-    return DomainEvent(
-        type=EventType.LIST_JOINED,
-        tenant_id=plist.tenant_id,
-        event_id=event_id_for(
-            EventType.LIST_JOINED, plist.tenant_id, plist.list_id, recipient, at.isoformat()
-        ),
-        occurred_at=at,
-        ids={"list_id": plist.list_id, "recipient": recipient, "import_id": import_id},
-        data={"source": member.consent.source.value if member.consent else "import"},
-    )
+def _joined(member: Member, import_id: str) -> DomainEvent:
+    return member_event(EventType.LIST_JOINED, member, member.updated_at, {"import_id": import_id})

@@ -39,8 +39,8 @@ from reach.domain.phones import region_of, textable_e164, to_e164
 from reach.domain.replies import fold, keywords_for_replies
 from reach.domain.segments import count_segments
 from reach.domain.zones import zone_name
-from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
-from reach.services.membership import Joiner, Membership, expire_overdue, recipient_ref
+from reach.ports.events import DomainEvent, EventPublisher, EventType
+from reach.services.membership import Joiner, Membership, expire_overdue, member_event
 
 #: The sign-up confirmation carriers require must fit this many SMS parts (issue 13).
 CONFIRMATION_PARTS = 2
@@ -398,24 +398,8 @@ def _restored(name: str, before: OptInList | None) -> dict[str, Any]:
 
 
 def _list_event(kind: EventType, member: Member, request_id: str, at: datetime) -> DomainEvent:
-    ids = {
-        "list_id": member.list_id,
-        "recipient": recipient_ref(member.phone),
-        "request_id": request_id,
-    }
-    data: dict[str, str | None] = (
-        {"source": member.consent.source.value if member.consent else None}
-        if kind is EventType.LIST_JOINED
-        else {"reason": member.left_reason}
-    )
-    return DomainEvent(
-        type=kind,
-        tenant_id=member.tenant_id,
-        event_id=event_id_for(kind, member.tenant_id, member.list_id, ids["recipient"], request_id),
-        occurred_at=at,
-        ids=ids,
-        data=data,
-    )
+    # Named by the request: a client's retry of it publishes the same event.
+    return member_event(kind, member, at, {"request_id": request_id}, occurrence=request_id)
 
 
 __all__ = [

@@ -8,7 +8,7 @@ door they came through, and a replay of the same request changes nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from reach.domain.lists import (
     OptInList,
     terms_version,
 )
+from reach.ports.events import DomainEvent, EventType, event_id_for
 
 
 @dataclass(frozen=True)
@@ -286,3 +287,33 @@ def recipient_ref(phone: str) -> str:
     """How an event names a member without the phone number (events never carry one): the
     same short hash ``ConsentService`` uses, so a consumer can join the two."""
     return hashlib.sha256(phone.encode()).hexdigest()[:16]
+
+
+def member_event(
+    kind: EventType,
+    member: Member,
+    at: datetime,
+    cause: Mapping[str, str],
+    *,
+    occurrence: str | None = None,
+) -> DomainEvent:
+    """``ListJoined`` or ``ListLeft`` for ``member``: ids name the list, the member (by
+    ``recipient_ref``, never the phone) and the ``cause``; data says the consent's source or
+    why they left. The event id names the change (``occurrence``, default its time), so a
+    repeat of it publishes the same event."""
+    recipient = recipient_ref(member.phone)
+    data: dict[str, str | None] = (
+        {"source": member.consent.source.value if member.consent else None}
+        if kind is EventType.LIST_JOINED
+        else {"reason": member.left_reason}
+    )
+    return DomainEvent(
+        type=kind,
+        tenant_id=member.tenant_id,
+        event_id=event_id_for(
+            kind, member.tenant_id, member.list_id, recipient, occurrence or at.isoformat()
+        ),
+        occurred_at=at,
+        ids={"list_id": member.list_id, "recipient": recipient, **cause},
+        data=data,
+    )
