@@ -106,7 +106,7 @@ class Injector:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        self._draw = random.Random(self.seed)  # noqa: S311 - a seeded test draw, no secret
+        self._draw = random.Random(self.seed)  # noqa: S311 - a seeded test draw  # nosec B311
 
     def fault(self, service: str) -> tuple[int, str] | None:
         if not self.armed or service != self.service:
