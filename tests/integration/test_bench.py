@@ -318,3 +318,17 @@ def test_the_authorizer_costs_one_read_per_key_and_none_for_a_malformed_header()
     assert math.isfinite(result.ratio_to_get_item)
     assert result.ratio_to_get_item > 0
     assert result.to_json()["cache_hit_calls"] == 0
+
+
+def test_the_import_benchmark_counts_calls_per_row_and_both_peaks() -> None:
+    from reach_tools.bench import imports
+
+    result = imports.measure((20, 60))
+
+    assert (result.small.accepted, result.large.accepted) == (20, 60)
+    # A read and a transaction per new member, plus the import's own few calls
+    assert 2.0 <= result.large.calls_per_row <= 2.3
+    assert result.large.calls["dynamodb:TransactWriteItems"] == 60
+    assert result.small.reach_bytes > 0
+    assert result.large.peak_bytes > result.large.reach_bytes
+    assert "reading peak" in imports.report(result)

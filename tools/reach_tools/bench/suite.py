@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone nee
     from reach_tools.bench.campaigns import CampaignsResult
     from reach_tools.bench.due_reads import DueReadsResult
     from reach_tools.bench.faults import Cell
+    from reach_tools.bench.imports import ImportsResult
     from reach_tools.bench.memory import MemoryResult
     from reach_tools.bench.notices import NoticesResult
     from reach_tools.bench.receipts import ReceiptsResult
@@ -34,6 +35,7 @@ BENCHMARKS = (
     "calls",
     "notices",
     "campaigns",
+    "imports",
     "reads",
     "replies",
     "receipts",
@@ -68,6 +70,7 @@ class Results:
     send_path: list[SendPathResult] = field(default_factory=list)
     notices: NoticesResult | None = None
     campaigns: CampaignsResult | None = None
+    imports: ImportsResult | None = None
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
     receipts: ReceiptsResult | None = None
@@ -87,6 +90,7 @@ class Results:
             ("calls_per_sent", self.send_path),
             ("calls_per_notice", self.notices),
             ("campaign", self.campaigns),
+            ("list_import", self.imports),
             ("items_read_per_due", self.due_reads),
             ("calls_per_reply", self.replies),
             ("calls_per_receipt", self.receipts),
@@ -115,6 +119,7 @@ class Results:
             campaigns,
             due_reads,
             faults,
+            imports,
             memory,
             notices,
             receipts,
@@ -128,6 +133,7 @@ class Results:
             "calls_per_sent": send_path.report,
             "calls_per_notice": notices.report,
             "campaign": campaigns.report,
+            "list_import": imports.report,
             "items_read_per_due": due_reads.report,
             "calls_per_reply": replies.report,
             "calls_per_receipt": receipts.report,
@@ -189,6 +195,11 @@ def _run_in_process(options: Options, results: Results) -> None:
 
         members = campaigns.QUICK_MEMBERS if options.quick else campaigns.FULL_MEMBERS
         results.campaigns, results.seconds["campaigns"] = _timed(lambda: campaigns.measure(members))
+    if "imports" in options.only:
+        from reach_tools.bench import imports
+
+        sizes = imports.QUICK_ROWS if options.quick else imports.FULL_ROWS
+        results.imports, results.seconds["imports"] = _timed(lambda: imports.measure(sizes))
     if "replies" in options.only:
         from reach_tools.bench import replies
 
