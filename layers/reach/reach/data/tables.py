@@ -350,22 +350,30 @@ class AppointmentItem(AppointmentsTableItem, discriminator="appointment"):
     lookup = LookupIndex()
 
 
-class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
-    reminder_id = UnicodeAttribute()
-    appointment_version = NumberAttribute()
-    offsets = ListAttribute(of=UnicodeAttribute)
-    send_at = UTCDateTimeAttribute(null=True)
+class OutboundLifecycle:
+    """The attributes every outbound item family carries for ``ReminderLifecycle``'s
+    transitions (queued -> sending -> final, holds and leases in the ``due`` index): one
+    definition, so a transition written with ``ReminderItem``'s attributes fits every family
+    (reminders, notices, invitations, campaign recipients)."""
+
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
-    due_shard = UnicodeAttribute(null=True)
-    due_at = UTCDateTimeAttribute(null=True)
-    # Named apart from the appointment's `starts_at` on purpose: a reminder carrying
-    # tenant_id and starts_at would land in the by_start listing index.
-    appointment_starts_at = UTCDateTimeAttribute(null=True)
     claim_id = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     message_id = UnicodeAttribute(null=True)
+    send_at = UTCDateTimeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+
+
+class ReminderItem(OutboundLifecycle, AppointmentsTableItem, discriminator="reminder"):
+    reminder_id = UnicodeAttribute()
+    appointment_version = NumberAttribute()
+    offsets = ListAttribute(of=UnicodeAttribute)
+    # Named apart from the appointment's `starts_at` on purpose: a reminder carrying
+    # tenant_id and starts_at would land in the by_start listing index.
+    appointment_starts_at = UTCDateTimeAttribute(null=True)
     #: The recipient, copied from the appointment when the reminder is planned, so the
     #: dispatcher can tell a sender which contact to read (absent on older reminders).
     phone = UnicodeAttribute(null=True)
@@ -373,10 +381,11 @@ class ReminderItem(AppointmentsTableItem, discriminator="reminder"):
     due = ByDueIndex()
 
 
-class NoticeItem(AppointmentsTableItem, discriminator="notice"):
+class NoticeItem(OutboundLifecycle, AppointmentsTableItem, discriminator="notice"):
     """A field-service notice (reach.data.notices owns it). It carries the attributes the
     ``ReminderLifecycle`` transitions write, so a notice moves queued -> sending -> final
-    like a reminder; it never enters the ``due`` index (it has no ``due_shard``)."""
+    like a reminder. It sits in the ``due`` index only while claimed or sending (its lease),
+    so a dispatcher settles one whose sender died (``failed``, ``outcome_unknown``)."""
 
     notice_id = UnicodeAttribute()
     notice_type = UnicodeAttribute()
@@ -386,18 +395,7 @@ class NoticeItem(AppointmentsTableItem, discriminator="notice"):
     #: makes it stale.
     appointment_plan = NumberAttribute()
     phone = UnicodeAttribute()
-    status = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    claim_id = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    message_id = UnicodeAttribute(null=True)
-    #: The lease: while claimed or sending, the notice waits in the ``due`` index, so a
-    #: dispatcher settles one whose sender died (``failed``, ``outcome_unknown``).
-    due_shard = UnicodeAttribute(null=True)
-    due_at = UTCDateTimeAttribute(null=True)
-    send_at = UTCDateTimeAttribute(null=True)
 
 
 class NoticeMarkItem(AppointmentsTableItem, discriminator="notice_mark"):
@@ -519,7 +517,7 @@ def members_lookup_key(tenant_id: str, list_id: str, status: str, segment: int) 
     return f"{tenant_id}#list#{list_id}#{status}#{segment}"
 
 
-class InviteItem(AppointmentsTableItem, discriminator="invite"):
+class InviteItem(OutboundLifecycle, AppointmentsTableItem, discriminator="invite"):
     """A double opt-in list's "Reply YES to join" text to one pending member
     (reach.data.invites owns it), in the member's partition (sk ``invite``;
     ``appointment_id`` is ``member#<list>#<e164>``, so the partition is the member's). It
@@ -531,16 +529,7 @@ class InviteItem(AppointmentsTableItem, discriminator="invite"):
     phone = UnicodeAttribute()
     #: The member's YES deadline when invited: a later re-invitation is a new text.
     pending_until = UTCDateTimeAttribute()
-    status = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    claim_id = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    message_id = UnicodeAttribute(null=True)
-    due_shard = UnicodeAttribute(null=True)
-    due_at = UTCDateTimeAttribute(null=True)
-    send_at = UTCDateTimeAttribute(null=True)
 
 
 INVITE_SK = "invite"
@@ -613,7 +602,7 @@ def import_pk(tenant_id: str, import_id: str) -> str:
 IMPORT_SK = "import"
 
 
-class RecipientItem(AppointmentsTableItem, discriminator="recipient"):
+class RecipientItem(OutboundLifecycle, AppointmentsTableItem, discriminator="recipient"):
     """One member's text of one campaign (reach.data.recipients owns it); ``appointment_id``
     holds the campaign id. Put once (``attribute_not_exists``), so a repeated fan-out texts
     nobody twice; it carries the attributes the ``ReminderLifecycle`` transitions write, and
@@ -622,18 +611,9 @@ class RecipientItem(AppointmentsTableItem, discriminator="recipient"):
     campaign_id = UnicodeAttribute()
     list_id = UnicodeAttribute()
     phone = UnicodeAttribute()
-    status = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     timezone = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    claim_id = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)
-    message_id = UnicodeAttribute(null=True)
-    send_at = UTCDateTimeAttribute(null=True)
-    due_shard = UnicodeAttribute(null=True)
-    due_at = UTCDateTimeAttribute(null=True)
 
 
 def recipient_pk(tenant_id: str, campaign_id: str, segment: int) -> str:
