@@ -8,11 +8,13 @@ after the others, so that they don't load the machine while it samples.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from reach_tools.bench import cold_start
@@ -183,33 +185,25 @@ class _Inline[T]:
         return self._value
 
 
+#: Benchmarks sized by one argument: name -> (its quick size, its full size), both read
+#: from the module by name; the result goes to the ``Results`` field of the same name.
+_SIZED = {
+    "notices": ("QUICK_NOTICES", "FULL_NOTICES"),
+    "campaigns": ("QUICK_MEMBERS", "FULL_MEMBERS"),
+    "imports": ("QUICK_ROWS", "FULL_ROWS"),
+    "replies": ("QUICK_REPLIES", "FULL_REPLIES"),
+    "receipts": ("QUICK_RECEIPTS", "FULL_RECEIPTS"),
+}
+
+
 def _run_in_process(options: Options, results: Results) -> None:
     """The benchmarks that run in this process, one after another."""
-    if "notices" in options.only:
-        from reach_tools.bench import notices
-
-        count = notices.QUICK_NOTICES if options.quick else notices.FULL_NOTICES
-        results.notices, results.seconds["notices"] = _timed(lambda: notices.measure(count))
-    if "campaigns" in options.only:
-        from reach_tools.bench import campaigns
-
-        members = campaigns.QUICK_MEMBERS if options.quick else campaigns.FULL_MEMBERS
-        results.campaigns, results.seconds["campaigns"] = _timed(lambda: campaigns.measure(members))
-    if "imports" in options.only:
-        from reach_tools.bench import imports
-
-        sizes = imports.QUICK_ROWS if options.quick else imports.FULL_ROWS
-        results.imports, results.seconds["imports"] = _timed(lambda: imports.measure(sizes))
-    if "replies" in options.only:
-        from reach_tools.bench import replies
-
-        count = replies.QUICK_REPLIES if options.quick else replies.FULL_REPLIES
-        results.replies, results.seconds["replies"] = _timed(lambda: replies.measure(count))
-    if "receipts" in options.only:
-        from reach_tools.bench import receipts
-
-        count = receipts.QUICK_RECEIPTS if options.quick else receipts.FULL_RECEIPTS
-        results.receipts, results.seconds["receipts"] = _timed(lambda: receipts.measure(count))
+    for name, (quick, full) in _SIZED.items():
+        if name in options.only:
+            module = importlib.import_module(f"reach_tools.bench.{name}")
+            size = getattr(module, quick if options.quick else full)
+            result, results.seconds[name] = _timed(partial(module.measure, size))
+            setattr(results, name, result)
     if "throughput" in options.only:
         from reach_tools.bench import throughput
 
