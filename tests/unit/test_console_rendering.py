@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reach.data.recipients import COUNTERS, CampaignCounts
 from reach_tools.local.console.charts import survey_results
 from reach_tools.local.console.markup import Html, tag
 from reach_tools.local.console.panels import campaign_bar, events, page
@@ -107,7 +108,10 @@ def test_a_survey_with_no_results_yet_says_so() -> None:
 
 
 def test_a_campaigns_bar_counts_final_outcomes_out_of_all_recipients() -> None:
-    html = campaign_bar({"recipients": 4, "sent": 2, "skipped": 1, "held": 1}, "sending")
+    counts = CampaignCounts(dict.fromkeys(COUNTERS, 0))
+    counts.update(total=4, sent=2, skipped_opted_out=1, held=1)
+
+    html = campaign_bar(counts, "sending")
 
     assert '<progress max="4" value="3"' in html
     assert "3/4" in html

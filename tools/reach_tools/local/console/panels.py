@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from reach.data.recipients import CampaignCounts
 from reach.domain.message import Message
 from reach.domain.models import Appointment
 from reach.domain.zones import load_zone
@@ -16,8 +17,6 @@ from reach_tools.local.console.markup import Html, join, tag
 from reach_tools.local.console.reader import CampaignRow, Conversation, NoticeRow, SurveyRow
 
 PANELS = ("conversations", "appointments", "notices", "campaigns", "surveys", "events", "clock")
-#: Campaign counters shown beside the bar, in this order (others follow).
-COUNTERS = ("recipients", "queued", "held", "sent", "delivered", "undelivered", "failed", "skipped")
 
 
 def local(moment: datetime | None, zone: str) -> str:
@@ -148,16 +147,11 @@ def notices(found: Sequence[NoticeRow]) -> Html:
     return tag("ul", None, *rows)
 
 
-def campaign_bar(counts: Mapping[str, int], status: str) -> Html:
-    """Progress: recipients with a final outcome out of all (sent counts as done with SNS,
-    which sends no receipts)."""
-    total = int(counts.get("recipients", 0))
-    done = sum(
-        int(counts.get(k, 0)) for k in ("sent", "delivered", "undelivered", "failed", "skipped")
-    )
-    done = min(done, total) if total else done
-    shown = [f"{name} {counts[name]}" for name in COUNTERS if name in counts]
-    shown += [f"{name} {value}" for name, value in sorted(counts.items()) if name not in COUNTERS]
+def campaign_bar(counts: CampaignCounts, status: str) -> Html:
+    """Progress: recipients with a final outcome (sent, failed or skipped; a receipt later
+    makes a sent one delivered) out of all the fan-out has created, and every counter."""
+    total, done = counts["total"], counts.ended
+    shown = [f"{name.replace('_', ' ')} {value}" for name, value in counts.items() if value]
     return join(
         (
             tag(
@@ -243,13 +237,17 @@ progress{width:60%}
 
 SCRIPT = """
 const panels = %s;
-async function refresh(name) {
-  const box = document.activeElement;
+function typing(panel) {
   // Polling must not wipe an answer being typed.
+  const box = document.activeElement;
+  return box && box.value && panel.contains(box);
+}
+async function refresh(name) {
   const panel = document.getElementById(name);
-  if (box && box.name === 'body' && box.value && panel.contains(box)) return;
+  if (typing(panel)) return;
   const answer = await fetch('/console/panels/' + name);
-  if (answer.ok) document.getElementById(name).innerHTML = await answer.text();
+  const html = answer.ok ? await answer.text() : null;
+  if (html !== null && !typing(panel)) panel.innerHTML = html;
 }
 function refreshAll() { panels.forEach(refresh); }
 document.addEventListener('submit', async (e) => {

@@ -19,6 +19,7 @@ from moto.sns.models import sns_backends
 from reach.data.appointments import AppointmentRepository
 from reach.data.campaigns import CampaignRepository
 from reach.data.messages import MessageRepository
+from reach.data.recipients import CampaignCounts, read_counts
 from reach.data.surveys import SurveyRepository
 from reach.data.tables import CampaignItem, NoticeItem, appointment_pk, campaigns_lookup_key
 from reach.domain.campaigns import Campaign
@@ -61,7 +62,7 @@ class NoticeRow:
 @dataclass(frozen=True)
 class CampaignRow:
     campaign: Campaign
-    counts: Mapping[str, int]
+    counts: CampaignCounts
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class ConsoleReader:
                 campaign = self._campaigns.get(tenant_id, campaign_id)
             except ReachError:
                 continue
-            rows.append(CampaignRow(campaign, self._campaigns.counts(tenant_id, campaign_id)))
+            rows.append(CampaignRow(campaign, read_counts(tenant_id, campaign_id)))
         return rows
 
     def surveys(self) -> list[SurveyRow]:

@@ -10,6 +10,7 @@ POST /console/clock           {"advance": "15m" | "1h" | "1d"}: fast-forward the
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,7 +159,9 @@ class Console:
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    # stop() waits for the requests in flight, so none reads a stack already stopped; one
+    # request a connection (HTTP/1.0) so an open page holds no thread that stop() waits for.
+    daemon_threads = False
 
     def __init__(self, address: tuple[str, int], console: Console) -> None:
         super().__init__(address, _Handler)
@@ -166,9 +169,15 @@ class _Server(ThreadingHTTPServer):
         # One request at a time reads or moves the stack: moto and the clock are shared.
         self.lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A page closed while its poll was answered is no error worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.0"
     server_version = "reach-console"
 
     def do_GET(self) -> None:
