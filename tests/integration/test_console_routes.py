@@ -14,11 +14,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from builders import survey_body, without_quiet_hours
+from reach.wiring import services_from_env
 from reach_tools.local.console.server import ConsoleServer
 from reach_tools.local.stack import LocalReach
 
 CLINIC_NUMBER = "+12025550143"
 NEW_YORK = ZoneInfo("America/New_York")
+CHICAGO = ZoneInfo("America/Chicago")
 
 
 @pytest.fixture(autouse=True)
@@ -161,3 +164,56 @@ def test_the_clock_control_runs_the_dispatcher_for_the_skipped_time(stack) -> No
     _, appointments = call(f"{console.url}/panels/appointments")
     row = appointments.split(f'data-appointment="{appointment["id"]}"', 1)[1].split("</article>")[0]
     assert 'data-status="sent"' in row
+
+
+def api_call(reach: LocalReach, key: str, path: str, body: Any) -> dict[str, Any]:
+    status, text = call(
+        f"{reach.api_url}{path}",
+        json.dumps(body).encode(),
+        {"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    assert status in (201, 202), text
+    return dict(json.loads(text))
+
+
+def test_a_survey_whose_results_endpoint_answers_404_shows_no_results_yet(stack) -> None:
+    reach, console, key = stack
+    survey = api_call(reach, key, "/surveys", survey_body())
+
+    _, surveys = call(f"{console.url}/panels/surveys")
+
+    entry = surveys.split(f'data-survey="{survey["id"]}"', 1)[1].split("</section>")[0]
+    assert "no results yet" in entry
+
+
+def test_a_notice_shows_in_the_notices_panel_with_its_status(stack) -> None:
+    reach, console, _ = stack
+    tenant, issued = reach.create_tenant("Hilltop Cable", "America/Chicago", "+13125550100")
+    without_quiet_hours(services_from_env().tenants, tenant)
+    starts = (reach.clock() + timedelta(days=1)).astimezone(CHICAGO)
+    starts = starts.replace(hour=9, minute=0, second=0, microsecond=0)
+    visit = api_call(
+        reach,
+        issued.secret,
+        "/appointments",
+        {
+            "phone": "+13125550193",
+            "kind": "service_visit",
+            "timezone": "America/Chicago",
+            "starts_at": starts.isoformat(),
+            "window_ends_at": (starts + timedelta(hours=4)).isoformat(),
+            "technician_name": "Luis",
+            "reminders": ["PT1H"],
+        },
+    )
+    api_call(
+        reach,
+        issued.secret,
+        f"/appointments/{visit['id']}/notices",
+        {"type": "on_the_way", "eta_minutes": 25},
+    )
+
+    _, notices = call(f"{console.url}/panels/notices")
+
+    assert "+13125550193 on_the_way" in notices
+    assert 'data-status="queued"' in notices
