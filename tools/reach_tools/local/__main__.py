@@ -17,6 +17,7 @@ from reach.domain.errors import ReachError
 from reach.domain.message import MessageStatus
 from reach.domain.zones import load_zone
 from reach.wiring import services_from_env
+from reach_tools.local.console.server import ConsoleServer
 from reach_tools.local.demo import CLINIC, PARTS, run_demo, sent_text, timeline_line
 from reach_tools.local.scheduler import LocalTick, SchedulerThread
 from reach_tools.local.stack import PHONE_ROUTE, LocalReach
@@ -91,7 +92,7 @@ def _print_tick_error(error: Exception) -> None:
     traceback.print_exception(error, file=sys.stderr)
 
 
-def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
+def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS, console_port: int = 8081) -> int:
     """Run the local stack until Ctrl-C (or SIGTERM), with a demo tenant to call it with,
     and the dispatcher and sender running every ``tick_seconds``."""
     stop = threading.Event()
@@ -110,6 +111,16 @@ def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
         )
         return 1
     try:
+        console = ConsoleServer(reach, port=console_port)
+    except OSError as error:
+        reach.stop()
+        print(
+            f"reach-local: cannot listen on 127.0.0.1:{console_port} ({error}); try --console-port",
+            file=sys.stderr,
+        )
+        return 1
+    console.start()
+    try:
         tenant, issued = reach.create_tenant(*CLINIC)
         exports = {
             **reach.aws.aws_environment(),
@@ -117,6 +128,7 @@ def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
             "APPOINTMENTS_TABLE": reach.aws.table_names["AppointmentsTable"],
         }
         print(f"Reach local API   {reach.api_url}")
+        print(f"Local console     {console.url}  (local only: full phone numbers)")
         print(f"Embedded AWS      {reach.aws.endpoint_url}  (moto, in this process)")
         print(f"Demo tenant       {tenant.name}  {tenant.tenant_id}")
         print(f"API key           {issued.secret}")
@@ -144,6 +156,7 @@ def serve(port: int, tick_seconds: float = DEFAULT_TICK_SECONDS) -> int:
         stop.wait()
         ticker.stop()
     finally:
+        console.stop()
         reach.stop()
     print("stopped")
     return 0
@@ -171,11 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="run the dispatcher every N real seconds (default 60, as deployed; less for a demo)",
     )
+    serve_parser.add_argument(
+        "--console-port", type=int, default=8081, help="local console port (default 8081)"
+    )
     args = parser.parse_args(argv)
     _quiet_powertools_warnings()
     if args.mode == "demo":
         return run_demo(part=args.part)
-    return serve(args.port, args.tick_seconds)
+    return serve(args.port, args.tick_seconds, args.console_port)
 
 
 def _positive(text: str) -> float:
