@@ -75,7 +75,11 @@ def test_a_campaign_is_created_scheduled_with_its_size_and_forecast(api, alerts)
     assert opens == [("2099-03-10T13:00:00Z", 2), ("2099-03-10T15:00:00Z", 1)]
     assert forecast["mps"] == 1.0  # the clinic's number: 10DLC
     assert forecast["cost"]["currency"] == "USD"
-    assert forecast["cost"]["priced_recipients"] == 3
+    # The repo's price table has no confirmed US base price: unpriced, never guessed.
+    assert (forecast["cost"]["priced_recipients"], forecast["cost"]["unpriced_recipients"]) == (
+        0,
+        3,
+    )
     assert body["estimated_finish"] == forecast["estimated_finish"] == "2099-03-10T15:00:01Z"
     # it waits in the dispatcher's registry of campaigns to start, by send_at
     raw = _raw(api.tenant_id, body["id"])

@@ -24,6 +24,7 @@ from reach.adapters.events_fake import RecordingPublisher
 from reach.data.batch_reads import BatchReader
 from reach.data.campaigns import CampaignRepository
 from reach.data.contacts import ContactRepository
+from reach.data.imports import ImportStore
 from reach.data.lists import ListRepository, _member_item
 from reach.data.numbers import NumberRepository
 from reach.data.recipients import CampaignCounts, read_counts
@@ -50,6 +51,7 @@ from reach.domain.quiet_hours import QuietHours
 from reach.domain.receipts import DeliveryReceipt
 from reach.domain.segments import count_segments
 from reach.ports.events import EventType
+from reach.services.imports import ImportService
 from reach.services.membership import Joiner, Membership
 from reach.services.receipts import ReceiptOutcome
 from reach.services.sending import Delivery, SendOutcome, SendPath
@@ -715,6 +717,7 @@ POOL = [
 ]
 TENANT_NUMBERS = itertools.count(7000)
 WINDOW = QuietHours.parse("21:00-08:00")
+IMPORT_HEADER = "phone,first_name,timezone,consent_source,consent_at,evidence\n"
 
 step = st.one_of(
     st.tuples(st.just("join"), st.integers(0, len(POOL) - 1)),
@@ -723,6 +726,7 @@ step = st.one_of(
     st.tuples(st.just("tick"), st.sampled_from([1, 7, 180, 540])),
     st.tuples(st.just("send"), st.integers(1, 8)),
     st.tuples(st.just("cancel"), st.just(0)),
+    st.tuples(st.just("import"), st.integers(0, len(POOL) - 1)),
 )
 
 
@@ -759,6 +763,19 @@ class CheckingSms(TimedSms):
         return super().send(sms)
 
 
+def import_member(run: Run, model: Model, index: int) -> None:
+    """A one-row CSV import of ``POOL[index]`` on consent the tenant holds."""
+    phone, zone = POOL[index]
+    consent_at = (run.clock() - timedelta(hours=1)).isoformat()
+    row = f"{phone},Sam,{zone or ''},paper_form,{consent_at},form 7\n"
+    importer = ImportService(
+        run.lists, ImportStore(), run.aws.tenants, run.events, run.clock, uploads=lambda: None
+    )
+    importer.import_csv(run.tenant_id, run.plist.list_id, (IMPORT_HEADER + row).encode())
+    if phone not in model.opted_out:  # an opted-out number's row is refused
+        model.on_list.add(phone)
+
+
 def apply_step(run: Run, model: Model, action: str, value: int) -> None:
     if action in ("join", "stop", "stop_keyword"):
         phone, zone = POOL[value]
@@ -776,6 +793,8 @@ def apply_step(run: Run, model: Model, action: str, value: int) -> None:
         else:
             run.leave(phone)
             model.on_list.discard(phone)
+    elif action == "import":
+        import_member(run, model, value)
     elif action == "cancel":
         if run.status() is not CampaignStatus.COMPLETED and not model.cancelled:
             CampaignRepository().act(run.tenant_id, "c1", "cancel", run.clock())
@@ -783,14 +802,19 @@ def apply_step(run: Run, model: Model, action: str, value: int) -> None:
     elif action == "tick":
         run.tick(run.clock() + timedelta(minutes=value))
     else:
-        sender = run.sender()
-        for _ in range(value):
-            delivery = run.queue.receive()
-            if delivery is None:
-                return
-            result = sender.send(delivery[0], receive_count=delivery[1])
-            if result.outcome is SendOutcome.RETRY:
-                run.queue.give_back(*delivery)
+        send_some(run, value)
+
+
+def send_some(run: Run, count: int) -> None:
+    """Up to ``count`` texts from the queue, a retry given back."""
+    sender = run.sender()
+    for _ in range(count):
+        delivery = run.queue.receive()
+        if delivery is None:
+            return
+        result = sender.send(delivery[0], receive_count=delivery[1])
+        if result.outcome is SendOutcome.RETRY:
+            run.queue.give_back(*delivery)
 
 
 @settings(

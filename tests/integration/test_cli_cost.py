@@ -11,6 +11,7 @@ import pytest
 
 from builders import new_tenant
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
+from reach.domain.prices import SMS_PRICES
 from reach_tools.cli import main
 from reach_tools.cost import PriceTable
 
@@ -146,7 +147,35 @@ def test_the_repos_price_table_carries_its_date_sources_and_no_unconfirmed_sms_g
     assert any("aws.amazon.com/end-user-messaging/pricing" in note for note in table.notes)
     assert table.requests["dynamodb_write_unit"] == Decimal("0.625")
     for country in ("US", "CA", "GB"):
-        assert country in table.sms
+        assert country in table.sms.sms
+        assert all(price.base is None for price in table.sms.sms[country].values())
+
+
+def test_reach_cost_prices_sms_from_the_table_the_forecast_uses(aws, traffic, capsys):
+    code, out, err = cost(capsys, "--tenant", traffic, "--from", "2026-11-02", "--to", "2026-11-03",
+                          "--json")  # fmt: skip
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert PriceTable.load().sms is SMS_PRICES
+    assert report["sms_prices_as_of"] == SMS_PRICES.as_of.isoformat()
+    assert report["sms_prices_source"] == "docs/facts.md#sms-prices"
+    # No base price is confirmed: every part is unpriced, none guessed.
+    assert report["sms"]["total"] == "0.000000"
+    assert report["sms"]["unpriced_parts"] == 9
+    assert {line["price_per_part"] for line in report["sms"]["lines"]} == {None}
+
+
+def test_a_prices_file_with_an_sms_section_prices_from_it_instead(aws, traffic, capsys, tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps(PRICES))
+
+    code, out, err = cost(capsys, "--tenant", traffic, "--from", "2026-11-02", "--to", "2026-11-03",
+                          "--prices", str(prices), "--json")  # fmt: skip
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["sms_prices_as_of"], report["sms_prices_source"]) == ("2026-12-01", "--prices")
 
 
 @pytest.mark.parametrize(

@@ -11,24 +11,32 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api_client import Api, encoded
-from builders import PATIENT, a_list, book, local_day
+from builders import PATIENT, a_list, book, local_day, new_tenant
 from conftest import load_function
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.appointments import AppointmentRepository, ConcurrentChange
 from reach.data.callbacks import CallbackRepository
+from reach.data.campaigns import CampaignRepository
 from reach.data.consent_log import ConsentLog
 from reach.data.invites import member_thread_id
 from reach.data.lists import ListRepository
+from reach.data.numbers import NumberRepository
+from reach.data.recipients import recipient_item
+from reach.data.reminders import ReminderKey
 from reach.domain.callbacks import Callback
+from reach.domain.campaigns import Campaign, CampaignStatus
 from reach.domain.conversation import PendingChoice
 from reach.domain.lists import ConsentSource, MemberConsent, MemberStatus
 from reach.domain.message import Message, MessageKind, MessageStatus, Thread
 from reach.domain.models import AppointmentKind
+from reach.domain.numbers import OriginationType, Throughput
 from reach.ports.events import EventType
 from reach.services.erasure import ErasureService
 from reach.services.membership import Joiner, Membership
-from reach.wiring import build_services
-from stand_ins import MemoryQueue, drain, make_sender, tick
+from reach.services.sending.campaign import CampaignKind
+from reach.wiring import build_dispatcher, build_services
+from reach_tools.demo_clock import DemoClock
+from stand_ins import MemoryQueue, TimedSms, drain, make_sender, tick
 
 AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
@@ -78,6 +86,7 @@ def test_erasing_a_contact_removes_texts_names_and_state_and_keeps_the_opt_out(a
     assert body["erased"] == {
         "conversation_state": 1, "names": 1, "message_bodies": 3, "callback_notes": 0,
         "list_memberships": 0, "list_message_bodies": 0,
+        "campaign_recipients": 0, "campaign_message_bodies": 0,
     }  # fmt: skip
     assert {k["field"] for k in body["kept"]} >= {"phone", "opted_out", "consent_source"}
     assert all(k["reason"] for k in body["kept"])
@@ -280,3 +289,128 @@ def test_erasing_a_contact_forgets_list_names_and_invitation_texts_and_keeps_the
     assert {"list_memberships", "consent_history"} <= {k["field"] for k in body["kept"]}
     again = erase(api)[1]["erased"]
     assert (again["list_memberships"], again["list_message_bodies"]) == (0, 0)
+
+
+# --- campaigns ----------------------------------------------------------------------------
+
+#: 10:00 in New York: a campaign's texts may go at once.
+CAMPAIGN_AT = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+NEIGHBOUR = "+12025550111"
+GREETING = "Riverside: pick-up moves to Saturday, {first_name}. Reply STOP ALERTS to leave."
+
+
+class CampaignRun:
+    """A campaign of the clinic to Ana (the patient) and Bea (a neighbour), both active."""
+
+    def __init__(self, aws, clinic) -> None:
+        self.aws, self.tenant_id = aws, clinic.tenant_id
+        self.clock = DemoClock(CAMPAIGN_AT)
+        self.sms = TimedSms(self.clock)
+        self.queue = MemoryQueue()
+        NumberRepository(aws.settings.throughput).set_throughput(
+            clinic.sender_number, Throughput(OriginationType.TEN_DLC, 10)
+        )
+        lists = ListRepository()
+        plist = lists.create(a_list(tenant_id=clinic.tenant_id))
+        joined = CAMPAIGN_AT - timedelta(days=1)
+        for phone, name in ((PATIENT, "Ana"), (NEIGHBOUR, "Bea")):
+            consent = MemberConsent(ConsentSource.KEYWORD, joined, message_id=f"in-{name}")
+            joiner = Joiner(
+                phone, consent, f"inbound_message_id=in-{name}", name, "America/New_York"
+            )
+            Membership(lists).join(plist, joiner, clinic.name, joined)
+        self.campaign_id = "cmp_saturday"
+        CampaignRepository().create(
+            Campaign(self.tenant_id, self.campaign_id, plist.list_id, "Saturday", GREETING, 1,
+                     "GSM-7", CAMPAIGN_AT, CampaignStatus.SCHEDULED, joined, joined)
+        )  # fmt: skip
+
+    def fan_out(self) -> None:
+        """Ticks until the campaign's recipients are queued (nothing sent yet)."""
+        dispatcher = build_dispatcher(self.aws.settings, queue=self.queue)
+        for _ in range(3):
+            dispatcher.tick(self.clock())
+        assert self.queue.pending
+
+    def send(self) -> None:
+        drain(self.queue, make_sender(self.aws, self.sms, self.clock, kinds=[CampaignKind()]))
+
+    def recipient(self, phone: str):
+        key = ReminderKey(self.tenant_id, self.campaign_id, phone, item="campaign")
+        item = recipient_item(key)
+        item.refresh(consistent_read=True)
+        return item
+
+    def texts_to(self, phone: str) -> list[str | None]:
+        thread = Thread(self.tenant_id, self.campaign_id, phone)
+        return [m.body for m in self.aws.messages.thread(thread) if m.phone == phone]
+
+
+def test_erasing_a_contact_forgets_campaign_names_and_texts_and_keeps_what_was_sent_whom(
+    aws, clinic
+):
+    run = CampaignRun(aws, clinic)
+    run.fan_out()
+    run.send()
+    assert run.texts_to(PATIENT) == [
+        "Riverside: pick-up moves to Saturday, Ana. Reply STOP ALERTS to leave."
+    ]
+
+    erased = aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-8").erased
+
+    assert (erased["campaign_recipients"], erased["campaign_message_bodies"]) == (1, 1)
+    mine, theirs = run.recipient(PATIENT), run.recipient(NEIGHBOUR)
+    assert (mine.first_name, mine.timezone, mine.status) == (None, None, "sent")
+    assert (theirs.first_name, theirs.timezone) == ("Bea", "America/New_York")
+    assert run.texts_to(PATIENT) == [None]
+    assert run.texts_to(NEIGHBOUR) == [
+        "Riverside: pick-up moves to Saturday, Bea. Reply STOP ALERTS to leave."
+    ]
+    again = aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-9").erased
+    assert (again["campaign_recipients"], again["campaign_message_bodies"]) == (0, 0)
+
+
+def test_a_campaign_in_flight_at_erasure_texts_without_the_name_and_stores_none(aws, clinic):
+    # given a campaign whose recipients were queued with the name copied
+    run = CampaignRun(aws, clinic)
+    run.fan_out()
+    assert run.recipient(PATIENT).first_name == "Ana"
+
+    # when the contact is erased before the text goes
+    erased = aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-10").erased
+    run.send()
+
+    # then the text still goes (the membership stands) but without the name, everywhere
+    assert (erased["campaign_recipients"], erased["campaign_message_bodies"]) == (1, 0)
+    (sent,) = run.sms.sent_to(PATIENT)
+    assert "Ana" not in sent.body
+    assert run.recipient(PATIENT).first_name is None
+    assert all("Ana" not in (body or "") for body in run.texts_to(PATIENT))
+    assert "Bea" in run.sms.sent_to(NEIGHBOUR)[0].body
+
+
+def test_a_campaign_in_flight_texts_nothing_to_an_erased_contact_who_opted_out(aws, clinic):
+    run = CampaignRun(aws, clinic)
+    run.fan_out()
+
+    aws.recipients.opt_out(clinic.tenant_id, PATIENT, source="api", cause={"r": "2"}, note=None)
+    aws.erasure.erase(clinic.tenant_id, PATIENT, request_id="req-11")
+    run.send()
+
+    assert run.sms.sent_to(PATIENT) == []
+    assert run.texts_to(PATIENT) == []
+    assert run.recipient(PATIENT).first_name is None
+    assert len(run.sms.sent_to(NEIGHBOUR)) == 1
+
+
+def test_a_tenant_without_campaigns_erases_no_campaign_data_and_another_tenants_stay(aws, clinic):
+    run = CampaignRun(aws, clinic)
+    run.fan_out()
+    run.send()
+    other = new_tenant(aws, "Other Clinic", number="+12025550999")
+
+    erased = aws.erasure.erase(other.tenant_id, PATIENT, request_id="req-12").erased
+
+    assert (erased["campaign_recipients"], erased["campaign_message_bodies"]) == (0, 0)
+    assert run.recipient(PATIENT).first_name == "Ana"
+    assert run.texts_to(PATIENT) != [None]

@@ -1,5 +1,8 @@
 """``reach cost``: what a tenant's texts cost over a range of days, estimated from the
-messages Reach stored and the price table in ``prices.json`` (its date and sources inside).
+messages Reach stored and Reach's one SMS price table (``reach.domain.prices``, which the
+campaign forecast prices from too; its date and sources in docs/facts.md#sms-prices), with
+the AWS request prices of ``prices.json`` (their date and sources inside). ``--prices FILE``
+may bring its own ``sms`` section, in ``prices.json``'s shape.
 
 Only texts that reached the provider are priced (sent, delivered, undelivered: the provider
 bills a text it accepted, whatever the carrier did next); inbound texts are counted and
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import phonenumbers
@@ -24,6 +28,8 @@ import phonenumbers
 from reach.domain.errors import InvalidInput
 from reach.domain.message import Direction, Message
 from reach.domain.phones import region_of
+from reach.domain.prices import SMS_PRICES, PartPrice
+from reach.domain.prices import PriceTable as SmsPriceTable
 
 #: A report reads one Query per day: a year is plenty and keeps a typo from reading decades.
 MAX_DAYS = 366
@@ -52,7 +58,7 @@ class PriceTable:
     as_of: str
     currency: str
     notes: tuple[str, ...]
-    sms: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    sms: SmsPriceTable
     requests: Mapping[str, Decimal]
     request_model: Mapping[str, Mapping[str, int]]
 
@@ -68,17 +74,39 @@ class PriceTable:
             as_of=raw["as_of"],
             currency=raw["currency"],
             notes=tuple(raw["notes"]),
-            sms=raw["sms"],
+            sms=_sms_table(raw) if "sms" in raw else SMS_PRICES,
             requests={name: Decimal(v["per_million"]) for name, v in raw["requests"].items()},
             request_model=raw["request_model"],
         )
 
     def part_price(self, country: str, origination: str) -> Decimal | None:
         """Base price plus carrier fee of one part; None when the base is not known."""
-        entry = self.sms.get(country, {}).get(origination)
-        if entry is None or entry.get("base") is None:
-            return None
-        return Decimal(entry["base"]) + Decimal(entry.get("carrier_fee") or 0)
+        return self.sms.price(country, origination)
+
+
+def _sms_table(raw: Mapping[str, Any]) -> SmsPriceTable:
+    """A file's own ``sms`` section (``{country: {type: {base, carrier_fee}}}``), dated by
+    the file."""
+
+    def money(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    return SmsPriceTable(
+        sms=MappingProxyType(
+            {
+                country: MappingProxyType(
+                    {
+                        kind: PartPrice(money(entry.get("base")), money(entry.get("carrier_fee")))
+                        for kind, entry in kinds.items()
+                    }
+                )
+                for country, kinds in raw["sms"].items()
+            }
+        ),
+        as_of=date.fromisoformat(raw["as_of"]),
+        source="--prices",
+        currency=raw["currency"],
+    )
 
 
 @dataclass
@@ -165,6 +193,8 @@ def report(
         "to": last.isoformat(),
         "currency": prices.currency,
         "prices_as_of": prices.as_of,
+        "sms_prices_as_of": prices.sms.as_of.isoformat(),
+        "sms_prices_source": prices.sms.source,
         "messages": {
             "outbound": usage.by_direction[Direction.OUTBOUND.value],
             "inbound": usage.by_direction[Direction.INBOUND.value],

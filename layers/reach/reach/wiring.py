@@ -251,7 +251,12 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
-    from reach.services.erasure import ErasureService, list_erasers, store_erasers
+    from reach.services.erasure import (
+        ErasureService,
+        campaign_erasers,
+        list_erasers,
+        store_erasers,
+    )
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
@@ -313,6 +318,7 @@ def build_services(
                     stores.appointments, stores.messages, stores.contacts, stores.callbacks
                 ),
                 *list_erasers(stores.lists, stores.messages),
+                *campaign_erasers(stores.campaigns, stores.messages),
             ],
             events,
             clock,

@@ -4,12 +4,12 @@ quiet hours."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from reach.domain.forecast import ForecastPlan, allowed_everywhere, recipient_zones
-from reach.domain.prices import SMS_PRICES
+from reach.domain.prices import SMS_PRICES, PartPrice, PriceTable
 from reach.domain.quiet_hours import QuietHours
 
 QUIET = QuietHours.parse("21:00-08:00")
@@ -19,13 +19,19 @@ HONOLULU = ZoneInfo("Pacific/Honolulu")
 #: Tuesday 10 March 2026, 13:00 UTC: 09:00 in New York (allowed), 06:00 in Los Angeles and
 #: 03:00 in Honolulu (both quiet).
 SEND_AT = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)
+#: A priced table for the arithmetic: the repo's own has no confirmed base price.
+PRICED = PriceTable(
+    sms={"US": {"10dlc": PartPrice(Decimal("0.006"), Decimal("0.0045"))}},
+    as_of=date(2026, 12, 1),
+    source="test",
+)
 
 
 def _plan(members: list[ZoneInfo], *, parts: int = 1, mps: float = 1.0, at: datetime = SEND_AT):
     plan = ForecastPlan(at, parts, mps, QUIET)
     for zone in members:
         plan.add([zone], "US")
-    return plan.forecast(origination_type="10dlc", prices=SMS_PRICES)
+    return plan.forecast(origination_type="10dlc", prices=PRICED)
 
 
 def test_members_in_new_york_los_angeles_and_honolulu_are_counted_per_local_window():
@@ -78,7 +84,7 @@ def test_a_two_part_message_takes_twice_as_long_and_costs_twice_as_much():
 
     assert two.sending_seconds == 2 * one.sending_seconds == 2
     assert two.estimated_finish - SEND_AT == 2 * (one.estimated_finish - SEND_AT)
-    assert two.cost.amount == 2 * one.cost.amount
+    assert two.cost.amount == 2 * one.cost.amount > 0
 
 
 def test_reminders_due_in_the_send_go_first_and_push_the_finish_back():
@@ -96,12 +102,32 @@ def test_the_cost_is_parts_times_the_countrys_price_and_other_countries_are_unpr
     plan.add([NEW_YORK], "US")
     plan.add([NEW_YORK], "US")
     plan.add([ZoneInfo("Europe/London")], "GB")
+    cost = plan.forecast(origination_type="10dlc", prices=PRICED).cost
+
+    assert cost.amount == (Decimal("0.0105") * 4).quantize(Decimal("0.01"))
+    assert (cost.priced_recipients, cost.unpriced_recipients) == (2, 1)
+    assert cost.prices_as_of == "2026-12-01"
+
+
+def test_the_cost_is_by_origination_type_and_a_type_the_table_lacks_is_unpriced():
+    plan = ForecastPlan(SEND_AT, 1, 1.0, QUIET)
+    plan.add([NEW_YORK], "US")
+
+    cost = plan.forecast(origination_type="toll-free", prices=PRICED).cost
+
+    assert (cost.amount, cost.priced_recipients, cost.unpriced_recipients) == (0, 0, 1)
+
+
+def test_the_repos_table_prices_no_part_it_could_not_confirm_and_names_its_source():
+    plan = ForecastPlan(SEND_AT, 1, 1.0, QUIET)
+    plan.add([NEW_YORK], "US")
+
     cost = plan.forecast(origination_type="10dlc", prices=SMS_PRICES).cost
 
-    per_part = SMS_PRICES.per_part["US"]
-    assert cost.amount == (per_part * 4).quantize(Decimal("0.01"))
-    assert (cost.priced_recipients, cost.unpriced_recipients) == (2, 1)
-    assert cost.prices_as_of == SMS_PRICES.as_of.isoformat()
+    assert (cost.priced_recipients, cost.unpriced_recipients) == (0, 1)
+    assert cost.source == "docs/facts.md#sms-prices"
+    assert SMS_PRICES.price("US", "10dlc") is None
+    assert SMS_PRICES.sms["US"]["toll-free"].carrier_fee == Decimal("0.0025")
 
 
 def test_a_number_without_a_time_zone_must_be_allowed_in_every_zone_of_its_area():

@@ -4,6 +4,7 @@ its recipients' outcomes.
   ``<t>#campaign#<id> / campaign``          the campaign (``CampaignItem``)
   ``<t>#campaign#<id> / count#<n>``         counters, n in 0..7 (written by the sender side)
   ``<t>#campaign#<id>#<segment> / recipient#<e164>``  one recipient's outcome (the same)
+  ``<t>#campaigns / campaign#<id>``         the tenant's campaigns (erasure pages through them)
 
 While scheduled or sending, a campaign sits in the ``lookup`` index under ``campaigns#<status>``
 (by send_at): the dispatcher's registry. A pause takes it out, so no tick starts or feeds it; a
@@ -34,8 +35,11 @@ from reach.data.tables import (
     AnyDueIndex,
     AppointmentsTableItem,
     CampaignItem,
+    TenantCampaignItem,
     campaign_pk,
     campaigns_lookup_key,
+    tenant_campaign_sk,
+    tenant_campaigns_pk,
 )
 from reach.domain.campaigns import Campaign, CampaignStatus, RecipientOutcome, after_action
 from reach.domain.errors import Conflict, InvalidToken, NotFound
@@ -92,7 +96,16 @@ class CampaignRepository:
         return found, False
 
     def create(self, campaign: Campaign) -> Campaign:
-        """Store a new campaign, scheduled: in the registry the dispatcher starts from."""
+        """Store a new campaign, scheduled: in the registry the dispatcher starts from. Its
+        entry in the tenant's campaigns goes first, so no campaign is ever missing from them
+        (an entry whose campaign was refused finds no recipient, and harms nothing)."""
+        TenantCampaignItem(
+            pk=tenant_campaigns_pk(campaign.tenant_id),
+            sk=tenant_campaign_sk(campaign.campaign_id),
+            tenant_id=campaign.tenant_id,
+            appointment_id=campaign.campaign_id,
+            campaign_id=campaign.campaign_id,
+        ).save()
         try:
             _item(campaign).save(condition=CampaignItem.pk.does_not_exist())
         except PutError as error:
@@ -100,6 +113,16 @@ class CampaignRepository:
                 raise Conflict(f"campaign {campaign.campaign_id} exists already") from error
             raise
         return campaign
+
+    def ids(self, tenant_id: str, page_size: int = 100) -> Iterator[str]:
+        """Every campaign id of the tenant, page by page (one small item each)."""
+        for item in TenantCampaignItem.query(
+            tenant_campaigns_pk(tenant_id),
+            TenantCampaignItem.sk.startswith(tenant_campaign_sk("")),
+            page_size=page_size,
+        ):
+            if isinstance(item, TenantCampaignItem):
+                yield item.campaign_id
 
     def get(self, tenant_id: str, campaign_id: str) -> Campaign:
         try:

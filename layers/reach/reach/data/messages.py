@@ -205,18 +205,21 @@ class MessageRepository:
         for item in MessageItem.query(
             _pk(thread), MessageItem.sk.startswith(_MESSAGES), page_size=page_size
         ):
-            if not isinstance(item, MessageItem) or item.body is None:
-                continue
-            try:
-                item.update(
-                    actions=[MessageItem.body.remove()], condition=MessageItem.body.exists()
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue
-            erased += 1
+            if isinstance(item, MessageItem) and item.body is not None:
+                erased += self.erase_body(thread, item.sk)
         return erased
+
+    def erase_body(self, thread: Thread, sort_key: str) -> bool:
+        """Remove the text of the message at ``sort_key`` in the thread's partition (found
+        by key, in a thread of many people's texts); whether it had one."""
+        item = MessageItem(pk=_pk(thread), sk=sort_key)
+        try:
+            item.update(actions=[MessageItem.body.remove()], condition=MessageItem.body.exists())
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def find_provider_message(self, provider_message_id: str) -> ProviderMessageRef | None:
         try:

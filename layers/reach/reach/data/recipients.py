@@ -31,6 +31,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from reach.data.batch_reads import KEYS_PER_CALL, BatchReader, ItemKey
 from reach.data.tables import (
     CAMPAIGN_SK,
     AppointmentsTableItem,
@@ -297,6 +298,50 @@ class RecipientStore:
             due_shard=recipient_shard(tenant_id, campaign_id),
             due_at=new.due_at,
         )
+
+
+class PersonsRecipients:
+    """One person's recipient items over a tenant's campaigns, found by key: the member's
+    segment and phone make the key in each campaign, so a person's items are read 100 to a
+    BatchGetItem, never by scanning a campaign's recipients."""
+
+    def __init__(self, reader: BatchReader | None = None) -> None:
+        self._reader = reader or BatchReader()
+
+    def found(
+        self, tenant_id: str, campaign_ids: Iterable[str], phone: str
+    ) -> Iterator[RecipientItem]:
+        """The person's recipient item in each campaign that has one."""
+        ids = iter(campaign_ids)
+        while chunk := [c for _, c in zip(range(KEYS_PER_CALL), ids, strict=False)]:
+            keys = [
+                ItemKey(
+                    AppointmentsTableItem,
+                    recipient_pk(tenant_id, campaign_id, member_segment(phone)),
+                    recipient_sk(phone),
+                )
+                for campaign_id in chunk
+            ]
+            for item in self._reader.read(keys).values():
+                if isinstance(item, RecipientItem):
+                    yield item
+
+    @staticmethod
+    def erase_personal(item: RecipientItem) -> bool:
+        """Remove the first name and time zone copied from the member; whether there were
+        any. Status, reason and times stay: the campaign's record of what it sent whom."""
+        if item.first_name is None and item.timezone is None:
+            return False
+        try:
+            RecipientItem(pk=item.pk, sk=item.sk).update(
+                actions=[RecipientItem.first_name.remove(), RecipientItem.timezone.remove()],
+                condition=RecipientItem.first_name.exists() | RecipientItem.timezone.exists(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
 
 class RecipientConflicts(RuntimeError):

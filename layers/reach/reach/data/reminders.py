@@ -41,6 +41,7 @@ from reach.data.tables import (
     RecipientItem,
     ReminderItem,
     appointment_pk,
+    message_sk,
     notice_sk,
     reminder_sk,
 )
@@ -344,6 +345,8 @@ class ReminderLifecycle:
         ]
         if message is not None:
             actions.append(ReminderItem.message_id.set(message.message_id))
+            sort_key = message_sk(message.created_at, message.message_id)
+            actions.append(ReminderItem.message_sk.set(sort_key))
         tally = outcome_tally(key, status, reason)
         if claim_id is not None:
             return Transition(key, actions, _held_by(claim_id, started), message, tally)

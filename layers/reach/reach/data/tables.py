@@ -25,6 +25,7 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#member#<list>#<e164> / member``  one phone on one opt-in list
   ``<tenant>#member#<list>#<e164> / invite``  its "Reply YES to join" text (double opt-in)
   ``<tenant>#campaign#<id> / campaign``      a campaign (reach.data.campaigns)
+  ``<tenant>#campaigns / campaign#<id>``     the tenant's campaigns, for erasure (the same)
   ``<tenant>#import#<id> / import``          a list import and its report (reach.data.imports)
   ``<tenant>#campaign#<id> / count#<n>``     a shard of its counters (reach.data.recipients)
   ``<tenant>#campaign#<id>#<segment> / recipient#<e164>``  one member's text of it
@@ -365,6 +366,9 @@ class OutboundLifecycle:
     send_at = UTCDateTimeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
+    #: The sort key of the text's stored message, in the thread's partition: a campaign's
+    #: thread holds every recipient's text, and erasure finds one person's by this key.
+    message_sk = UnicodeAttribute(null=True)
 
 
 class ReminderItem(OutboundLifecycle, AppointmentsTableItem, discriminator="reminder"):
@@ -571,6 +575,22 @@ def campaign_pk(tenant_id: str, campaign_id: str) -> str:
 
 
 CAMPAIGN_SK = "campaign"
+
+
+class TenantCampaignItem(AppointmentsTableItem, discriminator="tenant_campaign"):
+    """One campaign of a tenant (``<tenant>#campaigns / campaign#<id>``), written before the
+    campaign: erasure pages through them to find a person's recipient items by key, where an
+    index on the recipients would cost a write for every text of every campaign."""
+
+    campaign_id = UnicodeAttribute()
+
+
+def tenant_campaigns_pk(tenant_id: str) -> str:
+    return f"{tenant_id}#campaigns"
+
+
+def tenant_campaign_sk(campaign_id: str) -> str:
+    return f"campaign#{campaign_id}"
 
 
 def campaigns_lookup_key(status: str) -> str:

@@ -180,14 +180,14 @@ class ForecastPlan:
             reminders_due_at_least=reminders_due_at_least,
             sending_seconds=(sendable * self._parts + reminders_due) / self._mps,
             estimated_finish=self.finish(reminders_due),
-            cost=self._cost(prices),
+            cost=self._cost(prices, origination_type),
         )
 
-    def _cost(self, prices: PriceTable) -> CostEstimate:
+    def _cost(self, prices: PriceTable, origination_type: str) -> CostEstimate:
         amount = Decimal(0)
         priced = 0
         for country, count in self._countries.items():
-            price = prices.price(country)
+            price = prices.price(country, origination_type)
             if price is not None:
                 amount += price * self._parts * count
                 priced += count

@@ -10,7 +10,8 @@ booking would text a number that said STOP. Appointments (times, status) are the
 schedule and message records (status, parts, times, no text) its delivery and cost records:
 they stay, without names or text. List memberships keep their status and consent (source,
 time, evidence, wording version), and the consent history stays whole: the proof of consent
-to each text sent (TCPA); the member's first name and time zone go.
+to each text sent (TCPA); the member's first name and time zone go. A campaign's recipient
+items keep what was sent whom and lose the copied name; the campaign texts lose their text.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from dataclasses import dataclass
 from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
 from reach.data.callbacks import CallbackRepository
+from reach.data.campaigns import CampaignRepository
 from reach.data.contacts import ContactRepository
 from reach.data.invites import member_thread_id
 from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
+from reach.data.recipients import PersonsRecipients
 from reach.domain.caps import Contact
 from reach.domain.message import Thread
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
@@ -57,6 +60,11 @@ KEPT: tuple[tuple[str, str], ...] = (
         "each list's status (so no campaign texts a member who left), and the consent it was "
         "given on: source, time, evidence, wording version; the sender must be able to prove "
         "consent to every text it sent (TCPA). The first name and time zone are erased",
+    ),
+    (
+        "campaign_recipients",
+        "each campaign's record of the text it sent the number (status, reason, times), "
+        "without the name or time zone: the campaign's counts and the proof of what was sent",
     ),
     (
         "consent_history",
@@ -131,6 +139,34 @@ def list_erasers(lists: ListRepository, messages: MessageRepository) -> list[Era
         )
 
     return [Eraser("list_memberships", memberships), Eraser("list_message_bodies", bodies)]
+
+
+def campaign_erasers(
+    campaigns: CampaignRepository,
+    messages: MessageRepository,
+    recipients: PersonsRecipients | None = None,
+) -> list[Eraser]:
+    """The person's campaign texts: the tenant's campaigns paged through (one small item
+    each) and the person's recipient item in each, found by key. ``campaign_recipients``
+    erases the first name and time zone each recipient copied from the member;
+    ``campaign_message_bodies`` the text each one was sent, which a campaign files in its
+    own thread among every recipient's (the recipient keeps the message's sort key).
+    Erasing the member first (``list_memberships``) keeps a campaign still sending from
+    writing the name again: its texts are rendered from the member, read at each send."""
+    found = recipients or PersonsRecipients()
+
+    def names(tenant_id: str, phone: str) -> int:
+        items = found.found(tenant_id, campaigns.ids(tenant_id), phone)
+        return sum(found.erase_personal(item) for item in items)
+
+    def bodies(tenant_id: str, phone: str) -> int:
+        return sum(
+            messages.erase_body(Thread(tenant_id, item.campaign_id, phone), item.message_sk)
+            for item in found.found(tenant_id, campaigns.ids(tenant_id), phone)
+            if item.message_sk
+        )
+
+    return [Eraser("campaign_recipients", names), Eraser("campaign_message_bodies", bodies)]
 
 
 def store_erasers(

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reach.clock import Clock
+from reach.data.contacts import ContactRepository
 from reach.data.imports import ImportRecord, ImportStore
 from reach.data.lists import ListRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.errors import InvalidInput
 from reach.domain.imports import (
     ImportReport,
+    ImportRow,
     Rejection,
     check_header,
     decoded_lines,
@@ -61,6 +63,7 @@ class ImportService:
         uploads: Callable[[], Uploads],
         invite: Callable[[OptInList, Member], object] | None = None,
         new_id: Callable[[], str] = lambda: "imp_" + uuid.uuid4().hex,
+        contacts: ContactRepository | None = None,
     ) -> None:
         self._lists = lists
         self._membership = Membership(lists)
@@ -72,6 +75,7 @@ class ImportService:
         #: Sends a new pending member the one "reply YES to join" text (double opt-in).
         self._invite = invite
         self._new_id = new_id
+        self._contacts = contacts or ContactRepository()
 
     def import_csv(self, tenant_id: str, list_id: str, body: bytes) -> ImportRecord:
         """Run a CSV body now. A header that can't be read is refused (422) before anything
@@ -131,9 +135,11 @@ class ImportService:
             rows = read_rows(records, plist, default_region=region, now=self._clock())
             for row in rows:
                 report.rows += 1
-                if isinstance(row, Rejection):
-                    report.reject(row)
+                refusal = row if isinstance(row, Rejection) else self._opted_out(plist, row)
+                if refusal is not None:
+                    report.reject(refusal)
                     continue
+                assert isinstance(row, ImportRow)
                 joiner = Joiner(
                     row.phone,
                     row.consent,
@@ -163,6 +169,14 @@ class ImportService:
             if pending_events:
                 self._events.publish(pending_events)
         return report, None
+
+    def _opted_out(self, plist: OptInList, row: ImportRow) -> Rejection | None:
+        """A row for a number that opted out of the tenant (STOP) is refused, whatever its
+        consent says: the tenant's record can't outrank the person's STOP, only their own
+        START or keyword can (docs/facts.md#help-and-stop). The API's add refuses it too."""
+        if not self._contacts.get(plist.tenant_id, row.phone).opted_out:
+            return None
+        return Rejection(row.row, "phone", "opted out of your texts (STOP); not added")
 
 
 def _chunked(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
