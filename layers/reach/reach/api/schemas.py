@@ -1412,6 +1412,13 @@ class CreateSurveyRequest(BaseModel):
         description="ISO 8601 duration (days, hours, minutes) without an answer after which "
         "a response expires",
     )
+    nudge_after: str | None = Field(
+        default=None,
+        max_length=32,
+        examples=["PT4H"],
+        description="ISO 8601 duration: one reminder of the waiting question when it has no "
+        "answer by then (shorter than expires_after; held to quiet hours and the caps)",
+    )
     questions: list[SurveyQuestionBody] = Field(min_length=1, max_length=20)
     trigger: SurveyTriggerBody | None = None
 
