@@ -72,6 +72,11 @@ KEPT: tuple[tuple[str, str], ...] = (
         "expired) and times, so the survey's counts and response rate stay true; its answers "
         "and the phone are erased",
     ),
+    (
+        "survey_lane",
+        "the number's survey order (response ids only, no answers), so two surveys never "
+        "text it at once",
+    ),
 )
 
 
