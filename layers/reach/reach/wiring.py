@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.pacing import Gates
     from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
+    from reach.data.survey_responses import SurveyResponses
     from reach.data.surveys import SurveyRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler, WarningLog
     from reach.services.sending import SendPath
+    from reach.services.survey_results import SurveyResultsService
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -87,6 +89,7 @@ class Services:
     clock: Clock
     campaigns: CampaignService
     surveys: SurveyService
+    survey_results: SurveyResultsService
 
 
 class Stores:
@@ -156,6 +159,13 @@ class Stores:
         from reach.data.surveys import SurveyRepository
 
         return SurveyRepository(tokens=self.page_tokens)
+
+    @cached_property
+    def survey_responses(self) -> SurveyResponses:
+        """Survey responses, each phone's survey lane, and the survey texts to send."""
+        from reach.data.survey_responses import SurveyResponses
+
+        return SurveyResponses(self._due_shards, tokens=self.page_tokens)
 
     @cached_property
     def notices(self) -> NoticeStore:
@@ -251,11 +261,17 @@ def build_services(
     from reach.services.appointments import AppointmentService
     from reach.services.callbacks import CallbackService
     from reach.services.campaigns import CampaignService
-    from reach.services.erasure import ErasureService, list_erasers, store_erasers
+    from reach.services.erasure import (
+        ErasureService,
+        list_erasers,
+        store_erasers,
+        survey_erasers,
+    )
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
+    from reach.services.survey_results import SurveyResultsService
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -313,6 +329,7 @@ def build_services(
                     stores.appointments, stores.messages, stores.contacts, stores.callbacks
                 ),
                 *list_erasers(stores.lists, stores.messages),
+                *survey_erasers(stores.survey_responses, stores.messages),
             ],
             events,
             clock,
@@ -322,6 +339,7 @@ def build_services(
             stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
         ),
         surveys=SurveyService(stores.surveys, clock),
+        survey_results=SurveyResultsService(stores.surveys, stores.survey_responses),
     )
 
 

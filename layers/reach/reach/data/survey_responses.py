@@ -40,6 +40,7 @@ from reach.data.tables import AppointmentsTableItem, appointment_pk
 from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
 from reach.domain.errors import Conflict
 from reach.domain.message import MessageStatus
+from reach.domain.retention import DEFAULT_RETENTION_DAYS, epoch_seconds, expires_at
 from reach.domain.survey_flow import (
     RecordedAnswer,
     ResponseState,
@@ -206,10 +207,18 @@ class SurveyResponses:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def start(self, response: SurveyResponse, now: datetime) -> Started:
+    def start(
+        self,
+        response: SurveyResponse,
+        now: datetime,
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+    ) -> Started:
         """Write a new response for its phone: its first question due at ``send_after`` (or
         now) when the phone's lane is free, else waiting behind the lane's other surveys.
-        Idempotent by response id: a second call finds it and writes nothing."""
+        Idempotent by response id: a second call finds it and writes nothing. The response,
+        answers and all, expires ``retention_days`` (the tenant's) after it was made, through
+        the table's TTL (reach.domain.retention)."""
         for _ in range(LANE_ATTEMPTS):
             existing = self.get(response.tenant_id, response.survey_id, response.response_id)
             if existing is not None:
@@ -220,7 +229,9 @@ class SurveyResponses:
             state = ResponseState.QUEUED if free else ResponseState.WAITING
             stored = _with(response, state=state)
             plan = _Plan()
-            plan.puts.append((_response_item(stored), ResponseItem.pk.does_not_exist()))
+            item = _response_item(stored)
+            item.expires_at = epoch_seconds(expires_at(stored.created_at, retention_days))
+            plan.puts.append((item, ResponseItem.pk.does_not_exist()))
             # The lists are written whole: the write holds only if the lane is as read.
             lane_actions = [LaneItem.history.set([*lane.history, ref])]
             if free:
