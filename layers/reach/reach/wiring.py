@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.pacing import Gates
     from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
+    from reach.data.survey_responses import SurveyResponses
     from reach.data.surveys import SurveyRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -158,6 +159,13 @@ class Stores:
         return SurveyRepository(tokens=self.page_tokens)
 
     @cached_property
+    def survey_responses(self) -> SurveyResponses:
+        """Survey responses, each phone's survey lane, and the survey texts to send."""
+        from reach.data.survey_responses import SurveyResponses
+
+        return SurveyResponses(self._due_shards)
+
+    @cached_property
     def notices(self) -> NoticeStore:
         from reach.data.notices import NoticeStore
 
@@ -226,7 +234,14 @@ def _event_bus(settings: Settings) -> EventPublisher:
 def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
     from reach.services.consent import ConsentService
 
-    return ConsentService(stores.contacts, stores.appointments, events, clock, stores.lists)
+    return ConsentService(
+        stores.contacts,
+        stores.appointments,
+        events,
+        clock,
+        stores.lists,
+        responses=stores.survey_responses,
+    )
 
 
 def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
@@ -539,6 +554,8 @@ def build_inbound(
         clock=clock,
         callback_within=settings.callback_window,
         lists=stores.lists,
+        surveys=stores.surveys,
+        responses=stores.survey_responses,
     )
 
 
