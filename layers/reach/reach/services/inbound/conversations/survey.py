@@ -42,6 +42,7 @@ from reach.domain.survey_flow import (
 from reach.domain.survey_flow import reply as apply_reply
 from reach.domain.surveys import SurveyDefinition
 from reach.ports.events import DomainEvent, EventType
+from reach.services.inbound.consent_keywords import CONSENT_INTENTS
 from reach.services.inbound.conversations.appointment import callback_by
 from reach.services.inbound.kind import Collaborators, Conversation, Evidence
 from reach.services.inbound.reply import (
@@ -89,6 +90,9 @@ class SurveyConversation:
         answered = self._referenced(reply, referenced)
         if answered is not None:
             return _found(Evidence.REFERENCED, answered, reply)
+        if reply.intent in CONSENT_INTENTS:
+            # Only filed, never answered here: the opt-out reads the lane itself, once.
+            return None
         return self._open(reply)
 
     def _referenced(
