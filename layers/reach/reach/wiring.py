@@ -236,7 +236,14 @@ def _event_bus(settings: Settings) -> EventPublisher:
 def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
     from reach.services.consent import ConsentService
 
-    return ConsentService(stores.contacts, stores.appointments, events, clock, stores.lists)
+    return ConsentService(
+        stores.contacts,
+        stores.appointments,
+        events,
+        clock,
+        stores.lists,
+        responses=stores.survey_responses,
+    )
 
 
 def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
@@ -557,6 +564,8 @@ def build_inbound(
         clock=clock,
         callback_within=settings.callback_window,
         lists=stores.lists,
+        surveys=stores.surveys,
+        responses=stores.survey_responses,
     )
 
 

@@ -73,6 +73,11 @@ class ResponseItem(AppointmentsTableItem, discriminator="survey_response"):
     #: never collides with a reply's conditional write): when it went, or why it did not.
     first_sent_at = UTCDateTimeAttribute(null=True)
     first_outcome = UnicodeAttribute(null=True)
+    #: The last reply that changed the response (``SurveyResponse.last_reply_*``).
+    last_reply_id = UnicodeAttribute(null=True)
+    last_reply_at = UTCDateTimeAttribute(null=True)
+    last_reply_text = UnicodeAttribute(null=True)
+    last_reply_callback = UnicodeAttribute(null=True)
     #: Expires with the tenant's retention, like the texts (None: kept).
     expires_at = NumberAttribute(null=True)
     lookup_key = UnicodeAttribute(null=True)

@@ -396,6 +396,10 @@ def _state_actions(response: SurveyResponse) -> list[Action]:
         _set_or_remove(ResponseItem.finished_at, response.finished_at),
         _set_or_remove(ResponseItem.unsent_reason, response.unsent_reason),
         ResponseItem.version.set(response.version),
+        _set_or_remove(ResponseItem.last_reply_id, response.last_reply_id),
+        _set_or_remove(ResponseItem.last_reply_at, response.last_reply_at),
+        _set_or_remove(ResponseItem.last_reply_text, response.last_reply_text),
+        _set_or_remove(ResponseItem.last_reply_callback, response.last_reply_callback),
     ]
 
 
@@ -478,6 +482,10 @@ def response_of(item: ResponseItem) -> SurveyResponse:
         version=int(item.version),
         first_sent_at=item.first_sent_at,
         first_outcome=item.first_outcome,
+        last_reply_id=item.last_reply_id,
+        last_reply_at=item.last_reply_at,
+        last_reply_text=item.last_reply_text,
+        last_reply_callback=item.last_reply_callback,
     )
 
 

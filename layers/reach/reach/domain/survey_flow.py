@@ -130,6 +130,13 @@ class SurveyResponse:
     #: (the timer sweep then moves the response on: ``settle_first``).
     first_sent_at: datetime | None = None
     first_outcome: str | None = None
+    #: The last reply that changed it (its inbound id and received time), what it was
+    #: answered and the callback it asked for: a retried reply finds its effect here and
+    #: answers the same again, and a reply older than it changes nothing.
+    last_reply_id: str | None = None
+    last_reply_at: datetime | None = None
+    last_reply_text: str | None = None
+    last_reply_callback: str | None = None
 
     @property
     def thread_id(self) -> str:
