@@ -73,6 +73,8 @@ class ResponseItem(AppointmentsTableItem, discriminator="survey_response"):
     #: never collides with a reply's conditional write): when it went, or why it did not.
     first_sent_at = UTCDateTimeAttribute(null=True)
     first_outcome = UnicodeAttribute(null=True)
+    #: The respondent's zone, copied at the start (None: the tenant's).
+    timezone = UnicodeAttribute(null=True)
     #: Expires with the tenant's retention, like the texts (None: kept).
     expires_at = NumberAttribute(null=True)
     lookup_key = UnicodeAttribute(null=True)

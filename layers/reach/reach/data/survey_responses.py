@@ -254,8 +254,16 @@ class SurveyResponses:
         """Store ``response`` (marked nudged) and write its waiting question's one reminder,
         due now, in one transaction; False if the response moved on since ``before``."""
         plan = _Plan()
+        # Each waiting question may have its reminder: an earlier question's, once it is no
+        # longer in a sender's hands, is replaced (its stale version would skip it anyway).
+        in_flight = SurveyAskItem.status.is_in(
+            MessageStatus.QUEUED.value, MessageStatus.SENDING.value
+        )
         plan.puts.append(
-            (self._ask(response, NUDGE_ASK, now, now), SurveyAskItem.pk.does_not_exist())
+            (
+                self._ask(response, NUDGE_ASK, now, now),
+                SurveyAskItem.pk.does_not_exist() | ~in_flight,
+            )
         )
         plan.updates.append(
             (
@@ -435,6 +443,7 @@ def _response_item(response: SurveyResponse) -> ResponseItem:
         finished_at=response.finished_at,
         unsent_reason=response.unsent_reason,
         version=response.version,
+        timezone=response.timezone,
     )
 
 
@@ -467,6 +476,7 @@ def response_of(item: ResponseItem) -> SurveyResponse:
         version=int(item.version),
         first_sent_at=item.first_sent_at,
         first_outcome=item.first_outcome,
+        timezone=item.timezone,
     )
 
 

@@ -130,6 +130,9 @@ class SurveyResponse:
     #: (the timer sweep then moves the response on: ``settle_first``).
     first_sent_at: datetime | None = None
     first_outcome: str | None = None
+    #: The respondent's IANA zone, when known at the start (a list member's, an
+    #: appointment's): quiet hours are judged in it, else in the tenant's.
+    timezone: str | None = None
 
     @property
     def thread_id(self) -> str:

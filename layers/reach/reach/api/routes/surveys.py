@@ -1,6 +1,6 @@
-"""Routes for /surveys: define a survey, read it, list them.
+"""Routes for /surveys: define a survey, read it, list them, send it.
 
-Sending a survey, its answers and its results come with later routes on the same survey id.
+Its answers and its results come with later routes on the same survey id.
 """
 
 from __future__ import annotations
@@ -21,13 +21,20 @@ from reach.api.routes.common import (
     tenant_id,
     whole_number_query,
 )
-from reach.api.schemas import CreateSurveyRequest, SurveyList, SurveyView
+from reach.api.schemas import (
+    CreateSurveyRequest,
+    SurveyList,
+    SurveySendRequest,
+    SurveySendView,
+    SurveyView,
+)
 from reach.observability import build_metrics
 
 router = Router()
 metrics = build_metrics("reach-api")
 
 SurveyId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^srv_[0-9a-f]{32}$")]
+SendId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^snd_[0-9a-f]{32}$")]
 
 _ERRORS = errors("No such survey for this tenant")
 
@@ -82,3 +89,42 @@ def list_surveys(
 )
 def get_survey(id: SurveyId) -> SurveyView:
     return SurveyView.of(services().surveys.get(tenant_id(), id))
+
+
+@router.post(
+    "/surveys/<id>/sends",
+    summary="Send the survey to a list's active members, or to an appointment's phone",
+    description="Each person gets one response: its first question goes within quiet hours, "
+    "consent and the caps, and only once the phone has finished any other survey of yours. "
+    "A list is started in the background (a page of members each minute): read the send "
+    "for its progress. Sending for the same appointment again adds nobody.",
+    responses={
+        202: documented("Accepted", SurveySendView),
+        **errors(
+            "No such survey, list or appointment for this tenant",
+            {
+                409: "The appointment was cancelled or missed (`fields`: appointment_id)",
+                422: "Not exactly one of list_id and appointment_id (`fields`: list_id)",
+            },
+        ),
+    },
+)
+def send_survey(
+    id: SurveyId, body: Annotated[SurveySendRequest, Body()]
+) -> Response[SurveySendView]:
+    send = services().survey_sends.send(tenant_id(), id, body.list_id, body.appointment_id)
+    metrics.add_metric(name="SurveySent", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=HTTPStatus.ACCEPTED.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=SurveySendView.of(send),
+    )
+
+
+@router.get(
+    "/surveys/<id>/sends/<send_id>",
+    summary="One send of the survey, and how far it has got",
+    responses={200: documented("The send", SurveySendView), **errors("No such survey or send")},
+)
+def get_survey_send(id: SurveyId, send_id: SendId) -> SurveySendView:
+    return SurveySendView.of(services().survey_sends.get(tenant_id(), id, send_id))
