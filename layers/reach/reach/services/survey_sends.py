@@ -31,7 +31,7 @@ from reach.data.survey_responses import SurveyResponses
 from reach.data.survey_sends import DONE, SurveySend, SurveySends
 from reach.data.surveys import SurveyRepository
 from reach.domain.durations import fixed_duration
-from reach.domain.errors import Conflict, InvalidInput
+from reach.domain.errors import Conflict, InvalidInput, NotFound
 from reach.domain.lists import MEMBER_SEGMENTS, MemberStatus
 from reach.domain.models import Appointment, AppointmentStatus
 from reach.domain.survey_flow import ResponseState, SurveyResponse
@@ -124,11 +124,17 @@ class SurveySendService:
         now = self._clock()
         send_id = f"snd_{self._new_id()}"
         if list_id is not None:
-            self._lists.get(tenant_id, list_id)
+            try:
+                self._lists.get(tenant_id, list_id)
+            except NotFound:
+                raise NotFound(f"list_id: you have no list {list_id!r}") from None
             send = SurveySend(tenant_id, survey_id, send_id, now, list_id=list_id)
             return self._sends.create(send)
         assert appointment_id is not None
-        appointment = self._appointments.get(tenant_id, appointment_id)
+        try:
+            appointment = self._appointments.get(tenant_id, appointment_id)
+        except NotFound:
+            raise NotFound(f"appointment_id: you have no appointment {appointment_id!r}") from None
         if appointment.status not in _SENDABLE:
             raise Conflict(
                 f"the appointment is {appointment.status.value}: there is no visit to ask about",
