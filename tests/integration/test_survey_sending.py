@@ -256,6 +256,31 @@ def test_a_nudge_for_a_question_answered_meanwhile_is_not_sent(aws, svc, clock, 
     assert (nudge.status, nudge.reason) == ("skipped", "response_changed")
 
 
+def test_each_waiting_question_gets_its_own_nudge(aws, svc, clock, sms, tenant):
+    survey, went = evening_survey(aws, svc, clock, sms, tenant)
+    clock.set(went + timedelta(hours=4))
+    dispatch_and_send(aws, clock, sms)
+    dispatch_and_send(aws, clock, sms)
+    clock.set(MORNING + timedelta(minutes=1))
+    assert dispatch_and_send(aws, clock, sms) == [SendOutcome.SENT]  # the first's nudge
+    clock.set(MORNING + timedelta(hours=2))
+    store = responses(aws)
+    waiting = only_response(aws, survey)
+    step = reply(waiting, survey.definition, "9", clock())  # on to "on_time"
+    assert store.save(step.response, waiting.version, step.response.next_timer(survey.definition))
+
+    clock.set(clock() + timedelta(hours=4))
+    dispatch_and_send(aws, clock, sms)  # held: one capped text a local day
+    assert only_response(aws, survey).nudged
+    clock.set(MORNING + timedelta(days=1, minutes=1))
+    assert dispatch_and_send(aws, clock, sms) == [SendOutcome.SENT]
+
+    assert texts(sms)[1:] == [
+        nudge_text(survey.definition, "nps"),
+        nudge_text(survey.definition, "on_time"),
+    ]
+
+
 # --- the timer step's cost ----------------------------------------------------------------
 
 
