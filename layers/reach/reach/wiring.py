@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
     from reach.data.survey_responses import SurveyResponses
+    from reach.data.survey_sends import SurveySends
     from reach.data.surveys import SurveyRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -61,6 +62,7 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.reconcile import OptOutReconciler, WarningLog
     from reach.services.sending import SendPath
     from reach.services.survey_results import SurveyResultsService
+    from reach.services.survey_sends import SurveySendService
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -90,6 +92,8 @@ class Services:
     campaigns: CampaignService
     surveys: SurveyService
     survey_results: SurveyResultsService
+    #: Sending surveys (issue 14): to a list, to an appointment's phone.
+    survey_sends: SurveySendService
 
 
 class Stores:
@@ -166,6 +170,13 @@ class Stores:
         from reach.data.survey_responses import SurveyResponses
 
         return SurveyResponses(self._due_shards, tokens=self.page_tokens)
+
+    @cached_property
+    def survey_sends(self) -> SurveySends:
+        """Survey sends and where each list send's fan-out has got to."""
+        from reach.data.survey_sends import SurveySends
+
+        return SurveySends()
 
     @cached_property
     def notices(self) -> NoticeStore:
@@ -279,14 +290,21 @@ def build_services(
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
     from reach.services.survey_results import SurveyResultsService
+    from reach.services.survey_sends import SurveySendService, SurveyTriggers
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
 
     stores = stores or Stores(settings)
     events = events or _EventBusOnFirstUse(settings)
+    triggers = SurveyTriggers(stores.surveys, stores.survey_responses, clock)
     appointments = AppointmentService(
-        stores.appointments, stores.tenants, stores.contacts, clock, events
+        stores.appointments,
+        stores.tenants,
+        stores.contacts,
+        clock,
+        events,
+        on_completed=triggers.completed,
     )
     consent = _consent(stores, events, clock)
     recipients = RecipientService(stores.tenants, stores.contacts, consent, clock)
@@ -347,6 +365,14 @@ def build_services(
         ),
         surveys=SurveyService(stores.surveys, clock),
         survey_results=SurveyResultsService(stores.surveys, stores.survey_responses),
+        survey_sends=SurveySendService(
+            stores.surveys,
+            stores.survey_sends,
+            stores.survey_responses,
+            stores.lists,
+            stores.appointments,
+            clock,
+        ),
     )
 
 
@@ -441,6 +467,8 @@ def build_dispatcher(
     from reach.data.recipients import CampaignRuns, RecipientStore
     from reach.services.campaign_feed import CampaignFeed
     from reach.services.dispatch import TICK, Dispatcher
+    from reach.services.survey_sends import SurveyFanOut
+    from reach.services.survey_timers import SurveyTimers
 
     stores = stores or Stores(settings)
     queue = queue or _send_queue(settings)
@@ -462,6 +490,10 @@ def build_dispatcher(
         tenants=stores.tenants,
         numbers=stores.numbers,
         campaigns=campaigns,
+        survey_fanout=SurveyFanOut(
+            stores.surveys, stores.survey_sends, stores.survey_responses, stores.lists
+        ),
+        survey_timers=SurveyTimers(stores.survey_responses, stores.surveys.get),
     )
 
 
@@ -496,6 +528,7 @@ def build_sender(
     from reach.services.sending import NoticeKind, ReminderKind, SendPath
     from reach.services.sending.campaign import CampaignKind
     from reach.services.sending.invite import InviteKind
+    from reach.services.sending.survey import SurveyKind
 
     stores = stores or Stores(settings)
     if events is None and settings.event_bus_name:
@@ -512,6 +545,7 @@ def build_sender(
             NoticeKind(stores.appointments, stores.notices),
             InviteKind(stores.invites),
             CampaignKind(),
+            SurveyKind(),
         ],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,

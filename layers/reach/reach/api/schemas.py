@@ -74,6 +74,7 @@ from reach.services.survey_results import shown_answers
 
 if TYPE_CHECKING:
     from reach.data.consent_log import ConsentEntry
+    from reach.data.survey_sends import SurveySend
 
 
 def _domain(check: Callable[[str], str]) -> AfterValidator:
@@ -1595,3 +1596,52 @@ class FlowResultsRows(BaseModel):
 
     responses: list[list[Any]]
     next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+_TARGET_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+
+
+class SurveySendRequest(BaseModel):
+    """Whom to send a survey to: exactly one of a list (its active members) or an
+    appointment (its phone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    list_id: Annotated[str | None, _TARGET_ID] = None
+    appointment_id: Annotated[str | None, _TARGET_ID] = None
+
+
+class SurveySendCounts(BaseModel):
+    responses: int = Field(
+        description="Responses this send has started so far: one per person (a list send "
+        "grows while it is starting)"
+    )
+
+
+class SurveySendView(BaseModel):
+    """One send of a survey, and how far it has got."""
+
+    id: str = Field(examples=["snd_0123456789abcdef0123456789abcdef"])
+    survey_id: str
+    list_id: str | None = None
+    appointment_id: str | None = None
+    status: Literal["starting", "done"] = Field(
+        description="starting: a list send is still starting its members' responses (the "
+        "dispatcher does it, a page each minute); done: every response is started"
+    )
+    counts: SurveySendCounts
+    created_at: datetime
+    finished_at: datetime | None = None
+
+    @classmethod
+    def of(cls, send: SurveySend) -> SurveySendView:
+        return cls(
+            id=send.send_id,
+            survey_id=send.survey_id,
+            list_id=send.list_id,
+            appointment_id=send.appointment_id,
+            status="done" if send.done else "starting",
+            counts=SurveySendCounts(responses=send.responses),
+            created_at=send.created_at,
+            finished_at=send.finished_at,
+        )

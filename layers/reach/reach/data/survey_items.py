@@ -78,6 +78,8 @@ class ResponseItem(AppointmentsTableItem, discriminator="survey_response"):
     last_reply_at = UTCDateTimeAttribute(null=True)
     last_reply_text = UnicodeAttribute(null=True)
     last_reply_callback = UnicodeAttribute(null=True)
+    #: The respondent's zone, copied at the start (None: the tenant's).
+    timezone = UnicodeAttribute(null=True)
     #: Expires with the tenant's retention, like the texts (None: kept).
     expires_at = NumberAttribute(null=True)
     lookup_key = UnicodeAttribute(null=True)

@@ -265,8 +265,16 @@ class SurveyResponses:
         """Store ``response`` (marked nudged) and write its waiting question's one reminder,
         due now, in one transaction; False if the response moved on since ``before``."""
         plan = _Plan()
+        # Each waiting question may have its reminder: an earlier question's, once it is no
+        # longer in a sender's hands, is replaced (its stale version would skip it anyway).
+        in_flight = SurveyAskItem.status.is_in(
+            MessageStatus.QUEUED.value, MessageStatus.SENDING.value
+        )
         plan.puts.append(
-            (self._ask(response, NUDGE_ASK, now, now), SurveyAskItem.pk.does_not_exist())
+            (
+                self._ask(response, NUDGE_ASK, now, now),
+                SurveyAskItem.pk.does_not_exist() | ~in_flight,
+            )
         )
         plan.updates.append(
             (
@@ -450,6 +458,7 @@ def _response_item(response: SurveyResponse) -> ResponseItem:
         finished_at=response.finished_at,
         unsent_reason=response.unsent_reason,
         version=response.version,
+        timezone=response.timezone,
     )
 
 
@@ -486,6 +495,7 @@ def response_of(item: ResponseItem) -> SurveyResponse:
         last_reply_at=item.last_reply_at,
         last_reply_text=item.last_reply_text,
         last_reply_callback=item.last_reply_callback,
+        timezone=item.timezone,
     )
 
 

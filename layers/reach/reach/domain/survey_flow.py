@@ -137,6 +137,9 @@ class SurveyResponse:
     last_reply_at: datetime | None = None
     last_reply_text: str | None = None
     last_reply_callback: str | None = None
+    #: The respondent's IANA zone, when known at the start (a list member's, an
+    #: appointment's): quiet hours are judged in it, else in the tenant's.
+    timezone: str | None = None
 
     @property
     def thread_id(self) -> str:

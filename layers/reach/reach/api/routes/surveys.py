@@ -1,7 +1,7 @@
-"""Routes for /surveys: define a survey, read it, list them.
+"""Routes for /surveys: define a survey, read it, list them, send it.
 
 Results: the summary, the responses (JSON pages, CSV) and a FLOIP Flow Results package.
-Sending a survey and its answers come with other routes on the same survey id.
+Sending: to a list (started in the background) or to an appointment's phone.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from reach.api.schemas import (
     ResponseView,
     SurveyList,
     SurveyResultsView,
+    SurveySendRequest,
+    SurveySendView,
     SurveyView,
 )
 from reach.observability import build_metrics
@@ -37,6 +39,7 @@ router = Router()
 metrics = build_metrics("reach-api")
 
 SurveyId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^srv_[0-9a-f]{32}$")]
+SendId = Annotated[str, Path(min_length=5, max_length=64, pattern=r"^snd_[0-9a-f]{32}$")]
 
 _ERRORS = errors("No such survey for this tenant")
 
@@ -185,3 +188,42 @@ def survey_flow_rows(
     whole_number_query("limit")
     rows, token = services().survey_results.flow_rows(tenant_id(), id, limit, next_token)
     return FlowResultsRows(responses=rows, next_token=token)
+
+
+@router.post(
+    "/surveys/<id>/sends",
+    summary="Send the survey to a list's active members, or to an appointment's phone",
+    description="Each person gets one response: its first question goes within quiet hours, "
+    "consent and the caps, and only once the phone has finished any other survey of yours. "
+    "A list is started in the background (a page of members each minute): read the send "
+    "for its progress. Sending for the same appointment again adds nobody.",
+    responses={
+        202: documented("Accepted", SurveySendView),
+        **errors(
+            "No such survey, list or appointment for this tenant",
+            {
+                409: "The appointment was cancelled or missed (`fields`: appointment_id)",
+                422: "Not exactly one of list_id and appointment_id (`fields`: list_id)",
+            },
+        ),
+    },
+)
+def send_survey(
+    id: SurveyId, body: Annotated[SurveySendRequest, Body()]
+) -> Response[SurveySendView]:
+    send = services().survey_sends.send(tenant_id(), id, body.list_id, body.appointment_id)
+    metrics.add_metric(name="SurveySent", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=HTTPStatus.ACCEPTED.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=SurveySendView.of(send),
+    )
+
+
+@router.get(
+    "/surveys/<id>/sends/<send_id>",
+    summary="One send of the survey, and how far it has got",
+    responses={200: documented("The send", SurveySendView), **errors("No such survey or send")},
+)
+def get_survey_send(id: SurveyId, send_id: SendId) -> SurveySendView:
+    return SurveySendView.of(services().survey_sends.get(tenant_id(), id, send_id))
