@@ -119,10 +119,10 @@ def test_an_idle_tick_reads_nothing_however_much_is_stored(quick: Results) -> No
     reads = quick.due_reads
     assert reads is not None
     assert reads.idle_scanned == 0
-    # One key-bound Query per due shard, and three of the campaign registry (campaigns to
-    # start, sending, cancelled and not yet settled): per tick, not per reminder, and empty
-    # when idle.
-    assert reads.idle_calls == {"dynamodb:Query": reads.shards + 3}
+    # One key-bound Query per due shard, three of the campaign registry (campaigns to
+    # start, sending, cancelled and not yet settled), one of the survey timers and one of
+    # the survey list sends being fanned out: per tick, not per reminder, empty when idle.
+    assert reads.idle_calls == {"dynamodb:Query": reads.shards + 5}
 
 
 def test_the_report_and_the_json_carry_the_numbers(quick: Results) -> None:

@@ -122,7 +122,7 @@ class AppointmentService:
         self._appointments = appointments
         #: What follows a completed visit (the surveys it triggers); called on every
         #: completion, repeated ones too, so it must be idempotent.
-        self._on_completed = on_completed
+        self.on_completed = on_completed
         self._tenants = tenants
         self._contacts = contacts
         self._clock = clock
@@ -312,8 +312,8 @@ class AppointmentService:
         """Start what a completed visit triggers. A crash between the completion's write and
         this leaves the client a 5xx: its retry repeats the completion, which repeats this
         (each survey once per appointment), as it repeats the event."""
-        if self._on_completed is not None and closed.status is AppointmentStatus.COMPLETED:
-            self._on_completed(closed)
+        if self.on_completed is not None and closed.status is AppointmentStatus.COMPLETED:
+            self.on_completed(closed)
 
     def _publish_outcome(self, closed: Appointment) -> None:
         """The outcome's event, named by the appointment: one per visit whatever the tries."""

@@ -193,7 +193,9 @@ class SurveyTriggers:
         if appointment.status is not AppointmentStatus.COMPLETED:
             return 0
         created = 0
-        completed_at = appointment.updated_at
+        # Called right after the completion is written: its time is now (the first call's
+        # now counts, since each survey starts once per appointment).
+        completed_at = self._clock()
         for survey in self._triggered(appointment):
             trigger = survey.definition.trigger
             assert trigger is not None
