@@ -110,7 +110,7 @@ def book_and_complete(
     # Its evening-before and morning-of reminders go on the way to the visit.
     reach.scheduler.tick(_at(day, time(11, 40), zone))
     path = f"/appointments/{visit['id']}/complete"
-    done = show.expect(api.call("POST", path, None), 200, f"POST {path}")
+    done: dict[str, Any] = show.expect(api.call("POST", path, None), 200, f"POST {path}")
     show.say(f"   {done['status']}: the survey's trigger starts one response for {name}")
     _check(done["status"] == "completed", f"the visit should be completed: {done['status']}")
     return done
