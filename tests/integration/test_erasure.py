@@ -87,6 +87,7 @@ def test_erasing_a_contact_removes_texts_names_and_state_and_keeps_the_opt_out(a
         "conversation_state": 1, "names": 1, "message_bodies": 3, "callback_notes": 0,
         "list_memberships": 0, "list_message_bodies": 0,
         "campaign_recipients": 0, "campaign_message_bodies": 0,
+        "survey_answers": 0, "survey_message_bodies": 0,
     }  # fmt: skip
     assert {k["field"] for k in body["kept"]} >= {"phone", "opted_out", "consent_source"}
     assert all(k["reason"] for k in body["kept"])

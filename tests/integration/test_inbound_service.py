@@ -23,6 +23,8 @@ from reach.data.contacts import ContactRepository
 from reach.data.messages import MessageRepository
 from reach.data.numbers import NumberRepository
 from reach.data.pacing import Gates
+from reach.data.survey_responses import SurveyResponses
+from reach.data.surveys import SurveyRepository
 from reach.data.tables import PROVIDER_MESSAGE_SK, ProviderMessageItem, provider_message_pk
 from reach.data.tenants import TenantRepository
 from reach.domain.conversation_texts import ReplyKind
@@ -908,6 +910,8 @@ def with_surveys(aws, clock, sms, events):
         events=events,
         consent=ConsentService(contacts, appointments, events, clock),
         clock=clock,
+        surveys=SurveyRepository(),
+        responses=SurveyResponses(aws.settings.due_shards),
         kinds=(*CONVERSATION_KINDS, SurveyAnswers),
     )
 

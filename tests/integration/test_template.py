@@ -63,6 +63,13 @@ API_ROUTES = {
     ("/surveys", "post"),
     ("/surveys", "get"),
     ("/surveys/{id}", "get"),
+    ("/surveys/{id}/sends", "post"),
+    ("/surveys/{id}/sends/{send_id}", "get"),
+    ("/surveys/{id}/results", "get"),
+    ("/surveys/{id}/responses", "get"),
+    ("/surveys/{id}/responses.csv", "get"),
+    ("/surveys/{id}/flow-results", "get"),
+    ("/surveys/{id}/flow-results/responses", "get"),
     ("/fhir/Appointment", "post"),
     ("/fhir/Appointment/{id}", "put"),
 }

@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.data.pacing import Gates
     from reach.data.paging import PageTokens
     from reach.data.reminders import ReminderLifecycle
+    from reach.data.survey_responses import SurveyResponses
+    from reach.data.survey_sends import SurveySends
     from reach.data.surveys import SurveyRepository
     from reach.data.tenants import ApiKeyRepository, TenantRepository
     from reach.ports.events import DomainEvent, EventPublisher
@@ -59,6 +61,8 @@ if TYPE_CHECKING:  # each function imports only the services it runs (cold start
     from reach.services.recipients import RecipientService
     from reach.services.reconcile import OptOutReconciler, WarningLog
     from reach.services.sending import SendPath
+    from reach.services.survey_results import SurveyResultsService
+    from reach.services.survey_sends import SurveySendService
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
@@ -87,6 +91,9 @@ class Services:
     clock: Clock
     campaigns: CampaignService
     surveys: SurveyService
+    survey_results: SurveyResultsService
+    #: Sending surveys (issue 14): to a list, to an appointment's phone.
+    survey_sends: SurveySendService
 
 
 class Stores:
@@ -158,6 +165,20 @@ class Stores:
         return SurveyRepository(tokens=self.page_tokens)
 
     @cached_property
+    def survey_responses(self) -> SurveyResponses:
+        """Survey responses, each phone's survey lane, and the survey texts to send."""
+        from reach.data.survey_responses import SurveyResponses
+
+        return SurveyResponses(self._due_shards, tokens=self.page_tokens)
+
+    @cached_property
+    def survey_sends(self) -> SurveySends:
+        """Survey sends and where each list send's fan-out has got to."""
+        from reach.data.survey_sends import SurveySends
+
+        return SurveySends()
+
+    @cached_property
     def notices(self) -> NoticeStore:
         from reach.data.notices import NoticeStore
 
@@ -226,7 +247,14 @@ def _event_bus(settings: Settings) -> EventPublisher:
 def _consent(stores: Stores, events: EventPublisher, clock: Clock) -> ConsentService:
     from reach.services.consent import ConsentService
 
-    return ConsentService(stores.contacts, stores.appointments, events, clock, stores.lists)
+    return ConsentService(
+        stores.contacts,
+        stores.appointments,
+        events,
+        clock,
+        stores.lists,
+        responses=stores.survey_responses,
+    )
 
 
 def _gates(stores: Stores, clock: Clock, sleep: Callable[[float], None]) -> Gates:
@@ -256,19 +284,28 @@ def build_services(
         campaign_erasers,
         list_erasers,
         store_erasers,
+        survey_erasers,
     )
     from reach.services.imports import ImportService
     from reach.services.lists import ListService
     from reach.services.notices import NoticeService
     from reach.services.recipients import RecipientService
+    from reach.services.survey_results import SurveyResultsService
+    from reach.services.survey_sends import SurveySendService, SurveyTriggers
     from reach.services.surveys import SurveyService
     from reach.services.tenants import TenantAdmin
     from reach.services.threads import ThreadService
 
     stores = stores or Stores(settings)
     events = events or _EventBusOnFirstUse(settings)
+    triggers = SurveyTriggers(stores.surveys, stores.survey_responses, clock)
     appointments = AppointmentService(
-        stores.appointments, stores.tenants, stores.contacts, clock, events
+        stores.appointments,
+        stores.tenants,
+        stores.contacts,
+        clock,
+        events,
+        on_completed=triggers.completed,
     )
     consent = _consent(stores, events, clock)
     recipients = RecipientService(stores.tenants, stores.contacts, consent, clock)
@@ -319,6 +356,7 @@ def build_services(
                 ),
                 *list_erasers(stores.lists, stores.messages),
                 *campaign_erasers(stores.campaigns, stores.messages),
+                *survey_erasers(stores.survey_responses, stores.messages),
             ],
             events,
             clock,
@@ -328,6 +366,15 @@ def build_services(
             stores.campaigns, stores.lists, stores.tenants, stores.numbers, clock
         ),
         surveys=SurveyService(stores.surveys, clock),
+        survey_results=SurveyResultsService(stores.surveys, stores.survey_responses),
+        survey_sends=SurveySendService(
+            stores.surveys,
+            stores.survey_sends,
+            stores.survey_responses,
+            stores.lists,
+            stores.appointments,
+            clock,
+        ),
     )
 
 
@@ -422,6 +469,8 @@ def build_dispatcher(
     from reach.data.recipients import CampaignRuns, RecipientStore
     from reach.services.campaign_feed import CampaignFeed
     from reach.services.dispatch import TICK, Dispatcher
+    from reach.services.survey_sends import SurveyFanOut
+    from reach.services.survey_timers import SurveyTimers
 
     stores = stores or Stores(settings)
     queue = queue or _send_queue(settings)
@@ -443,6 +492,10 @@ def build_dispatcher(
         tenants=stores.tenants,
         numbers=stores.numbers,
         campaigns=campaigns,
+        survey_fanout=SurveyFanOut(
+            stores.surveys, stores.survey_sends, stores.survey_responses, stores.lists
+        ),
+        survey_timers=SurveyTimers(stores.survey_responses, stores.surveys.get),
     )
 
 
@@ -477,6 +530,7 @@ def build_sender(
     from reach.services.sending import NoticeKind, ReminderKind, SendPath
     from reach.services.sending.campaign import CampaignKind
     from reach.services.sending.invite import InviteKind
+    from reach.services.sending.survey import SurveyKind
 
     stores = stores or Stores(settings)
     if events is None and settings.event_bus_name:
@@ -493,6 +547,7 @@ def build_sender(
             NoticeKind(stores.appointments, stores.notices),
             InviteKind(stores.invites),
             CampaignKind(),
+            SurveyKind(),
         ],
         configuration_set=settings.configuration_set,
         concurrency=settings.send_concurrency,
@@ -545,6 +600,8 @@ def build_inbound(
         clock=clock,
         callback_within=settings.callback_window,
         lists=stores.lists,
+        surveys=stores.surveys,
+        responses=stores.survey_responses,
     )
 
 

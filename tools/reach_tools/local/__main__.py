@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         choices=PARTS,
         default="all",
-        help="all (default), or campaign: only lists, a keyword sign-up, an import and a campaign",
+        help="all (default); campaign: only lists, a keyword sign-up, an import and a campaign; "
+        "survey: only a survey after a completed service visit, answered, with its results",
     )
     serve_parser = modes.add_parser("serve", help="keep the local API running until Ctrl-C")
     serve_parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")

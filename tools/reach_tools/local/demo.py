@@ -176,14 +176,16 @@ def _at(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=zone)
 
 
-#: What ``reach-local demo [part]`` runs: everything, or the lists-and-campaigns part alone.
-PARTS = ("all", "campaign")
+#: What ``reach-local demo [part]`` runs: everything, or the lists-and-campaigns or the
+#: survey part alone.
+PARTS = ("all", "campaign", "survey")
 
 
 def walk_through(reach: LocalReach, out: TextIO, part: str = "all") -> int:
     """Run the script against a started LocalReach; returns the number of steps run."""
     # Imported here: the campaign part is built on this module's helpers.
     from reach_tools.local.campaign_demo import lists_and_campaigns
+    from reach_tools.local.survey_demo import surveys
 
     if part not in PARTS:
         raise ValueError(f"no demo part {part!r}; the parts are {', '.join(PARTS)}")
@@ -195,7 +197,10 @@ def walk_through(reach: LocalReach, out: TextIO, part: str = "all") -> int:
     )
     if part == "all":
         appointments(reach, show)
-    lists_and_campaigns(reach, show)
+    if part in ("all", "campaign"):
+        lists_and_campaigns(reach, show)
+    if part in ("all", "survey"):
+        surveys(reach, show)
     show.say(
         f"\nDone: {show.steps} steps, every answer as the API contract says and every text "
         "where it should be. `reach-local serve` keeps this running for your own calls."

@@ -13,8 +13,9 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.notices import NoticeStore
 from reach.domain.models import Tenant
 from reach.services.notices import NoticeService
+from reach.services.survey_sends import SurveyTriggers
 from reach.services.tenants import IssuedKey, TenantAdmin
-from reach.wiring import services_from_env
+from reach.wiring import Stores, services_from_env
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.carrier import LocalCarrier
 from reach_tools.local.embedded import DEFAULT_TABLE_PREFIX, REGION, EmbeddedAws
@@ -33,9 +34,9 @@ AUTHORIZER_FUNCTION = "AuthorizerFunction"
 
 
 def _notices_on(api: ModuleType, clock: DemoClock) -> None:
-    """The API's notices judged on the demo's clock. A notice goes out at once, so its ETA
-    and the recipient's quiet hours must be read on the clock the sender runs on (which the
-    demo moves days ahead); bookings stay on the real clock."""
+    """The API's notices and survey triggers judged on the demo's clock. A notice goes out
+    at once, so its ETA and the recipient's quiet hours must be read on the clock the sender
+    runs on (which the demo moves days ahead); bookings stay on the real clock."""
     services = services_from_env()
     notices = NoticeService(
         AppointmentRepository(services.settings.due_shards),
@@ -45,6 +46,12 @@ def _notices_on(api: ModuleType, clock: DemoClock) -> None:
         lambda: build_send_queue(services.settings.send_queue_url, services.settings.region),
         clock,
     )
+    # A completed visit's surveys are timed from the completion on the same clock: the
+    # sender that asks them runs on it.
+    stores = Stores(services.settings)
+    services.appointments.on_completed = SurveyTriggers(
+        stores.surveys, stores.survey_responses, clock
+    ).completed
     moved = replace(services, notices=notices)
     api.__dict__["services_from_env"] = lambda: moved
 

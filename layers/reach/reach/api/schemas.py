@@ -51,9 +51,12 @@ from reach.domain.models import (
     Reminder,
 )
 from reach.domain.notices import MAX_LINK_LENGTH, MAX_NOTICE_PARTS, Notice, NoticeType
+from reach.domain.survey_flow import SurveyResponse
+from reach.domain.survey_results import QuestionResults, SurveyResults
 from reach.domain.surveys import (
     DEFAULT_EXPIRES_AFTER,
     SURVEY_LANGUAGES,
+    Question,
     QuestionType,
     Survey,
     SurveyDefinition,
@@ -67,9 +70,11 @@ from reach.services.campaigns import MAX_PARTS, CampaignPlan, CampaignProgress, 
 from reach.services.consent import source_kind
 from reach.services.lists import ListChanges, NewList, NewMember
 from reach.services.notices import NoticeRequest
+from reach.services.survey_results import shown_answers
 
 if TYPE_CHECKING:
     from reach.data.consent_log import ConsentEntry
+    from reach.data.survey_sends import SurveySend
 
 
 def _domain(check: Callable[[str], str]) -> AfterValidator:
@@ -1412,6 +1417,13 @@ class CreateSurveyRequest(BaseModel):
         description="ISO 8601 duration (days, hours, minutes) without an answer after which "
         "a response expires",
     )
+    nudge_after: str | None = Field(
+        default=None,
+        max_length=32,
+        examples=["PT4H"],
+        description="ISO 8601 duration: one reminder of the waiting question when it has no "
+        "answer by then (shorter than expires_after; held to quiet hours and the caps)",
+    )
     questions: list[SurveyQuestionBody] = Field(min_length=1, max_length=20)
     trigger: SurveyTriggerBody | None = None
 
@@ -1441,3 +1453,195 @@ class SurveyView(CreateSurveyRequest):
 class SurveyList(BaseModel):
     items: list[SurveyView]
     next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+# --- survey results (issue #14, item 4) -------------------------------------------------
+
+
+class DispositionCounts(BaseModel):
+    sent: int = Field(description="The first question went; no answer yet")
+    started: int = Field(description="Answering, not expired")
+    partial: int = Field(description="Answered some, then expired")
+    completed: int
+    stopped: int = Field(description="STOP mid-survey")
+    expired: int = Field(description="Expired without any answer")
+
+
+class ChoiceCount(BaseModel):
+    key: str
+    label: str
+    count: int
+
+
+class ValueCount(BaseModel):
+    value: int
+    count: int
+
+
+class QuestionResultsView(BaseModel):
+    id: str
+    type: QuestionType
+    text: str
+    answered: int
+    choices: list[ChoiceCount] | None
+    distribution: list[ValueCount] | None
+    mean: float | None
+    median: float | None
+    nps: float | None = Field(description="0-10 scales: % of 9-10 minus % of 0-6")
+
+
+class SurveyResultsView(BaseModel):
+    """GET /surveys/{id}/results: counted over responses with a disposition only."""
+
+    survey_id: str
+    name: str
+    dispositions: DispositionCounts
+    responses: int = Field(description="All responses, any disposition")
+    response_rate: float | None = Field(
+        description="Responses that answered at least one question, over all; null with none"
+    )
+    questions: list[QuestionResultsView]
+    not_sent: dict[str, int] = Field(
+        description="Never sent, so in no count above: waiting behind another survey, queued "
+        "with the send path, or why it never went (e.g. opted_out)"
+    )
+
+    @classmethod
+    def of(cls, survey: Survey, results: SurveyResults, not_sent: dict[str, int]) -> Self:
+        return cls(
+            survey_id=survey.survey_id,
+            name=survey.definition.name,
+            dispositions=DispositionCounts(
+                **{d.value: count for d, count in results.dispositions.items()}
+            ),
+            responses=results.responses,
+            response_rate=results.response_rate,
+            questions=[
+                _question_results(question, tally)
+                for question, tally in zip(
+                    survey.definition.questions, results.questions, strict=True
+                )
+            ],
+            not_sent=not_sent,
+        )
+
+
+def _question_results(question: Question, tally: QuestionResults) -> QuestionResultsView:
+    labels = {choice.key: choice.label for choice in question.choices}
+    return QuestionResultsView(
+        id=question.id,
+        type=question.type,
+        text=question.text,
+        answered=tally.answered,
+        choices=None
+        if tally.choices is None
+        else [
+            ChoiceCount(key=key, label=labels.get(key, key), count=count)
+            for key, count in tally.choices.items()
+        ],
+        distribution=None
+        if tally.distribution is None
+        else [ValueCount(value=v, count=c) for v, c in sorted(tally.distribution.items())],
+        mean=tally.mean,
+        median=tally.median,
+        nps=tally.nps,
+    )
+
+
+class AnswerView(BaseModel):
+    value: str | int | None
+    at: datetime
+    truncated: bool
+
+
+class ResponseView(BaseModel):
+    id: str
+    contact: str = Field(
+        description="A pseudonymous id of the person, the same across your surveys; never "
+        "the phone number"
+    )
+    state: str
+    disposition: str | None = Field(description="null: never sent (see state)")
+    answers: dict[str, AnswerView]
+    created_at: datetime
+    first_sent_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, response: SurveyResponse, contact: str) -> Self:
+        disposition = response.disposition()
+        return cls(
+            id=response.response_id,
+            contact=contact,
+            state=response.state.value,
+            disposition=None if disposition is None else disposition.value,
+            answers={
+                qid: AnswerView(value=a.value, at=a.at, truncated=a.truncated)
+                for qid, a in shown_answers(response).items()
+            },
+            created_at=response.created_at,
+            first_sent_at=response.first_sent_at,
+            finished_at=response.finished_at,
+        )
+
+
+class ResponseList(BaseModel):
+    items: list[ResponseView]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+class FlowResultsRows(BaseModel):
+    """A page of a Flow Results package's rows: [timestamp, row_id, contact_id, question_id,
+    response, response_metadata], one per answer."""
+
+    responses: list[list[Any]]
+    next_token: str | None = Field(description="Pass as next_token for the next page")
+
+
+_TARGET_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+
+
+class SurveySendRequest(BaseModel):
+    """Whom to send a survey to: exactly one of a list (its active members) or an
+    appointment (its phone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    list_id: Annotated[str | None, _TARGET_ID] = None
+    appointment_id: Annotated[str | None, _TARGET_ID] = None
+
+
+class SurveySendCounts(BaseModel):
+    responses: int = Field(
+        description="Responses this send has started so far: one per person (a list send "
+        "grows while it is starting)"
+    )
+
+
+class SurveySendView(BaseModel):
+    """One send of a survey, and how far it has got."""
+
+    id: str = Field(examples=["snd_0123456789abcdef0123456789abcdef"])
+    survey_id: str
+    list_id: str | None = None
+    appointment_id: str | None = None
+    status: Literal["starting", "done"] = Field(
+        description="starting: a list send is still starting its members' responses (the "
+        "dispatcher does it, a page each minute); done: every response is started"
+    )
+    counts: SurveySendCounts
+    created_at: datetime
+    finished_at: datetime | None = None
+
+    @classmethod
+    def of(cls, send: SurveySend) -> SurveySendView:
+        return cls(
+            id=send.send_id,
+            survey_id=send.survey_id,
+            list_id=send.list_id,
+            appointment_id=send.appointment_id,
+            status="done" if send.done else "starting",
+            counts=SurveySendCounts(responses=send.responses),
+            created_at=send.created_at,
+            finished_at=send.finished_at,
+        )

@@ -32,6 +32,7 @@ from reach.data.recipients import (
     outcome_tally,
     recipient_item,
 )
+from reach.data.survey_items import SURVEY_ITEM, SurveyAskItem, ask_sk, outcome_touch
 from reach.data.tables import (
     INVITE_SK,
     AnyDueIndex,
@@ -95,6 +96,9 @@ class Transition:
     message: Message | None = None
     #: What it adds to a campaign's counters, written in the same transaction.
     tally: Tally | None = None
+    #: Another item it updates, unconditionally, in the same transaction (a survey's first
+    #: question tells its response when it went).
+    touch: tuple[AppointmentsTableItem, list[Action]] | None = None
 
 
 class Guard(Protocol):
@@ -210,6 +214,18 @@ class DueIndex:
                     plan=int(item.appointment_plan),
                     phone=item.phone,
                     kind=NOTICE_ITEM,
+                )
+            elif isinstance(item, SurveyAskItem):
+                yield DueEntry(
+                    key=ReminderKey(
+                        item.tenant_id, item.appointment_id, item.sk.partition("#")[2], SURVEY_ITEM
+                    ),
+                    status=MessageStatus(item.status),
+                    due_at=item.due_at,
+                    appointment_starts_at=None,
+                    plan=int(item.response_version),
+                    phone=item.phone,
+                    kind=SURVEY_ITEM,
                 )
             elif isinstance(item, RecipientItem):
                 yield DueEntry(
@@ -348,12 +364,21 @@ class ReminderLifecycle:
             sort_key = message_sk(message.created_at, message.message_id)
             actions.append(ReminderItem.message_sk.set(sort_key))
         tally = outcome_tally(key, status, reason)
-        if claim_id is not None:
-            return Transition(key, actions, _held_by(claim_id, started), message, tally)
-        condition = ReminderItem.status.is_in(
-            MessageStatus.PENDING.value, MessageStatus.QUEUED.value, MessageStatus.SENDING.value
+        touch = (
+            outcome_touch(key.tenant_id, key.appointment_id, key.reminder_id, status, reason, now)
+            if key.item == SURVEY_ITEM
+            else None
         )
-        return Transition(key, actions, condition, message, tally)
+        condition = (
+            _held_by(claim_id, started)
+            if claim_id is not None
+            else ReminderItem.status.is_in(
+                MessageStatus.PENDING.value,
+                MessageStatus.QUEUED.value,
+                MessageStatus.SENDING.value,
+            )
+        )
+        return Transition(key, actions, condition, message, tally, touch)
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -378,8 +403,8 @@ class ReminderLifecycle:
         """One transaction (or one UpdateItem for a lone transition without a message); the
         positions whose condition failed, empty when everything was written, None when it
         collided with another transaction and nothing was decided."""
-        if len(transitions) == 1 and transitions[0].message is None and not transitions[0].tally:
-            only = transitions[0]
+        only = transitions[0]
+        if len(transitions) == 1 and only.message is None and not only.tally and not only.touch:
             return set() if _update(only.key, only.actions, only.condition) else {0}
         transaction = TrackedTransaction(
             connection=AppointmentsTableItem._get_connection().connection
@@ -401,6 +426,7 @@ class ReminderLifecycle:
                 # it never refuses; its owner is no transition.
                 transaction.owner = -1
                 add_tallies(transaction, [t.tally for t in transitions if t.tally is not None])
+                _add_touches(transaction, transitions)
         except TransactWriteError as error:
             if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
                 raise
@@ -480,7 +506,9 @@ class TransactionConflicts(RuntimeError):
         super().__init__(f"{count} reminder change(s) collided with other transactions")
 
 
-def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem | RecipientItem:
+def _item(
+    key: ReminderKey,
+) -> ReminderItem | NoticeItem | InviteItem | RecipientItem | SurveyAskItem:
     pk = appointment_pk(key.tenant_id, key.appointment_id)
     if key.item == NOTICE_ITEM:
         return NoticeItem(pk=pk, sk=notice_sk(key.reminder_id))
@@ -489,6 +517,9 @@ def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem | Recipien
         return InviteItem(pk=pk, sk=INVITE_SK)
     if key.item == CAMPAIGN_ITEM:
         return recipient_item(key)
+    if key.item == SURVEY_ITEM:
+        # ``appointment_id`` is the response's thread: the partition of its outbound texts.
+        return SurveyAskItem(pk=pk, sk=ask_sk(key.reminder_id))
     if key.item != "reminder":
         raise ValueError(f"no outbound item family {key.item!r}")
     return ReminderItem(pk=pk, sk=reminder_sk(key.reminder_id))
@@ -498,6 +529,17 @@ def _item(key: ReminderKey) -> ReminderItem | NoticeItem | InviteItem | Recipien
 NOTICE_ITEM = "notice"
 #: ``ReminderKey.item`` of a double opt-in list's invitation (``reach.data.invites``).
 INVITE_ITEM = "invite"
+
+
+def _add_touches(transaction: TransactWrite, transitions: Sequence[Transition]) -> None:
+    """Each transition's unconditional update of another item, one per item (a transaction
+    may hold one action per item; the later of two wins)."""
+    touches = {
+        (item.pk, item.sk): (item, actions)
+        for item, actions in (t.touch for t in transitions if t.touch is not None)
+    }
+    for item, actions in touches.values():
+        transaction.update(item, actions=actions)
 
 
 def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bool:

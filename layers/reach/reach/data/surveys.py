@@ -19,6 +19,7 @@ stricter later must not make a stored survey unreadable).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
@@ -113,6 +114,13 @@ class SurveyRepository:
         items = [_survey(item) for item in results if isinstance(item, SurveyItem)]
         last = results.last_evaluated_key if len(items) == limit else None
         return SurveyPage(items, self._tokens.seal(last, scope))
+
+    def each(self, tenant_id: str) -> Iterator[Survey]:
+        """Every survey of the tenant, a page at a time (a completed visit looks for the
+        ones its kind triggers: a tenant has a handful)."""
+        for item in SurveyItem.lookup.query(surveys_lookup_key(tenant_id), page_size=100):
+            if isinstance(item, SurveyItem):
+                yield _survey(item)
 
 
 def _survey(item: SurveyItem) -> Survey:

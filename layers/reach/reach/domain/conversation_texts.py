@@ -86,8 +86,18 @@ class ListAnswer(StrEnum):
     LEFT = "list_left"
 
 
-#: What an automatic answer is: a text rendered here, or a list's own.
-type AnswerKind = ReplyKind | ListAnswer
+class SurveyAnswer(StrEnum):
+    """Answers within a survey. Their text is the survey's own (``reach.domain.survey_flow``:
+    the next question, a re-prompt, ``thanks``, "this survey has closed")."""
+
+    QUESTION = "survey_question"
+    REPROMPT = "survey_reprompt"
+    THANKS = "survey_thanks"
+    CLOSED = "survey_closed"
+
+
+#: What an automatic answer is: a text rendered here, or a list's or a survey's own.
+type AnswerKind = ReplyKind | ListAnswer | SurveyAnswer
 
 
 @dataclass(frozen=True)

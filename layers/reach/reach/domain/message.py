@@ -28,6 +28,8 @@ class MessageKind(StrEnum):
     INVITE = "invite"
     #: One member's text of a list campaign.
     CAMPAIGN = "campaign"
+    #: A survey's first question, or the reminder of a waiting one, that the sender sent.
+    SURVEY = "survey"
     #: Our automatic answer to a recipient's reply.
     ANSWER = "answer"
     #: A text a recipient sent us.

@@ -158,6 +158,9 @@ class SurveyDefinition:
     thanks: str | None = None
     expires_after: str = DEFAULT_EXPIRES_AFTER
     trigger: Trigger | None = None
+    #: One reminder of the waiting question when it has no answer this long after it went
+    #: (an ISO 8601 duration shorter than ``expires_after``); None: no reminder.
+    nudge_after: str | None = None
 
     @property
     def first(self) -> Question:
@@ -171,6 +174,11 @@ class SurveyDefinition:
 
     def expiry(self) -> timedelta:
         return fixed_duration(self.expires_after, field="expires_after")
+
+    def nudge(self) -> timedelta | None:
+        if self.nudge_after is None:
+            return None
+        return fixed_duration(self.nudge_after, field="nudge_after")
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,7 @@ def survey_from_dict(data: Mapping[str, Any]) -> SurveyDefinition:
         intro=data.get("intro"),
         thanks=data.get("thanks"),
         expires_after=data.get("expires_after") or DEFAULT_EXPIRES_AFTER,
+        nudge_after=data.get("nudge_after"),
         questions=tuple(
             _question(raw, f"questions[{index}]") for index, raw in enumerate(data["questions"])
         ),
@@ -257,7 +266,7 @@ def survey_to_dict(definition: SurveyDefinition) -> dict[str, Any]:
         "expires_after": definition.expires_after,
         "questions": [_question_dict(q) for q in definition.questions],
     }
-    for name in ("intro", "thanks"):
+    for name in ("intro", "thanks", "nudge_after"):
         if getattr(definition, name) is not None:
             data[name] = getattr(definition, name)
     if definition.trigger is not None:
@@ -339,13 +348,20 @@ def check_survey(definition: SurveyDefinition) -> SurveyDefinition:
     language = survey_language(definition.language)
     expires_after = _duration(definition.expires_after, "expires_after")
     trigger = _checked_trigger(definition.trigger)
+    nudge_after = _nudge(definition.nudge_after, expires_after)
     if not definition.questions:
         raise InvalidInput("questions", "must hold at least one question")
     for index, question in enumerate(definition.questions):
         _check_question(question, f"questions[{index}]")
     _check_ids(definition.questions)
     check_graph(definition.questions)
-    checked = replace(definition, language=language, expires_after=expires_after, trigger=trigger)
+    checked = replace(
+        definition,
+        language=language,
+        expires_after=expires_after,
+        trigger=trigger,
+        nudge_after=nudge_after,
+    )
     _check_texts(checked)
     return checked
 
@@ -353,6 +369,21 @@ def check_survey(definition: SurveyDefinition) -> SurveyDefinition:
 def _duration(text: str, field: str) -> str:
     fixed_duration(text, field=field)
     return text.strip().upper()
+
+
+def _nudge(text: str | None, expires_after: str) -> str | None:
+    """``nudge_after`` canonical; InvalidInput unless it comes before the survey expires (a
+    reminder after the expiry would ask a question that can no longer be answered)."""
+    if text is None:
+        return None
+    nudge = _duration(text, "nudge_after")
+    if fixed_duration(nudge, field="nudge_after") >= fixed_duration(
+        expires_after, field="expires_after"
+    ):
+        raise InvalidInput("nudge_after", f"must be shorter than expires_after ({expires_after})")
+    if fixed_duration(nudge, field="nudge_after") <= timedelta(0):
+        raise InvalidInput("nudge_after", "must be longer than zero")
+    return nudge
 
 
 def _checked_trigger(trigger: Trigger | None) -> Trigger | None:
@@ -549,7 +580,7 @@ def _check_acyclic(edges: list[list[tuple[int, str | None]]]) -> None:
 
 
 def _check_texts(definition: SurveyDefinition) -> None:
-    for name in ("intro", "thanks"):
+    for name in ("intro", "thanks", "nudge_after"):
         text = getattr(definition, name)
         if text is not None:
             _no_health_details(text, name)

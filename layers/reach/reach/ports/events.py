@@ -67,7 +67,8 @@ _FORBIDDEN_KEYS = frozenset(
     {"body", "text", "message", "messagebody", "phone", "phonenumber", "destination"}
 )
 
-DataValue = str | int | bool | None
+#: A small fact, or a flat map of them (a survey's answers by question id).
+DataValue = str | int | bool | None | Mapping[str, str | int]
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ class DomainEvent:
             _check_datum(key, data_value)
         # Frozen all the way down: a caller's later change to its dict cannot alter the event.
         object.__setattr__(self, "ids", MappingProxyType(dict(self.ids)))
-        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+        data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.data.items()}
+        object.__setattr__(self, "data", MappingProxyType(data))
 
     def detail(self) -> dict[str, object]:
         """The EventBridge ``Detail``: envelope keys, then ids, then data, all JSON-able."""
@@ -170,6 +172,12 @@ def _check_id(key: str, value: object) -> None:
 
 def _check_datum(key: str, value: object) -> None:
     _check_key("data", key)
+    if isinstance(value, Mapping):
+        for inner_key, inner in value.items():
+            if isinstance(inner, bool) or not isinstance(inner, str | int):
+                raise ValueError(f"data[{key!r}][{inner_key!r}] must be str or int")
+            _check_datum(f"{key}.{inner_key}", inner)
+        return
     if value is not None and not isinstance(value, str | int):
         raise ValueError(
             f"data[{key!r}] must be str, int, bool or None, not {type(value).__name__}"

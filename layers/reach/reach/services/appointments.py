@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -115,8 +116,13 @@ class AppointmentService:
         contacts: ContactRepository,
         clock: Clock,
         events: EventPublisher | None = None,
+        *,
+        on_completed: Callable[[Appointment], object] | None = None,
     ) -> None:
         self._appointments = appointments
+        #: What follows a completed visit (the surveys it triggers); called on every
+        #: completion, repeated ones too, so it must be idempotent.
+        self.on_completed = on_completed
         self._tenants = tenants
         self._contacts = contacts
         self._clock = clock
@@ -282,6 +288,7 @@ class AppointmentService:
             current = self._appointments.get(tenant_id, appointment_id)
             if current.status is outcome:
                 self._publish_outcome(current)
+                self._followed(current)
                 return current
             now = self._clock()
             updated = replace(
@@ -297,8 +304,16 @@ class AppointmentService:
                     raise
                 continue
             self._publish_outcome(updated)
+            self._followed(updated)
             return self._appointments.get(tenant_id, appointment_id)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _followed(self, closed: Appointment) -> None:
+        """Start what a completed visit triggers. A crash between the completion's write and
+        this leaves the client a 5xx: its retry repeats the completion, which repeats this
+        (each survey once per appointment), as it repeats the event."""
+        if self.on_completed is not None and closed.status is AppointmentStatus.COMPLETED:
+            self.on_completed(closed)
 
     def _publish_outcome(self, closed: Appointment) -> None:
         """The outcome's event, named by the appointment: one per visit whatever the tries."""

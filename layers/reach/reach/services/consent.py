@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from reach.clock import Clock
 from reach.data.appointments import AppointmentRepository
@@ -29,6 +30,9 @@ from reach.domain.caps import Contact
 from reach.domain.lists import MemberStatus, OptInList
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
 from reach.services.membership import MemberResult, Membership, member_event
+
+if TYPE_CHECKING:
+    from reach.data.survey_responses import SurveyResponses
 
 #: Upcoming appointments of one recipient looked at when pausing or resuming reminders.
 MAX_APPOINTMENTS = 100
@@ -53,8 +57,11 @@ class ConsentService:
         events: EventPublisher,
         clock: Clock,
         lists: ListRepository | None = None,
+        responses: SurveyResponses | None = None,
     ) -> None:
         self._contacts = contacts
+        #: Survey responses, whose phone's surveys an opt-out ends (``survey_stops``).
+        self._responses = responses
         self._appointments = appointments
         self._events = events
         self._clock = clock
@@ -90,6 +97,10 @@ class ConsentService:
         if not result.contact.opted_out:
             return result  # older than a later opt-in, which stands
         left = self.leave_lists(tenant_id, phone, source, at, cause=cause, lists=lists)
+        if self._responses is not None:
+            from reach.services.survey_stops import stop_surveys
+
+            stop_surveys(self._responses, tenant_id, phone, self._clock())
         return replace(result, lists_left=left)
 
     def leave_lists(

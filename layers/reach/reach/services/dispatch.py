@@ -30,6 +30,8 @@ from reach.ports.send_queue import QueuedReminder, SendQueue
 
 if TYPE_CHECKING:
     from reach.services.campaign_feed import CampaignFeed, CampaignReport
+    from reach.services.survey_sends import FanOutReport, SurveyFanOut
+    from reach.services.survey_timers import SurveyTimers, TimerReport
 
 #: Claims queued together: SQS SendMessageBatch's limit.
 QUEUE_BATCH = 10
@@ -63,6 +65,9 @@ class DispatchReport:
     used: dict[str, int] = field(default_factory=dict)
     #: What the campaign step did (None: the dispatcher feeds no campaigns).
     campaigns: CampaignReport | None = None
+    #: What the survey steps did (None: the dispatcher runs none).
+    survey_sends: FanOutReport | None = None
+    survey_timers: TimerReport | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class Dispatcher:
         per_shard_limit: int = 2000,
         new_claim_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         campaigns: CampaignFeed | None = None,
+        survey_fanout: SurveyFanOut | None = None,
+        survey_timers: SurveyTimers | None = None,
     ) -> None:
         self._reminders = reminders
         self._queue = queue
@@ -95,10 +102,18 @@ class Dispatcher:
         self._per_shard_limit = per_shard_limit
         self._new_claim_id = new_claim_id
         self._campaigns = campaigns
+        self._survey_fanout = survey_fanout
+        self._survey_timers = survey_timers
 
     def tick(self, now: datetime) -> DispatchReport:
         """Claim what is due at ``now`` (the scheduled event's time) and queue it."""
         report = DispatchReport(shards=self._shards)
+        # Before the due index is read: first questions and nudges these steps write due now
+        # are claimed in this same tick.
+        if self._survey_timers is not None:
+            report.survey_timers = self._survey_timers.step(now)
+        if self._survey_fanout is not None:
+            report.survey_sends = self._survey_fanout.step(now)
         waiting = self._settle(self._read(now, report), now, report)
         due = self._with_numbers(waiting)
         fair = self._fair_order(due, report)

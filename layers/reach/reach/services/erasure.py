@@ -1,8 +1,8 @@
 """Erasing a person's data for one tenant (``DELETE /contacts/{phone}``).
 
 Erasure is a sequence of per-store erasers, each idempotent and each counting what it
-erased (a second run counts nothing). A store added later (survey answers)
-joins by adding an ``Eraser`` to ``ErasureService``'s list in ``reach.wiring``.
+erased (a second run counts nothing). A store added later joins by adding an ``Eraser``
+to ``ErasureService``'s list in ``reach.wiring``.
 
 What stays is what the consent record needs: the phone, whether it opted out, and the source
 and time of that choice. An opt-out must outlive the person's other data, or the next
@@ -29,8 +29,11 @@ from reach.data.invites import member_thread_id
 from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
 from reach.data.recipients import PersonsRecipients
+from reach.data.survey_erasure import erase_survey_answers
+from reach.data.survey_responses import SurveyResponses, parse_ref
 from reach.domain.caps import Contact
 from reach.domain.message import Thread
+from reach.domain.survey_flow import response_thread_id
 from reach.ports.events import DomainEvent, EventPublisher, EventType, event_id_for
 from reach.services.recipients import Recipient, RecipientService
 
@@ -70,6 +73,17 @@ KEPT: tuple[tuple[str, str], ...] = (
         "consent_history",
         "every consent change with its source, time, scope, action and evidence: the consent "
         "record itself, which a later claim about a text is answered from",
+    ),
+    (
+        "survey_responses",
+        "each survey response's disposition (sent, started, partial, completed, stopped, "
+        "expired) and times, so the survey's counts and response rate stay true; its answers "
+        "and the phone are erased",
+    ),
+    (
+        "survey_lane",
+        "the number's survey order (response ids only, no answers), so two surveys never "
+        "text it at once",
     ),
 )
 
@@ -198,4 +212,22 @@ def store_erasers(
             ),
         ),
         Eraser("callback_notes", callbacks.erase_notes),
+    ]
+
+
+def survey_erasers(responses: SurveyResponses, messages: MessageRepository) -> list[Eraser]:
+    """The person's survey responses, found through their survey lane (every response the
+    phone ever had, no Scan): ``survey_answers`` erases each response's answers and phone and
+    keeps its disposition; ``survey_message_bodies`` the texts of each response's thread
+    (the questions and the person's replies)."""
+
+    def bodies(tenant_id: str, phone: str) -> int:
+        return sum(
+            messages.erase_bodies(Thread(tenant_id, response_thread_id(*parse_ref(ref)), phone))
+            for ref in responses.lane(tenant_id, phone).history
+        )
+
+    return [
+        Eraser("survey_answers", lambda t, p: erase_survey_answers(responses, t, p)),
+        Eraser("survey_message_bodies", bodies),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Protocol
 
@@ -13,6 +13,8 @@ from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
 from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository, ProviderMessageRef
+from reach.data.survey_responses import SurveyResponses
+from reach.data.surveys import SurveyRepository
 from reach.domain.conversation import PendingChoice
 from reach.domain.replies import ClassifiedReply
 from reach.services.consent import ConsentService
@@ -47,6 +49,10 @@ class Conversation[S]:
     options: tuple[S, ...] = ()
     #: The reply re-read through a "which one?" choice (``Evidence.CHOSEN`` only).
     reading: ClassifiedReply | None = None
+    #: When the question it waits on went out, if the kind knows (None: unknown). A kind
+    #: that says so opts into recency: on equal ``OPEN`` evidence the router prefers the
+    #: conversation asked last, looking the others' up in their threads.
+    asked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ class Collaborators:
     lists: ListRepository
     #: Consent changes a conversation makes (a list keyword re-subscribes to the tenant).
     consent: ConsentService
+    #: Survey definitions, and the responses and lanes of the people answering them.
+    surveys: SurveyRepository
+    responses: SurveyResponses
 
 
 class ConversationKind[S](Protocol):
@@ -84,8 +93,8 @@ class ConversationKind[S](Protocol):
        events come from ``reply.event(...)`` so a replayed reply derives the same ids.
     2. Register it: add the class to ``CONVERSATION_KINDS`` in
        ``reach/services/inbound/conversations/__init__.py``. Order matters only on equal
-       evidence (the earlier kind wins) and for replies that answer nothing (the first kind
-       answers those).
+       evidence (the earlier kind wins, unless one of them says when it asked: then the one
+       asked last) and for replies that answer nothing (the first kind answers those).
     3. Test it through ``InboundService`` (``tests/integration/test_inbound_service.py``):
        a reply that references its message reaches it, and STOP still comes first.
     """

@@ -32,6 +32,8 @@ from reach.data.callbacks import CallbackRepository
 from reach.data.contacts import ContactRepository
 from reach.data.lists import ListRepository
 from reach.data.messages import MessageRepository
+from reach.data.survey_responses import SurveyResponses
+from reach.data.surveys import SurveyRepository
 from reach.data.tenants import TenantRepository
 from reach.domain.inbound import InboundSms
 from reach.domain.lists import OptInList
@@ -76,6 +78,8 @@ class InboundService:
         consent: ConsentService,
         clock: Clock,
         callback_within: timedelta = DEFAULT_CALLBACK_WITHIN,
+        surveys: SurveyRepository,
+        responses: SurveyResponses,
         kinds: Sequence[KindFactory] = CONVERSATION_KINDS,
         lists: ListRepository | None = None,
     ) -> None:
@@ -95,6 +99,8 @@ class InboundService:
             callback_within=callback_within,
             lists=self._lists,
             consent=consent,
+            surveys=surveys,
+            responses=responses,
         )
         self._router = ConversationRouter(
             kinds=[build(collaborators) for build in kinds],

@@ -8,6 +8,7 @@ publishes a response's events and sends its answer.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,7 +20,7 @@ from reach.domain.masking import mask_phones_in
 from reach.domain.models import Tenant
 from reach.domain.replies import ClassifiedReply, ReplyIntent
 from reach.domain.zones import load_zone
-from reach.ports.events import DomainEvent, EventType, event_id_for
+from reach.ports.events import DataValue, DomainEvent, EventType, event_id_for
 from reach.services.replies import AnswerRule
 
 
@@ -103,7 +104,7 @@ class InboundReply:
         self,
         event_type: EventType,
         ids: dict[str, str],
-        data: dict[str, str | int | bool | None],
+        data: Mapping[str, DataValue],
     ) -> DomainEvent:
         """An event this reply caused, with an id a replay of the reply derives again."""
         tenant_id = self.tenant.tenant_id

@@ -4,14 +4,18 @@ The router asks each kind where the reply belongs and keeps the strongest eviden
 answer to a pending "which one?" question, then the message it replies to
 (``previousPublishedMessageId``, followed only when that message is the same tenant's), then
 the most recent open question to that phone from that tenant. On equal evidence the kind
-registered first wins. A kind that finds several conversations equally likely says so, and
-asks which (see ``reach.domain.conversation``).
+registered first wins, except between open questions of which one says when it was asked
+(``Conversation.asked_at``, a survey's): then the one asked last wins, the others' times
+looked up in their threads (``last_outbound_at``), so a reply answers the latest question.
+A kind that finds several conversations equally likely says so, and asks which (see
+``reach.domain.conversation``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from reach.data.contacts import ContactRepository
@@ -76,12 +80,37 @@ class ConversationRouter:
         self, reply: InboundReply, pending: PendingChoice | None
     ) -> tuple[ConversationKind[Any], Conversation[Any] | None]:
         referenced = self._referenced(reply)
-        best: tuple[ConversationKind[Any], Conversation[Any]] | None = None
+        best: list[tuple[ConversationKind[Any], Conversation[Any]]] = []
         for kind in self._kinds:
             found = kind.locate(reply, referenced, pending)
-            if found is not None and (best is None or found.evidence > best[1].evidence):
-                best = (kind, found)
-        return best or (self._kinds[0], None)
+            if found is None or (best and found.evidence < best[0][1].evidence):
+                continue
+            if best and found.evidence > best[0][1].evidence:
+                best = []
+            best.append((kind, found))
+        if not best:
+            return self._kinds[0], None
+        return self._latest(reply, best)
+
+    def _latest(
+        self, reply: InboundReply, tied: list[tuple[ConversationKind[Any], Conversation[Any]]]
+    ) -> tuple[ConversationKind[Any], Conversation[Any]]:
+        """Of conversations with equal evidence, the one to answer (the module docstring)."""
+        first = tied[0]
+        if first[1].evidence is not Evidence.OPEN or all(f.asked_at is None for _, f in tied):
+            return first
+        never = datetime.min.replace(tzinfo=UTC)
+
+        def asked(found: Conversation[Any]) -> datetime:
+            if found.asked_at is not None:
+                return found.asked_at
+            if found.subject_id is None:
+                return never
+            thread = Thread(reply.tenant.tenant_id, found.subject_id, reply.phone)
+            return self._messages.last_outbound_at(thread) or never
+
+        # max() keeps the first of equals: the earlier registered kind.
+        return max(tied, key=lambda pair: asked(pair[1]))
 
     def _referenced(self, reply: InboundReply) -> ProviderMessageRef | None:
         """The tenant's message the reply answers; another tenant's is never followed."""

@@ -25,7 +25,7 @@ us" (it still files a callback or an unknown reply, in the recipient's own threa
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reach.data.appointments import ConcurrentChange
 from reach.data.messages import ProviderMessageRef
@@ -42,7 +42,13 @@ from reach.domain.conversation_texts import Choice, ReplyContext, ReplyKind, ren
 from reach.domain.errors import NotFound
 from reach.domain.fhir_link import write_back_keys
 from reach.domain.message import Thread
-from reach.domain.models import Appointment, AppointmentKind, AppointmentStatus, CustomerStatus
+from reach.domain.models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    CustomerStatus,
+    Tenant,
+)
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.replies import ClassifiedReply, ReplyIntent, classify_reply, keywords_for_replies
 from reach.domain.zones import load_zone
@@ -227,7 +233,9 @@ class AppointmentConversation:
             or appointment
         )
         intent = reply.intent
-        data = {**_EVENT_DATA.get(intent, {"minutes_late": reply.reading.minutes_late})}
+        data: dict[str, DataValue] = {
+            **_EVENT_DATA.get(intent, {"minutes_late": reply.reading.minutes_late})
+        }
         if intent in (ReplyIntent.RUNNING_LATE, ReplyIntent.NOT_HOME):
             data.update(_window_data(current))
         # A booking from FHIR names its resource, for the write-back to the clinic's server.
@@ -299,16 +307,8 @@ class AppointmentConversation:
         )
 
     def _callback_by(self, reply: InboundReply, appointment: Appointment | None) -> datetime:
-        """When the clinic will have called: within the window, moved out of quiet hours."""
-        tenant, at = reply.tenant, reply.received_at
-        zone = load_zone(appointment.timezone if appointment else tenant.timezone)
-        by = at + self._callback_within
-        quiet = QuietHours.parse(tenant.quiet_hours)
-        for moment in (at, by):
-            period = quiet.period_at(moment, zone)
-            if period is not None:
-                return period.ends + self._callback_within
-        return by
+        timezone = appointment.timezone if appointment else None
+        return callback_by(reply.tenant, reply.received_at, self._callback_within, timezone)
 
     def _unknown(self, reply: InboundReply, appointment: Appointment | None) -> Response:
         subject_id = appointment.appointment_id if appointment else None
@@ -323,6 +323,21 @@ class AppointmentConversation:
             return Response(ReplyOutcome.UNKNOWN, subject_id, events=received)
         answer = _answer(reply, ReplyKind.UNKNOWN, appointment)
         return Response(ReplyOutcome.UNKNOWN, subject_id, answer, received)
+
+
+def callback_by(
+    tenant: Tenant, at: datetime, within: timedelta, timezone: str | None = None
+) -> datetime:
+    """When the organisation will have called back a request made ``at``: within the
+    window, moved out of quiet hours (in ``timezone``, the tenant's own when not given)."""
+    zone = load_zone(timezone or tenant.timezone)
+    by = at + within
+    quiet = QuietHours.parse(tenant.quiet_hours)
+    for moment in (at, by):
+        period = quiet.period_at(moment, zone)
+        if period is not None:
+            return period.ends + within
+    return by
 
 
 def _not_home_at_a_clinic(reply: InboundReply, appointment: Appointment | None) -> bool:
