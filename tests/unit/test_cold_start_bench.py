@@ -47,3 +47,24 @@ def test_the_samples_run_as_in_lambda_with_tracing_on(name, monkeypatch):
 
     assert env[name]
     assert "POWERTOOLS_TRACE_DISABLED" not in env
+
+
+def test_without_pyc_only_the_layers_packages_lose_their_bytecode():
+    layer = set(cold_start.layer_modules())
+
+    assert {"reach", "pydantic", "pynamodb", "aws_lambda_powertools"} <= layer
+    # The runtime ships these with their bytecode, whatever the layer does
+    assert not {"boto3", "botocore", "urllib3", "jmespath"} & layer
+
+
+def test_the_layer_is_built_to_ship_python_313_bytecode_without_timestamp_checks():
+    root = cold_start.REPO
+    template = (root / "template.yaml").read_text()
+    layer = template[template.index("  ReachLayer:") :].split("\n\n")[0]
+    makefile = (root / "layers" / "reach" / "Makefile").read_text()
+
+    assert "BuildMethod: makefile" in layer
+    assert "build-ReachLayer:" in makefile
+    assert "compileall" in makefile
+    assert "--invalidation-mode unchecked-hash" in makefile
+    assert "sys.version_info[:2] != (3, 13)" in makefile

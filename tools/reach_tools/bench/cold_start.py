@@ -12,6 +12,13 @@ moto...) is hidden, because botocore and the X-Ray SDK load some of them when th
 It also looks like Lambda (``LAMBDA_TASK_ROOT``) with tracing on, as the template's
 ``Tracing: Active`` deploys it.
 
+Each function is measured with the layer's bytecode (what ``layers/reach/Makefile`` ships:
+every module compiled by Python 3.13) and, for ``FROM_SOURCE``, also without it (what SAM's
+python builder shipped: no ``.pyc``, and Lambda's ``/opt`` is read-only, so each cold start
+compiled every layer module it imported). Without it, the probe refuses to read the cached
+bytecode of the layer's packages (``layer_modules``); boto3 and what the runtime ships keep
+theirs, as the runtime has them.
+
 One ``-X importtime`` run per function then lists what it loads beyond ``import boto3``, by
 top-level package, heaviest first: the place to look for what a function does not need.
 """
@@ -34,6 +41,8 @@ LAYER_REQUIREMENTS = REPO / "layers" / "reach" / "requirements.txt"
 RUNTIME_PACKAGES = ("boto3",)
 #: Packages listed per function beyond boto3.
 HEAVIEST = 6
+#: The functions also measured without the layer's bytecode: the ones that run most often.
+FROM_SOURCE = ("authorizer", "dispatcher", "sender")
 
 
 def function_names() -> tuple[str, ...]:
@@ -45,6 +54,16 @@ _PROBE = """
 import importlib.util, os, sys, time
 for name in filter(None, os.environ.get("REACH_BENCH_HIDDEN", "").split(",")):
     sys.modules.setdefault(name, None)  # not shipped to Lambda: importing it fails, as there
+_no_pyc = frozenset(filter(None, os.environ.get("REACH_BENCH_NO_PYC", "").split(",")))
+if _no_pyc:
+    from importlib.machinery import SourceFileLoader
+    _read = SourceFileLoader.get_data
+    def _source_only(loader, path):
+        # A layer module's cached bytecode is missing, as SAM's python builder shipped it
+        if path.endswith(".pyc") and loader.name.partition(".")[0] in _no_pyc:
+            raise OSError(path)
+        return _read(loader, path)
+    SourceFileLoader.get_data = _source_only
 target = sys.argv[1]
 started = time.perf_counter()
 if target == "boto3":
@@ -64,12 +83,17 @@ class ImportCost:
     ratio_to_boto3: float
     #: (top-level package, ms of its own modules) loaded beyond ``import boto3``, heaviest first.
     beyond_boto3: tuple[tuple[str, float], ...] = field(default=())
+    #: The same without the layer's bytecode (None: not measured so).
+    source_ms: float | None = None
+    source_ratio: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
             "target": self.target,
             "median_ms": self.median_ms,
             "ratio_to_boto3": self.ratio_to_boto3,
+            "without_pyc_median_ms": self.source_ms,
+            "without_pyc_ratio_to_boto3": self.source_ratio,
             "heaviest_beyond_boto3": [{"package": p, "ms": ms} for p, ms in self.beyond_boto3],
         }
 
@@ -117,6 +141,31 @@ def hidden_modules() -> tuple[str, ...]:
     )
 
 
+@cache
+def layer_modules() -> tuple[str, ...]:
+    """Top-level modules the layer ships and the runtime does not: the ones whose bytecode
+    ``layers/reach/Makefile`` adds."""
+    from packaging.utils import canonicalize_name
+
+    lines = LAYER_REQUIREMENTS.read_text().splitlines()
+    layer = _requirement_closure(
+        [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+    )
+    runtime = _requirement_closure(list(RUNTIME_PACKAGES))
+    only_layer = layer - runtime
+    return tuple(
+        sorted(
+            {"reach"}
+            | {
+                module
+                for module, owners in metadata.packages_distributions().items()
+                if module.isidentifier()
+                and any(canonicalize_name(owner) in only_layer for owner in owners)
+            }
+        )
+    )
+
+
 def _lambda_like_environment() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -155,25 +204,46 @@ def _sample(target: str, env: dict[str, str]) -> float:
 def measure(rounds: int = 9) -> list[ImportCost]:
     if rounds < 1:
         raise ValueError("at least one round is needed")
+    _compile_reach()
     env = _lambda_like_environment()
+    source_env = env | {"REACH_BENCH_NO_PYC": ",".join(layer_modules())}
     targets = {"boto3": "boto3"} | {
         f"functions/{name}": str(REPO / "functions" / name / "app.py") for name in function_names()
     }
+    from_source = {f"functions/{name}" for name in FROM_SOURCE}
     samples: dict[str, list[float]] = {label: [] for label in targets}
+    source: dict[str, list[float]] = {label: [] for label in targets if label in from_source}
     for _ in range(rounds):
         for label, target in targets.items():
             samples[label].append(_sample(target, env))
+            if label in source:
+                source[label].append(_sample(target, source_env))
     baseline = statistics.median(samples["boto3"])
     profiles = {label: _import_profile(target, env) for label, target in targets.items()}
-    return [
-        ImportCost(
-            label,
-            statistics.median(values) * 1000,
-            statistics.median(values) / baseline,
-            _beyond(profiles[label], profiles["boto3"]),
+    costs = []
+    for label, values in samples.items():
+        slow = statistics.median(source[label]) if label in source else None
+        costs.append(
+            ImportCost(
+                label,
+                statistics.median(values) * 1000,
+                statistics.median(values) / baseline,
+                _beyond(profiles[label], profiles["boto3"]),
+                source_ms=None if slow is None else slow * 1000,
+                source_ratio=None if slow is None else slow / baseline,
+            )
         )
-        for label, values in samples.items()
-    ]
+    return costs
+
+
+def _compile_reach() -> None:
+    """Bytecode for ``reach`` as the layer ships it (installed packages have theirs)."""
+    # this interpreter's compileall on our own package: no outside input
+    subprocess.run(  # nosec B603
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "layers" / "reach" / "reach")],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _import_profile(target: str, env: dict[str, str]) -> dict[str, int]:
@@ -209,11 +279,16 @@ def report(costs: list[ImportCost]) -> str:
     lines = [
         "cold-start import (median of fresh interpreters; ratio to `import boto3`; "
         "Lambda's packages only, tracing on)",
+        "  with the layer's .pyc (layers/reach/Makefile ships them); without: the layer's "
+        "modules compiled at import, as SAM's python builder shipped them",
         "  beyond boto3: the heaviest top-level packages it loads that boto3 does not "
         "(ms of their own modules, one -X importtime run)",
     ]
     for cost in costs:
-        lines.append(f"  {cost.target:<22} {cost.median_ms:8.1f} ms   x{cost.ratio_to_boto3:5.2f}")
+        line = f"  {cost.target:<22} {cost.median_ms:8.1f} ms   x{cost.ratio_to_boto3:5.2f}"
+        if cost.source_ms is not None and cost.source_ratio is not None:
+            line += f"   without .pyc {cost.source_ms:8.1f} ms   x{cost.source_ratio:5.2f}"
+        lines.append(line)
         if cost.beyond_boto3:
             heaviest = ", ".join(f"{name} {ms:.0f}" for name, ms in cost.beyond_boto3)
             lines.append(f"      beyond boto3: {heaviest}")

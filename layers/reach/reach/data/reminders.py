@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -49,6 +50,7 @@ from reach.data.tables import (
 from reach.data.transactions import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
+    ItemsTouched,
     TrackedTransaction,
     cancelled_by,
     failed_positions,
@@ -444,14 +446,7 @@ class ReminderLifecycle:
     ) -> Start:
         """queued -> sending for the holder of ``claim_id``, in one transaction with the
         ``guards``: the checks that what the send was decided on is still so."""
-        actions = [
-            ReminderItem.status.set(MessageStatus.SENDING.value),
-            DueIndex.lease(lease_until),
-            ReminderItem.updated_at.set(now),
-        ]
-        condition = (ReminderItem.status == MessageStatus.QUEUED.value) & (
-            ReminderItem.claim_id == claim_id
-        )
+        actions, condition = _starting(claim_id, now, lease_until)
         if not guards:
             return Start(started=True) if _update(key, actions, condition) else _LOST
         transaction = TrackedTransaction(
@@ -474,8 +469,139 @@ class ReminderLifecycle:
             return Start(started=False, guards_failed=frozenset(n - 1 for n in failed))
         return Start(started=True)
 
+    def start_many(self, requests: Sequence[StartRequest]) -> list[Start]:
+        """``start`` for many messages in as few transactions as their items allow: one
+        message's parts (its move to ``sending`` and its guards) always go together, and no
+        two messages that touch one item (a contact, a visit, a campaign) share a
+        transaction, which DynamoDB would refuse. A failed condition is mapped back to its
+        message, and the rest are written again without it, as ``apply`` does."""
+        results: list[Start] = [_UNDECIDED] * len(requests)
+        for chunk in _apart(requests):
+            if len(chunk) == 1:
+                only = requests[chunk[0]]
+                results[chunk[0]] = self.start(
+                    only.key, only.claim_id, only.now, only.lease_until, only.guards
+                )
+                continue
+            write_in_chunks(
+                len(chunk),
+                len(chunk),
+                partial(self._start_together, chunk, requests, results),
+                max_conflicts=_MAX_CONFLICTS,
+                conflicted=TransactionConflicts,
+            )
+            for n in chunk:
+                if results[n] is _UNDECIDED:
+                    results[n] = Start(started=True)
+        return results
 
+    def _start_together(
+        self,
+        chunk: list[int],
+        requests: Sequence[StartRequest],
+        results: list[Start],
+        positions: list[int],
+    ) -> set[int] | None:
+        """One transaction starting the ``positions`` of ``chunk``; the positions that
+        failed, with their ``Start`` in ``results``; None when it collided and nothing was
+        decided."""
+        indexes = [chunk[p] for p in positions]
+        transaction = TrackedTransaction(
+            connection=AppointmentsTableItem._get_connection().connection
+        )
+        try:
+            with transaction:
+                for position, n in enumerate(indexes):
+                    _add_start(transaction, requests[n], position * _PARTS)
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            owners = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
+            if not owners:
+                return None
+            failed: dict[int, set[int]] = {}
+            for owner in owners:
+                failed.setdefault(owner // _PARTS, set()).add(owner % _PARTS)
+            for position, parts in failed.items():
+                results[indexes[position]] = (
+                    _LOST
+                    if 0 in parts
+                    else Start(started=False, guards_failed=frozenset(p - 1 for p in parts))
+                )
+            return set(failed)
+        return set()
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """One message's ``start``, for ``ReminderLifecycle.start_many``."""
+
+    key: ReminderKey
+    claim_id: str
+    now: datetime
+    lease_until: datetime
+    guards: Sequence[Guard] = ()
+
+
+#: Owners a message may use in a joint start transaction: its move (0) and its guards.
+_PARTS = 100
+#: Actions a transaction takes (DynamoDB's limit).
+_ACTIONS = 100
 _LOST = Start(started=False, claim_lost=True)
+_UNDECIDED = Start(started=False)
+
+
+def _starting(
+    claim_id: str, now: datetime, lease_until: datetime
+) -> tuple[list[Action], Condition]:
+    actions = [
+        ReminderItem.status.set(MessageStatus.SENDING.value),
+        DueIndex.lease(lease_until),
+        ReminderItem.updated_at.set(now),
+    ]
+    condition = (ReminderItem.status == MessageStatus.QUEUED.value) & (
+        ReminderItem.claim_id == claim_id
+    )
+    return actions, condition
+
+
+def _add_start(transaction: TransactWrite, request: StartRequest, owner: int) -> None:
+    """A message's parts, owned by ``owner`` (its move) and the owners after it (its guards)."""
+    actions, condition = _starting(request.claim_id, request.now, request.lease_until)
+    if isinstance(transaction, TrackedTransaction):
+        transaction.owner = owner
+    transaction.update(_item(request.key), actions=actions, condition=condition)
+    for n, guard in enumerate(request.guards, start=1):
+        if isinstance(transaction, TrackedTransaction):
+            transaction.owner = owner + n
+        guard.add_to(transaction)
+
+
+def _apart(requests: Sequence[StartRequest]) -> list[list[int]]:
+    """The requests in groups that touch no item twice and fit one transaction, in order."""
+    groups: list[_Group] = []
+    for n, request in enumerate(requests):
+        touched = ItemsTouched()
+        _add_start(touched, request, 0)
+        size = 1 + len(request.guards)
+        group = next((g for g in groups if g.takes(touched.items, size)), None)
+        if group is None:
+            group = _Group()
+            groups.append(group)
+        group.members.append(n)
+        group.items |= touched.items
+        group.actions += size
+    return [group.members for group in groups]
+
+
+@dataclass
+class _Group:
+    members: list[int] = field(default_factory=list)
+    items: set[tuple[str, str, str]] = field(default_factory=set)
+    actions: int = 0
+
+    def takes(self, items: set[tuple[str, str, str]], size: int) -> bool:
+        return not self.items & items and self.actions + size <= _ACTIONS
 
 
 def _held_by(claim_id: str, started: bool | None) -> Condition:

@@ -85,6 +85,36 @@ class TrackedTransaction(TransactWrite):
 _OPERATION_ORDER = ("condition_check", "delete", "put", "update")
 
 
+class ItemsTouched(TransactWrite):
+    """Collects the items that parts added to a transaction would touch, and writes nothing.
+
+    DynamoDB refuses a transaction that names one item twice, so parts that other code builds
+    (a send's guards) are first added here to learn their items, and those that share one go
+    in different transactions.
+    """
+
+    def __init__(self) -> None:  # never entered: it has no connection and commits nothing
+        self.items: set[tuple[str, str, str]] = set()
+
+    def condition_check(self, model_cls: Any, hash_key: Any, *args: Any, **kwargs: Any) -> None:
+        range_key = args[0] if args else kwargs.get("range_key")
+        hashed, ranged = model_cls._serialize_keys(hash_key, range_key)
+        self.items.add((str(model_cls.Meta.table_name), str(hashed), str(ranged)))
+
+    def delete(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        self._add(model)
+
+    def save(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        self._add(model)
+
+    def update(self, model: Any, *args: Any, **kwargs: Any) -> None:
+        self._add(model)
+
+    def _add(self, model: Any) -> None:
+        hashed, ranged = model._get_hash_range_key_serialized_values()
+        self.items.add((str(type(model).Meta.table_name), str(hashed), str(ranged)))
+
+
 def write_in_chunks(
     count: int,
     size: int,

@@ -10,11 +10,12 @@ A batch (one sender invocation) costs, besides one provider call a text:
 
 1. one BatchGetItem for every message's subject and contact, whatever the tables;
 2. one Query per tenant (its profile and wording) and one pacing reservation per number;
-3. one transaction a text, right before the provider call: the message moves to ``sending``
-   on its claim, the subject is still at the version the decision was made on, and the
-   contact has not opted out (or, for a capped kind, the caps' send log takes the send on
-   the contact's version). A failed part is re-read and decided again; nothing is sent on
-   a stale read;
+3. a few transactions for the whole batch, right before the provider calls: each message
+   moves to ``sending`` on its claim, its subject is still at the version the decision was
+   made on, and its contact has not opted out (or, for a capped kind, the caps' send log
+   takes the send on the contact's version). Messages that touch one item (one contact, one
+   visit, one campaign) go in different transactions (``ReminderLifecycle.start_many``). A
+   failed part is re-read and decided again; nothing is sent on a stale read;
 4. one transaction per 25 outcomes, written after the batch's texts went out.
 
 The provider calls go out concurrently through a bounded pool, each at the slot pacing
@@ -39,7 +40,14 @@ from reach.clock import Clock
 from reach.data.batch_reads import BatchReader, ItemKey
 from reach.data.contacts import ContactForSending, ContactRepository
 from reach.data.pacing import Gates
-from reach.data.reminders import CLAIM_LEASE, Guard, ReminderKey, ReminderLifecycle, Transition
+from reach.data.reminders import (
+    CLAIM_LEASE,
+    Guard,
+    ReminderKey,
+    ReminderLifecycle,
+    StartRequest,
+    Transition,
+)
 from reach.data.tenants import TenantRepository
 from reach.domain.caps import CapReason
 from reach.domain.message import Message, MessageKind, MessageStatus
@@ -116,6 +124,15 @@ class _Started:
     encoding: str
     origination: str
     slot: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A decided message about to be started: what it will be once started, and the guards
+    its start carries."""
+
+    start: _Started
+    ready: _Ready
 
 
 @dataclass
@@ -202,16 +219,15 @@ class SendPath:
         messages = [self._message(delivery) for delivery in deliveries]
         outcomes = _Outcomes(results=[None] * len(messages))
         found = self._read(messages)
-        started: list[_Started] = []
+        known: list[tuple[int, _Message]] = []
         for index, message in enumerate(messages):
             if message.kind is None:
                 # Queued by a newer release (a deploy in progress): one that knows the kind
                 # takes it on a later receive.
                 outcomes.results[index] = SendResult(SendOutcome.RETRY, "unknown_kind")
                 continue
-            start = self._through_checks(batch, index, message, found, outcomes)
-            if start is not None:
-                started.append(start)
+            known.append((index, message))
+        started = self._through_checks(batch, known, found, outcomes)
         flights = self._send_started(batch, started, outcomes)
         throttled: set[str] = set()
         for flight in flights:
@@ -245,25 +261,29 @@ class SendPath:
     def _through_checks(
         self,
         batch: SendBatch,
-        index: int,
-        message: _Message,
+        pending: list[tuple[int, _Message]],
         found: dict[ItemKey, Any],
         outcomes: _Outcomes,
-    ) -> _Started | None:
-        """Decide and start the message; None when it stops here (its outcome is then in
-        ``outcomes``)."""
+    ) -> list[_Started]:
+        """Decide every message and start together those that go (``start_many``: a few
+        transactions for the batch, not one a message). A message whose guard failed is
+        re-read and decided again; one that stops here has its outcome in ``outcomes``."""
+        started: list[_Started] = []
         for _ in range(_DECISIONS):
             now = self._clock()
-            decided = self._decide(batch, message, found, now)
-            if not isinstance(decided, _Ready):
-                outcomes.record(index, decided[0], decided[1])
-                return None
-            start = self._start(batch, index, message, decided, outcomes)
-            if not isinstance(start, _Again):
-                return start
-            found = found | self._reader.read(self._rereads(message))
-        outcomes.record(index, *self._back(message, "changing"))
-        return None
+            candidates = [
+                candidate
+                for index, message in pending
+                if (candidate := self._candidate(batch, index, message, found, outcomes, now))
+            ]
+            pending = self._start(batch, candidates, outcomes, started)
+            if not pending:
+                return started
+            keys = [key for _, message in pending for key in self._rereads(message)]
+            found = found | self._reader.read(keys)
+        for index, message in pending:
+            outcomes.record(index, *self._back(message, "changing"))
+        return started
 
     def _rereads(self, message: _Message) -> list[ItemKey]:
         keys = list(_kind(message).wants(message.queued))
@@ -304,16 +324,21 @@ class SendPath:
             found |= self._reader.read([key])
         return self._contacts.for_sending(found, outgoing.tenant_id, outgoing.phone)
 
-    def _start(
+    def _candidate(
         self,
         batch: SendBatch,
         index: int,
         message: _Message,
-        ready: _Ready,
+        found: dict[ItemKey, Any],
         outcomes: _Outcomes,
-    ) -> _Started | _Again | None:
-        """Render and start the message (queued -> sending with its guards); ``_AGAIN`` when
-        a guard failed (decide again on a fresh read), None when it stops here."""
+        now: datetime,
+    ) -> _Candidate | None:
+        """A decided message, rendered and counted toward its number's reservation; None when
+        it stops here."""
+        decided = self._decide(batch, message, found, now)
+        if not isinstance(decided, _Ready):
+            outcomes.record(index, decided[0], decided[1])
+            return None
         outgoing, (tenant, templates) = _decided(message)
         body = _kind(message).render(outgoing, tenant, templates)
         parts = count_segments(body)
@@ -323,19 +348,47 @@ class SendPath:
             # unstarted, so a slow number's backlog never holds a sender asleep for long.
             outcomes.record(index, *self._back(message, "paced"))
             return None
-        now = self._clock()
-        started = self._reminders.start(
-            message.key, message.queued.claim_id, now, now + SENDING_LEASE, ready.guards
-        )
-        if started.claim_lost:
-            outcomes.results[index] = SendResult(SendOutcome.DUPLICATE)
-            return None
-        if not started.started:
-            return _AGAIN
-        message.started = True
-        message.capped_at = ready.capped_at
         batch.book(origination, message.queued.mps, parts.parts)
-        return _Started(index, message, body, parts.parts, str(parts.encoding), origination)
+        return _Candidate(
+            _Started(index, message, body, parts.parts, str(parts.encoding), origination),
+            decided,
+        )
+
+    def _start(
+        self,
+        batch: SendBatch,
+        candidates: list[_Candidate],
+        outcomes: _Outcomes,
+        started: list[_Started],
+    ) -> list[tuple[int, _Message]]:
+        """Start the candidates (queued -> sending with their guards); those that started go
+        in ``started``, and those whose guard failed come back, to decide again on a fresh
+        read. Nothing is sent on a stale read."""
+        now = self._clock()
+        requests = [
+            StartRequest(
+                c.start.message.key,
+                c.start.message.queued.claim_id,
+                now,
+                now + SENDING_LEASE,
+                c.ready.guards,
+            )
+            for c in candidates
+        ]
+        again: list[tuple[int, _Message]] = []
+        for candidate, result in zip(candidates, self._reminders.start_many(requests), strict=True):
+            start, message = candidate.start, candidate.start.message
+            if result.started:
+                message.started = True
+                message.capped_at = candidate.ready.capped_at
+                started.append(start)
+                continue
+            batch.book(start.origination, message.queued.mps, -start.parts)
+            if result.claim_lost:
+                outcomes.results[start.index] = SendResult(SendOutcome.DUPLICATE)
+            else:
+                again.append((start.index, message))
+        return again
 
     def _send_started(
         self, batch: SendBatch, started: list[_Started], outcomes: _Outcomes
@@ -631,12 +684,6 @@ class SendPath:
         )
 
 
-class _Again:
-    """What was decided on changed before the start transaction: decide again."""
-
-
-_AGAIN = _Again()
-
 _FINAL_STATUS = {
     SendOutcome.SENT: MessageStatus.SENT,
     SendOutcome.FAILED: MessageStatus.FAILED,
@@ -708,7 +755,8 @@ class SendBatch:
         return booked == 0 or booked + parts <= pace * PACING_HORIZON.total_seconds()
 
     def book(self, origination: str, mps: float | None, parts: int) -> None:
-        """Count a started message's parts toward its number's reservation."""
+        """Count a message's parts toward its number's reservation (negative: a message
+        counted before its start that did not start)."""
         self._booked[origination] = self._booked.get(origination, 0) + parts
 
     def slots(self, origination: str, mps: float | None) -> SlotBook:
