@@ -62,7 +62,7 @@ BEYOND_THE_SCHEMA = re.compile(
     # A CSV import's content: its header and rows (a string in the document)
     r"|body|header\.[^ ]*"
     # A survey's graph, sizes, health details, durations and the language of its choices
-    r"|questions(\[\d+\].*)?|intro|thanks|expires_after|trigger\.(delay|kinds(\[\d+\])?))$"
+    r"|questions(\[\d+\].*)?|intro|thanks|expires_after|nudge_after|trigger\.(delay|kinds(\[\d+\])?))$"
 )
 
 

@@ -226,3 +226,47 @@ def test_a_campaigns_progress_bar_moves_to_completion_as_the_clock_advances(
     expect(
         page.locator(f'article.campaign[data-campaign="{campaign["id"]}"] .campaign-status')
     ).not_to_have_text("scheduled")
+
+
+def test_a_surveys_chart_shows_the_answers_given(page: Page, stack: Stack) -> None:
+    phone = "+12025550187"
+    appointment = book(stack, phone)
+    survey = stack.api(
+        "POST",
+        "/surveys",
+        {
+            "name": "How did we do",
+            "language": "en",
+            "questions": [
+                {
+                    "id": "nps",
+                    "text": "How likely are you to recommend us, 0-10?",
+                    "type": "scale",
+                    "min": 0,
+                    "max": 10,
+                },
+                {
+                    "id": "ontime",
+                    "text": "Were we on time?",
+                    "type": "choice",
+                    "choices": [{"key": "1", "label": "Yes"}, {"key": "2", "label": "No"}],
+                },
+            ],
+        },
+    )
+    stack.api("POST", f"/surveys/{survey['id']}/sends", {"appointment_id": appointment["id"]})
+    panel = f'section.survey[data-survey="{survey["id"]}"]'
+    conversation = f'article.conversation[data-phone="{phone}"]'
+    # The first question goes at the next tick inside the phone's allowed hours.
+    advance_until(page, f'{conversation} li.msg:has-text("0-10")')
+
+    text_as(page, phone, "9")
+    expect(page.locator(f"{conversation} li.msg").last).to_contain_text("Were we on time?")
+    text_as(page, phone, "yes")
+
+    nps = page.locator(f'{panel} div.question[data-question="nps"]')
+    expect(nps.locator(".nps")).to_have_text("NPS 100.0")
+    expect(nps.locator('.bar-row:has-text("9") .bar')).to_have_attribute("data-count", "1")
+    ontime = page.locator(f'{panel} div.question[data-question="ontime"]')
+    expect(ontime.locator('.bar-row:has-text("1 Yes") .bar')).to_have_attribute("data-count", "1")
+    expect(page.locator(f"{panel} p.muted").first).to_contain_text("completed 1")

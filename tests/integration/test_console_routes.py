@@ -176,14 +176,16 @@ def api_call(reach: LocalReach, key: str, path: str, body: Any) -> dict[str, Any
     return dict(json.loads(text))
 
 
-def test_a_survey_whose_results_endpoint_answers_404_shows_no_results_yet(stack) -> None:
+def test_a_survey_without_responses_shows_its_questions_with_nothing_counted(stack) -> None:
+    # (A results endpoint that answers 404 shows "no results yet": test_console_rendering.)
     reach, console, key = stack
     survey = api_call(reach, key, "/surveys", survey_body())
 
     _, surveys = call(f"{console.url}/panels/surveys")
 
     entry = surveys.split(f'data-survey="{survey["id"]}"', 1)[1].split("</section>")[0]
-    assert "no results yet" in entry
+    assert "responses 0 · response rate -" in entry
+    assert entry.count("0 answered") == len(survey["questions"])
 
 
 def test_a_notice_shows_in_the_notices_panel_with_its_status(stack) -> None:

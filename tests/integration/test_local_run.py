@@ -545,9 +545,28 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert "your technician Luis is on the way, arriving around 9:15 AM" in text
     assert "The same notice asked again: 200" in text
     assert "event NoticeSent  on_the_way" in text
-    # and the lists-and-campaigns part, last
+    # and the lists-and-campaigns part
     assert_the_campaign_part_shown(text)
-    assert "Done: 25 steps" in text
+    # and the survey after a service visit, last
+    assert_the_survey_part_shown(text)
+    assert text.index("Eastside Food Bank") < text.index("Northside Cable")
+    assert "Done: 30 steps" in text
+
+
+def assert_the_survey_part_shown(text: str) -> None:
+    """A survey follows a completed visit by two hours; one unreadable answer is re-prompted,
+    a low score offers a callback, free text completes it; the results give the NPS."""
+    assert "is completed at 11:40" in text
+    assert "13:40 CST  +1*******171  sent  1 part  \"Northside Cable: thanks for having us" in text
+    assert 'texts "great"' in text
+    assert "Please reply with a whole number from 0 to 10" in text
+    assert "Would you like a call from our team? 1 Yes 2 No" in text
+    assert "event CallbackRequested" in text
+    assert '<- "Thank you, your answers help us do better."' in text
+    assert "event SurveyCompleted" in text
+    assert "responses 1 (completed 1), rate 1.0" in text
+    assert "Net promoter score: -100" in text
+    assert "(never a phone)" in text
 
 
 def assert_the_campaign_part_shown(text: str) -> None:
@@ -593,6 +612,21 @@ def test_reach_local_demo_campaign_runs_only_the_lists_and_campaigns_part(
     assert_the_campaign_part_shown(text)
     assert "Riverside" not in text
     assert "Done: 6 steps" in text
+
+
+def test_reach_local_demo_survey_runs_only_the_survey_part(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # when the CLI is asked for the survey part alone
+    result = main(["demo", "survey"])
+
+    # then it succeeds, showing that part's five steps and no other customer
+    text = capsys.readouterr().out
+    assert result == 0
+    assert_the_survey_part_shown(text)
+    assert "Riverside" not in text
+    assert "Eastside" not in text
+    assert "Done: 5 steps" in text
 
 
 def test_reach_local_demo_refuses_a_part_it_does_not_have(

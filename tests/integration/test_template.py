@@ -220,8 +220,9 @@ def test_the_layer_is_built_by_sam_for_python313_on_arm64(template: dict[str, An
     # given the layer resource
     layer = template["Resources"]["ReachLayer"]
 
-    # then sam build installs its requirements for the Lambda platform, beside the package
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    # then sam build runs the layer's Makefile (its requirements for the Lambda platform,
+    # beside the package, compiled to Python 3.13 bytecode) for arm64
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     content = REPO_ROOT / layer["Properties"]["ContentUri"]

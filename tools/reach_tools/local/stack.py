@@ -13,7 +13,7 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.notices import NoticeStore
 from reach.domain.models import Tenant
 from reach.services.notices import NoticeService
-from reach.services.survey_sends import SurveyTriggers
+from reach.services.survey_sends import SurveySendService, SurveyTriggers
 from reach.services.tenants import IssuedKey, TenantAdmin
 from reach.wiring import Stores, services_from_env
 from reach_tools.demo_clock import DemoClock
@@ -34,7 +34,7 @@ AUTHORIZER_FUNCTION = "AuthorizerFunction"
 
 
 def _notices_on(api: ModuleType, clock: DemoClock) -> None:
-    """The API's notices and survey triggers judged on the demo's clock. A notice goes out
+    """The API's notices and survey sends and triggers judged on the demo's clock. A notice goes out
     at once, so its ETA and the recipient's quiet hours must be read on the clock the sender
     runs on (which the demo moves days ahead); bookings stay on the real clock."""
     services = services_from_env()
@@ -52,7 +52,15 @@ def _notices_on(api: ModuleType, clock: DemoClock) -> None:
     services.appointments.on_completed = SurveyTriggers(
         stores.surveys, stores.survey_responses, clock
     ).completed
-    moved = replace(services, notices=notices)
+    sends = SurveySendService(
+        stores.surveys,
+        stores.survey_sends,
+        stores.survey_responses,
+        stores.lists,
+        stores.appointments,
+        clock,
+    )
+    moved = replace(services, notices=notices, survey_sends=sends)
     api.__dict__["services_from_env"] = lambda: moved
 
 

@@ -133,33 +133,18 @@ class ImportService:
         pending_events: list[DomainEvent] = []
         try:
             rows = read_rows(records, plist, default_region=region, now=self._clock())
-            for row in rows:
-                report.rows += 1
-                refusal = row if isinstance(row, Rejection) else self._opted_out(plist, row)
-                if refusal is not None:
-                    report.reject(refusal)
-                    continue
-                assert isinstance(row, ImportRow)
-                joiner = Joiner(
-                    row.phone,
-                    row.consent,
-                    cause=f"import={import_id}",
-                    first_name=row.first_name,
-                    timezone=row.timezone,
+            for chunk in _in_chunks(rows, _CONTACTS_PER_READ):
+                opted_out = self._contacts.opted_out_among(
+                    plist.tenant_id, (row.phone for row in chunk if isinstance(row, ImportRow))
                 )
-                result = self._membership.add(plist, joiner, tenant.name, self._clock())
-                if not result.changed:
-                    report.duplicates += 1
-                elif result.member.status is MemberStatus.PENDING:
-                    report.pending_confirmation += 1
-                    if self._invite is not None:
-                        self._invite(plist, result.member)
-                else:
-                    report.accepted += 1
-                    pending_events.append(_joined(result.member, import_id))
-                    if len(pending_events) == _EVENT_BATCH:
-                        self._events.publish(pending_events)
-                        pending_events = []
+                for row in chunk:
+                    report.rows += 1
+                    refusal = row if isinstance(row, Rejection) else _stopped(row, opted_out)
+                    if refusal is not None:
+                        report.reject(refusal)
+                    else:
+                        assert isinstance(row, ImportRow)
+                        self._add(plist, tenant.name, import_id, row, report, pending_events)
         except InvalidInput as refused:
             return report, {"field": refused.field, "message": refused.reason}
         except csv.Error as broken:
@@ -170,13 +155,68 @@ class ImportService:
                 self._events.publish(pending_events)
         return report, None
 
-    def _opted_out(self, plist: OptInList, row: ImportRow) -> Rejection | None:
-        """A row for a number that opted out of the tenant (STOP) is refused, whatever its
-        consent says: the tenant's record can't outrank the person's STOP, only their own
-        START or keyword can (docs/facts.md#help-and-stop). The API's add refuses it too."""
-        if not self._contacts.get(plist.tenant_id, row.phone).opted_out:
-            return None
-        return Rejection(row.row, "phone", "opted out of your texts (STOP); not added")
+    def _add(
+        self,
+        plist: OptInList,
+        program: str,
+        import_id: str,
+        row: ImportRow,
+        report: ImportReport,
+        pending_events: list[DomainEvent],
+    ) -> None:
+        """One good row added (or found already there), counted in ``report``."""
+        joiner = Joiner(
+            row.phone,
+            row.consent,
+            cause=f"import={import_id}",
+            first_name=row.first_name,
+            timezone=row.timezone,
+        )
+        result = self._membership.add(plist, joiner, program, self._clock())
+        if not result.changed:
+            report.duplicates += 1
+        elif result.member.status is MemberStatus.PENDING:
+            report.pending_confirmation += 1
+            if self._invite is not None:
+                self._invite(plist, result.member)
+        else:
+            report.accepted += 1
+            pending_events.append(_joined(result.member, import_id))
+            if len(pending_events) == _EVENT_BATCH:
+                self._events.publish(pending_events)
+                pending_events.clear()
+
+
+def _stopped(row: ImportRow, opted_out: set[str]) -> Rejection | None:
+    """A row for a number that opted out of the tenant (STOP) is refused, whatever its
+    consent says: the tenant's record can't outrank the person's STOP, only their own START
+    or keyword can (docs/facts.md#help-and-stop). The API's add refuses it too."""
+    if row.phone not in opted_out:
+        return None
+    return Rejection(row.row, "phone", "opted out of your texts (STOP); not added")
+
+
+def _in_chunks[T](rows: Iterator[T], size: int) -> Iterator[list[T]]:
+    """``rows`` ``size`` at a time. A file that turns out broken part-way (a bad line) still
+    has the rows before it handled, as one at a time would: the part-chunk comes first,
+    then the error."""
+    chunk: list[T] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except (InvalidInput, csv.Error):
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
+
+
+#: Rows whose contacts are read in one batch (a BatchGetItem takes 100 keys).
+_CONTACTS_PER_READ = 100
 
 
 def _chunked(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:

@@ -20,12 +20,14 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.campaigns import CampaignRepository
 from reach.data.messages import MessageRepository
 from reach.data.recipients import CampaignCounts, read_counts
+from reach.data.survey_responses import SurveyResponses, parse_ref
 from reach.data.surveys import SurveyRepository
 from reach.data.tables import CampaignItem, NoticeItem, appointment_pk, campaigns_lookup_key
 from reach.domain.campaigns import Campaign
 from reach.domain.errors import ReachError
 from reach.domain.message import Message, Thread
 from reach.domain.models import Appointment, Tenant
+from reach.domain.survey_flow import response_thread_id
 from reach.wiring import services_from_env
 from reach_tools.local.console.markup import PANEL_LIMIT
 from reach_tools.local.embedded import REGION
@@ -83,6 +85,7 @@ class ConsoleReader:
         self._messages = MessageRepository()
         self._campaigns = CampaignRepository(due_shards=services.settings.due_shards)
         self._surveys = SurveyRepository()
+        self._responses = SurveyResponses(services.settings.due_shards)
         self._events: deque[Mapping[str, Any]] = deque(maxlen=PANEL_LIMIT)
         self._campaign_ids: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._phones: OrderedDict[str, None] = OrderedDict()
@@ -137,10 +140,14 @@ class ConsoleReader:
         found: list[Conversation] = []
         for tenant in self.tenants():
             for phone in phones:
-                threads = [Thread(tenant.tenant_id, None, phone)] + [
-                    Thread(tenant.tenant_id, a.appointment_id, phone)
-                    for a in appointments
-                    if a.tenant_id == tenant.tenant_id and a.phone == phone
+                threads = [
+                    Thread(tenant.tenant_id, None, phone),
+                    *(
+                        Thread(tenant.tenant_id, a.appointment_id, phone)
+                        for a in appointments
+                        if a.tenant_id == tenant.tenant_id and a.phone == phone
+                    ),
+                    *self._survey_threads(tenant.tenant_id, phone),
                 ]
                 messages = sorted(
                     (m for thread in threads for m in self._messages.thread(thread, THREAD_LIMIT)),
@@ -150,6 +157,12 @@ class ConsoleReader:
                     found.append(Conversation(tenant, phone, tuple(messages[-THREAD_LIMIT:])))
         found.sort(key=lambda c: c.messages[-1].created_at, reverse=True)
         return found[:PANEL_LIMIT]
+
+    def _survey_threads(self, tenant_id: str, phone: str) -> list[Thread]:
+        """The phone's latest survey responses' threads (each response files its texts in
+        its own), from its survey lane: one read, and none kept beyond a panel's worth."""
+        history = self._responses.lane(tenant_id, phone).history[-PANEL_LIMIT:]
+        return [Thread(tenant_id, response_thread_id(*parse_ref(ref)), phone) for ref in history]
 
     def campaigns(self) -> list[CampaignRow]:
         self.events()  # the campaigns the bus named since
