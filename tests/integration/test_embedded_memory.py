@@ -150,3 +150,21 @@ def test_deleted_handles_are_forgotten_once_past_the_limit() -> None:
     # and when one more passes it, all are forgotten
     handles.update(["h4"])
     assert handles == set()
+
+
+def test_the_queue_still_counts_delayed_and_in_flight_messages(aws: EmbeddedAws) -> None:
+    # given a queue with one message delayed, one received (in flight) and one waiting
+    sqs = aws.sqs()
+    url = sqs.create_queue(QueueName="test-memory-counts")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    sqs.send_message(QueueUrl=url, MessageBody="taken")
+    sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)
+    sqs.send_message(QueueUrl=url, MessageBody="waiting")
+
+    # when its attributes are read, with the counts that read the clock once
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    # then each count is right
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert attributes["ApproximateNumberOfMessages"] == "1"
