@@ -127,7 +127,17 @@ def _in_flight_count(queue: Any) -> int:
     return sum(1 for message in queue._messages if not now > message.visible_at)
 
 
+def _waiting_count(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(
+        1
+        for message in queue._messages
+        if now > message.visible_at and not now < message.delayed_until
+    )
+
+
 _COUNTS = {
+    "approximate_number_of_messages": property(_waiting_count),
     "approximate_number_of_messages_delayed": property(_delayed_count),
     "approximate_number_of_messages_not_visible": property(_in_flight_count),
 }
