@@ -298,7 +298,27 @@ def test_the_soak_runs_each_function_warm_and_reads_its_memory_twice() -> None:
         assert result.succeeded == result.invocations == soak.WARM + 20, result
         assert result.after_warm > 0
         assert math.isfinite(result.growth)
+        # read untraced, with Reach's own held bytes and the late/early time in the table
+        assert result.early_seconds > 0
+        assert math.isfinite(result.time_ratio)
+        assert result.early_held_per_call >= 0
+        assert result.late_held_per_call >= 0
     assert "growth" in soak.report(results)
+
+
+def test_the_campaign_scale_bench_runs_two_sizes_and_reads_the_peak_rss() -> None:
+    from reach_tools.bench import campaign_scale
+
+    # given tiny sizes (the benchmark's own are 1,000 and 10,000: `--only campaign_scale`)
+    result = campaign_scale.measure((20, 40))
+
+    # then both campaigns complete, each member texted once, and the figures are there
+    for one in (result.small, result.large):
+        assert (one.status, one.sent, one.duplicates) == ("completed", one.members, 0), one
+        assert 0 < one.calls_per_recipient < 10
+    assert math.isfinite(result.time_ratio)
+    assert 0 < result.peak_rss_bytes < campaign_scale.RSS_LIMIT
+    assert "peak RSS" in campaign_scale.report(result)
 
 
 def test_a_soak_shorter_than_its_warm_up_is_refused() -> None:

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 import moto  # noqa: F401 - patch botocore before any client exists (docs/facts.md#moto)
 from botocore.client import BaseClient
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from reach.settings import Settings
+from reach_tools.local.embedded import bound_moto_stores, untracked_moto_models
 from reach_tools.template import (
     create_tables,
     default_table_names,
@@ -339,6 +341,7 @@ def embedded_aws(
         restoring_table_bindings(),
         fake_aws_environment(),
         mock_aws(),
+        untracked_moto_models(),
         item_level_transaction_rollback(),
     ):
         template = load_template()
@@ -381,6 +384,7 @@ def embedded_aws(
         }
         settings = Settings.from_env(environment)
         bind_tables(settings)
+        bound_moto_stores(DEFAULT_ACCOUNT_ID, REGION)
         yield BenchAws(settings, names, dynamodb, sqs, template)
 
 

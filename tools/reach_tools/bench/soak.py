@@ -2,13 +2,19 @@
 a Lambda container does, and its memory after the first ``WARM`` and after the last must
 differ by less than 10%.
 
-Memory is what ``tracemalloc`` still holds, after a garbage collection, of the allocations
-made since the function's module was loaded, leaving out those made by moto's own code: moto
-keeps every item, message and text it is given (docs/facts.md#moto), which a real table or
-queue keeps outside the container. What is left is what the container itself
-would hold: Reach, Powertools, botocore and PynamoDB objects. The setup (tenant, bookings,
-claimed reminders) is traced too, as what it warmed (clients, models) stays in the container;
-what it left behind and nothing holds is collected before each reading.
+The invocations run untraced (tracemalloc slows every allocation several times over, which
+made 10,000 of them take hours), and memory is read at a few checkpoints:
+- the process's resident memory (RSS, after a garbage collection) after ``WARM``
+  invocations, after the checkpoint (a tenth of the run: 1,000 of 10,000) and after the last.
+  It includes the embedded AWS's stored data, which grows as a real table or queue would
+  outside the container (each sent text, each reply stored); moto's list of every model
+  instance it makes is no longer kept (reach_tools.local.embedded, docs/facts.md#moto);
+- Reach's own: what ``WINDOW`` invocations right after the checkpoint, and the last
+  ``WINDOW``, left held after a garbage collection, traced by ``tracemalloc`` with moto's own
+  allocations left out. Per invocation, it should be near zero, early and late alike: what
+  a container would keep is Reach's, Powertools', botocore's and PynamoDB's.
+The time per invocation late (the last untraced stretch as long as the early one) as a ratio
+to early (from ``WARM`` to the checkpoint) shows whether each call gets slower as it runs.
 
 Each function gets real work on every call:
 - authorizer: a valid key (one read);
@@ -23,9 +29,13 @@ Each function gets real work on every call:
 from __future__ import annotations
 
 import gc
+import os
+import resource
+import sys
+import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +50,8 @@ QUICK_INVOCATIONS = 300
 WARM = 100
 #: The most the memory may grow from after WARM invocations to after the last.
 LIMIT = 0.10
+#: Invocations traced for Reach's own held memory, after the checkpoint and at the end.
+WINDOW = 200
 #: Each allocation is filed under the line that made it (one frame): deeper stacks cost
 #: ten times the run time.
 FRAMES = 1
@@ -51,9 +63,17 @@ POPULATION = 50
 class Soak:
     function: str
     invocations: int
-    #: Bytes held (moto's left out) after WARM invocations, and after the last.
+    #: Resident bytes of the process after WARM invocations, the checkpoint and the last.
     after_warm: int
+    at_checkpoint: int
     after_last: int
+    checkpoint: int
+    #: Bytes Reach (not moto) left held per invocation, in the early and the late window.
+    early_held_per_call: float
+    late_held_per_call: float
+    #: Mean seconds per untraced invocation, early and late.
+    early_seconds: float
+    late_seconds: float
     #: Invocations that did what they were given (an Allow, a 200, a send...).
     succeeded: int
 
@@ -62,15 +82,53 @@ class Soak:
         return (self.after_last - self.after_warm) / max(1, self.after_warm)
 
     @property
-    def bytes_per_invocation(self) -> float:
-        """What each invocation after the warm-up left held, on average."""
-        return (self.after_last - self.after_warm) / (self.invocations - WARM)
+    def growth_from_checkpoint(self) -> float:
+        return (self.after_last - self.at_checkpoint) / max(1, self.at_checkpoint)
+
+    @property
+    def time_ratio(self) -> float:
+        return self.late_seconds / self.early_seconds if self.early_seconds else float("inf")
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__ | {
             "growth": self.growth,
-            "bytes_per_invocation": self.bytes_per_invocation,
+            "growth_from_checkpoint": self.growth_from_checkpoint,
+            "time_ratio": self.time_ratio,
         }
+
+
+@dataclass
+class _Run:
+    """One soak's invocations, laid out: warm-up, early (timed), early window (traced),
+    middle, late (timed), late window (traced)."""
+
+    call: Callable[[int], int]
+    succeeded: int = 0
+    done: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def untraced(self, until: int) -> list[float]:
+        timed: list[float] = []
+        while self.done < until:
+            started = time.perf_counter()
+            self.succeeded += self.call(self.done)
+            timed.append(time.perf_counter() - started)
+            self.done += 1
+        return timed
+
+    def traced(self, count: int) -> float:
+        """Bytes per invocation that ``count`` traced invocations left held, moto's apart."""
+        gc.collect()
+        tracemalloc.start(FRAMES)
+        try:
+            for _ in range(count):
+                self.succeeded += self.call(self.done)
+                self.done += 1
+            gc.collect()
+            snapshot = tracemalloc.take_snapshot().filter_traces(_NOT_MOTO)
+        finally:
+            tracemalloc.stop()
+        return sum(stat.size for stat in snapshot.statistics("filename")) / max(1, count)
 
 
 def measure(invocations: int = FULL_INVOCATIONS, functions: tuple[str, ...] = SOAKED) -> list[Soak]:
@@ -82,24 +140,34 @@ def measure(invocations: int = FULL_INVOCATIONS, functions: tuple[str, ...] = SO
 def _soak(name: str, invocations: int) -> Soak:
     start = datetime.now(UTC).replace(microsecond=0)
     clock = DemoClock(start)
-    # Traced from before the function's module loads: its clients, caches and what the
-    # setup warmed are in the container too.
-    tracemalloc.start(FRAMES)
-    try:
-        with lambdas(f"soak-{name}", clock, names=(name,)) as world:
-            call = _SETUPS[name](world, invocations)
-            succeeded = 0
-            for n in range(invocations):
-                succeeded += call(n)
-                if (n + 1) % WARM == 0:
-                    _forget_moto_instances()
-                if n + 1 == WARM:
-                    after_warm = _held()
-            _forget_moto_instances()
-            after_last = _held()
-    finally:
-        tracemalloc.stop()
-    return Soak(name, invocations, after_warm, after_last, succeeded)
+    checkpoint = max(WARM + 1, invocations // 10)
+    window = max(1, min(WINDOW, (invocations - checkpoint) // 3))
+    # The status soak's setup sends its texts through the sender first.
+    loaded = (name, "sender") if name == "status" else (name,)
+    with lambdas(f"soak-{name}", clock, names=loaded) as world:
+        run = _Run(_SETUPS[name](world, invocations))
+        run.untraced(WARM)
+        after_warm = resident_bytes()
+        early = run.untraced(checkpoint)
+        at_checkpoint = resident_bytes()
+        early_held = run.traced(window)
+        middle = run.untraced(invocations - window)
+        late = middle[-len(early) :]
+        late_held = run.traced(window)
+        after_last = resident_bytes()
+    return Soak(
+        function=name,
+        invocations=invocations,
+        after_warm=after_warm,
+        at_checkpoint=at_checkpoint,
+        after_last=after_last,
+        checkpoint=checkpoint,
+        early_held_per_call=early_held,
+        late_held_per_call=late_held,
+        early_seconds=sum(early) / len(early),
+        late_seconds=sum(late) / max(1, len(late)),
+        succeeded=run.succeeded,
+    )
 
 
 _NOT_MOTO = (
@@ -108,19 +176,16 @@ _NOT_MOTO = (
 )
 
 
-def _forget_moto_instances() -> None:
-    """moto lists every model instance it makes, for its dashboard (docs/facts.md#moto): those
-    lists would grow with every read, and hold allocations botocore made. The stored data
-    stays."""
-    from moto.core.model_instances import reset_model_data
-
-    reset_model_data()
-
-
-def _held() -> int:
+def resident_bytes() -> int:
+    """The process's resident memory now, after a garbage collection (Linux: /proc; elsewhere
+    the peak, which only grows)."""
     gc.collect()
-    snapshot = tracemalloc.take_snapshot().filter_traces(_NOT_MOTO)
-    return sum(stat.size for stat in snapshot.statistics("filename"))
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
 
 
 # --- Each function's work ------------------------------------------------------------------
@@ -251,15 +316,21 @@ _SETUPS: dict[str, Callable[[Lambdas, int], Invocation]] = {
 
 def report(soaks: list[Soak]) -> str:
     lines = [
-        f"Soak: invocations in one warm process; memory held after {WARM} and after the last "
-        f"(tracemalloc, moto's left out); the goal: growth under {LIMIT:.0%}",
-        f"  {'function':<12} {'calls':>7} {'ok':>7} {'KiB @' + str(WARM):>10} "
-        f"{'KiB @last':>10} {'growth':>8} {'B/call':>7}",
+        f"Soak: invocations in one warm process, untraced. RSS after {WARM}, the checkpoint "
+        f"and the last (the embedded AWS's stored data in it); Reach's own held bytes per call "
+        f"in {WINDOW} traced calls after the checkpoint and at the end (moto's left out); "
+        f"time per call late / early. The goal: growth under {LIMIT:.0%}",
+        f"  {'function':<12} {'calls':>7} {'ok':>7} {'MiB @' + str(WARM):>9} {'MiB @ckpt':>9} "
+        f"{'MiB @last':>9} {'growth':>7} {'ckpt→last':>9} {'B/call early':>12} "
+        f"{'B/call late':>11} {'ms early':>8} {'time x':>6}",
     ]
     for soak in soaks:
         lines.append(
             f"  {soak.function:<12} {soak.invocations:>7} {soak.succeeded:>7} "
-            f"{soak.after_warm / 1024:>10.0f} {soak.after_last / 1024:>10.0f} "
-            f"{soak.growth:>+8.1%} {soak.bytes_per_invocation:>7.1f}"
+            f"{soak.after_warm / 2**20:>9.1f} {soak.at_checkpoint / 2**20:>9.1f} "
+            f"{soak.after_last / 2**20:>9.1f} {soak.growth:>+7.1%} "
+            f"{soak.growth_from_checkpoint:>+9.1%} {soak.early_held_per_call:>12.1f} "
+            f"{soak.late_held_per_call:>11.1f} {soak.early_seconds * 1000:>8.2f} "
+            f"{soak.time_ratio:>6.2f}"
         )
     return "\n".join(lines)

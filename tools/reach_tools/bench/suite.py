@@ -21,6 +21,7 @@ from reach_tools.bench import cold_start
 
 if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone needs no moto
     from reach_tools.bench.authorizer import AuthorizerCost
+    from reach_tools.bench.campaign_scale import ScaleResult
     from reach_tools.bench.campaigns import CampaignsResult
     from reach_tools.bench.due_reads import DueReadsResult
     from reach_tools.bench.faults import Cell
@@ -48,6 +49,8 @@ BENCHMARKS = (
     "soak",
     "cold-start",
 )
+#: Run only when named with ``--only``: long runs kept out of the default ``make bench``.
+ON_REQUEST = ("campaign_scale",)
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -72,6 +75,7 @@ class Results:
     send_path: list[SendPathResult] = field(default_factory=list)
     notices: NoticesResult | None = None
     campaigns: CampaignsResult | None = None
+    campaign_scale: ScaleResult | None = None
     imports: ImportsResult | None = None
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
@@ -92,6 +96,7 @@ class Results:
             ("calls_per_sent", self.send_path),
             ("calls_per_notice", self.notices),
             ("campaign", self.campaigns),
+            ("campaign_scale", self.campaign_scale),
             ("list_import", self.imports),
             ("items_read_per_due", self.due_reads),
             ("calls_per_reply", self.replies),
@@ -118,6 +123,7 @@ class Results:
     def report(self) -> str:
         from reach_tools.bench import (
             authorizer,
+            campaign_scale,
             campaigns,
             due_reads,
             faults,
@@ -135,6 +141,7 @@ class Results:
             "calls_per_sent": send_path.report,
             "calls_per_notice": notices.report,
             "campaign": campaigns.report,
+            "campaign_scale": campaign_scale.report,
             "list_import": imports.report,
             "items_read_per_due": due_reads.report,
             "calls_per_reply": replies.report,
@@ -190,6 +197,7 @@ class _Inline[T]:
 _SIZED = {
     "notices": ("QUICK_NOTICES", "FULL_NOTICES"),
     "campaigns": ("QUICK_MEMBERS", "FULL_MEMBERS"),
+    "campaign_scale": ("QUICK_SIZES", "FULL_SIZES"),
     "imports": ("QUICK_ROWS", "FULL_ROWS"),
     "replies": ("QUICK_REPLIES", "FULL_REPLIES"),
     "receipts": ("QUICK_RECEIPTS", "FULL_RECEIPTS"),

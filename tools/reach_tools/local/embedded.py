@@ -14,11 +14,17 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from moto.core.common_models import BaseModel
+from moto.core.model_instances import model_data
+from moto.core.utils import unix_time_millis
 from moto.server import ThreadedMotoServer
+from moto.sqs.models import Queue
 
 from reach.wiring import (
     dispatcher_from_env,
@@ -76,6 +82,163 @@ _QUEUE_SCALARS: tuple[QueueAttributeNameType, ...] = (
 )
 # Properties that are JSON documents in CreateQueue's attributes.
 _QUEUE_DOCUMENTS: tuple[QueueAttributeNameType, ...] = ("RedrivePolicy", "RedriveAllowPolicy")
+
+
+#: SNS texts kept for the local phone and console: the latest ones. Reach's own record of every
+#: text is in its tables; moto's list is only what the embedded SNS was asked to deliver.
+TEXTS_KEPT = 2_000
+#: Receipt handles an SQS queue remembers as deleted (so that a repeated delete is not an
+#: error); past this, it forgets them all and starts again.
+DELETED_HANDLES_KEPT = 10_000
+
+
+# --- Keeping a long run's memory flat (docs/facts.md#moto) --------------------------------
+#
+# moto's BaseModel.__new__ appends every model instance to its class's ``instances_tracked``
+# list, and DynamoDB makes a new Item for every read (a deep copy) and write: a long run grows
+# by an item's size at every call, without bound. moto reads those lists only in ``reset()``
+# (to empty them, and to close S3 keys that nothing else holds any more) and in its server's
+# dashboard; the data itself lives in the backends. So while an embedded AWS runs, models are
+# created untracked. Two embedded AWSes may run side by side (a test's and the demo's): the
+# last one to stop puts moto's own ``__new__`` back.
+
+_tracking_lock = threading.Lock()
+_untracked_runs = 0
+_tracking_new: Any = None
+
+
+def _untracked_new(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+    return super(BaseModel, cls).__new__(cls)
+
+
+# moto's SQS computes every attribute of a queue at each SendMessage (to read one flag), and
+# counting the delayed and in-flight messages reads the clock once per queued message: a
+# tick that queues a campaign's thousands of recipients costs the square of that in clock
+# reads. While an embedded AWS runs, the counts read the clock once per count.
+
+
+def _delayed_count(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(1 for message in queue._messages if now < message.delayed_until)
+
+
+def _in_flight_count(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(1 for message in queue._messages if not now > message.visible_at)
+
+
+def _waiting_count(queue: Any) -> int:
+    now = unix_time_millis()
+    return sum(
+        1
+        for message in queue._messages
+        if now > message.visible_at and not now < message.delayed_until
+    )
+
+
+_COUNTS = {
+    "approximate_number_of_messages": property(_waiting_count),
+    "approximate_number_of_messages_delayed": property(_delayed_count),
+    "approximate_number_of_messages_not_visible": property(_in_flight_count),
+}
+_moto_counts: dict[str, Any] = {}
+
+
+def stop_tracking_moto_models() -> None:
+    """moto's models are created without being listed, and what it listed so far is dropped
+    (until the matching ``resume_tracking_moto_models``)."""
+    global _untracked_runs, _tracking_new
+    with _tracking_lock:
+        if _untracked_runs == 0:
+            _tracking_new = BaseModel.__dict__["__new__"]
+            BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+            for name, count in _COUNTS.items():
+                _moto_counts[name] = Queue.__dict__[name]
+                setattr(Queue, name, count)
+        _untracked_runs += 1
+        for models in model_data.values():
+            for model in models.values():
+                model.instances_tracked.clear()  # type: ignore[attr-defined]
+
+
+def resume_tracking_moto_models() -> None:
+    global _untracked_runs
+    with _tracking_lock:
+        if _untracked_runs == 0:
+            return
+        _untracked_runs -= 1
+        if _untracked_runs == 0:
+            BaseModel.__new__ = _tracking_new  # type: ignore[method-assign]
+            for name, count in _moto_counts.items():
+                setattr(Queue, name, count)
+
+
+@contextlib.contextmanager
+def untracked_moto_models() -> Iterator[None]:
+    """``stop_tracking_moto_models`` for the block (what the benchmarks' moto uses)."""
+    stop_tracking_moto_models()
+    try:
+        yield
+    finally:
+        resume_tracking_moto_models()
+
+
+def tracked_moto_models() -> int:
+    """How many model instances moto lists now: flat while an embedded AWS runs."""
+    listed = 0
+    for models in model_data.values():
+        for model in models.values():
+            listed += len(getattr(model, "instances_tracked", ()))
+    return listed
+
+
+class RecentTexts(OrderedDict[str, Any]):
+    """moto's SNS ``sms_messages`` keeping only the latest ``limit`` texts."""
+
+    def __init__(self, texts: Mapping[str, Any], limit: int = TEXTS_KEPT) -> None:
+        self.limit = limit  # before the copy: OrderedDict's __init__ goes through __setitem__
+        super().__init__(texts)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self) > self.limit:
+            self.popitem(last=False)
+
+
+class ForgetfulHandles(set[str]):
+    """An SQS queue's ``deleted_messages``, emptied when it passes ``limit``: moto only
+    checks it so that deleting the same message twice is not an error."""
+
+    def __init__(self, handles: Iterable[str] = (), limit: int = DELETED_HANDLES_KEPT) -> None:
+        self.limit = limit
+        super().__init__(handles)
+
+    def update(self, *others: Iterable[str]) -> None:
+        super().update(*others)
+        if len(self) > self.limit:
+            self.clear()
+
+    def add(self, handle: str) -> None:
+        super().add(handle)
+        if len(self) > self.limit:
+            self.clear()
+
+
+def bound_moto_stores(account: str, region: str) -> None:
+    """Cap what moto keeps of texts sent and messages deleted in ``account``/``region``:
+    every queue existing now, and the SNS backend. Call again after creating a queue."""
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    sns = sns_backends[account][region]
+    if not isinstance(sns.sms_messages, RecentTexts):
+        sns.sms_messages = RecentTexts(sns.sms_messages)
+    for queue in sqs_backends[account][region].queues.values():
+        if not isinstance(queue.deleted_messages, ForgetfulHandles):
+            queue.deleted_messages = ForgetfulHandles(queue.deleted_messages)
 
 
 class _NotCreatedYet(Exception):
@@ -191,6 +354,7 @@ class EmbeddedAws(Startable):
         self._extra = dict(extra_environment or {})
         self._server: ThreadedMotoServer | None = None
         self._saved_environment: dict[str, str] | None = None
+        self._untracked = False
         self.endpoint_url = ""
         # moto keeps one set of backends per process, shared by every server in it: embedded
         # AWSes that run side by side (a test's and the demo's) need tables and queues of
@@ -217,6 +381,8 @@ class EmbeddedAws(Startable):
         # werkzeug logs every DynamoDB call moto serves: noise for someone reading the demo.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._saved_environment = dict(os.environ)
+        stop_tracking_moto_models()
+        self._untracked = True
         try:
             self._start_server_and_resources()
         except BaseException:
@@ -242,9 +408,17 @@ class EmbeddedAws(Startable):
         self._create_topics()
         os.environ.update(self.function_environment())
         os.environ.update(self._extra)
+        self.keep_flat()
         # Lambda builds services once per container; this "container" starts fresh.
         for cached in _CACHED_WIRING:
             cached.cache_clear()
+
+    def keep_flat(self) -> None:
+        """Cap moto's texts and deleted handles on every queue made so far (call it again
+        after making another)."""
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+
+        bound_moto_stores(DEFAULT_ACCOUNT_ID, REGION)
 
     def _dynamodb(self) -> DynamoDBClient:
         return boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint_url)
@@ -360,6 +534,9 @@ class EmbeddedAws(Startable):
             self._saved_environment = None
         for cached in _CACHED_WIRING:
             cached.cache_clear()
+        if self._untracked:
+            self._untracked = False
+            resume_tracking_moto_models()
 
 
 def _of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, Any]:

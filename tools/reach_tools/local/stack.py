@@ -140,6 +140,8 @@ class LocalReach(Startable):
             )
             self._phone = LocalPhone(self.template, self.aws, self.clock, prefix=self._table_prefix)
             self._carrier = LocalCarrier(self.template, self.aws, self.clock)
+            # The phone taps the bus with a queue of its own: capped like the template's.
+            self.aws.keep_flat()
             self._front = HttpFront(
                 gateway,
                 port=self._api_port,
