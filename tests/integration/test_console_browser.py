@@ -237,6 +237,9 @@ def test_a_surveys_chart_shows_the_answers_given(page: Page, stack: Stack) -> No
         {
             "name": "How did we do",
             "language": "en",
+            # Longer than the clock's steps: a slow poll that costs one more +1d click must
+            # not expire the survey before it is answered.
+            "expires_after": "P5D",
             "questions": [
                 {
                     "id": "nps",

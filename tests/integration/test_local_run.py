@@ -557,7 +557,7 @@ def assert_the_survey_part_shown(text: str) -> None:
     """A survey follows a completed visit by two hours; one unreadable answer is re-prompted,
     a low score offers a callback, free text completes it; the results give the NPS."""
     assert "is completed at 11:40" in text
-    assert "13:40 CST  +1*******171  sent  1 part  \"Northside Cable: thanks for having us" in text
+    assert '13:40 CST  +1*******171  sent  1 part  "Northside Cable: thanks for having us' in text
     assert 'texts "great"' in text
     assert "Please reply with a whole number from 0 to 10" in text
     assert "Would you like a call from our team? 1 Yes 2 No" in text
