@@ -127,17 +127,35 @@ class HttpFront:
         access_log: TextIO | None = None,
         local_routes: Mapping[tuple[str, str], LocalRoute] | None = None,
     ) -> None:
-        self._server = _FrontServer((host, port), gateway, access_log, local_routes or {})
-        # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="reach-local-http",
-            daemon=True,
+        self._served = ServedInBackground(
+            _FrontServer((host, port), gateway, access_log, local_routes or {}),
+            "reach-local-http",
         )
 
     @property
     def url(self) -> str:
+        return self._served.address
+
+    def start(self) -> None:
+        self._served.start()
+
+    def stop(self) -> None:
+        self._served.stop()
+
+
+class ServedInBackground:
+    """An HTTP server answering on a daemon thread until ``stop`` (the local API front, the
+    console)."""
+
+    def __init__(self, server: ThreadingHTTPServer, name: str) -> None:
+        self._server = server
+        # A short poll keeps stop() quick: shutdown waits for the loop's next poll.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+        )
+
+    @property
+    def address(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 

@@ -22,6 +22,7 @@ from reach_tools.local.console import panels
 from reach_tools.local.console.clock import SPANS, fast_forward
 from reach_tools.local.console.markup import Html
 from reach_tools.local.console.reader import ConsoleReader
+from reach_tools.local.http_front import ServedInBackground
 from reach_tools.local.stack import LocalReach
 
 MAX_BODY_BYTES = 10_000
@@ -215,23 +216,16 @@ class ConsoleServer:
     """The console on 127.0.0.1 only: it shows phone numbers in full."""
 
     def __init__(self, reach: LocalReach, port: int = 0, poll_ms: int = POLL_MS) -> None:
-        self._server = _Server(("127.0.0.1", port), Console(reach, poll_ms))
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="reach-local-console",
-            daemon=True,
+        self._served = ServedInBackground(
+            _Server(("127.0.0.1", port), Console(reach, poll_ms)), "reach-local-console"
         )
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/console"
+        return f"{self._served.address}/console"
 
     def start(self) -> None:
-        self._thread.start()
+        self._served.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._served.stop()
