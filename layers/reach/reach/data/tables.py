@@ -30,6 +30,10 @@ one item collection, so reading an appointment with its reminders is one Query:
   ``<tenant>#campaign#<id> / count#<n>``     a shard of its counters (reach.data.recipients)
   ``<tenant>#campaign#<id>#<segment> / recipient#<e164>``  one member's text of it
   ``<tenant>#survey#<id> / survey``         a survey definition (model in reach.data.surveys)
+  ``<tenant>#survey#<id> / response#<rid>``  one person's response; its texts, first question
+                                     and nudge live in ``<tenant>#survey#<id>#<rid>``, and each
+                                     phone's survey lane in ``<tenant>#respondent#<e164>``
+                                     (models and layout in reach.data.survey_items)
 
 The sparse ``lookup`` GSI (lookup_key, lookup_at) answers two key-bound questions without a
 Scan: a recipient's appointments with a tenant (``<tenant>#phone#<e164>``, by start) and a
