@@ -356,3 +356,16 @@ def test_the_import_benchmark_counts_calls_per_row_and_both_peaks() -> None:
     assert result.small.reach_bytes > 0
     assert result.large.peak_bytes > result.large.reach_bytes
     assert "reading peak" in imports.report(result)
+
+
+def test_the_console_watch_bench_drains_a_watched_campaign_and_reads_the_peak_rss() -> None:
+    from reach_tools.bench import console_watch
+
+    # given a tiny list (the benchmark's own is 10,000: `--only console_watch`)
+    result = console_watch.measure(30)
+
+    # then the campaign completed while the console's panels were read after every tick
+    assert (result.status, result.sent) == ("completed", 30)
+    assert result.panel_reads == result.ticks * len(console_watch.PANELS)
+    assert 0 < result.rss_after_setup <= result.peak_rss < console_watch.RSS_LIMIT
+    assert "peak" in console_watch.report(result)

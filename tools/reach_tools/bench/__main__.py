@@ -12,6 +12,7 @@
     python -m reach_tools.bench --only faults        # 30% faults per function and dependency
     python -m reach_tools.bench --only soak          # 10,000 warm invocations per function
     python -m reach_tools.bench --only campaign_scale # 1,000 vs 10,000 members, peak RSS
+    python -m reach_tools.bench --only console_watch  # 10,000 members watched in the console
     python -m reach_tools.bench --only cold-start    # import cost per function vs boto3
     python -m reach_tools.bench --quick --json       # small sizes; JSON on stdout
 

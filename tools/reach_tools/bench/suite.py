@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the benchmarks themselves load lazily: cold-start alone nee
     from reach_tools.bench.authorizer import AuthorizerCost
     from reach_tools.bench.campaign_scale import ScaleResult
     from reach_tools.bench.campaigns import CampaignsResult
+    from reach_tools.bench.console_watch import Watch
     from reach_tools.bench.due_reads import DueReadsResult
     from reach_tools.bench.faults import Cell
     from reach_tools.bench.imports import ImportsResult
@@ -50,7 +51,7 @@ BENCHMARKS = (
     "cold-start",
 )
 #: Run only when named with ``--only``: long runs kept out of the default ``make bench``.
-ON_REQUEST = ("campaign_scale",)
+ON_REQUEST = ("campaign_scale", "console_watch")
 KINDS = ("clinic_visit", "service_visit")
 FULL_ROUNDS = 9
 QUICK_ROUNDS = 3
@@ -76,6 +77,7 @@ class Results:
     notices: NoticesResult | None = None
     campaigns: CampaignsResult | None = None
     campaign_scale: ScaleResult | None = None
+    console_watch: Watch | None = None
     imports: ImportsResult | None = None
     due_reads: DueReadsResult | None = None
     replies: RepliesResult | None = None
@@ -97,6 +99,7 @@ class Results:
             ("calls_per_notice", self.notices),
             ("campaign", self.campaigns),
             ("campaign_scale", self.campaign_scale),
+            ("console_watch", self.console_watch),
             ("list_import", self.imports),
             ("items_read_per_due", self.due_reads),
             ("calls_per_reply", self.replies),
@@ -125,6 +128,7 @@ class Results:
             authorizer,
             campaign_scale,
             campaigns,
+            console_watch,
             due_reads,
             faults,
             imports,
@@ -142,6 +146,7 @@ class Results:
             "calls_per_notice": notices.report,
             "campaign": campaigns.report,
             "campaign_scale": campaign_scale.report,
+            "console_watch": console_watch.report,
             "list_import": imports.report,
             "items_read_per_due": due_reads.report,
             "calls_per_reply": replies.report,
@@ -198,6 +203,7 @@ _SIZED = {
     "notices": ("QUICK_NOTICES", "FULL_NOTICES"),
     "campaigns": ("QUICK_MEMBERS", "FULL_MEMBERS"),
     "campaign_scale": ("QUICK_SIZES", "FULL_SIZES"),
+    "console_watch": ("QUICK_MEMBERS", "FULL_MEMBERS"),
     "imports": ("QUICK_ROWS", "FULL_ROWS"),
     "replies": ("QUICK_REPLIES", "FULL_REPLIES"),
     "receipts": ("QUICK_RECEIPTS", "FULL_RECEIPTS"),
