@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -87,13 +88,16 @@ def count_outcome(outcome: dict[str, Any]) -> None:
     """The dashboard's replies by intent (one series per intent, so each metric carries the
     intent as a dimension) and the opt-outs the reply made, which the opt-out spike alarm
     watches: an opt-out counts once it took effect, not every STOP that was read."""
-    with single_metric(
-        name="Replies",
-        unit=MetricUnit.Count,
-        value=1,
-        default_dimensions={"service": SERVICE, "intent": outcome["intent"] or "none"},
-    ):
-        pass
+    # single_metric prints at once, whatever POWERTOOLS_METRICS_DISABLED says (Metrics
+    # honours it when it flushes): the local run and the tests turn metrics off.
+    if not is_metrics_disabled():
+        with single_metric(
+            name="Replies",
+            unit=MetricUnit.Count,
+            value=1,
+            default_dimensions={"service": SERVICE, "intent": outcome["intent"] or "none"},
+        ):
+            pass
     if DomainEvent.OPTED_OUT.value in outcome["events"]:
         metrics.add_metric(name="OptedOutByReply", unit=MetricUnit.Count, value=1)
 
