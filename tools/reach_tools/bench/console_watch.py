@@ -88,7 +88,7 @@ def measure(members: int = FULL_MEMBERS) -> Watch:
 
 
 def _set_up(reach: LocalReach, members: int) -> tuple[str, str]:
-    _, issued = reach.create_tenant("Watch Food Bank", ZONE.key, NUMBER)
+    tenant, issued = reach.create_tenant("Watch Food Bank", ZONE.key, NUMBER)
     NumberRepository(services_from_env().settings.throughput).set_throughput(
         NUMBER, Throughput(OriginationType.SHORT_CODE, MPS)
     )
@@ -100,9 +100,11 @@ def _set_up(reach: LocalReach, members: int) -> tuple[str, str]:
         for n in range(members)
     )
     body = f"phone,first_name,timezone,consent_source,consent_at,evidence\n{rows}\n"
-    report = _api(reach, key, "POST", f"/lists/{listed['id']}/imports", body, "text/csv")
-    if report["report"]["accepted"] != members:
-        raise RuntimeError(f"the import should accept every member: {report['report']}")
+    # The import service itself, in this process: 10,000 rows take longer than an HTTP
+    # request should wait, and the import is setup here, not what is measured.
+    record = services_from_env().imports.import_csv(tenant.tenant_id, listed["id"], body.encode())
+    if record.report is None or record.report.accepted != members:
+        raise RuntimeError(f"the import should accept every member: {record.report}")
     send_at = _next_noon(reach.clock())
     campaign = _api(
         reach,
@@ -173,7 +175,7 @@ def _api(
         method=method,
         headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
     )
-    with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=1800) as answer:  # noqa: S310
         return json.loads(answer.read())
 
 
