@@ -1,9 +1,10 @@
 """A campaign watched in the local console, as `make serve` runs it: the whole local stack
 (the embedded moto server, the API through the real authorizer, the dispatcher, the sender and
-the console) in this one process, a list imported through the API, a campaign to all of it,
-and the clock ticked a minute at a time while the console's panels are read after every tick,
-as the page polls them. The figure is the process's peak resident memory, against the 1 GB the
-console must stay under (issue 16), and how it grew from the first tick to the last.
+the console) in this one process, the campaigns benchmark's list and campaign (a short code,
+100 MPS) written into its tables, and the clock ticked a minute at a time while the console's
+panels are read after every tick, as the page polls them. The figure is the process's peak
+resident memory, against the 1 GB the console must stay under (issue 16), and how it grew
+from the first tick to the last.
 
 `make bench` runs it with `--only console_watch` (10,000 members; `--quick`: 200); it is
 left out of the default run, like `campaign_scale`, because it takes minutes.
@@ -11,29 +12,27 @@ left out of the default run, like `campaign_scale`, because it takes minutes.
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import time
 import urllib.request
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
-from reach.data.numbers import NumberRepository
-from reach.domain.numbers import OriginationType, Throughput
+from reach.data.recipients import read_counts
 from reach.wiring import services_from_env
+from reach_tools.bench import campaigns
 from reach_tools.local.console.server import ConsoleServer
 from reach_tools.local.stack import LocalReach
+
+if TYPE_CHECKING:
+    from reach_tools.bench.harness import BenchAws
 
 FULL_MEMBERS = 10_000
 QUICK_MEMBERS = 200
 RSS_LIMIT = 1 << 30
-NUMBER = "+12025550190"
-ZONE = ZoneInfo("America/New_York")
-#: The number's pace: a short code, so the campaign drains in minutes of demo time.
-MPS = 100.0
 #: Ticks after which a campaign that has not completed is reported as such.
 MAX_TICKS = 600
 PANELS = ("campaigns", "conversations", "events")
@@ -69,9 +68,9 @@ def measure(members: int = FULL_MEMBERS) -> Watch:
         console = ConsoleServer(reach, poll_ms=1000)
         console.start()
         try:
-            campaign_path, key = _set_up(reach, members)
+            _set_up(reach, members)
             after_setup = current_rss()
-            status, sent, ticks, reads = _drain(reach, console.url, campaign_path, key)
+            status, sent, ticks, reads = _drain(reach, console.url)
         finally:
             console.stop()
         return Watch(
@@ -87,96 +86,36 @@ def measure(members: int = FULL_MEMBERS) -> Watch:
         )
 
 
-def _set_up(reach: LocalReach, members: int) -> tuple[str, str]:
-    tenant, issued = reach.create_tenant("Watch Food Bank", ZONE.key, NUMBER)
-    NumberRepository(services_from_env().settings.throughput).set_throughput(
-        NUMBER, Throughput(OriginationType.SHORT_CODE, MPS)
-    )
-    key = issued.secret
-    listed = _api(reach, key, "POST", "/lists", _list_body())
-    consented = (reach.clock() - timedelta(days=3)).isoformat(timespec="seconds")
-    rows = "\n".join(
-        f"+1202{7_000_000 + n:07d},M{n},{ZONE.key},web_form,{consented},form {n}"
-        for n in range(members)
-    )
-    body = f"phone,first_name,timezone,consent_source,consent_at,evidence\n{rows}\n"
-    # The import service itself, in this process: 10,000 rows take longer than an HTTP
-    # request should wait, and the import is setup here, not what is measured.
-    record = services_from_env().imports.import_csv(tenant.tenant_id, listed["id"], body.encode())
-    if record.report is None or record.report.accepted != members:
-        raise RuntimeError(f"the import should accept every member: {record.report}")
-    send_at = _next_noon(reach.clock())
-    campaign = _api(
-        reach,
-        key,
-        "POST",
-        "/campaigns",
-        {
-            "name": "Watched",
-            "list_id": listed["id"],
-            "message": "Watch Food Bank: pick-up moves to Saturday. Reply STOP to leave.",
-            "send_at": send_at.isoformat(),
-        },
-    )
-    reach.scheduler.tick(send_at)
-    return f"/campaigns/{campaign['id']}", key
+def _set_up(reach: LocalReach, members: int) -> None:
+    """The campaigns benchmark's tenant (a short code, no quiet hours), list, members and
+    campaign, written in batches into the local stack's tables: setup, not measured (10,000
+    members added one transaction each over the local HTTP AWS take longer than the run)."""
+    settings = services_from_env().settings
+    local = cast("BenchAws", SimpleNamespace(settings=settings))
+    campaigns._store(local, reach.clock(), members)
 
 
-def _drain(
-    reach: LocalReach, console_url: str, campaign_path: str, key: str
-) -> tuple[str, int, int, int]:
+def _drain(reach: LocalReach, console_url: str) -> tuple[str, int, int, int]:
     """Tick a minute at a time, reading the console's panels after each, until the campaign
     is completed (or MAX_TICKS)."""
     reads = 0
+    status = ""
     for tick in range(1, MAX_TICKS + 1):
         reach.scheduler.tick(reach.clock() + timedelta(minutes=1))
         for panel in PANELS:
             with urllib.request.urlopen(  # noqa: S310 - the console's own http:// address
-                f"{console_url}/panels/{panel}", timeout=60
+                f"{console_url}/panels/{panel}", timeout=600
             ) as answer:
                 answer.read()
             reads += 1
-        campaign = _api(reach, key, "GET", campaign_path)
-        if campaign["status"] == "completed":
-            return campaign["status"], int(campaign["counts"]["sent"]), tick, reads
-    return campaign["status"], int(campaign["counts"]["sent"]), MAX_TICKS, reads
+        status = campaigns._status().value
+        if status == "completed":
+            return status, _sent(), tick, reads
+    return status, _sent(), MAX_TICKS, reads
 
 
-def _list_body() -> dict[str, Any]:
-    return {
-        "name": "Watched alerts",
-        "keyword": "WATCH",
-        "description": "Pick-up changes",
-        "frequency": {"messages": 4, "per": "month"},
-        "purpose": "informational",
-    }
-
-
-def _next_noon(now: datetime) -> datetime:
-    local = now.astimezone(ZONE)
-    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
-    return noon if noon > local + timedelta(minutes=1) else noon + timedelta(days=1)
-
-
-def _api(
-    reach: LocalReach,
-    key: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    content_type: str = "application/json",
-) -> Any:
-    data = None
-    if body is not None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 - the local API's own http:// address
-        reach.api_url + path,
-        data=data,
-        method=method,
-        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
-    )
-    with urllib.request.urlopen(request, timeout=1800) as answer:  # noqa: S310
-        return json.loads(answer.read())
+def _sent() -> int:
+    return read_counts(campaigns.TENANT, "c1")["sent"]
 
 
 def current_rss() -> int:
