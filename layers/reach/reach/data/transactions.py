@@ -25,9 +25,10 @@ def cancelled_by(error: TransactWriteError, reasons: Collection[str] = (CONDITIO
 
     Items that were fine carry the code ``None``; every other code must be one of
     ``reasons``. A cancellation without reasons cannot be read, so it is not taken for a
-    conflict either: the caller re-raises it.
+    conflict either: the caller re-raises it. Neither is a transaction that never got an
+    answer (a read timeout: its cause carries no response at all).
     """
-    if error.cause_response_code != "TransactionCanceledException":
+    if _response_code(error) != "TransactionCanceledException":
         return False
     codes = {
         reason.code
@@ -35,6 +36,17 @@ def cancelled_by(error: TransactWriteError, reasons: Collection[str] = (CONDITIO
         if reason is not None and reason.code not in (None, "None")
     }
     return bool(codes) and codes <= set(reasons)
+
+
+def _response_code(error: TransactWriteError) -> str | None:
+    """The error code DynamoDB answered with; None when there was no answer. (PynamoDB's own
+    ``cause_response_code`` fails on a cause whose ``response`` is None, as a botocore read
+    timeout's is.)"""
+    response = getattr(error.cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return code if isinstance(code, str) else None
 
 
 def failed_positions(error: TransactWriteError, code: str = CONDITION_FAILED) -> set[int]:
