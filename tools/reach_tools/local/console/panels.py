@@ -238,9 +238,10 @@ progress{width:60%}
 SCRIPT = """
 const panels = %s;
 function typing(panel) {
-  // Polling must not wipe an answer being typed.
+  // Polling must not wipe a form being filled in: not while any of its fields has the
+  // focus (empty or not: moving from "from phone" to its text passes through an empty box).
   const box = document.activeElement;
-  return box && box.value && panel.contains(box);
+  return box && panel.contains(box) && box.matches('input, textarea, select');
 }
 async function refresh(name) {
   const panel = document.getElementById(name);
