@@ -143,6 +143,8 @@ def outcome_touch(
     None for a nudge: its outcome changes nothing on the response."""
     if which != FIRST_ASK:
         return None
+    # "survey#<sid>#<rid>" (survey_flow.response_thread_id, not imported: this module loads
+    # with every dispatcher and sender, and the survey domain is theirs only with surveys).
     _, survey_id, response_id = thread_id.split("#", 2)
     item = ResponseItem(pk=response_pk(tenant_id, survey_id), sk=response_sk(response_id))
     actions: list[Action] = [

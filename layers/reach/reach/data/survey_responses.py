@@ -220,14 +220,11 @@ class SurveyResponses:
         answers and all, expires ``retention_days`` (the tenant's) after it was made, through
         the table's TTL (reach.domain.retention)."""
         for _ in range(LANE_ATTEMPTS):
-            existing = self.get(response.tenant_id, response.survey_id, response.response_id)
-            if existing is not None:
-                return Started(existing, created=False)
             lane = self.lane(response.tenant_id, response.phone)
             ref = response_ref(response.survey_id, response.response_id)
             free = lane.active is None
             state = ResponseState.QUEUED if free else ResponseState.WAITING
-            stored = _with(response, state=state)
+            stored = replace(response, state=state)
             plan = _Plan()
             item = _response_item(stored)
             item.expires_at = epoch_seconds(expires_at(stored.created_at, retention_days))
@@ -243,6 +240,10 @@ class SurveyResponses:
             plan.updates.append(_lane_update(lane, lane_actions))
             if plan.write():
                 return Started(stored, created=True)
+            # Refused: the response exists already (a repeat), or the lane moved on.
+            existing = self.get(response.tenant_id, response.survey_id, response.response_id)
+            if existing is not None:
+                return Started(existing, created=False)
         raise Conflict(f"the survey lane of {response.response_id} kept changing; try again")
 
     def save(self, response: SurveyResponse, before: int, timer: datetime | None) -> bool:
@@ -319,7 +320,7 @@ class SurveyResponses:
                 actions.append(LaneItem.active.remove())
             else:
                 before = promoted.version
-                promoted = _with(promoted, state=ResponseState.QUEUED, version=before + 1)
+                promoted = replace(promoted, state=ResponseState.QUEUED, version=before + 1)
                 next_ref = response_ref(promoted.survey_id, promoted.response_id)
                 actions[1] = LaneItem.waiting.set([other for other in waiting if other != next_ref])
                 actions.append(LaneItem.active.set(next_ref))
@@ -370,10 +371,6 @@ class SurveyResponses:
 
 
 # --- mapping ------------------------------------------------------------------------------
-
-
-def _with(response: SurveyResponse, **changes: Any) -> SurveyResponse:
-    return replace(response, **changes)
 
 
 def _lane_update(
