@@ -9,7 +9,6 @@ deployed function would make. It records nothing outside ``counter.measuring(...
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import threading
@@ -191,84 +190,6 @@ def counting_aws_calls() -> Iterator[CallCounter]:
 # --- moto with the template's resources ----------------------------------------------------
 
 
-@contextmanager
-def item_level_transaction_rollback() -> Iterator[None]:
-    """Make moto's TransactWriteItems back up the items it names, not whole tables.
-
-    moto deep-copies every table a transaction touches before each TransactWriteItems, to
-    roll back on failure: O(table size) per call, so 1,000 bookings and 1,000 sends spend
-    tens of minutes in moto's bookkeeping. Rolling back needs only the items the
-    transaction names: this snapshots those, lets moto's table "copy" be the table itself
-    (its rollback then restores nothing) and restores the snapshots on failure. Conditions,
-    results, errors and the calls counted stay exactly what moto computes.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    original = DynamoDBBackend.transact_write_items
-    had_deepcopy = "__deepcopy__" in vars(Table)
-    previous_deepcopy = vars(Table).get("__deepcopy__")
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        taken = _snapshot_named_items(self, transact_items)
-        try:
-            original(self, transact_items)
-        except Exception:
-            _restore_items(taken)
-            raise
-
-    def same_table(self: Any, memo: dict[int, Any]) -> Any:
-        return self
-
-    setattr(Table, "__deepcopy__", same_table)  # noqa: B010
-    setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010
-    try:
-        yield
-    finally:
-        setattr(DynamoDBBackend, "transact_write_items", original)  # noqa: B010
-        if had_deepcopy:
-            setattr(Table, "__deepcopy__", previous_deepcopy)  # noqa: B010
-        else:
-            delattr(Table, "__deepcopy__")
-
-
-def _snapshot_named_items(
-    backend: Any, items: list[dict[str, Any]]
-) -> list[tuple[Any, Any, Any, Any]]:
-    """The items a transaction names, as they are now (None where absent)."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    taken: list[tuple[Any, Any, Any, Any]] = []
-    for entry in items:
-        for body in entry.values():
-            table = backend.tables.get(body.get("TableName"))
-            attributes = body.get("Key") or body.get("Item") or {}
-            if table is None or table.hash_key_attr not in attributes:
-                continue  # moto raises the validation error itself
-            range_attr = table.range_key_attr
-            if range_attr is not None and range_attr not in attributes:
-                continue
-            hash_value = DynamoType(attributes[table.hash_key_attr])
-            range_value = None if range_attr is None else DynamoType(attributes[range_attr])
-            current = table.get_item(hash_value, range_value)
-            taken.append((table, hash_value, range_value, copy.deepcopy(current)))
-    return taken
-
-
-def _restore_items(taken: list[tuple[Any, Any, Any, Any]]) -> None:
-    """Put the snapshotted items back, last first."""
-    for table, hash_value, range_value, item in reversed(taken):
-        if range_value is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-        elif item is None:
-            table.items[hash_value].pop(range_value, None)
-        else:
-            table.items[hash_value][range_value] = item
-
-
 @dataclass(frozen=True)
 class BenchAws:
     settings: Settings
@@ -342,7 +263,6 @@ def embedded_aws(
         fake_aws_environment(),
         mock_aws(),
         untracked_moto_models(),
-        item_level_transaction_rollback(),
     ):
         template = load_template()
         names = default_table_names(prefix, template)

@@ -32,6 +32,7 @@ from reach.wiring import (
     sender_from_env,
     services_from_env,
 )
+from reach_tools.local import moto_speed
 from reach_tools.local.lifecycle import Startable
 from reach_tools.template import (
     TemplateError,
@@ -155,6 +156,7 @@ def stop_tracking_moto_models() -> None:
             for name, count in _COUNTS.items():
                 _moto_counts[name] = Queue.__dict__[name]
                 setattr(Queue, name, count)
+            moto_speed.speed_up()
         _untracked_runs += 1
         for models in model_data.values():
             for model in models.values():
@@ -171,6 +173,7 @@ def resume_tracking_moto_models() -> None:
             BaseModel.__new__ = _tracking_new  # type: ignore[method-assign]
             for name, count in _moto_counts.items():
                 setattr(Queue, name, count)
+            moto_speed.slow_down()
 
 
 @contextlib.contextmanager

@@ -1,0 +1,297 @@
+"""Keeping the embedded DynamoDB's cost per call independent of how much it stores.
+
+moto's DynamoDB was written for tests that hold a few items, and two of its calls cost the
+size of the whole table (docs/facts.md#moto):
+
+- **Query** starts from ``Table.all_items()``, which sorts every item of the table by its keys
+  (comparing moto's typed values, a cast per comparison), then keeps the items of the one
+  partition asked for. Real DynamoDB reads the partition alone. With 10,000 reminders stored,
+  a dispatcher tick's 13 Queries took 9 s here.
+- **TransactWriteItems** deep-copies the whole table once per item in the transaction, to roll
+  back if one condition fails. A 100-item transaction over a 10,000-item table copied a
+  million items, and outlasted the SDK's read timeout in ``make serve``.
+
+While an embedded AWS runs (``reach_tools.local.embedded``), both are replaced by what gives
+the same answers at the cost of what they read or write:
+
+- a Query's candidate items are the partition's own (a table Query: one dict lookup), or the
+  items whose index key matches (an index Query: one pass, no sort); moto's own code then
+  filters, sorts and pages those exactly as before;
+- a transaction remembers the items it is about to touch (one deep copy each) and puts those
+  back if it fails, in place of the whole table's copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
+
+_scope = threading.local()
+_originals: dict[str, Any] = {}
+_ABSENT = object()
+
+
+def _items_of(table: Table) -> Iterator[Item]:
+    for held in table.items.values():
+        if table.range_key_attr:
+            yield from held.values()
+        else:
+            yield held  # type: ignore[misc]
+
+
+def _candidates(table: Table, asked: dict[str, Any]) -> list[Item] | None:
+    """The items a Query can match, a superset of moto's own choice (moto filters, sorts and
+    pages them as before); None: let moto choose from the whole table."""
+    hash_key: DynamoType | None = asked["hash_key"]
+    index_name: str | None = asked.get("index_name")
+    if not index_name:
+        if hash_key is None:
+            return None
+        held = table.items.get(hash_key)
+        if held is None:
+            return []
+        partition = list(held.values()) if table.range_key_attr else [held]
+        order = [table.range_key_attr] if table.range_key_attr else []
+        return _in_range(partition, table.range_key_attr, asked, order)  # type: ignore[arg-type]
+    conditions: list[tuple[str, DynamoType]] = asked.get("hash_key_conditions") or []
+    if not conditions:
+        return None
+    (first, expected), rest = conditions[0], conditions[1:]
+    matched = [
+        item
+        for item in _buckets(table, first).get(expected, ())
+        if all(_same(item.attrs.get(name), value) for name, value in rest)
+    ]
+    index_range = _index_range_key(table, index_name)
+    order = [name for name, _value in conditions] + [
+        name for name in (index_range, table.hash_key_attr, table.range_key_attr) if name
+    ]
+    return _in_range(matched, index_range, asked, order)
+
+
+# Each table's items by the value of an index's hash key attribute, built at the first Query
+# after a write: a tick's dozen index Queries cost one pass over the table, not one each.
+# Every write goes through Table.put_item, Table.delete_item or the backend's update_item
+# (which may change an item in place), and each counts one more write of its table.
+_WRITES = "_reach_writes"
+_BUCKETS = "_reach_buckets"
+_epoch = 0  # one more each time the patches go in or out: what moto wrote meanwhile is unseen
+
+
+def _written(table: Table | None) -> None:
+    if table is not None:
+        table.__dict__[_WRITES] = table.__dict__.get(_WRITES, 0) + 1
+
+
+def _buckets(table: Table, attribute: str) -> dict[DynamoType, list[Item]]:
+    stamp = (_epoch, table.__dict__.get(_WRITES, 0))
+    held_stamp, by_attribute = table.__dict__.get(_BUCKETS, (None, {}))
+    if held_stamp != stamp:
+        by_attribute = {}
+        table.__dict__[_BUCKETS] = (stamp, by_attribute)
+    if attribute not in by_attribute:
+        buckets: dict[DynamoType, list[Item]] = {}
+        for item in _items_of(table):
+            value = item.attrs.get(attribute)
+            if value is not None and value.type in ("S", "N", "B"):
+                buckets.setdefault(value, []).append(item)
+        by_attribute[attribute] = buckets
+    return by_attribute[attribute]  # type: ignore[no-any-return]
+
+
+def _table_put(self: Table, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _originals["put_item"](self, *args, **kwargs)
+    finally:
+        _written(self)
+
+
+def _table_delete(self: Table, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _originals["delete_item"](self, *args, **kwargs)
+    finally:
+        _written(self)
+
+
+def _backend_update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _originals["update_item"](self, table_name, *args, **kwargs)
+    finally:
+        _written(self.tables.get(table_name))
+
+
+def _index_range_key(table: Table, index_name: str) -> str | None:
+    for index in table.all_indexes():
+        if index.name == index_name:
+            ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+            return ranges[0] if len(ranges) == 1 else None
+    return None
+
+
+def _in_range(
+    items: list[Item], attribute: str | None, asked: dict[str, Any], order: list[str]
+) -> list[Item]:
+    """Drops the items the sort key condition rules out (moto checks the rest again), but for
+    the first and the last of them in moto's order: a page that ends at its Limit with more
+    items after it in the partition gets a LastEvaluatedKey, as from moto (and DynamoDB)."""
+    comparison: str | None = asked.get("range_comparison")
+    conditions = asked.get("range_key_conditions") or []
+    if len(conditions) > 1:
+        return items  # a multi-attribute sort key: moto's own checks alone
+    if conditions:
+        attribute = conditions[-1][0]
+    if not comparison or attribute is None:
+        return items
+    values = asked.get("range_objs") or []
+    kept, outside = [], []
+    for item in items:
+        value = item.attrs.get(attribute)
+        if value is None or value.compare(comparison, values):
+            kept.append(item)
+        else:
+            outside.append(item)
+    if outside:
+
+        def in_order(item: Item) -> tuple[Any, ...]:
+            return tuple(_sortable(item.attrs[name]) for name in order)
+
+        first, last = min(outside, key=in_order), max(outside, key=in_order)
+        kept.extend([first] if first is last else [first, last])
+    return kept
+
+
+def _sortable(value: DynamoType) -> Any:
+    """What moto sorts a key value by (its cast), without the cast where the raw value sorts
+    the same: strings and bytes (key attributes are strings, numbers or bytes)."""
+    return value.cast_value if value.type == "N" else value.value
+
+
+def _same(value: DynamoType | None, expected: DynamoType) -> bool:
+    """``value == expected`` as moto compares, without its cast where the raw values agree."""
+    if value is None or value.type != expected.type:
+        return False
+    return value.value == expected.value or (value.type == "N" and value == expected)
+
+
+def _all_items(self: Table) -> list[Item]:
+    if getattr(_scope, "table", None) is self:
+        return list(_scope.candidates)
+    return _originals["all_items"](self)  # type: ignore[no-any-return]
+
+
+def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    asked = inspect.signature(_originals["query"]).bind(self, hash_key, *args, **kwargs)
+    candidates = _candidates(self, asked.arguments)
+    if candidates is None:
+        return _originals["query"](self, hash_key, *args, **kwargs)
+    _scope.table, _scope.candidates = self, candidates
+    try:
+        return _originals["query"](self, hash_key, *args, **kwargs)
+    finally:
+        _scope.table = _scope.candidates = None
+
+
+# --- Transactions: an undo list of the items touched, not a copy of every table ------------
+
+
+def _same_table(self: Table, memo: dict[int, Any]) -> Table:
+    """moto's backend deep-copies whole tables only to roll a transaction back: the "copy" is
+    the table itself (so moto's own rollback puts back what is there), and
+    ``_transact_write_items`` undoes the items the transaction named instead."""
+    return self
+
+
+_Undo = dict[tuple[str, DynamoType, DynamoType | None], Item | None]
+
+
+def _before(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> _Undo:
+    """Each item the transaction names, as it is now (None: absent), keyed by table and key."""
+    undo: _Undo = {}
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue  # moto refuses it before writing anything
+        op_type, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op["Item"] if op_type == "Put" and "Item" in op else op.get("Key")
+        named = (table.hash_key_attr, table.range_key_attr or table.hash_key_attr)
+        if not isinstance(key, dict) or any(name not in key for name in named):
+            continue  # moto refuses this item with its own validation error, unwritten
+        hash_value, range_value = backend.get_keys_value(table, key)
+        current = table.get_item(hash_value, range_value)
+        undo.setdefault((table.name, hash_value, range_value), copy.deepcopy(current))
+    return undo
+
+
+def _put_back(backend: DynamoDBBackend, undo: _Undo) -> None:
+    for (table_name, hash_value, range_value), item in undo.items():
+        table = backend.tables.get(table_name)
+        if table is None:
+            continue
+        _written(table)
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item  # type: ignore[assignment]
+            continue
+        held = table.items[hash_value]
+        if item is None:
+            held.pop(range_value, None)
+            if not held:
+                table.items.pop(hash_value, None)
+        else:
+            held[range_value] = item
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    undo = _before(self, transact_items) if len(transact_items) <= 100 else {}
+    try:
+        _originals["transact_write_items"](self, transact_items)
+    except BaseException:
+        _put_back(self, undo)
+        raise
+
+
+_PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
+    (Table, "all_items"): _all_items,
+    (Table, "query"): _query,
+    (DynamoDBBackend, "transact_write_items"): _transact_write_items,
+    (Table, "__deepcopy__"): _same_table,
+    (Table, "put_item"): _table_put,
+    (Table, "delete_item"): _table_delete,
+    (DynamoDBBackend, "update_item"): _backend_update,
+}
+
+
+def speed_up() -> None:
+    """Put the patches in (called once per embedded run's start, under its lock)."""
+    global _epoch
+    if "query" in _originals:
+        return
+    _epoch += 1
+    for (owner, name), patch in _PATCHES.items():
+        _originals[name] = owner.__dict__.get(name, _ABSENT)
+        setattr(owner, name, patch)
+
+
+def slow_down() -> None:
+    """moto as it was (called when the last embedded run stops)."""
+    global _epoch
+    if "query" not in _originals:
+        return
+    _epoch += 1
+    for (owner, name), _patch in _PATCHES.items():
+        original = _originals.pop(name)
+        if original is _ABSENT:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
