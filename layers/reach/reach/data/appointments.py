@@ -25,7 +25,7 @@ from reach.data.tables import (
     strings,
     tenant_status_key,
 )
-from reach.data.transactions import CONDITION_FAILED, cancelled_by
+from reach.data.transactions import CONDITION_FAILED, cancelled_by, condition_failed
 from reach.domain.errors import Conflict, InvalidToken, NotFound
 from reach.domain.message import MessageStatus
 from reach.domain.models import (
@@ -281,7 +281,7 @@ class AppointmentRepository:
                     condition=AppointmentItem.version == item.version,
                 )
             except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 continue
             return 1
@@ -326,7 +326,7 @@ class AppointmentRepository:
         try:
             self._reminder_item(appointment, reminder).update(actions=actions, condition=condition)
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return False
         return True

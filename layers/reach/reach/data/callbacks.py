@@ -25,7 +25,7 @@ from reach.data.tables import (
     callback_pk,
     callbacks_lookup_key,
 )
-from reach.data.transactions import CONDITION_FAILED, cancelled_by
+from reach.data.transactions import CONDITION_FAILED, cancelled_by, condition_failed
 from reach.domain.callbacks import Callback
 from reach.domain.errors import Conflict, NotFound
 
@@ -153,7 +153,7 @@ class CallbackRepository:
                         actions=[CallbackItem.note.remove()], condition=CallbackItem.note.exists()
                     )
                 except UpdateError as error:
-                    if error.cause_response_code != "ConditionalCheckFailedException":
+                    if not condition_failed(error):
                         raise
                     continue
                 erased += 1

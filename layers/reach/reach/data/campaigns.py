@@ -41,6 +41,7 @@ from reach.data.tables import (
     tenant_campaign_sk,
     tenant_campaigns_pk,
 )
+from reach.data.transactions import condition_failed
 from reach.domain.campaigns import Campaign, CampaignStatus, RecipientOutcome, after_action
 from reach.domain.errors import Conflict, InvalidToken, NotFound
 from reach.domain.lists import MEMBER_SEGMENTS
@@ -109,7 +110,7 @@ class CampaignRepository:
         try:
             _item(campaign).save(condition=CampaignItem.pk.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise Conflict(f"campaign {campaign.campaign_id} exists already") from error
             raise
         return campaign
@@ -145,7 +146,7 @@ class CampaignRepository:
                     & (CampaignItem.status == before.status.value),
                 )
             except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 continue  # the dispatcher (or another action) moved it: decide again
             return after

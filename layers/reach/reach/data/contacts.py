@@ -35,7 +35,12 @@ from pynamodb.transactions import TransactWrite
 
 from reach.data.batch_reads import BatchReader, ItemKey
 from reach.data.tables import TenantsTableItem
-from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    cancelled_by,
+    condition_failed,
+)
 from reach.domain.caps import CapDecision, CapReason, Contact, check_caps, prune_sends
 from reach.domain.conversation import PendingChoice
 from reach.domain.errors import Conflict, InvalidInput
@@ -471,7 +476,7 @@ def _saved(item: ContactItem, record: ConsentRecord | None) -> bool:
         try:
             item.save()
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return False
         return True

@@ -20,6 +20,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from reach.data.tables import IMPORT_SK, ImportItem, import_pk
+from reach.data.transactions import condition_failed
 from reach.domain.errors import NotFound
 from reach.domain.imports import ImportReport, Rejection
 
@@ -96,7 +97,7 @@ class ImportStore:
                 ),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         return _record(item)

@@ -34,6 +34,7 @@ from reach.data.tables import (
     member_pk,
     tenant_pk,
 )
+from reach.data.transactions import condition_failed
 from reach.domain.lists import Member, MemberStatus, OptInList
 from reach.domain.message import MessageStatus
 
@@ -103,7 +104,7 @@ class ListInvites:
         try:
             item.save(condition=InviteItem.pk.does_not_exist() | replaces_a_done_one)
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -42,7 +42,12 @@ from reach.data.tables import (
     tenant_pk,
 )
 from reach.data.tenants import tenant_of
-from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    cancelled_by,
+    condition_failed,
+)
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.lists import (
     MEMBER_SEGMENTS,
@@ -65,7 +70,6 @@ _COUNTED = {
     MemberStatus.EXPIRED: ListItem.count_expired,
 }
 
-CONDITION_FAILED_CODE = "ConditionalCheckFailedException"
 #: Tries of one member change before it is reported as a conflict (each retry re-reads).
 _MAX_ATTEMPTS = 6
 
@@ -208,7 +212,7 @@ class ListRepository:
                     condition=MemberItem.version == item.version,
                 )
             except UpdateError as error:
-                if error.cause_response_code != CONDITION_FAILED_CODE:
+                if not condition_failed(error):
                     raise
                 continue
             return 1

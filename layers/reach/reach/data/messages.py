@@ -30,7 +30,12 @@ from reach.data.tables import (
     provider_message_pk,
     usage_key,
 )
-from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    cancelled_by,
+    condition_failed,
+)
 from reach.domain.errors import InvalidToken
 from reach.domain.message import Direction, Message, MessageKind, MessageStatus, Thread
 from reach.domain.retention import epoch_seconds
@@ -82,7 +87,7 @@ class MessageRepository:
         try:
             _message_item(thread, message).save(condition=AppointmentsTableItem.pk.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -216,7 +221,7 @@ class MessageRepository:
         try:
             item.update(actions=[MessageItem.body.remove()], condition=MessageItem.body.exists())
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return False
         return True
@@ -268,7 +273,7 @@ class MessageRepository:
         try:
             item.update(actions=actions, condition=condition)
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             try:
                 item = MessageItem.get(item.pk, item.sk)

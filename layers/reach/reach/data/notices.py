@@ -45,6 +45,7 @@ from reach.data.transactions import (
     TRANSACTION_CONFLICT,
     TrackedTransaction,
     cancelled_by,
+    condition_failed,
     failed_positions,
 )
 from reach.domain.message import MessageStatus
@@ -225,7 +226,7 @@ class NoticeStore:
                     condition=NoticeMarkItem.notice_id == notice.notice_id
                 )
             except DeleteError as error:  # a mark another notice took since stays its
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
         return True
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from reach.data.tables import NUMBER_SK, SenderNumberItem, TenantsTableItem, number_pk
+from reach.data.transactions import condition_failed
 from reach.domain.errors import NotFound
 from reach.domain.numbers import DEFAULT_MPS, Throughput, throughput
 
@@ -104,6 +105,6 @@ class NumberRepository:
                 condition=SenderNumberItem.pk.exists(),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise NotFound(f"no tenant sends from {e164}") from error
             raise

@@ -36,6 +36,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from reach.data.numbers import NumberRepository
 from reach.data.tables import TenantsTableItem
+from reach.data.transactions import condition_failed
 from reach.domain.pacing import PacingContention, Reservation, reserve_slots
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -157,7 +158,7 @@ class ThroughputGate:
                 condition=PaceItem.next_free_us >= _microseconds(now - _EPOCH),
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         return item.next_free - length
@@ -176,7 +177,7 @@ class ThroughputGate:
                 condition=PaceItem.next_free_us.does_not_exist() | (PaceItem.next_free_us < now_us)
             )
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         return _from_microseconds(now_us)

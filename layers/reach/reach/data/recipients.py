@@ -49,6 +49,7 @@ from reach.data.transactions import (
     TRANSACTION_CONFLICT,
     TrackedTransaction,
     cancelled_by,
+    condition_failed,
     failed_positions,
     write_in_chunks,
 )
@@ -338,7 +339,7 @@ class PersonsRecipients:
                 condition=RecipientItem.first_name.exists() | RecipientItem.timezone.exists(),
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             return False
         return True
@@ -475,7 +476,7 @@ def _update(campaign: RunningCampaign, actions: list[Any], condition: Condition)
     try:
         item.update(actions=actions, condition=condition)
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

@@ -53,6 +53,7 @@ from reach.data.transactions import (
     ItemsTouched,
     TrackedTransaction,
     cancelled_by,
+    condition_failed,
     failed_positions,
     write_in_chunks,
 )
@@ -673,7 +674,7 @@ def _update(key: ReminderKey, actions: list[Action], condition: Condition) -> bo
     try:
         _item(key).update(actions=actions, condition=condition)
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

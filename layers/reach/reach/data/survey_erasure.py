@@ -16,6 +16,7 @@ from pynamodb.exceptions import UpdateError
 
 from reach.data.survey_items import ResponseItem, response_pk, response_sk
 from reach.data.survey_responses import SurveyResponses, parse_ref
+from reach.data.transactions import condition_failed
 
 #: The phone of an erased response (not a number: nothing can be sent to it).
 ERASED_PHONE = "erased"
@@ -54,7 +55,7 @@ def erase_survey_answers(responses: SurveyResponses, tenant_id: str, phone: str)
                 condition=ResponseItem.phone == phone,
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             continue
         erased += 1

@@ -37,7 +37,12 @@ from reach.data.survey_items import (
     response_sk,
 )
 from reach.data.tables import AppointmentsTableItem, appointment_pk
-from reach.data.transactions import CONDITION_FAILED, TRANSACTION_CONFLICT, cancelled_by
+from reach.data.transactions import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    cancelled_by,
+    condition_failed,
+)
 from reach.domain.errors import Conflict
 from reach.domain.message import MessageStatus
 from reach.domain.retention import DEFAULT_RETENTION_DAYS, epoch_seconds, expires_at
@@ -255,7 +260,7 @@ class SurveyResponses:
                 condition=ResponseItem.version == before,
             )
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True

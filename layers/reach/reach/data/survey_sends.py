@@ -25,6 +25,7 @@ from pynamodb.expressions.update import Action
 
 from reach.data.surveys import survey_pk
 from reach.data.tables import AppointmentsTableItem, LookupIndex
+from reach.data.transactions import condition_failed
 from reach.domain.errors import Conflict, NotFound
 
 #: The ``lookup`` index key under which list sends wait for the fan-out step.
@@ -88,7 +89,7 @@ class SurveySends:
         try:
             item.save(condition=SurveySendItem.pk.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise Conflict(f"survey send {send.send_id} exists already") from error
             raise
         return send
@@ -134,7 +135,7 @@ class SurveySends:
         try:
             item.update(actions=actions, condition=SurveySendItem.version == before.version)
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True

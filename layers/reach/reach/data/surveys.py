@@ -27,6 +27,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from reach.data.paging import PageTokens
 from reach.data.tables import AppointmentsTableItem, LookupIndex
+from reach.data.transactions import condition_failed
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.surveys import Survey, survey_from_dict, survey_to_dict
 
@@ -82,7 +83,7 @@ class SurveyRepository:
         try:
             item.save(condition=SurveyItem.pk.does_not_exist())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise Conflict(f"survey {survey.survey_id} exists already") from error
             raise
         return survey

@@ -31,7 +31,7 @@ from reach.data.tables import (
     template_sk,
     tenant_pk,
 )
-from reach.data.transactions import cancelled_by
+from reach.data.transactions import cancelled_by, condition_failed
 from reach.domain.errors import Conflict, NotFound
 from reach.domain.models import ApiKey, Tenant
 from reach.domain.numbers import Throughput
@@ -63,7 +63,7 @@ class TenantRepository:
         try:
             _profile(tenant).save(condition=TenantsTableItem.pk.exists())
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise NotFound(f"tenant {tenant.tenant_id} not found") from error
             raise
 
@@ -117,7 +117,7 @@ class TenantRepository:
                 condition=TemplateItem.pk.exists()
             )
         except DeleteError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -1,4 +1,4 @@
-"""Reading why DynamoDB cancelled a transaction.
+"""Reading why DynamoDB refused a write or cancelled a transaction.
 
 A ``TransactionCanceledException`` says only that the transaction did not happen. Its
 cancellation reasons, one per item, say why: a condition that failed is a conflict the
@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+#: The error DynamoDB answers a single write whose condition expression failed with.
+CONDITION_FAILED_ERROR = "ConditionalCheckFailedException"
 #: The reason DynamoDB gives an item whose condition expression failed.
 CONDITION_FAILED = "ConditionalCheckFailed"
 #: The reason given to an item another transaction was changing at the same moment.
@@ -38,10 +40,17 @@ def cancelled_by(error: TransactWriteError, reasons: Collection[str] = (CONDITIO
     return bool(codes) and codes <= set(reasons)
 
 
-def _response_code(error: TransactWriteError) -> str | None:
+def condition_failed(error: PynamoDBException) -> bool:
+    """Whether DynamoDB refused a put, update or delete because its condition failed; False
+    for every other error, and for a write that never got an answer (a read timeout), which
+    the caller re-raises as it is."""
+    return _response_code(error) == CONDITION_FAILED_ERROR
+
+
+def _response_code(error: PynamoDBException) -> str | None:
     """The error code DynamoDB answered with; None when there was no answer. (PynamoDB's own
-    ``cause_response_code`` fails on a cause whose ``response`` is None, as a botocore read
-    timeout's is.)"""
+    ``cause_response_code`` raises AttributeError on a cause whose ``response`` is None, as a
+    botocore read timeout's is: a timeout would surface under the wrong name.)"""
     response = getattr(error.cause, "response", None)
     if not isinstance(response, dict):
         return None
