@@ -50,3 +50,15 @@ def test_the_matrix_table_has_a_row_per_cell():
 
     assert table.count("| sender | SNS | 8 |") == 2
     assert cell.held_up
+
+
+def test_the_timeout_rows_time_out_only_their_dependency_half_of_them_after_applying():
+    injector = faults.Injector(DemoClock.__new__(DemoClock), "dynamodb-timeout", armed=True)
+
+    draws = [injector.fault("dynamodb") for _ in range(60)]
+
+    assert {fault for fault in draws if fault} == {
+        (0, faults.TIMEOUT_APPLIED),
+        (0, faults.TIMEOUT_NOT_APPLIED),
+    }
+    assert injector.fault("sqs") is None

@@ -14,6 +14,12 @@ lets the dispatcher claim the reminder again. botocore's backoff sleeps move the
 clock, not the wall clock. A faulted request is never applied: a throttle never is, and a 5xx
 is modelled the same way (a 5xx after the write was applied is a different fault, not tested).
 
+DynamoDB also gets read timeouts (``dynamodb-timeout``): the answer never comes, half the
+time because the request never arrived (nothing applied) and half the time after moto applied
+it (the write happened, the caller cannot know). PynamoDB's botocore retries a timeout as it
+does a throttle, so a retried conditional write can meet its own first attempt: the code must
+not take that for someone else's change and drop or repeat a text.
+
 End User Messaging (``pinpoint-sms-voice-v2``) is not in moto: its cell uses a real botocore
 client whose ``before-call`` hook answers ``SendTextMessage`` after botocore has checked the
 request against the service model; the faults go in before that hook, as for every service.
@@ -38,6 +44,7 @@ from zoneinfo import ZoneInfo
 from reach_tools.bench import stack
 from reach_tools.bench.lambdas import Lambdas, lambdas
 from reach_tools.demo_clock import DemoClock
+from reach_tools.template import load_template
 
 RATE = 0.3
 SEED = 15
@@ -49,8 +56,12 @@ CODES: dict[str, tuple[str, str]] = {
     "pinpoint-sms-voice-v2": ("ThrottlingException", "InternalServerException"),
     "events": ("ThrottlingException", "InternalException"),
 }
+#: Timeouts instead of throttles and 5xx, for the dependency named.
+TIMED_OUT = {"dynamodb-timeout": "dynamodb"}
+TIMEOUT_NOT_APPLIED, TIMEOUT_APPLIED = "ReadTimeout (not applied)", "ReadTimeout (applied)"
 LABELS = {
     "dynamodb": "DynamoDB",
+    "dynamodb-timeout": "DynamoDB, read timeouts",
     "sqs": "SQS",
     "sns": "SNS",
     "pinpoint-sms-voice-v2": "End User Messaging",
@@ -69,6 +80,10 @@ CELLS: tuple[tuple[str, str], ...] = (
     ("inbound", "events"),
     ("status", "dynamodb"),
     ("status", "events"),
+    ("dispatcher", "dynamodb-timeout"),
+    ("sender", "dynamodb-timeout"),
+    ("inbound", "dynamodb-timeout"),
+    ("status", "dynamodb-timeout"),
 )
 QUICK_LOAD = 6
 FULL_LOAD = 60
@@ -109,12 +124,16 @@ class Injector:
         self._draw = random.Random(self.seed)  # noqa: S311 - a seeded test draw  # nosec B311
 
     def fault(self, service: str) -> tuple[int, str] | None:
-        if not self.armed or service != self.service:
+        if not self.armed or service != TIMED_OUT.get(self.service, self.service):
             return None
         with self._lock:
             self.attempts += 1
             if self._draw.random() >= self.rate:
                 return None
+            if self.service in TIMED_OUT:
+                code = TIMEOUT_APPLIED if self._draw.random() < 0.5 else TIMEOUT_NOT_APPLIED
+                self.injected[code] += 1
+                return 0, code
             throttle, internal = CODES[service]
             code, status = (throttle, 400) if self._draw.random() < 0.5 else (internal, 500)
             self.injected[code] += 1
@@ -139,6 +158,7 @@ def injecting(injector: Injector) -> Iterator[None]:
     """Put ``injector`` between botocore and moto, and botocore's backoff on its clock."""
     from botocore import endpoint
     from botocore.client import BaseClient
+    from botocore.exceptions import ReadTimeoutError
 
     original_get = getattr(endpoint.Endpoint, "_do_get_response")  # noqa: B009 - private
     original_call = getattr(BaseClient, "_make_api_call")  # noqa: B009
@@ -150,6 +170,10 @@ def injecting(injector: Injector) -> Iterator[None]:
         if fault is None:
             return original_get(self, request, operation_model, context)
         status, code = fault
+        if code in (TIMEOUT_APPLIED, TIMEOUT_NOT_APPLIED):
+            if code == TIMEOUT_APPLIED:
+                original_get(self, request, operation_model, context)
+            return None, ReadTimeoutError(endpoint_url=request.url)
         parsed = {
             "Error": {"Code": code, "Message": "injected fault"},
             "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}},
@@ -173,11 +197,52 @@ def injecting(injector: Injector) -> Iterator[None]:
     setattr(BaseClient, "_make_api_call", make_api_call)  # noqa: B010
     setattr(endpoint, "time", _Time())  # noqa: B010
     try:
-        yield
+        with _idempotency_on(injector.clock):
+            yield
     finally:
         setattr(endpoint.Endpoint, "_do_get_response", original_get)  # noqa: B010
         setattr(BaseClient, "_make_api_call", original_call)  # noqa: B010
         setattr(endpoint, "time", original_time)  # noqa: B010
+
+
+#: The Powertools idempotency modules that read the time (``datetime.datetime.now()``).
+_IDEMPOTENCY_MODULES = (
+    "aws_lambda_powertools.utilities.idempotency.base",
+    "aws_lambda_powertools.utilities.idempotency.persistence.base",
+    "aws_lambda_powertools.utilities.idempotency.persistence.dynamodb",
+)
+
+
+@contextmanager
+def _idempotency_on(clock: DemoClock) -> Iterator[None]:
+    """Powertools idempotency's time on the benchmark's clock. A record that a timed-out
+    write left "in progress" is held until the invocation's remaining time has passed; SQS
+    redelivers after the visibility timeout, which is longer. On the wall clock the
+    simulated redeliveries would all come within that hold and end in the dead-letter queue,
+    which no deployed queue does."""
+    import datetime as real
+    import importlib
+
+    class _ClockTime(real.datetime):
+        @classmethod
+        def now(cls, tz: real.tzinfo | None = None) -> real.datetime:  # type: ignore[override]
+            return clock() if tz is None else clock().astimezone(tz)
+
+    class _Datetime:
+        datetime = _ClockTime
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    modules = [importlib.import_module(name) for name in _IDEMPOTENCY_MODULES]
+    originals = [module.dt for module in modules]
+    for module in modules:
+        module.dt = _Datetime()  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            module.dt = original  # type: ignore[attr-defined]
 
 
 def _response(url: str, status: int) -> Any:
@@ -361,7 +426,15 @@ def _pump(world: Lambdas, injector: Injector, target: str, queue: str, name: str
     sample = {"sender": "sender_sqs.json", "inbound": "inbound_sqs.json"}.get(
         name, "status_sqs.json"
     )
-    pump = _Pump(world, world.aws.names[queue], name, sample, batch=10)
+    visibility = load_template()["Resources"][queue]["Properties"]["VisibilityTimeout"]
+    pump = _Pump(
+        world,
+        world.aws.names[queue],
+        name,
+        sample,
+        batch=10,
+        visibility=timedelta(seconds=visibility),
+    )
     pump.injector, pump.target = injector, target
     return pump
 
@@ -570,7 +643,8 @@ def report(cells: list[Cell]) -> str:
         "| redelivered | dead-lettered | outcome | lost | duplicated | in quiet hours |"
     )
     lines = [
-        f"Faults: {RATE:.0%} of one dependency's requests throttled or 5xx (seed {SEED})",
+        f"Faults: {RATE:.0%} of one dependency's requests throttled or 5xx, or for "
+        f"DynamoDB's read-timeout rows timed out, half after being applied (seed {SEED})",
         "",
         header,
         "|" + "---|" * 12,

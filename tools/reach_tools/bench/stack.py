@@ -175,6 +175,9 @@ class Mapping:
     sample: str
     batch: int = 10
     max_receives: int = 5
+    #: The queue's visibility timeout: when set, a redelivery waits it out on the world's
+    #: clock, as SQS makes a failed message visible again only once it has passed.
+    visibility: timedelta | None = None
     invocations: int = 0
     redelivered: int = 0
     dead_lettered: list[str] = field(default_factory=list)
@@ -207,6 +210,8 @@ class Mapping:
         self.invocations += 1
         response = self.world.invoke(self.function, sqs_event(self.sample, records))
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        if failed and self.visibility is not None:
+            self.world.clock.advance(self.visibility)
         for message, (_, _, receives) in zip(messages, records, strict=True):
             handle = message["ReceiptHandle"]
             if message["MessageId"] not in failed:

@@ -79,17 +79,28 @@ class MessageRepository:
     def __init__(self, *, tokens: PageTokens | None = None) -> None:
         self._tokens = tokens or PageTokens()
 
-    def add(self, thread: Thread, message: Message) -> bool:
+    def add(self, thread: Thread, message: Message, *, claim: str | None = None) -> bool:
         """Store ``message`` once; False when a message with its key is stored already.
 
-        Ids derived from the inbound message id make a replayed reply land here.
+        Ids derived from the inbound message id make a replayed reply land here. ``claim``
+        (unique to the attempt) tells this attempt's own write from an earlier one's: when
+        the put was applied but its answer lost (a read timeout), the SDK's retry meets the
+        item it wrote, and that is still this attempt's message to send.
         """
+        item = _message_item(thread, message)
+        item.claim = claim
         try:
-            _message_item(thread, message).save(condition=AppointmentsTableItem.pk.does_not_exist())
+            item.save(condition=AppointmentsTableItem.pk.does_not_exist())
         except PutError as error:
-            if condition_failed(error):
+            if not condition_failed(error):
+                raise
+            if claim is None:
                 return False
-            raise
+            try:
+                stored = MessageItem.get(item.pk, item.sk, consistent_read=True)
+            except MessageItem.DoesNotExist:
+                return False
+            return stored.claim == claim
         return True
 
     def add_in(self, transaction: TransactWrite, thread: Thread, message: Message) -> None:

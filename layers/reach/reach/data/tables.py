@@ -434,6 +434,8 @@ class MessageItem(AppointmentsTableItem, discriminator="message"):
     intent = UnicodeAttribute(null=True)
     #: An auto-reply's inbound message id (and the inbound's own id on inbound rows).
     inbound_message_id = UnicodeAttribute(null=True)
+    #: The attempt that stored an auto-reply (reach.data.messages.MessageRepository.add).
+    claim = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     #: Outbound: when the carrier's final receipt (delivered / undelivered) was reported.

@@ -25,6 +25,7 @@ with reminders.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -114,7 +115,7 @@ class ReplySender:
     def send(self, answer: Answer) -> str:
         """Send ``answer`` unless it was sent (or settled) before; returns its status."""
         record = self._record(answer)
-        if not self._messages.add(answer.thread, record):
+        if not self._messages.add(answer.thread, record, claim=uuid.uuid4().hex):
             stored = self._messages.get(answer.thread, record.created_at, record.message_id)
             if stored is None or stored.status != RETRY:
                 return stored.status if stored else SENDING
