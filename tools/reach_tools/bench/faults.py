@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 from reach_tools.bench import stack
 from reach_tools.bench.lambdas import Lambdas, lambdas
+from reach_tools.bench.lambdas import event as lambda_event
 from reach_tools.demo_clock import DemoClock
 from reach_tools.template import load_template
 
@@ -84,7 +85,15 @@ CELLS: tuple[tuple[str, str], ...] = (
     ("sender", "dynamodb-timeout"),
     ("inbound", "dynamodb-timeout"),
     ("status", "dynamodb-timeout"),
+    ("api", "dynamodb"),
+    ("api", "dynamodb-timeout"),
+    ("authorizer", "dynamodb"),
+    ("authorizer", "dynamodb-timeout"),
+    ("reconciler", "sns"),
+    ("reconciler", "dynamodb"),
 )
+#: Tries a client makes of one request the API answered with a 5xx (or that raised).
+CLIENT_TRIES = 8
 QUICK_LOAD = 6
 FULL_LOAD = 60
 TICK_MINUTES = 5
@@ -375,7 +384,7 @@ def _world(function: str, dependency: str, seed: int) -> Iterator[tuple[Lambdas,
         if dependency in ("pinpoint-sms-voice-v2", "events")
         else None
     )
-    names = ("dispatcher", "sender", "inbound", "status")
+    names = ("dispatcher", "sender", "inbound", "status", "api", "authorizer", "reconciler")
     with injecting(injector), lambdas(f"faults-{function}", clock, names=names, sms=sms) as world:
         yield world, injector
 
@@ -626,11 +635,169 @@ def _message_statuses(world: Lambdas) -> Counter[str]:
     return statuses
 
 
+# --- Bookings: the API, and the authorizer in front of it ------------------------------------
+
+
+def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
+    """``load`` bookings through the API handler, each with its own external_id, retried by
+    the client (the same request) after a 5xx or a crash, as a scheduling system would."""
+    with _world(function, dependency, seed) as (world, injector):
+        clinic = stack.open_clinic(world)
+        starts = world.clock() + timedelta(days=3)
+        invocations = errors = retried = 0
+        answers: Counter[str] = Counter()
+        for n in range(load):
+            request = stack.create_appointment(
+                clinic.tenant.tenant_id,
+                phone=f"+1212555{n:04d}",
+                starts_at=starts + timedelta(minutes=n),
+                external_id=f"fault-{n:04d}",
+            )
+            for attempt in range(CLIENT_TRIES):
+                invocations += 1
+                retried += attempt > 0
+                response = _invoke(world.invoke, injector, "api", function, request)
+                if response is None:
+                    errors += 1
+                    continue
+                answers[str(response["statusCode"])] += 1
+                if response["statusCode"] < 500:
+                    break
+        stored = _appointment_external_ids(world)
+        return Cell(
+            function=function,
+            dependency=dependency,
+            load=load,
+            invocations=invocations,
+            invocation_errors=errors,
+            attempts=injector.attempts,
+            injected=dict(injector.injected),
+            redelivered=retried,
+            dead_lettered=0,
+            outcomes={f"answered {code}": n for code, n in sorted(answers.items())}
+            | {"stored": len(stored)},
+            # Lost: a booking not stored after the client's tries
+            lost=load - len(stored),
+            duplicated=sum(n - 1 for n in stored.values() if n > 1),
+            in_quiet_hours=0,  # a booking sends nothing itself
+        )
+
+
+def _appointment_external_ids(world: Lambdas) -> Counter[str]:
+    paginator = world.aws.dynamodb.get_paginator("scan")
+    stored: Counter[str] = Counter()
+    for page in paginator.paginate(
+        TableName=world.aws.settings.appointments_table,
+        FilterExpression="#type = :appointment",
+        ExpressionAttributeNames={"#type": "type"},
+        ExpressionAttributeValues={":appointment": {"S": "appointment"}},
+    ):
+        for item in page["Items"]:
+            stored[item.get("external_id", {}).get("S", "")] += 1
+    return stored
+
+
+def _keys(function: str, dependency: str, load: int, seed: int) -> Cell:
+    """``load`` API requests' keys checked by the authorizer, half valid and half revoked.
+    A throttled read must never deny a valid key (API Gateway would cache the Deny) nor allow
+    a revoked one: it raises, API Gateway answers 500, and the client tries again."""
+    with _world(function, dependency, seed) as (world, injector):
+        clinic = stack.open_clinic(world)
+        from reach.data.tenants import ApiKeyRepository, TenantRepository
+        from reach.services.tenants import TenantAdmin
+
+        admin = TenantAdmin(TenantRepository(), ApiKeyRepository(), world.clock)
+        revoked = admin.issue_key(clinic.tenant.tenant_id, "revoked")
+        admin.revoke_key(clinic.tenant.tenant_id, revoked.record.prefix)
+        invocations = errors = retried = wrong = 0
+        decisions: Counter[str] = Counter()
+        for n in range(load):
+            valid = n % 2 == 0
+            request = stack.token(clinic.key if valid else revoked.secret)
+            for attempt in range(CLIENT_TRIES):
+                invocations += 1
+                retried += attempt > 0
+                policy = _invoke(world.invoke, injector, "authorizer", function, request)
+                if policy is None:
+                    errors += 1
+                    continue
+                effect = policy["policyDocument"]["Statement"][0]["Effect"]
+                decisions[f"{'valid' if valid else 'revoked'} {effect}"] += 1
+                wrong += (effect == "Allow") != valid
+                break
+        decided = sum(decisions.values())
+        return Cell(
+            function=function,
+            dependency=dependency,
+            load=load,
+            invocations=invocations,
+            invocation_errors=errors,
+            attempts=injector.attempts,
+            injected=dict(injector.injected),
+            redelivered=retried,
+            dead_lettered=0,
+            outcomes=dict(sorted(decisions.items())),
+            # Lost: a request never decided; a wrong decision counts as lost too
+            lost=(load - decided) + wrong,
+            duplicated=0,
+            in_quiet_hours=0,
+        )
+
+
+# --- The hourly reconciler --------------------------------------------------------------------
+
+
+def _opt_outs(function: str, dependency: str, load: int, seed: int) -> Cell:
+    """``load`` booked numbers opt out at the carrier (SNS's list); the hourly reconciler runs
+    for eight hours with faults. Every listed number must end opted out for the tenant."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    with _world(function, dependency, seed) as (world, injector):
+        clinic = stack.open_clinic(world)
+        booked = stack.book(world, clinic, load, starts_at=world.clock() + timedelta(days=3))
+        listed = [a.phone for a in booked]
+        sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].opt_out_numbers = list(listed)
+        tick = lambda_event("reconciler_scheduled.json")
+        invocations = errors = 0
+        for _ in range(CLIENT_TRIES):  # its schedule: once an hour, whatever the last run did
+            invocations += 1
+            world.clock.advance(timedelta(hours=1))
+            if _invoke(world.invoke, injector, "reconciler", function, tick) is None:
+                errors += 1
+        contacts = _opted_out(world, clinic.tenant.tenant_id, listed)
+        return Cell(
+            function=function,
+            dependency=dependency,
+            load=load,
+            invocations=invocations,
+            invocation_errors=errors,
+            attempts=injector.attempts,
+            injected=dict(injector.injected),
+            redelivered=0,
+            dead_lettered=0,
+            outcomes={"opted out": contacts},
+            lost=load - contacts,
+            duplicated=0,  # an opt-out recorded again is the same record
+            in_quiet_hours=0,
+        )
+
+
+def _opted_out(world: Lambdas, tenant_id: str, phones: list[str]) -> int:
+    from reach.data.contacts import ContactRepository
+
+    contacts = ContactRepository()
+    return sum(contacts.get(tenant_id, phone).opted_out for phone in phones)
+
+
 _SCENARIOS: dict[str, Callable[[str, str, int, int], Cell]] = {
     "dispatcher": _reminders,
     "sender": _reminders,
     "inbound": _replies,
     "status": _receipts,
+    "api": _bookings,
+    "authorizer": _keys,
+    "reconciler": _opt_outs,
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reach.data.tenants import ApiKeyRepository, TenantRepository
 from reach.domain.models import Appointment, Tenant
@@ -97,6 +98,24 @@ def get_appointment(tenant_id: str, appointment_id: str) -> dict[str, Any]:
     request = copy.deepcopy(event("api_get_appointment.json"))
     request["path"] = f"/appointments/{appointment_id}"
     request["pathParameters"] = {"id": appointment_id}
+    request["requestContext"]["authorizer"] = {"principalId": tenant_id, "tenant_id": tenant_id}
+    return request
+
+
+def create_appointment(
+    tenant_id: str, *, phone: str, starts_at: datetime, external_id: str
+) -> dict[str, Any]:
+    """``POST /appointments`` for one booking, as the authorizer lets it through."""
+    request = copy.deepcopy(event("api_create_appointment.json"))
+    body = json.loads(request["body"])
+    body |= {
+        "phone": phone,
+        "starts_at": starts_at.astimezone(ZoneInfo(ZONE)).isoformat(),
+        "timezone": ZONE,
+        "external_id": external_id,
+        "reminders": ["P1D"],
+    }
+    request["body"] = json.dumps(body)
     request["requestContext"]["authorizer"] = {"principalId": tenant_id, "tenant_id": tenant_id}
     return request
 
