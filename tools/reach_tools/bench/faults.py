@@ -353,6 +353,18 @@ class Cell:
         return self.__dict__ | {"held_up": self.held_up}
 
 
+def _cell(function: str, dependency: str, load: int, injector: Injector, **measured: Any) -> Cell:
+    """A cell with what every scenario reports alike: what ran, and the faults drawn."""
+    return Cell(
+        function=function,
+        dependency=dependency,
+        load=load,
+        attempts=injector.attempts,
+        injected=dict(injector.injected),
+        **measured,
+    )
+
+
 def run_cell(function: str, dependency: str, load: int, seed: int = SEED) -> Cell:
     return _SCENARIOS[function](function, dependency, load, seed)
 
@@ -476,14 +488,13 @@ def _reminders(function: str, dependency: str, load: int, seed: int) -> Cell:
         unfinished = sum(n for status, n in final.items() if status.split(" ")[0] in _OPEN)
         texted = sum(1 for phone in phones if sent_per_phone[phone])
         recorded_sent = final.get("sent", 0)
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=ticks if function == "dispatcher" else sender.invocations,
             invocation_errors=errors if function == "dispatcher" else sender.errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=sender.redelivered,
             dead_lettered=len(sender.dead_lettered),
             outcomes=dict(sorted(final.items())),
@@ -511,18 +522,11 @@ def _minutes(
 
 def _reminder_outcomes(world: Lambdas) -> Counter[str]:
     """Every reminder's status (and reason), read straight from the table."""
-    paginator = world.aws.dynamodb.get_paginator("scan")
     outcomes: Counter[str] = Counter()
-    for page in paginator.paginate(
-        TableName=world.aws.settings.appointments_table,
-        FilterExpression="#type = :reminder",
-        ExpressionAttributeNames={"#type": "type"},
-        ExpressionAttributeValues={":reminder": {"S": "reminder"}},
-    ):
-        for item in page["Items"]:
-            status = item["status"]["S"]
-            reason = item.get("reason", {}).get("S")
-            outcomes[f"{status} ({reason})" if reason and status != "sent" else status] += 1
+    for item in _stored(world, "reminder"):
+        status = item["status"]["S"]
+        reason = item.get("reason", {}).get("S")
+        outcomes[f"{status} ({reason})" if reason and status != "sent" else status] += 1
     return outcomes
 
 
@@ -545,14 +549,13 @@ def _replies(function: str, dependency: str, load: int, seed: int) -> Cell:
             world.clock.advance(timedelta(seconds=5))
         confirmed = _appointment_statuses(world)
         answers = Counter(t.destination for t in injector.texts)
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=inbound.invocations,
             invocation_errors=inbound.errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=inbound.redelivered,
             dead_lettered=len(inbound.dead_lettered),
             outcomes=dict(sorted(confirmed.items())) | {"answered": len(answers)},
@@ -564,16 +567,9 @@ def _replies(function: str, dependency: str, load: int, seed: int) -> Cell:
 
 
 def _appointment_statuses(world: Lambdas) -> Counter[str]:
-    paginator = world.aws.dynamodb.get_paginator("scan")
     statuses: Counter[str] = Counter()
-    for page in paginator.paginate(
-        TableName=world.aws.settings.appointments_table,
-        FilterExpression="#type = :appointment",
-        ExpressionAttributeNames={"#type": "type"},
-        ExpressionAttributeValues={":appointment": {"S": "appointment"}},
-    ):
-        for item in page["Items"]:
-            statuses[item["status"]["S"]] += 1
+    for item in _stored(world, "appointment"):
+        statuses[item["status"]["S"]] += 1
     return statuses
 
 
@@ -604,14 +600,13 @@ def _receipts(function: str, dependency: str, load: int, seed: int) -> Cell:
         final = _message_statuses(world)
         expected = len(sent)
         applied = final.get("delivered", 0) + final.get("undelivered", 0)
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=status.invocations,
             invocation_errors=status.errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=status.redelivered,
             dead_lettered=len(status.dead_lettered),
             outcomes=dict(sorted(final.items())),
@@ -664,14 +659,13 @@ def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
                 if response["statusCode"] < 500:
                     break
         stored = _appointment_external_ids(world)
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=invocations,
             invocation_errors=errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=retried,
             dead_lettered=0,
             outcomes={f"answered {code}": n for code, n in sorted(answers.items())}
@@ -683,17 +677,22 @@ def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
         )
 
 
-def _appointment_external_ids(world: Lambdas) -> Counter[str]:
+def _stored(world: Lambdas, item_type: str) -> Iterator[dict[str, Any]]:
+    """Every item of ``item_type`` in the appointments table, read straight from it."""
     paginator = world.aws.dynamodb.get_paginator("scan")
-    stored: Counter[str] = Counter()
     for page in paginator.paginate(
         TableName=world.aws.settings.appointments_table,
-        FilterExpression="#type = :appointment",
+        FilterExpression="#type = :type",
         ExpressionAttributeNames={"#type": "type"},
-        ExpressionAttributeValues={":appointment": {"S": "appointment"}},
+        ExpressionAttributeValues={":type": {"S": item_type}},
     ):
-        for item in page["Items"]:
-            stored[item.get("external_id", {}).get("S", "")] += 1
+        yield from page["Items"]
+
+
+def _appointment_external_ids(world: Lambdas) -> Counter[str]:
+    stored: Counter[str] = Counter()
+    for item in _stored(world, "appointment"):
+        stored[item.get("external_id", {}).get("S", "")] += 1
     return stored
 
 
@@ -726,14 +725,13 @@ def _keys(function: str, dependency: str, load: int, seed: int) -> Cell:
                 wrong += (effect == "Allow") != valid
                 break
         decided = sum(decisions.values())
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=invocations,
             invocation_errors=errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=retried,
             dead_lettered=0,
             outcomes=dict(sorted(decisions.items())),
@@ -766,14 +764,13 @@ def _opt_outs(function: str, dependency: str, load: int, seed: int) -> Cell:
             if _invoke(world.invoke, injector, "reconciler", function, tick) is None:
                 errors += 1
         contacts = _opted_out(world, clinic.tenant.tenant_id, listed)
-        return Cell(
-            function=function,
-            dependency=dependency,
-            load=load,
+        return _cell(
+            function,
+            dependency,
+            load,
+            injector,
             invocations=invocations,
             invocation_errors=errors,
-            attempts=injector.attempts,
-            injected=dict(injector.injected),
             redelivered=0,
             dead_lettered=0,
             outcomes={"opted out": contacts},
