@@ -306,6 +306,42 @@ def test_the_soak_runs_each_function_warm_and_reads_its_memory_twice() -> None:
     assert "growth" in soak.report(results)
 
 
+def test_the_soak_forgets_what_its_invocations_stored_and_keeps_the_rest() -> None:
+    from datetime import UTC, datetime
+
+    from reach_tools.bench import soak
+    from reach_tools.bench.lambdas import lambdas
+    from reach_tools.demo_clock import DemoClock
+
+    clock = DemoClock(datetime(2026, 12, 5, 15, tzinfo=UTC))
+    with lambdas("soak-store", clock, names=("authorizer",)) as world:
+        table, sqs, queue = (
+            world.settings.appointments_table,
+            world.aws.sqs,
+            world.aws.send_queue_url,
+        )
+        dynamodb = world.aws.dynamodb
+
+        def put(pk: str) -> None:
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": "x"}})
+
+        def stored() -> set[str]:
+            return {item["pk"]["S"] for item in dynamodb.scan(TableName=table)["Items"]}
+
+        # given an item there at the warm-up, a store, then an item and a queued message after
+        put("booked-before")
+        store = soak._Store(world, outputs=(queue,))
+        put("stored-after")
+        sqs.send_message(QueueUrl=queue, MessageBody="queued")
+
+        # when it forgets
+        store.forget()
+
+        # then what came after is gone (the queue too), and what was there is kept
+        assert stored() == {"booked-before"}
+        assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
+
+
 def test_the_campaign_scale_bench_runs_two_sizes_and_reads_the_peak_rss() -> None:
     from reach_tools.bench import campaign_scale
 

@@ -6,13 +6,16 @@ The invocations run untraced (tracemalloc slows every allocation several times o
 made 10,000 of them take hours), and memory is read at a few checkpoints:
 - the process's resident memory (RSS, after a garbage collection) after ``WARM``
   invocations, after the checkpoint (a tenth of the run: 1,000 of 10,000) and after the last.
-  It includes the embedded AWS's stored data, which grows as a real table or queue would
-  outside the container (each sent text, each reply stored); moto's list of every model
-  instance it makes is no longer kept (reach_tools.local.embedded, docs/facts.md#moto);
-- Reach's own: what ``WINDOW`` invocations right after the checkpoint, and the last
-  ``WINDOW``, left held after a garbage collection, traced by ``tracemalloc`` with moto's own
-  allocations left out. Per invocation, it should be near zero, early and late alike: what
-  a container would keep is Reach's, Powertools', botocore's and PynamoDB's.
+  What the invocations store (texts, replies, answers, idempotency records, queued messages)
+  would live in DynamoDB and SQS, outside a Lambda container; in the embedded AWS it is in
+  this process, so every ``FORGET_EVERY`` invocations it is forgotten (``_Store``), and the
+  RSS is the container's and moto's bookkeeping. moto's list of every model instance it
+  makes is not kept either (reach_tools.local.embedded, docs/facts.md#moto);
+- the container's own: what ``WINDOW`` invocations right after the checkpoint, and the last
+  ``WINDOW``, left held after a garbage collection, traced by ``tracemalloc`` with every
+  allocation made under moto left out (moto anywhere in its stack). Per invocation, it
+  should be near zero, early and late alike: Reach's, Powertools', botocore's and
+  PynamoDB's.
 The time per invocation late (the last untraced stretch as long as the early one) as a ratio
 to early (from ``WARM`` to the checkpoint) shows whether each call gets slower as it runs.
 
@@ -34,7 +37,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,11 +55,14 @@ WARM = 100
 LIMIT = 0.10
 #: Invocations traced for Reach's own held memory, after the checkpoint and at the end.
 WINDOW = 200
-#: Each allocation is filed under the line that made it (one frame): deeper stacks cost
-#: ten times the run time.
-FRAMES = 1
+#: Frames kept per traced allocation: enough to see moto anywhere in the stack, so that what
+#: the embedded AWS holds (the items stored, parsed by json for moto) is told from the rest.
+#: Deep stacks cost several times the run time: only the two windows are traced.
+FRAMES = 30
 SOAKED = ("authorizer", "api", "dispatcher", "sender", "inbound", "status", "reconciler")
 POPULATION = 50
+#: After this many invocations, the embedded AWS forgets what they stored (``_Store``).
+FORGET_EVERY = 100
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class _Run:
     succeeded: int = 0
     done: int = 0
     seconds: list[float] = field(default_factory=list)
+    store: _Store | None = None
 
     def untraced(self, until: int) -> list[float]:
         timed: list[float] = []
@@ -114,6 +121,8 @@ class _Run:
             self.succeeded += self.call(self.done)
             timed.append(time.perf_counter() - started)
             self.done += 1
+            if self.store is not None and self.done % FORGET_EVERY == 0:
+                self.store.forget()
         return timed
 
     def traced(self, count: int) -> float:
@@ -147,6 +156,8 @@ def _soak(name: str, invocations: int) -> Soak:
     with lambdas(f"soak-{name}", clock, names=loaded) as world:
         run = _Run(_SETUPS[name](world, invocations))
         run.untraced(WARM)
+        outputs = (world.aws.send_queue_url,) if name == "dispatcher" else ()
+        run.store = _Store(world, outputs)
         after_warm = resident_bytes()
         early = run.untraced(checkpoint)
         at_checkpoint = resident_bytes()
@@ -170,22 +181,79 @@ def _soak(name: str, invocations: int) -> Soak:
     )
 
 
+class _Store:
+    """What the invocations store in the embedded AWS, forgotten every ``FORGET_EVERY``.
+
+    A deployed function's texts, replies, answers, idempotency records and queued messages
+    live in DynamoDB and SQS, outside its container; here they would sit in this process and
+    count as the function's memory (a traced inbound invocation leaves about 16 KB held by
+    moto and 0.3 KB by everything else). So every DynamoDB item written after the warm-up,
+    and every message the queues hold, is dropped from the embedded AWS. The items there at
+    the warm-up (the bookings, reminders, tenant and pace) are kept, changes and all."""
+
+    def __init__(self, world: Lambdas, outputs: tuple[str, ...] = ()) -> None:
+        self._world = world
+        self._outputs = outputs
+        self._kept = {name: set(self._keys(table)) for name, table in self._tables().items()}
+
+    @staticmethod
+    def _tables() -> dict[str, Any]:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dict(dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables)
+
+    @staticmethod
+    def _keys(table: Any) -> Iterator[tuple[Any, Any]]:
+        for hash_value, held in list(table.items.items()):
+            if table.range_key_attr:
+                for range_value in list(held):
+                    yield hash_value, range_value
+            else:
+                yield hash_value, None
+
+    def forget(self) -> None:
+        for name, table in self._tables().items():
+            kept = self._kept.get(name, set())
+            for hash_value, range_value in list(self._keys(table)):
+                if (hash_value, range_value) not in kept:
+                    table.delete_item(hash_value, range_value)
+        for url in self._outputs:
+            self._world.aws.sqs.purge_queue(QueueUrl=url)
+
+
 _NOT_MOTO = (
-    tracemalloc.Filter(False, "*/moto/*"),
+    # moto anywhere in the stack: what the embedded AWS stores or keeps for a request
+    tracemalloc.Filter(False, "*/moto/*", all_frames=True),
     tracemalloc.Filter(False, tracemalloc.__file__),
 )
 
 
 def resident_bytes() -> int:
-    """The process's resident memory now, after a garbage collection (Linux: /proc; elsewhere
-    the peak, which only grows)."""
+    """The process's resident memory now, after a garbage collection and a heap trim (Linux:
+    /proc; elsewhere the peak, which only grows)."""
     gc.collect()
+    _trim_heap()
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _trim_heap() -> None:
+    """Hand freed heap back to the OS (glibc's malloc_trim), so that the RSS read counts what
+    is held, not what a traced window allocated and freed (tracemalloc's own tables)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None or not sys.platform.startswith("linux"):
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 # --- Each function's work ------------------------------------------------------------------
