@@ -218,7 +218,13 @@ class _Store:
             for hash_value, range_value in list(self._keys(table)):
                 if (hash_value, range_value) not in kept:
                     table.delete_item(hash_value, range_value)
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.sqs.models import sqs_backends
+
+        queues = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues
         for url in self._outputs:
+            # SQS allows a purge a minute; the soak's minutes are faster than that
+            queues[url.rsplit("/", 1)[1]].last_purged_at = None
             self._world.aws.sqs.purge_queue(QueueUrl=url)
 
 
