@@ -30,12 +30,14 @@ def test_a_retried_put_that_meets_its_own_write_is_still_this_attempts(aws) -> N
     thread = Thread("t-claims", "a-1", "+12125550100")
 
     # given the first try of an attempt's put, applied (its answer lost on the way back)
-    assert messages.add(thread, _answer(), claim="attempt-1") is True
+    assert messages.claim(thread, _answer(), "attempt-1") is None
 
     # when the SDK's retry of the same put meets the item, then it is still this attempt's
-    assert messages.add(thread, _answer(), claim="attempt-1") is True
+    assert messages.claim(thread, _answer(), "attempt-1") is None
     # and another attempt (a redelivered reply, a concurrent invocation) is told it is stored
-    assert messages.add(thread, _answer(), claim="attempt-2") is False
+    stored = messages.claim(thread, _answer(), "attempt-2")
+    assert stored is not None
+    assert (stored.message_id, stored.status) == ("msg_answer", MessageStatus.SENDING)
     assert messages.add(thread, _answer()) is False
 
 
@@ -45,4 +47,6 @@ def test_an_answer_stored_without_a_claim_belongs_to_no_later_attempt(aws) -> No
 
     assert messages.add(thread, _answer("msg_old")) is True
 
-    assert messages.add(thread, _answer("msg_old"), claim="attempt-1") is False
+    stored = messages.claim(thread, _answer("msg_old"), "attempt-1")
+    assert stored is not None
+    assert stored.message_id == "msg_old"

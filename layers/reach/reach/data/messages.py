@@ -79,13 +79,27 @@ class MessageRepository:
     def __init__(self, *, tokens: PageTokens | None = None) -> None:
         self._tokens = tokens or PageTokens()
 
-    def add(self, thread: Thread, message: Message, *, claim: str | None = None) -> bool:
+    def add(self, thread: Thread, message: Message) -> bool:
         """Store ``message`` once; False when a message with its key is stored already.
 
-        Ids derived from the inbound message id make a replayed reply land here. ``claim``
-        (unique to the attempt) tells this attempt's own write from an earlier one's: when
-        the put was applied but its answer lost (a read timeout), the SDK's retry meets the
-        item it wrote, and that is still this attempt's message to send.
+        Ids derived from the inbound message id make a replayed reply land here.
+        """
+        try:
+            _message_item(thread, message).save(condition=AppointmentsTableItem.pk.does_not_exist())
+        except PutError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def claim(self, thread: Thread, message: Message, claim: str) -> Message | None:
+        """Store ``message`` once, stamped with ``claim`` (unique to the attempt); None when
+        this attempt stored it, else the message already stored (``message`` itself if it
+        went again meanwhile).
+
+        When the put was applied but its answer lost (a read timeout), the SDK's retry meets
+        the item this attempt wrote: its claim tells it from an earlier attempt's, so it is
+        still this attempt's message to send. One consistent read, only when the key is taken.
         """
         item = _message_item(thread, message)
         item.claim = claim
@@ -94,14 +108,12 @@ class MessageRepository:
         except PutError as error:
             if not condition_failed(error):
                 raise
-            if claim is None:
-                return False
             try:
                 stored = MessageItem.get(item.pk, item.sk, consistent_read=True)
-            except MessageItem.DoesNotExist:
-                return False
-            return stored.claim == claim
-        return True
+            except DoesNotExist:
+                return message
+            return None if stored.claim == claim else _message(stored)
+        return None
 
     def add_in(self, transaction: TransactWrite, thread: Thread, message: Message) -> None:
         """Write ``message`` (and its provider-id lookup, when it has one) as part of a

@@ -115,10 +115,9 @@ class ReplySender:
     def send(self, answer: Answer) -> str:
         """Send ``answer`` unless it was sent (or settled) before; returns its status."""
         record = self._record(answer)
-        if not self._messages.add(answer.thread, record, claim=uuid.uuid4().hex):
-            stored = self._messages.get(answer.thread, record.created_at, record.message_id)
-            if stored is None or stored.status != RETRY:
-                return stored.status if stored else SENDING
+        stored = self._messages.claim(answer.thread, record, uuid.uuid4().hex)
+        if stored is not None and stored.status != RETRY:
+            return stored.status
         refused = self._refusal(answer, record.message_id)
         if refused is not None:
             return self._finish(answer, record, SKIPPED, refused)
