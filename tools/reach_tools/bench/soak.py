@@ -37,7 +37,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +46,7 @@ from reach_tools.bench import stack
 from reach_tools.bench.lambdas import Lambdas, lambdas
 from reach_tools.bench.lambdas import event as lambda_event
 from reach_tools.demo_clock import DemoClock
+from reach_tools.local.moto_speed import items_of
 
 FULL_INVOCATIONS = 10_000
 QUICK_INVOCATIONS = 300
@@ -188,8 +189,9 @@ class _Store:
     live in DynamoDB and SQS, outside its container; here they would sit in this process and
     count as the function's memory (a traced inbound invocation leaves about 16 KB held by
     moto and 0.3 KB by everything else). So every DynamoDB item written after the warm-up,
-    and every message the queues hold, is dropped from the embedded AWS. The items there at
-    the warm-up (the bookings, reminders, tenant and pace) are kept, changes and all."""
+    and every message in the queues the function fills (``outputs``), is dropped from the
+    embedded AWS. The items there at the warm-up (the bookings, reminders, tenant and pace)
+    are kept, changes and all."""
 
     def __init__(self, world: Lambdas, outputs: tuple[str, ...] = ()) -> None:
         self._world = world
@@ -204,18 +206,13 @@ class _Store:
         return dict(dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables)
 
     @staticmethod
-    def _keys(table: Any) -> Iterator[tuple[Any, Any]]:
-        for hash_value, held in list(table.items.items()):
-            if table.range_key_attr:
-                for range_value in list(held):
-                    yield hash_value, range_value
-            else:
-                yield hash_value, None
+    def _keys(table: Any) -> list[tuple[Any, Any]]:
+        return [(item.hash_key, item.range_key) for item in items_of(table)]
 
     def forget(self) -> None:
         for name, table in self._tables().items():
             kept = self._kept.get(name, set())
-            for hash_value, range_value in list(self._keys(table)):
+            for hash_value, range_value in self._keys(table):
                 if (hash_value, range_value) not in kept:
                     table.delete_item(hash_value, range_value)
         from moto.core.models import DEFAULT_ACCOUNT_ID

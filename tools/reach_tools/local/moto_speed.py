@@ -15,8 +15,9 @@ While an embedded AWS runs (``reach_tools.local.embedded``), both are replaced b
 the same answers at the cost of what they read or write:
 
 - a Query's candidate items are the partition's own (a table Query: one dict lookup), or the
-  items whose index key matches (an index Query: one pass, no sort); moto's own code then
-  filters, sorts and pages those exactly as before;
+  items whose index hash key matches (an index Query: a lookup in the table's items bucketed
+  by that attribute, rebuilt at the first Query after a write), with the sort key condition
+  applied first; moto's own code then filters, sorts and pages those exactly as before;
 - a transaction remembers the items it is about to touch (one deep copy each) and puts those
   back if it fails, in place of the whole table's copy.
 """
@@ -38,7 +39,8 @@ _originals: dict[str, Any] = {}
 _ABSENT = object()
 
 
-def _items_of(table: Table) -> Iterator[Item]:
+def items_of(table: Table) -> Iterator[Item]:
+    """Every item of a moto table, partition by partition."""
     for held in table.items.values():
         if table.range_key_attr:
             yield from held.values()
@@ -98,7 +100,7 @@ def _buckets(table: Table, attribute: str) -> dict[DynamoType, list[Item]]:
         table.__dict__[_BUCKETS] = (stamp, by_attribute)
     if attribute not in by_attribute:
         buckets: dict[DynamoType, list[Item]] = {}
-        for item in _items_of(table):
+        for item in items_of(table):
             value = item.attrs.get(attribute)
             if value is not None and value.type in ("S", "N", "B"):
                 buckets.setdefault(value, []).append(item)
@@ -106,18 +108,16 @@ def _buckets(table: Table, attribute: str) -> dict[DynamoType, list[Item]]:
     return by_attribute[attribute]  # type: ignore[no-any-return]
 
 
-def _table_put(self: Table, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return _originals["put_item"](self, *args, **kwargs)
-    finally:
-        _written(self)
+def _counting_writes(name: str) -> Callable[..., Any]:
+    """``Table.<name>`` that counts a write of its table."""
 
+    def write(self: Table, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return _originals[name](self, *args, **kwargs)
+        finally:
+            _written(self)
 
-def _table_delete(self: Table, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return _originals["delete_item"](self, *args, **kwargs)
-    finally:
-        _written(self)
+    return write
 
 
 def _backend_update(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
@@ -186,8 +186,12 @@ def _all_items(self: Table) -> list[Item]:
     return _originals["all_items"](self)  # type: ignore[no-any-return]
 
 
+#: moto's own Query signature, to read its arguments however they are passed.
+_QUERY = inspect.signature(Table.query)
+
+
 def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
-    asked = inspect.signature(_originals["query"]).bind(self, hash_key, *args, **kwargs)
+    asked = _QUERY.bind(self, hash_key, *args, **kwargs)
     candidates = _candidates(self, asked.arguments)
     if candidates is None:
         return _originals["query"](self, hash_key, *args, **kwargs)
@@ -266,8 +270,8 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "query"): _query,
     (DynamoDBBackend, "transact_write_items"): _transact_write_items,
     (Table, "__deepcopy__"): _same_table,
-    (Table, "put_item"): _table_put,
-    (Table, "delete_item"): _table_delete,
+    (Table, "put_item"): _counting_writes("put_item"),
+    (Table, "delete_item"): _counting_writes("delete_item"),
     (DynamoDBBackend, "update_item"): _backend_update,
 }
 
