@@ -633,13 +633,46 @@ def _message_statuses(world: Lambdas) -> Counter[str]:
 # --- Bookings: the API, and the authorizer in front of it ------------------------------------
 
 
+@dataclass
+class _Client:
+    """A caller of ``name`` that sends the same request again after a crash (an error API
+    Gateway answers with a 5xx), up to ``CLIENT_TRIES`` times: ``tries`` yields each answer,
+    and the caller stops when one will do."""
+
+    world: Lambdas
+    injector: Injector
+    name: str
+    target: str
+    invocations: int = 0
+    errors: int = 0
+    retried: int = 0
+
+    def tries(self, request: Any) -> Iterator[Any]:
+        for attempt in range(CLIENT_TRIES):
+            self.invocations += 1
+            self.retried += attempt > 0
+            answer = _invoke(self.world.invoke, self.injector, self.name, self.target, request)
+            if answer is None:
+                self.errors += 1
+                continue
+            yield answer
+
+    def counts(self) -> dict[str, int]:
+        """The cell's invocations, those that raised, and the client's repeats."""
+        return {
+            "invocations": self.invocations,
+            "invocation_errors": self.errors,
+            "redelivered": self.retried,
+        }
+
+
 def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
     """``load`` bookings through the API handler, each with its own external_id, retried by
     the client (the same request) after a 5xx or a crash, as a scheduling system would."""
     with _world(function, dependency, seed) as (world, injector):
         clinic = stack.open_clinic(world)
         starts = world.clock() + timedelta(days=3)
-        invocations = errors = retried = 0
+        client = _Client(world, injector, "api", function)
         answers: Counter[str] = Counter()
         for n in range(load):
             request = stack.create_appointment(
@@ -648,13 +681,7 @@ def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
                 starts_at=starts + timedelta(minutes=n),
                 external_id=f"fault-{n:04d}",
             )
-            for attempt in range(CLIENT_TRIES):
-                invocations += 1
-                retried += attempt > 0
-                response = _invoke(world.invoke, injector, "api", function, request)
-                if response is None:
-                    errors += 1
-                    continue
+            for response in client.tries(request):
                 answers[str(response["statusCode"])] += 1
                 if response["statusCode"] < 500:
                     break
@@ -664,9 +691,7 @@ def _bookings(function: str, dependency: str, load: int, seed: int) -> Cell:
             dependency,
             load,
             injector,
-            invocations=invocations,
-            invocation_errors=errors,
-            redelivered=retried,
+            **client.counts(),
             dead_lettered=0,
             outcomes={f"answered {code}": n for code, n in sorted(answers.items())}
             | {"stored": len(stored)},
@@ -708,18 +733,13 @@ def _keys(function: str, dependency: str, load: int, seed: int) -> Cell:
         admin = TenantAdmin(TenantRepository(), ApiKeyRepository(), world.clock)
         revoked = admin.issue_key(clinic.tenant.tenant_id, "revoked")
         admin.revoke_key(clinic.tenant.tenant_id, revoked.record.prefix)
-        invocations = errors = retried = wrong = 0
+        client = _Client(world, injector, "authorizer", function)
+        wrong = 0
         decisions: Counter[str] = Counter()
         for n in range(load):
             valid = n % 2 == 0
             request = stack.token(clinic.key if valid else revoked.secret)
-            for attempt in range(CLIENT_TRIES):
-                invocations += 1
-                retried += attempt > 0
-                policy = _invoke(world.invoke, injector, "authorizer", function, request)
-                if policy is None:
-                    errors += 1
-                    continue
+            for policy in client.tries(request):
                 effect = policy["policyDocument"]["Statement"][0]["Effect"]
                 decisions[f"{'valid' if valid else 'revoked'} {effect}"] += 1
                 wrong += (effect == "Allow") != valid
@@ -730,9 +750,7 @@ def _keys(function: str, dependency: str, load: int, seed: int) -> Cell:
             dependency,
             load,
             injector,
-            invocations=invocations,
-            invocation_errors=errors,
-            redelivered=retried,
+            **client.counts(),
             dead_lettered=0,
             outcomes=dict(sorted(decisions.items())),
             # Lost: a request never decided; a wrong decision counts as lost too

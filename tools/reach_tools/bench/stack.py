@@ -98,8 +98,7 @@ def get_appointment(tenant_id: str, appointment_id: str) -> dict[str, Any]:
     request = copy.deepcopy(event("api_get_appointment.json"))
     request["path"] = f"/appointments/{appointment_id}"
     request["pathParameters"] = {"id": appointment_id}
-    request["requestContext"]["authorizer"] = {"principalId": tenant_id, "tenant_id": tenant_id}
-    return request
+    return _as_tenant(request, tenant_id)
 
 
 def create_appointment(
@@ -116,6 +115,11 @@ def create_appointment(
         "reminders": ["P1D"],
     }
     request["body"] = json.dumps(body)
+    return _as_tenant(request, tenant_id)
+
+
+def _as_tenant(request: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+    """``request`` as the authorizer lets it through for ``tenant_id``."""
     request["requestContext"]["authorizer"] = {"principalId": tenant_id, "tenant_id": tenant_id}
     return request
 
