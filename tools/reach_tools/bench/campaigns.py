@@ -52,6 +52,7 @@ from reach.domain.models import Tenant
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms
 from reach.services.sending import Delivery
+from reach.settings import Settings
 from reach.wiring import build_dispatcher, build_sender
 from reach_tools.bench.harness import (
     ORIGINATION,
@@ -70,6 +71,7 @@ GOAL = 2.5
 MPS = 100.0
 TENANT = "bench-foodbank"
 LIST = "alerts"
+CAMPAIGN = "c1"
 MESSAGE = "Bench Food Bank: pick-up moves to Saturday, {first_name}. Reply STOP ALERTS to leave."
 #: Ticks before the benchmark gives up on a campaign that does not finish.
 _MAX_TICKS = 400
@@ -147,7 +149,7 @@ def measure(members: int = FULL_MEMBERS, *, traced: bool = True) -> CampaignsRes
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     clock = DemoClock(start)
     with embedded_aws("bench-campaigns") as aws, counting_aws_calls() as counter:
-        _store(aws, start, members)
+        store_campaign(aws.settings, start, members)
         events = RecordingPublisher()
         sms = _TimedCountingSms(counter, clock)
         # The provider calls on the invocation's thread: with the simulated clock, a pooled
@@ -163,7 +165,7 @@ def measure(members: int = FULL_MEMBERS, *, traced: bool = True) -> CampaignsRes
         )
         ticks = 1
         tick_at = start + timedelta(minutes=1)
-        while ticks < _MAX_TICKS and _status() is not CampaignStatus.COMPLETED:
+        while ticks < _MAX_TICKS and campaign_status() is not CampaignStatus.COMPLETED:
             clock.advance_to(tick_at)
             with counter.measuring("reach"):
                 dispatcher.tick(tick_at)
@@ -176,7 +178,7 @@ def measure(members: int = FULL_MEMBERS, *, traced: bool = True) -> CampaignsRes
             members=members,
             sent=len(sms.sent),
             duplicates=sum(n - 1 for n in destinations.values() if n > 1),
-            status=_status().value,
+            status=campaign_status().value,
             ticks=ticks,
             calls=counter.by_operation("reach"),
             lambda_calls=counter.by_operation("lambda"),
@@ -243,12 +245,13 @@ def _busiest_second(times: list[datetime]) -> int:
     return busiest
 
 
-def _status() -> CampaignStatus:
-    item = CampaignItem.get(campaign_pk(TENANT, "c1"), CAMPAIGN_SK, consistent_read=True)
+def campaign_status() -> CampaignStatus:
+    """The benchmark campaign's status, read consistently."""
+    item = CampaignItem.get(campaign_pk(TENANT, CAMPAIGN), CAMPAIGN_SK, consistent_read=True)
     return CampaignStatus(item.status)
 
 
-def _store(aws: BenchAws, start: datetime, members: int) -> None:
+def store_campaign(settings: Settings, start: datetime, members: int) -> None:
     """The tenant (its number at 100 MPS, no quiet hours), the list, its members and the
     campaign (batch writes: setup, not measured)."""
     from reach.data.numbers import NumberRepository
@@ -266,7 +269,7 @@ def _store(aws: BenchAws, start: datetime, members: int) -> None:
             created_at=start - timedelta(days=1),
         )
     )
-    NumberRepository(aws.settings.throughput).set_throughput(
+    NumberRepository(settings.throughput).set_throughput(
         ORIGINATION, Throughput(OriginationType.SHORT_CODE, MPS)
     )
     earlier = start - timedelta(days=1)
@@ -300,11 +303,11 @@ def _store(aws: BenchAws, start: datetime, members: int) -> None:
             )
             batch.save(_member_item(member))
     CampaignItem(
-        pk=campaign_pk(TENANT, "c1"),
+        pk=campaign_pk(TENANT, CAMPAIGN),
         sk=CAMPAIGN_SK,
         tenant_id=TENANT,
-        appointment_id="c1",
-        campaign_id="c1",
+        appointment_id=CAMPAIGN,
+        campaign_id=CAMPAIGN,
         list_id=LIST,
         name="Saturday",
         message=MESSAGE,

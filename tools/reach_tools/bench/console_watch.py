@@ -18,17 +18,13 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from reach.data.recipients import read_counts
 from reach.wiring import services_from_env
 from reach_tools.bench import campaigns
 from reach_tools.local.console.server import ConsoleServer
 from reach_tools.local.stack import LocalReach
-
-if TYPE_CHECKING:
-    from reach_tools.bench.harness import BenchAws
 
 FULL_MEMBERS = 10_000
 QUICK_MEMBERS = 200
@@ -90,9 +86,7 @@ def _set_up(reach: LocalReach, members: int) -> None:
     """The campaigns benchmark's tenant (a short code, no quiet hours), list, members and
     campaign, written in batches into the local stack's tables: setup, not measured (10,000
     members added one transaction each over the local HTTP AWS take longer than the run)."""
-    settings = services_from_env().settings
-    local = cast("BenchAws", SimpleNamespace(settings=settings))
-    campaigns._store(local, reach.clock(), members)
+    campaigns.store_campaign(services_from_env().settings, reach.clock(), members)
 
 
 def _drain(reach: LocalReach, console_url: str) -> tuple[str, int, int, int]:
@@ -108,14 +102,14 @@ def _drain(reach: LocalReach, console_url: str) -> tuple[str, int, int, int]:
             with urllib.request.urlopen(url, timeout=600) as answer:  # noqa: S310  # nosec B310
                 answer.read()
             reads += 1
-        status = campaigns._status().value
+        status = campaigns.campaign_status().value
         if status == "completed":
             return status, _sent(), tick, reads
     return status, _sent(), MAX_TICKS, reads
 
 
 def _sent() -> int:
-    return read_counts(campaigns.TENANT, "c1")["sent"]
+    return read_counts(campaigns.TENANT, campaigns.CAMPAIGN)["sent"]
 
 
 def current_rss() -> int:
