@@ -19,7 +19,11 @@ the same answers at the cost of what they read or write:
   by that attribute, rebuilt at the first Query after a write), with the sort key condition
   applied first; moto's own code then filters, sorts and pages those exactly as before;
 - a transaction remembers the items it is about to touch (one deep copy each) and puts those
-  back if it fails, in place of the whole table's copy.
+  back if it fails, in place of the whole table's copy (and drops the stream records it
+  made);
+- a table's stream builds and keeps only the records its event source mapping's filter
+  passes (``keep_stream_records``), and none while no mapping reads it (a benchmark that does
+  not run the sender from the stream), where moto builds one for every write and keeps it.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import copy
 import inspect
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 
 _scope = threading.local()
 _originals: dict[str, Any] = {}
@@ -256,13 +262,85 @@ def _put_back(backend: DynamoDBBackend, undo: _Undo) -> None:
             held[range_value] = item
 
 
+def _stream_lengths(backend: DynamoDBBackend, undo: _Undo) -> dict[str, int]:
+    """How many stream records each table the transaction touches holds now."""
+    lengths: dict[str, int] = {}
+    for table_name, _, _ in undo:
+        table = backend.tables.get(table_name)
+        if table is not None and table.stream_shard is not None:
+            lengths[table_name] = len(table.stream_shard.items)
+    return lengths
+
+
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     undo = _before(self, transact_items) if len(transact_items) <= 100 else {}
+    streamed = _stream_lengths(self, undo)
     try:
         _originals["transact_write_items"](self, transact_items)
     except BaseException:
         _put_back(self, undo)
+        # A cancelled transaction wrote nothing, so its stream shows nothing either (moto's
+        # own rollback swaps the whole table, stream included).
+        for table_name, length in streamed.items():
+            shard = self.tables[table_name].stream_shard
+            if shard is not None:
+                del shard.items[length:]
         raise
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """Which stream records of a table to build and keep: the event source mapping's filter.
+    ``events``: the event names it can pass at all (None: any), checked before moto builds the
+    record; ``keep``: the whole pattern, on the record as Lambda would see it."""
+
+    keep: Callable[[dict[str, Any]], bool]
+    events: frozenset[str] | None = None
+
+
+#: table name -> its filter.
+_stream_filters: dict[str, StreamFilter] = {}
+
+
+def keep_stream_records(table_name: str, only: StreamFilter) -> None:
+    """Build and keep only the stream records of ``table_name`` that ``only`` passes. moto
+    builds a record (its images as JSON) for every write and keeps them all; the local run
+    reads only these, and a long run would otherwise hold every write it made."""
+    _stream_filters[table_name] = only
+
+
+def _event_name(old: Item | None, new: Item | None) -> str:
+    return "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+
+
+def _stream_add(self: StreamShard, old: Item | None, new: Item | None) -> None:
+    only = _stream_filters.get(self.table.name)
+    if only is None:
+        return  # no local mapping reads this table's stream: nothing would ever take it
+    if only.events is not None and _event_name(old, new) not in only.events:
+        return
+    before = len(self.items)
+    _MOTO_STREAM_ADD(self, old, new)
+    if len(self.items) > before and not only.keep(self.items[-1].to_json()):
+        self.items.pop()
+
+
+#: moto's own, whatever is patched in meanwhile (``filtered_streams`` may be on already when an
+#: embedded run starts, and the other way round).
+_MOTO_STREAM_ADD = StreamShard.add
+
+
+@contextmanager
+def filtered_streams() -> Iterator[None]:
+    """Only the stream records a registered filter passes, for the block (the tests' moto,
+    which is otherwise plain): a stream no local mapping reads would hold a record of every
+    write a test makes."""
+    previous = StreamShard.__dict__["add"]
+    StreamShard.add = _stream_add  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        StreamShard.add = previous  # type: ignore[method-assign]
 
 
 _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
@@ -273,6 +351,7 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "put_item"): _counting_writes("put_item"),
     (Table, "delete_item"): _counting_writes("delete_item"),
     (DynamoDBBackend, "update_item"): _backend_update,
+    (StreamShard, "add"): _stream_add,
 }
 
 
