@@ -36,10 +36,13 @@ from reach.wiring import (
     inbound_from_env,
     receipts_from_env,
     reconciler_from_env,
+    send_queue_from_env,
     sender_from_env,
     services_from_env,
 )
 from reach_tools.demo_clock import DemoClock
+from reach_tools.local import moto_speed
+from reach_tools.local.streams import stream_mapping
 from reach_tools.template import (
     create_tables,
     default_table_names,
@@ -71,6 +74,7 @@ CACHED_WIRING = (
     authenticator_from_env,
     dispatcher_from_env,
     sender_from_env,
+    send_queue_from_env,
     inbound_from_env,
     reconciler_from_env,
     receipts_from_env,
@@ -102,10 +106,16 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
     """moto with the template's own tables, the API function's own environment, and the
     services a cold start would build from it."""
-    with mock_aws():
+    with mock_aws(), moto_speed.filtered_streams():
         template = load_template()
         names = default_table_names("test", template)
         create_tables(boto3.client("dynamodb"), names, template=template)
+        # The appointments table's stream keeps what the sender's notice mapping reads (new
+        # notices), as in Lambda; moto would keep a record of every write a test makes.
+        notices = stream_mapping(template, "SenderFunction")
+        moto_speed.keep_stream_records(
+            names[notices.table], moto_speed.StreamFilter(notices.passes, notices.events())
+        )
         sqs = boto3.client("sqs")
         for queue in (
             "SendQueue",

@@ -23,8 +23,11 @@ from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, SentSms, SmsSender
 from reach.services.dispatch import DispatchReport
 from reach.services.sending import OutboundKind, ReminderKind, SendBatch, SendOutcome, SendPath
+from reach.services.sending.notice import queued_from_stream
 from reach.wiring import Services, build_dispatcher
 from reach_tools.demo_clock import DemoClock
+from reach_tools.local.streams import StreamFeed, stream_mapping
+from reach_tools.template import load_template
 
 SENDER_NUMBER = "+12025550143"
 
@@ -51,6 +54,31 @@ class MemoryQueue:
     def give_back(self, message: QueuedReminder, receives: int) -> None:
         with self._lock:
             self.pending.append((message, receives))
+
+
+class NoticeStream(MemoryQueue):
+    """What reaches the sender for notices: the new notice items on the appointments table's
+    stream, through the template's mapping and its filter (``SenderNoticeMapping``), then
+    whatever is handed back or queued meanwhile, as on the send queue."""
+
+    def __init__(self, aws: Services, account: str = "123456789012") -> None:
+        super().__init__()
+        template = load_template()
+        self.feed = StreamFeed(
+            stream_mapping(template, "SenderFunction"),
+            aws.settings.appointments_table,
+            account=account,
+            region=aws.settings.region,
+        )
+
+    def receive(self) -> tuple[QueuedReminder, int] | None:
+        while batch := self.feed.take():
+            for record, tries in batch:
+                queued = queued_from_stream(record)
+                assert queued is not None, record  # the filter passes claimed notices only
+                with self._lock:
+                    self.pending.append((queued, tries))
+        return super().receive()
 
 
 class TimedSms(RecordingSmsSender):

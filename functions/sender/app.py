@@ -2,6 +2,14 @@
 records the whole batch, and the handler reports a partial batch failure, so that only the
 messages that need another try come back.
 
+Field-service notices come the other way too: the appointments table's stream brings each
+notice the API wrote (``SenderNoticeMapping``, filtered to new notice items), so that asking
+for one costs the API no queue call. A stream cannot hand a record back for later the way a
+queue does (a failed record holds up its shard), so a notice that needs another try (a
+throttled number, a full pacing horizon) goes onto the send queue instead, where it waits
+like any other message. Only when that fails is its record reported, by sequence number, for
+the mapping to deliver again; the notice's claim keeps a repeat from sending twice.
+
 The SQS event and the partial batch response are read and written by hand, as the
 authorizer writes its policy: Powertools' batch utilities load every event source's data
 classes at import, a cold-start cost the sender pays most often of all functions. The
@@ -36,7 +44,12 @@ _METRIC = {
 }
 
 
+STREAM_SOURCE = "aws:dynamodb"
+
+
 def _delivery(record: Mapping[str, Any]) -> Delivery | None:
+    if record.get("eventSource") == STREAM_SOURCE:
+        return _stream_delivery(record)
     try:
         queued = QueuedReminder.model_validate_json(record["body"])
     except MalformedMessage:
@@ -46,6 +59,43 @@ def _delivery(record: Mapping[str, Any]) -> Delivery | None:
         return None
     receives = (record.get("attributes") or {}).get("ApproximateReceiveCount")
     return Delivery(queued, int(receives or 1))
+
+
+def _stream_delivery(record: Mapping[str, Any]) -> Delivery | None:
+    """The notice a stream record brings, as the send queue would carry it; None (logged,
+    acknowledged) for anything else, which the mapping's filter should never let through."""
+    from reach.services.sending.notice import queued_from_stream
+
+    queued = queued_from_stream(record)
+    if queued is None:
+        logger.error(
+            "stream record without a claimed notice",
+            extra={"sequence_number": _record_id(record)},
+        )
+        metrics.add_metric(name="MalformedSendMessages", unit=MetricUnit.Count, value=1)
+        return None
+    return Delivery(queued)
+
+
+def _record_id(record: Mapping[str, Any]) -> str:
+    """What batchItemFailures names a record by: a queue message's id, a stream record's
+    sequence number."""
+    if record.get("eventSource") == STREAM_SOURCE:
+        return str((record.get("dynamodb") or {}).get("SequenceNumber"))
+    return str(record["messageId"])
+
+
+def _requeued(retried: list[QueuedReminder]) -> set[str]:
+    """Put stream-fed notices that need another try on the send queue; the reminder ids of
+    those that could not be put there."""
+    from reach.wiring import send_queue_from_env
+
+    try:
+        failed = send_queue_from_env().enqueue(retried)
+    except Exception:  # any failure: the stream delivers the record again
+        logger.exception("notices could not be handed to the send queue")
+        failed = list(retried)
+    return {queued.reminder_id for queued in failed}
 
 
 def report(results: Mapping[str, SendResult], message_id: str) -> bool:
@@ -73,15 +123,15 @@ def lambda_handler(
 ) -> dict[str, list[dict[str, str]]]:
     remaining = timedelta(milliseconds=context.get_remaining_time_in_millis())
     records: list[Mapping[str, Any]] = event.get("Records") or []
-    parsed = [(record["messageId"], _delivery(record)) for record in records]
-    batch = [(message_id, delivery) for message_id, delivery in parsed if delivery is not None]
+    parsed = [(_record_id(record), record, _delivery(record)) for record in records]
+    batch = [(ident, delivery) for ident, _, delivery in parsed if delivery is not None]
     sent = sender_from_env().send_all([delivery for _, delivery in batch], remaining)
-    results = {message_id: result for (message_id, _), result in zip(batch, sent, strict=True)}
+    results = {ident: result for (ident, _), result in zip(batch, sent, strict=True)}
+    retry = {ident for ident in results if report(results, ident)}
+    streamed = {ident: d for ident, r, d in parsed if r.get("eventSource") == STREAM_SOURCE and d}
+    moved = [streamed[ident].queued for ident in retry if ident in streamed]
+    if moved:
+        unmoved = _requeued(moved)
+        retry = {i for i in retry if i not in streamed or streamed[i].queued.reminder_id in unmoved}
     # An all-failed batch is reported like any other, not raised: SQS retries the same items.
-    return {
-        "batchItemFailures": [
-            {"itemIdentifier": message_id}
-            for message_id, _ in parsed
-            if report(results, message_id)
-        ]
-    }
+    return {"batchItemFailures": [{"itemIdentifier": i} for i, _, _ in parsed if i in retry]}

@@ -1,5 +1,5 @@
 """POST /appointments/{id}/notices through the API handler (issue 12, item 3): the answer,
-the refusals in the one error shape, and the queue message the sender takes."""
+the refusals in the one error shape, and the notice the table's stream hands the sender."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from api_client import Api, refused
-from builders import PATIENT, new_tenant, take_all
+from builders import PATIENT, new_tenant
 from conftest import load_event, load_function
 from reach.data.contacts import ContactRepository
 from reach.ports.send_queue import QueuedReminder
 from reach.services.sending import Delivery, SendOutcome
 from reach.wiring import build_sender
+from stand_ins import NoticeStream
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOTICES = "/appointments/{id}/notices"
@@ -47,13 +47,14 @@ def notice(api: Api, appointment_id: str, body: Any, **request: Any) -> tuple[in
 
 
 def queued(aws) -> list[QueuedReminder]:
-    return [
-        QueuedReminder.model_validate_json(json.dumps(message))
-        for message in take_all(boto3.client("sqs"), aws.settings.send_queue_url)
-    ]
+    """What the sender is handed: the new notices on the appointments table's stream."""
+    stream, handed = NoticeStream(aws), []
+    while (delivery := stream.receive()) is not None:
+        handed.append(delivery[0])
+    return handed
 
 
-def test_a_notice_answers_202_with_its_message_and_is_queued_for_the_sender(aws, api, clock, sms):
+def test_a_notice_answers_202_with_its_message_and_is_handed_to_the_sender(aws, api, clock, sms):
     booked = book_visit(api)
 
     status, body = notice(

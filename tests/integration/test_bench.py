@@ -267,21 +267,20 @@ def test_a_notice_is_sent_once_and_its_calls_are_counted_end_to_end() -> None:
 
     # Every notice went once, and is recorded as sent
     assert (result.sent, result.duplicates, result.outcomes) == (5, 0, {"sent": 5})
-    # The API request: one batch read, one write (the claimed notice, its marks and the
-    # consent and open-visit checks), one enqueue
+    # The API request: one batch read and one write (the claimed notice, its marks and the
+    # consent and open-visit checks), which is also the hand-off: no queue call
     assert {op: n / 5 for op, n in result.api.items()} == {
         "dynamodb:BatchGetItem": 1,
         "dynamodb:TransactWriteItems": 1,
-        "sqs:SendMessageBatch": 1,
     }
     # The sender: a provider send each; one start and one record transaction for the batch;
     # NoticeSent on the bus
     assert result.sender["sms:Send (provider)"] == 5
     assert result.sender["dynamodb:TransactWriteItems"] == 2
     assert result.sender["events:PutEvents"] >= 1
-    # Within a ceiling that another per-notice round trip would break: the floor of four (three
+    # Within a ceiling that another per-notice round trip would break: the floor of three (two
     # for the API, the provider send), plus the batch's shared reads, start, record and events
-    # spread over five notices (the goal of 2.5 is out of reach: see the README)
+    # spread over five notices
     assert notices.FLOOR <= result.per_notice <= notices.FLOOR + 1.5, result.per_notice
     assert "calls per notice" in notices.report(result)
 

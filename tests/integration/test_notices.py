@@ -28,13 +28,12 @@ from reach.services.notices import (
     InQuietHours,
     NoticeRequest,
     NoticeService,
-    QueueUnavailable,
     RecipientOptedOut,
 )
 from reach.services.sending import Delivery, SendOutcome
 from reach.wiring import build_inbound, build_sender
 from reach_tools.demo_clock import DemoClock
-from stand_ins import MemoryQueue
+from stand_ins import MemoryQueue, NoticeStream
 
 CABLE_NUMBER = "+13125550100"
 _ids = itertools.count(1)
@@ -47,8 +46,9 @@ def cable(aws):
 
 
 @pytest.fixture
-def queue() -> MemoryQueue:
-    return MemoryQueue()
+def queue(aws) -> NoticeStream:
+    """The notices the API wrote, as the sender receives them (the table's stream)."""
+    return NoticeStream(aws)
 
 
 def at_chicago(clock: DemoClock, hour: int, minute: int = 0) -> None:
@@ -59,13 +59,12 @@ def at_chicago(clock: DemoClock, hour: int, minute: int = 0) -> None:
     clock.set(local.replace(hour=hour, minute=minute, second=0, microsecond=0))
 
 
-def notices(aws, clock, queue, **options) -> NoticeService:
+def notices(aws, clock, **options) -> NoticeService:
     return NoticeService(
         AppointmentRepository(aws.settings.due_shards),
         TenantRepository(),
         ContactRepository(),
         NoticeStore(shards=aws.settings.due_shards),
-        lambda: queue,
         clock,
         **options,
     )
@@ -104,7 +103,7 @@ def test_an_on_the_way_notice_is_sent_at_once_with_the_eta_technician_window_and
     appointment = visit(aws, cable, clock)
     events = RecordingPublisher()
 
-    asked = notices(aws, clock, queue).ask(
+    asked = notices(aws, clock).ask(
         cable.tenant_id,
         appointment.appointment_id,
         on_the_way(40, link="https://track.example.com/t/8f3k2"),
@@ -147,7 +146,7 @@ def test_a_delayed_notice_reads_in_the_visits_language_without_an_unknown_techni
     aws, cable, clock, queue, sms, language, expected
 ):
     appointment = visit(aws, cable, clock, language=language, technician_name=None)
-    notices(aws, clock, queue).ask(
+    notices(aws, clock).ask(
         cable.tenant_id,
         appointment.appointment_id,
         NoticeRequest(type=NoticeType.DELAYED, eta=clock() + timedelta(minutes=90)),
@@ -162,7 +161,7 @@ def test_a_notice_to_an_opted_out_customer_sends_nothing_and_says_so(aws, cable,
     ContactRepository().mark_opted_out(cable.tenant_id, PATIENT, "keyword", clock())
 
     with pytest.raises(RecipientOptedOut) as refused:
-        notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
 
     assert refused.value.code == "opted_out"
     assert list(queue.pending) == []
@@ -176,7 +175,7 @@ def test_a_notice_asked_in_quiet_hours_is_refused_with_the_time_it_could_go(
     at_chicago(clock, 6, 30)  # quiet until 8:00
 
     with pytest.raises(InQuietHours) as refused:
-        notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
 
     assert refused.value.code == "quiet_hours"
     assert (refused.value.until.hour, refused.value.until.minute) == (8, 0)
@@ -195,7 +194,7 @@ def test_a_notice_on_a_closed_visit_is_refused(aws, cable, clock, queue, status)
         aws.appointments.close_visit(cable.tenant_id, appointment.appointment_id, status)
 
     with pytest.raises(AppointmentClosed):
-        notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
     assert list(queue.pending) == []
 
 
@@ -203,7 +202,7 @@ def test_another_tenants_appointment_is_not_found(aws, cable, clinic, clock, que
     appointment = visit(aws, cable, clock)
 
     with pytest.raises(NotFound):
-        notices(aws, clock, queue).ask(clinic.tenant_id, appointment.appointment_id, on_the_way())
+        notices(aws, clock).ask(clinic.tenant_id, appointment.appointment_id, on_the_way())
 
 
 @pytest.mark.parametrize(
@@ -222,13 +221,13 @@ def test_a_bad_eta_or_link_is_refused_naming_the_field(aws, cable, clock, queue,
     appointment = visit(aws, cable, clock)
 
     with pytest.raises(InvalidInput) as refused:
-        notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, request_)
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, request_)
     assert refused.value.field == field
 
 
 def test_an_eta_in_the_past_or_beyond_twelve_hours_is_refused(aws, cable, clock, queue):
     appointment = visit(aws, cable, clock)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     for eta in (clock() - timedelta(minutes=1), clock() + timedelta(hours=12, minutes=1)):
         with pytest.raises(InvalidInput) as refused:
             service.ask(
@@ -244,16 +243,14 @@ def test_a_link_that_makes_the_text_too_long_is_refused_naming_link(aws, cable, 
     link = "https://track.example.com/" + "x" * 170
 
     with pytest.raises(InvalidInput) as refused:
-        notices(aws, clock, queue).ask(
-            cable.tenant_id, appointment.appointment_id, on_the_way(link=link)
-        )
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way(link=link))
     assert refused.value.field == "link"
     assert "parts" in refused.value.reason
 
 
 def test_the_same_notice_asked_twice_is_sent_once(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     first = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(25))
     clock.advance(timedelta(minutes=2))
 
@@ -271,7 +268,7 @@ def test_the_same_notice_asked_twice_is_sent_once(aws, cable, clock, queue, sms)
 
 def test_a_new_eta_more_than_five_minutes_away_is_a_new_notice(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(25))
 
     later = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(31))
@@ -286,41 +283,46 @@ def test_a_new_eta_more_than_five_minutes_away_is_a_new_notice(aws, cable, clock
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SENT] * 3
 
 
-class BrokenQueue:
-    def enqueue(self, reminders):
-        raise ConnectionError("SQS is unreachable")
-
-
-def test_a_notice_that_cannot_be_queued_is_recorded_failed_and_asking_again_works(
+def test_asking_for_a_notice_is_one_read_and_one_write_and_the_stream_hands_it_over(
     aws, cable, clock, queue, sms
 ):
+    from reach_tools.bench.harness import counting_aws_calls
+
     appointment = visit(aws, cable, clock)
-    broken = NoticeService(
-        AppointmentRepository(aws.settings.due_shards),
-        TenantRepository(),
-        ContactRepository(),
-        NoticeStore(),
-        BrokenQueue,
-        clock,
-        new_id=lambda: "ntc_lost",
-    )
+    service = notices(aws, clock)
+    with counting_aws_calls() as counter, counter.measuring("api"):
+        asked = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(), "key-2")
 
-    with pytest.raises(QueueUnavailable):
-        broken.ask(cable.tenant_id, appointment.appointment_id, on_the_way(), "key-2")
-
-    lost = NoticeStore().get(cable.tenant_id, appointment.appointment_id, "ntc_lost")
-    assert (lost.status.value, lost.reason) == ("failed", "enqueue_failed")
-    again = notices(aws, clock, queue).ask(
-        cable.tenant_id, appointment.appointment_id, on_the_way(), "key-2"
+    # No queue call to fail after the write: the written notice is the hand-off
+    assert counter.by_operation("api") == {
+        "dynamodb:BatchGetItem": 1,
+        "dynamodb:TransactWriteItems": 1,
+    }
+    [(handed, receives)] = [queue.receive()]
+    assert (handed.kind, handed.reminder_id, handed.claim_id, receives) == (
+        "notice",
+        asked.notice.notice_id,
+        asked.notice.claim_id,
+        1,
     )
-    assert again.created
-    assert again.notice.notice_id != "ntc_lost"
+    assert handed.phone == appointment.phone
+    queue.give_back(handed, receives)
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SENT]
+
+
+def test_a_refused_notice_leaves_nothing_on_the_stream(aws, cable, clock, queue, sms):
+    appointment = visit(aws, cable, clock)
+    aws.appointments.cancel(cable.tenant_id, appointment.appointment_id)
+
+    with pytest.raises(AppointmentClosed):
+        notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+
+    assert queue.receive() is None
 
 
 def test_a_notice_whose_visit_closes_before_it_is_sent_is_skipped(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+    notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
     aws.appointments.cancel(cable.tenant_id, appointment.appointment_id)
 
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SKIPPED]
@@ -329,7 +331,7 @@ def test_a_notice_whose_visit_closes_before_it_is_sent_is_skipped(aws, cable, cl
 
 def test_a_confirmation_after_a_notice_does_not_stop_it(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+    notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
     inbound = build_inbound(aws.settings, clock=clock, sleep=clock.sleep, sms=sms)
     receive(inbound, clock, "1")  # confirms: a new version of the same plan
 
@@ -338,7 +340,7 @@ def test_a_confirmation_after_a_notice_does_not_stop_it(aws, cable, clock, queue
 
 def test_a_notice_past_its_eta_is_skipped(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way(10))
+    notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way(10))
     clock.advance(timedelta(minutes=11))
 
     assert send_queued(aws, clock, queue, sms) == [SendOutcome.SKIPPED]
@@ -349,7 +351,7 @@ def test_a_notice_that_quiet_hours_would_hold_is_skipped_never_held(aws, cable, 
     # Given a notice asked at 20:50 whose ETA (8:30) is after quiet hours end (8:00)
     appointment = visit(aws, cable, clock)
     at_chicago(clock, 20, 50)
-    service = notices(aws, clock, queue, new_id=lambda: "ntc_evening")
+    service = notices(aws, clock, new_id=lambda: "ntc_evening")
     service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(700))
 
     # When the sender takes it only once quiet hours have begun
@@ -387,7 +389,7 @@ def receive(inbound, clock, body, previous=""):
 
 def test_stop_after_a_notice_opts_out_at_once(aws, cable, clock, queue, sms):
     appointment = visit(aws, cable, clock)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     service.ask(cable.tenant_id, appointment.appointment_id, on_the_way())
     send_queued(aws, clock, queue, sms)
     inbound = build_inbound(aws.settings, clock=clock, sleep=clock.sleep, sms=sms)
@@ -407,7 +409,7 @@ def test_not_home_after_a_notice_tells_the_company_and_keeps_the_visit(
     aws, cable, clock, queue, sms
 ):
     appointment = visit(aws, cable, clock)
-    notices(aws, clock, queue).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
+    notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way())
     send_queued(aws, clock, queue, sms)
     events = RecordingPublisher()
     inbound = build_inbound(aws.settings, clock=clock, sleep=clock.sleep, sms=sms, events=events)
@@ -439,9 +441,9 @@ def test_not_home_after_a_notice_tells_the_company_and_keeps_the_visit(
 )
 def test_a_repeated_notice_request_never_sends_twice(aws, cable, repeats):
     clock = DemoClock(aws.clock())
-    queue, sms = MemoryQueue(), _sms(clock)
+    queue, sms = NoticeStream(aws), _sms(clock)
     appointment = visit(aws, cable, clock, phone=f"+1202555{next(_ids) % 9000 + 1000:04d}")
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     first = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(30), "k1")
     for shift, key, pause in repeats:
         clock.advance(timedelta(seconds=pause))
@@ -478,9 +480,7 @@ def test_a_notice_whose_sender_dies_after_the_provider_call_is_settled_not_resen
     from stand_ins import tick
 
     appointment = visit(aws, cable, clock)
-    asked = notices(aws, clock, queue).ask(
-        cable.tenant_id, appointment.appointment_id, on_the_way(40)
-    )
+    asked = notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way(40))
     batch = []
     while (delivery := queue.receive()) is not None:
         batch.append(Delivery(*delivery))
@@ -505,17 +505,16 @@ def test_a_notice_whose_sender_dies_after_the_provider_call_is_settled_not_resen
     assert len(sms.sent) == 1
 
 
-def test_a_notice_whose_queue_message_was_lost_is_queued_again_when_its_lease_ends(
+def test_a_notice_whose_stream_record_was_lost_is_queued_again_when_its_lease_ends(
     aws, cable, clock, queue, sms
 ):
     from reach.services.dispatch import CLAIM_LEASE
     from stand_ins import tick
 
     appointment = visit(aws, cable, clock)
-    asked = notices(aws, clock, queue).ask(
-        cable.tenant_id, appointment.appointment_id, on_the_way(40)
-    )
-    queue.pending.clear()  # the message never reached a sender
+    asked = notices(aws, clock).ask(cable.tenant_id, appointment.appointment_id, on_the_way(40))
+    # The mapping gave up on its stream record (or it expired): it never reached a sender
+    assert [record for record, _ in queue.feed.take()]
 
     clock.advance(CLAIM_LEASE + timedelta(seconds=1))
     again = MemoryQueue()

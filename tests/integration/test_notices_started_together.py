@@ -20,7 +20,7 @@ from reach.services.notices import NoticeRequest
 from reach.services.sending import SENDING_LEASE, Delivery, SendOutcome
 from reach.wiring import build_sender
 from reach_tools.bench.harness import counting_aws_calls
-from stand_ins import MemoryQueue, tick
+from stand_ins import MemoryQueue, NoticeStream, tick
 
 _phones = itertools.count(100)
 
@@ -33,8 +33,9 @@ def cable(aws):
 
 
 @pytest.fixture
-def queue() -> MemoryQueue:
-    return MemoryQueue()
+def queue(aws) -> NoticeStream:
+    """The notices the API wrote, as the sender receives them (the table's stream)."""
+    return NoticeStream(aws)
 
 
 def visits(aws, tenant, clock, count, phone=None):
@@ -59,8 +60,8 @@ def visits(aws, tenant, clock, count, phone=None):
     ]
 
 
-def ask_each(aws, tenant, clock, queue, appointments, **request):
-    service = notices(aws, clock, queue)
+def ask_each(aws, tenant, clock, appointments, **request):
+    service = notices(aws, clock)
     return [
         service.ask(tenant.tenant_id, a.appointment_id, on_the_way(**request)).notice
         for a in appointments
@@ -75,7 +76,7 @@ def stored(notice):
 def test_a_batch_of_notices_is_started_in_one_transaction_not_one_each(
     aws, cable, clock, queue, sms
 ):
-    ask_each(aws, cable, clock, queue, visits(aws, cable, clock, 6))
+    ask_each(aws, cable, clock, visits(aws, cable, clock, 6))
 
     with counting_aws_calls() as counter, counter.measuring("reach"):
         outcomes = send_queued(aws, clock, queue, sms)
@@ -92,7 +93,7 @@ def test_two_notices_on_one_visit_go_in_separate_start_transactions_and_both_go(
     # Both notices check the same visit and the same contact: DynamoDB refuses a transaction
     # that names one item twice, so they cannot share one
     [appointment] = visits(aws, cable, clock, 1)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(25))
     service.ask(
         cable.tenant_id,
@@ -108,7 +109,7 @@ def test_an_opt_out_between_the_read_and_the_start_skips_that_notice_only(
     aws, cable, clock, queue, sms, monkeypatch
 ):
     appointments = visits(aws, cable, clock, 3)
-    asked = ask_each(aws, cable, clock, queue, appointments)
+    asked = ask_each(aws, cable, clock, appointments)
     start_many = ReminderLifecycle.start_many
     late = appointments[1].phone
 
@@ -128,7 +129,7 @@ def test_an_opt_out_between_the_read_and_the_start_skips_that_notice_only(
 
 def test_an_opted_out_phone_gets_no_notice_in_a_batch_with_others(aws, cable, clock, queue, sms):
     appointments = visits(aws, cable, clock, 3)
-    asked = ask_each(aws, cable, clock, queue, appointments)
+    asked = ask_each(aws, cable, clock, appointments)
     ContactRepository().mark_opted_out(
         cable.tenant_id, appointments[0].phone, "keyword_stop", clock()
     )
@@ -145,7 +146,7 @@ def test_notices_that_quiet_hours_began_on_are_skipped_together_never_held(
 ):
     appointments = visits(aws, cable, clock, 3)
     at_chicago(clock, 20, 50)
-    asked = ask_each(aws, cable, clock, queue, appointments, minutes=700)
+    asked = ask_each(aws, cable, clock, appointments, minutes=700)
 
     clock.advance(timedelta(minutes=15))  # 21:05: quiet hours
     outcomes = send_queued(aws, clock, queue, sms)
@@ -158,7 +159,7 @@ def test_notices_that_quiet_hours_began_on_are_skipped_together_never_held(
 def test_a_provider_throttle_mid_batch_sends_every_notice_once_in_the_end(
     aws, cable, clock, queue, sms
 ):
-    asked = ask_each(aws, cable, clock, queue, visits(aws, cable, clock, 5))
+    asked = ask_each(aws, cable, clock, visits(aws, cable, clock, 5))
     send = sms.send
     calls = itertools.count(1)
 
@@ -196,7 +197,7 @@ def test_a_provider_throttle_mid_batch_sends_every_notice_once_in_the_end(
 def test_a_crash_between_the_provider_calls_and_the_record_sends_each_notice_once(
     aws, cable, clock, queue, sms, monkeypatch
 ):
-    asked = ask_each(aws, cable, clock, queue, visits(aws, cable, clock, 3))
+    asked = ask_each(aws, cable, clock, visits(aws, cable, clock, 3))
     batch = []
     while (delivery := queue.receive()) is not None:
         batch.append(Delivery(*delivery))
@@ -223,7 +224,7 @@ def test_a_crash_between_the_provider_calls_and_the_record_sends_each_notice_onc
 
 def test_the_same_notice_asked_twice_with_one_key_is_texted_once(aws, cable, clock, queue, sms):
     [appointment] = visits(aws, cable, clock, 1)
-    service = notices(aws, clock, queue)
+    service = notices(aws, clock)
     first = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(30), "retry-1")
     again = service.ask(cable.tenant_id, appointment.appointment_id, on_the_way(30), "retry-1")
 

@@ -456,8 +456,11 @@ def test_table_definitions_drop_what_create_table_does_not_take(template: dict[s
         "KeySchema",
         "BillingMode",
         "GlobalSecondaryIndexes",
+        "StreamSpecification",
     }
     assert kwargs["TableName"] == "local-appointments"
+    # the notices' hand-off: CloudFormation implies the stream is on, CreateTable says it
+    assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     assert [i["IndexName"] for i in kwargs["GlobalSecondaryIndexes"]] == [
         "by_start",
         "by_status",
@@ -886,6 +889,69 @@ def test_the_send_queue_retries_as_often_as_the_sender_expects_then_dead_letters
     mapping = template["Resources"]["SenderQueueMapping"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+
+
+def test_new_notices_reach_the_sender_from_the_appointments_stream_filtered_to_notices(
+    template: dict[str, Any],
+) -> None:
+    from reach_tools.local.streams import StreamMapping, stream_mapping
+
+    resources = template["Resources"]
+    assert resources["AppointmentsTable"]["Properties"]["StreamSpecification"] == {
+        "StreamViewType": "NEW_IMAGE"
+    }
+    mapping = resources["SenderNoticeMapping"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["AppointmentsTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # a poison record is isolated, retried a bounded number of times and then described to
+    # the dead-letter queue (its notice's lease brings it back through a dispatcher)
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 < mapping["MaximumRetryAttempts"] <= 10
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]
+    }
+    # a notice goes at once: no batching window
+    assert mapping["MaximumBatchingWindowInSeconds"] == 0
+
+    streamed: StreamMapping = stream_mapping(template, "SenderFunction")
+    new_notice = {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"type": {"S": "notice"}, "sk": {"S": "notice#ntc_1"}}},
+    }
+    assert streamed.passes(new_notice)
+    # not its later changes, not its marks, not the other items of the table
+    assert not streamed.passes({**new_notice, "eventName": "MODIFY"})
+    for other in ("notice_mark", "appointment", "reminder", "message"):
+        image = {"type": {"S": other}, "sk": {"S": "notice#last#on_the_way"}}
+        assert not streamed.passes({"eventName": "INSERT", "dynamodb": {"NewImage": image}})
+    assert streamed.events() == frozenset({"INSERT"})
+
+
+def test_the_sender_reads_only_the_appointments_stream_and_requeues_only_to_its_queues(
+    transformed: dict[str, Any],
+) -> None:
+    role = transformed["Resources"]["SenderFunctionRole"]
+    statements = {s.get("Sid"): s for s in _inline_statements(role)}
+
+    stream = statements["NoticeStreamRead"]
+    assert sorted(_as_list(stream["Action"])) == [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ]
+    assert stream["Resource"] == {"Fn::Sub": "${AppointmentsTable.Arn}/stream/*"}
+    requeue = statements["SendQueueRequeue"]
+    assert _as_list(requeue["Action"]) == ["sqs:SendMessage"]
+    assert requeue["Resource"] == [
+        {"Fn::GetAtt": ["SendQueue", "Arn"]},
+        {"Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]},
+    ]
+    # and no managed policy that reads every stream of the account
+    managed = transformed["Resources"]["SenderFunctionRole"]["Properties"].get(
+        "ManagedPolicyArns", []
+    )
+    assert not any("DynamoDBExecutionRole" in str(arn) for arn in managed)
 
 
 def test_the_sender_may_text_phone_numbers_but_publish_to_no_sns_topic(

@@ -270,10 +270,8 @@ def build_services(
     clock: Clock = system_clock,
     events: EventPublisher | None = None,
     stores: Stores | None = None,
-    queue: SendQueue | None = None,
 ) -> Services:
-    """The API's services. ``events`` replaces the real bus (the local run records them);
-    ``queue`` the send queue notices go on (built on the first notice otherwise)."""
+    """The API's services. ``events`` replaces the real bus (the local run records them)."""
     from reach.data.consent_log import ConsentLog
     from reach.services.api_keys import Authenticator
     from reach.services.appointments import AppointmentService
@@ -326,7 +324,6 @@ def build_services(
             stores.tenants,
             stores.contacts,
             stores.notices,
-            (lambda: queue) if queue is not None else _send_queue_on_first_use(settings),
             clock,
         ),
         lists=ListService(
@@ -421,19 +418,6 @@ def importer_from_env() -> ImportService:
     return build_importer(Settings.from_env())
 
 
-def _send_queue_on_first_use(settings: Settings) -> Callable[[], SendQueue]:
-    """The SQS send queue, made when the first notice is queued: API calls that queue none
-    make no SQS client, and a stack without SEND_QUEUE_URL fails naming it only then."""
-    made: list[SendQueue] = []
-
-    def queue() -> SendQueue:
-        if not made:
-            made.append(_send_queue(settings))
-        return made[0]
-
-    return queue
-
-
 @lru_cache(maxsize=1)
 def services_from_env() -> Services:
     """The services for this Lambda container, built on first use."""
@@ -503,6 +487,12 @@ def _send_queue(settings: Settings) -> SendQueue:
     from reach.adapters.send_queue_sqs import build_send_queue
 
     return build_send_queue(settings.require("send_queue_url"), settings.region)
+
+
+@lru_cache(maxsize=1)
+def send_queue_from_env() -> SendQueue:
+    """The send queue, for the sender's stream-fed notices that need another try."""
+    return _send_queue(Settings.from_env())
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,7 @@ from moto.sqs.models import Queue
 from reach.wiring import (
     dispatcher_from_env,
     inbound_from_env,
+    send_queue_from_env,
     sender_from_env,
     services_from_env,
 )
@@ -61,7 +62,13 @@ QUEUE_TYPE = "AWS::SQS::Queue"
 # belong next to them.
 _PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN")
 # The wiring caches what a Lambda container builds once; each embedded AWS is a new container.
-_CACHED_WIRING = (services_from_env, dispatcher_from_env, sender_from_env, inbound_from_env)
+_CACHED_WIRING = (
+    services_from_env,
+    dispatcher_from_env,
+    sender_from_env,
+    send_queue_from_env,
+    inbound_from_env,
+)
 BUS_TYPE = "AWS::Events::EventBus"
 TOPIC_TYPE = "AWS::SNS::Topic"
 BUCKET_TYPE = "AWS::S3::Bucket"

@@ -26,11 +26,13 @@ from moto.sns.models import sns_backends
 from reach.clock import system_clock
 from reach.data.reminders import DueIndex, ReminderLifecycle
 from reach.ports.send_queue import MalformedMessage, QueuedReminder
+from reach.services.sending.notice import queued_from_stream
 from reach.settings import Settings
 from reach.wiring import build_sender
 from reach_tools.demo_clock import DemoClock
 from reach_tools.local.embedded import REGION, EmbeddedAws
 from reach_tools.local.functions import ACCOUNT_ID, load_function
+from reach_tools.local.streams import StreamFeed, sequence_number, stream_mapping
 from reach_tools.template import TemplateError, functions, resolve_find_in_map
 
 if TYPE_CHECKING:
@@ -64,6 +66,8 @@ def queue_mapping(template: Mapping[str, Any], function_id: str) -> QueueMapping
         source = properties.get("EventSourceArn")
         if not (isinstance(source, dict) and "Fn::GetAtt" in source):
             raise TemplateError(f"{logical_id}: EventSourceArn is not a !GetAtt of a queue")
+        if source["Fn::GetAtt"][1] != "Arn":
+            continue  # a table's stream (reach_tools.local.streams), not a queue
         return QueueMapping(
             queue=str(source["Fn::GetAtt"][0]),
             # Lambda's default for an SQS source.
@@ -96,8 +100,9 @@ class PublishedSms:
 
 @dataclass(frozen=True)
 class Handoff:
-    """One send-queue message handed to the sender."""
+    """One send-queue message (or notice stream record) handed to the sender."""
 
+    #: The queue message's id, or the stream record's sequence number.
     message_id: str
     #: None for a body that is not a queued reminder (the sender acknowledges and drops it).
     reminder: QueuedReminder | None
@@ -153,6 +158,14 @@ class LocalScheduler:
             QueueUrl=self._queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"]
         )["Attributes"]
         self._queue_arn = attributes["QueueArn"]
+        # New notices reach the sender from the appointments table's stream.
+        streamed = stream_mapping(template, SENDER_FUNCTION)
+        self._stream = StreamFeed(
+            streamed,
+            aws.table_names[streamed.table],
+            account=account,
+            region=region,
+        )
         self._visibility = timedelta(seconds=int(attributes["VisibilityTimeout"]))
         self._region = region
         self._account = account
@@ -208,6 +221,10 @@ class LocalScheduler:
         self._release_due_retries()
         handoffs: list[Handoff] = []
         published: list[PublishedSms] = []
+        while batch := self._stream.take():
+            before = set(self._sms_texts())
+            handoffs += self._feed_stream(batch)
+            published += self._published_since(before)
         while True:
             messages = self._sqs.receive_message(
                 QueueUrl=self._queue_url,
@@ -240,11 +257,37 @@ class LocalScheduler:
                         now + self._visibility,
                     )
                 handoffs.append(_handoff(message, retried=message["MessageId"] in failed))
-            published += [
-                PublishedSms(message_id, phone, body, now)
-                for message_id, (phone, body) in self._sms_texts().items()
-                if message_id not in before
-            ]
+            published += self._published_since(before)
+
+    def _published_since(self, before: set[str]) -> list[PublishedSms]:
+        now = self.clock()
+        return [
+            PublishedSms(message_id, phone, body, now)
+            for message_id, (phone, body) in self._sms_texts().items()
+            if message_id not in before
+        ]
+
+    def _feed_stream(self, batch: list[tuple[dict[str, Any], int]]) -> list[Handoff]:
+        """One invocation with a batch of stream records, as the notice mapping makes it."""
+        records = [record for record, _ in batch]
+        try:
+            response = self._sender.invoke({"Records": records})
+        except Exception:
+            # A failed invocation: the whole batch is delivered again.
+            self._stream.reported(batch, {sequence_number(r) for r in records})
+            raise
+        failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
+        if self._stream.mapping.reports_batch_item_failures:
+            self._stream.reported(batch, failed)
+        return [
+            Handoff(
+                sequence_number(record),
+                queued_from_stream(record),
+                tries + 1,
+                retried=sequence_number(record) in failed,
+            )
+            for record, tries in batch
+        ]
 
     def _invoke_sender(self, messages: list[MessageTypeDef]) -> set[str]:
         """The ids of the messages that stay in the queue."""

@@ -8,7 +8,6 @@ from dataclasses import replace
 from types import ModuleType
 from typing import Any, TextIO
 
-from reach.adapters.send_queue_sqs import build_send_queue
 from reach.data.appointments import AppointmentRepository
 from reach.data.notices import NoticeStore
 from reach.domain.models import Tenant
@@ -43,7 +42,6 @@ def _notices_on(api: ModuleType, clock: DemoClock) -> None:
         services.tenants,
         services.contacts,
         NoticeStore(shards=services.settings.due_shards),
-        lambda: build_send_queue(services.settings.send_queue_url, services.settings.region),
         clock,
     )
     # A completed visit's surveys are timed from the completion on the same clock: the

@@ -23,7 +23,6 @@ from reach.domain.errors import (
     Unauthorized,
 )
 from reach.ports.events import EventPublishError
-from reach.services.notices import QueueUnavailable
 
 # Matched in order, so a subclass comes before its base.
 _STATUS: dict[type[ReachError], HTTPStatus] = {
@@ -35,7 +34,6 @@ _STATUS: dict[type[ReachError], HTTPStatus] = {
     Forbidden: HTTPStatus.FORBIDDEN,
     # The bus failed after the change was stored: the client cannot fix it by changing input.
     EventPublishError: HTTPStatus.SERVICE_UNAVAILABLE,
-    QueueUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 _SOURCES = {"body", "query", "path", "header", "cookie"}
 

@@ -10,13 +10,13 @@ through ``ReminderLifecycle`` like a reminder (``ReminderKey(..., item="notice")
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -45,7 +45,6 @@ from reach.data.transactions import (
     TRANSACTION_CONFLICT,
     TrackedTransaction,
     cancelled_by,
-    condition_failed,
     failed_positions,
 )
 from reach.domain.message import MessageStatus
@@ -204,31 +203,16 @@ class NoticeStore:
             return Refusal.RACED
         return None
 
-    def abandon(
-        self, notice: Notice, reason: str, now: datetime, idempotency_key: str | None
-    ) -> bool:
-        """A notice that could not be queued: failed with ``reason``, and its marks removed,
-        so that asking again makes a new one rather than answering with this failure."""
-        if notice.claim_id is None:
-            raise ValueError("only a claimed notice is abandoned")
-        transition = self._lifecycle.finishing(
-            notice_key(notice), notice.claim_id, MessageStatus.FAILED, reason, now, started=False
-        )
-        if not self._lifecycle.apply([transition])[0]:
-            return False
-        pk = appointment_pk(notice.tenant_id, notice.appointment_id)
-        sort_keys: Sequence[str] = [notice_last_sk(notice.type.value)]
-        if idempotency_key is not None:
-            sort_keys = [*sort_keys, notice_key_sk(idempotency_key)]
-        for sk in sort_keys:
-            try:
-                NoticeMarkItem(pk=pk, sk=sk).delete(
-                    condition=NoticeMarkItem.notice_id == notice.notice_id
-                )
-            except DeleteError as error:  # a mark another notice took since stays its
-                if not condition_failed(error):
-                    raise
-        return True
+
+def notice_from_image(image: Mapping[str, Any]) -> Notice | None:
+    """The notice a stream record's ``NewImage`` holds (DynamoDB's attribute-value form), or
+    None when the item is not a notice. A notice the stream brings is one the API just wrote,
+    already claimed; what it is now, the send path reads and decides."""
+    try:
+        item = AppointmentsTableItem.from_raw_data(dict(image))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return _notice(item) if isinstance(item, NoticeItem) else None
 
 
 def notice_key(notice: Notice) -> ReminderKey:

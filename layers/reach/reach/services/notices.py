@@ -4,8 +4,11 @@ The request is checked against what every text obeys before anything is written,
 caller hears at once what would stop it: an appointment that is closed (409), a recipient who
 opted out (409 ``opted_out``), the recipient's quiet hours (409 ``quiet_hours``, with the time
 it could go: a notice is never held, a stale ETA is worse than none). The notice is then
-written already claimed and put on the send queue, where the send path takes it like any
-text, re-checking consent, quiet hours, the caps and pacing.
+written already claimed, and that write is the hand-off: the appointments table's stream
+brings the new notice to the sender (``SenderNoticeMapping`` in template.yaml), which takes it
+like any text, re-checking consent, quiet hours, the caps and pacing. There is no queue call
+to fail after the write, so a notice written is a notice that will be tried; if its stream
+record is never handled, its claim's lease runs out and a dispatcher queues it again.
 
 The same notice asked twice is made once: the same ``Idempotency-Key``, or the same type with
 an ETA within five minutes of the type's latest notice, answers with that notice.
@@ -13,7 +16,6 @@ an ETA within five minutes of the type's latest notice, answers with that notice
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +26,8 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import BatchReader
 from reach.data.contacts import ContactRepository
 from reach.data.notices import Mark, NoticeStore, Refusal
-from reach.data.reminders import NOTICE_ITEM
 from reach.data.tenants import TenantRepository
-from reach.domain.errors import Conflict, InvalidInput, NotFound, ReachError
+from reach.domain.errors import Conflict, InvalidInput, NotFound
 from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, Tenant
 from reach.domain.notices import (
@@ -41,9 +42,6 @@ from reach.domain.notices import (
 )
 from reach.domain.quiet_hours import QuietHours
 from reach.domain.zones import load_zone
-from reach.ports.send_queue import QueuedReminder, SendQueue
-
-_log = logging.getLogger("reach-api")
 
 #: Writes tried when other requests for the same appointment keep moving its marks.
 _ATTEMPTS = 3
@@ -73,12 +71,6 @@ class AppointmentClosed(Conflict):
     code = "appointment_closed"
 
 
-class QueueUnavailable(ReachError):
-    """The send queue refused the notice; it is recorded as failed, ask again."""
-
-    code = "unavailable"
-
-
 @dataclass(frozen=True)
 class NoticeRequest:
     type: NoticeType
@@ -102,7 +94,6 @@ class NoticeService:
         tenants: TenantRepository,
         contacts: ContactRepository,
         notices: NoticeStore,
-        queue: Callable[[], SendQueue],
         clock: Clock,
         *,
         reader: BatchReader | None = None,
@@ -112,8 +103,6 @@ class NoticeService:
         self._tenants = tenants
         self._contacts = contacts
         self._notices = notices
-        #: Built on first use: an API call that asks for no notice makes no SQS client.
-        self._queue = queue
         self._clock = clock
         self._reader = reader or BatchReader()
         self._new_id = new_id
@@ -143,7 +132,8 @@ class NoticeService:
         link: str | None,
         idempotency_key: str | None,
     ) -> NoticeAsked | None:
-        """One read and one write; None when another request moved a mark meanwhile."""
+        """One read and one write (the hand-off too); None when another request moved a mark
+        meanwhile."""
         appointment_key = self._appointments.item_key(tenant_id, appointment_id)
         tenant_key = self._tenants.profile_key(tenant_id)
         mark_keys = self._notices.mark_keys(tenant_id, appointment_id, notice_type, idempotency_key)
@@ -173,7 +163,6 @@ class NoticeService:
             raise RecipientOptedOut("the recipient opted out of texts; no notice was sent")
         if refusal is Refusal.CLOSED:
             raise AppointmentClosed("the appointment was closed or rescheduled meanwhile")
-        self._enqueue(notice, tenant, idempotency_key)
         return NoticeAsked(notice, created=True, zone=appointment.timezone)
 
     def _checked(
@@ -219,28 +208,6 @@ class NoticeService:
             created_at=now,
             claim_id=uuid.uuid4().hex,
         )
-
-    def _enqueue(self, notice: Notice, tenant: Tenant, idempotency_key: str | None) -> None:
-        assert notice.claim_id is not None
-        queued = QueuedReminder(
-            tenant_id=notice.tenant_id,
-            appointment_id=notice.appointment_id,
-            reminder_id=notice.notice_id,
-            claim_id=notice.claim_id,
-            kind=NOTICE_ITEM,  # the queue's kind names the item family too
-            phone=notice.phone,
-            origination=tenant.sender_number,
-        )
-        try:
-            failed = self._queue().enqueue([queued])
-        except Exception:  # any failure to queue: recorded, never lost silently
-            _log.exception("a notice could not be queued")
-            failed = [queued]
-        if failed:
-            self._notices.abandon(notice, "enqueue_failed", self._clock(), idempotency_key)
-            raise QueueUnavailable(
-                "the notice could not be queued and was recorded as failed; ask again"
-            )
 
 
 def _eta(request: NoticeRequest, now: datetime) -> datetime:

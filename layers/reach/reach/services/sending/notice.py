@@ -15,8 +15,9 @@ from typing import Any
 
 from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import ItemKey
-from reach.data.notices import NoticeStore, StillOpen
+from reach.data.notices import NoticeStore, StillOpen, notice_from_image
 from reach.data.reminders import NOTICE_ITEM, Guard
+from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, AppointmentKind, Tenant
 from reach.domain.notices import Notice, NoticeText, render_notice
 from reach.domain.zones import load_zone
@@ -119,6 +120,30 @@ class NoticeKind:
     ) -> DomainEvent:
         notice = outgoing.subject.notice
         return notice_sent(notice, occurred_at, message_id)
+
+
+def queued_from_stream(record: Mapping[str, Any]) -> QueuedReminder | None:
+    """The queue message for the notice a stream record brings (``SenderNoticeMapping``), or
+    None when the record holds no notice waiting for its first send."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    notice = notice_from_image(image)
+    return queued_notice(notice) if notice is not None else None
+
+
+def queued_notice(notice: Notice) -> QueuedReminder | None:
+    """A notice as the send queue carries it (what the stream hands the sender), or None when
+    it is not waiting for a send under a claim."""
+    if notice.claim_id is None or notice.status is not MessageStatus.QUEUED:
+        return None
+    return QueuedReminder(
+        tenant_id=notice.tenant_id,
+        appointment_id=notice.appointment_id,
+        reminder_id=notice.notice_id,
+        claim_id=notice.claim_id,
+        kind=NOTICE,
+        phone=notice.phone,
+        plan=notice.plan,
+    )
 
 
 def notice_sent(notice: Notice, occurred_at: datetime, message_id: str) -> DomainEvent:
