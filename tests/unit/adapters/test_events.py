@@ -94,6 +94,7 @@ def test_event_types_are_the_public_detail_types() -> None:
         "AppointmentCompleted",
         "AppointmentNoShow",
         "NoticeSent",
+        "NoticeSkipped",
         # Issue #13: lists and campaigns
         "ListJoined",
         "ListLeft",

@@ -47,6 +47,9 @@ class EventType(StrEnum):
     APPOINTMENT_NO_SHOW = "AppointmentNoShow"
     NOTICE_SENT = "NoticeSent"
     """A field-service notice went to the provider (``notice_type``, ``eta``)."""
+    NOTICE_SKIPPED = "NoticeSkipped"
+    """A field-service notice was not sent, and why (``reason``: ``opted_out``,
+    ``quiet_hours``, ``repeat``, ``too_long``, ``past_eta``, ``appointment_cancelled``...)."""
     LIST_JOINED = "ListJoined"
     """Someone became an active member of a list (``list_id``; ``source`` of the consent)."""
     LIST_LEFT = "ListLeft"

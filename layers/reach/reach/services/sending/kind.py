@@ -17,7 +17,9 @@ Adding an outbound kind (a field-service notice, a campaign message, a survey qu
    is the condition, checked in the start transaction, that they have not changed since;
    ``render`` returns the body from the loaded subject and the tenant's wording;
    ``failure_event`` names the failed message for the tenant's bus; ``sent_event``
-   (optional, ``AnnouncesSent``) the sent one.
+   (optional, ``AnnouncesSent``) the sent one, ``skipped_event`` (optional,
+   ``AnnouncesSkipped``) one the path skipped. A kind may also guard more than its subject
+   (optional, ``GuardsMore``), and refuse a body it rendered (``Unsendable``).
 2. Register it: add an instance to ``kinds`` in ``reach.wiring.build_sender``, with the
    repositories it reads.
 3. Nothing else in the path changes. The queue message names its kind (``kind``), and the
@@ -144,3 +146,31 @@ class AnnouncesSent[Subject](Protocol):
     def sent_event(
         self, outgoing: Outgoing[Subject], occurred_at: datetime, message_id: str
     ) -> DomainEvent | None: ...
+
+
+@runtime_checkable
+class AnnouncesSkipped(Protocol):
+    """Optional for an ``OutboundKind``: the event that tells the tenant the path skipped the
+    message (``NoticeSkipped``: opted out, quiet hours, a repeat...), published once the skip
+    is recorded. A kind without it (a reminder) announces nothing."""
+
+    def skipped_event(
+        self, queued: QueuedReminder, reason: str | None, occurred_at: datetime
+    ) -> DomainEvent | None: ...
+
+
+@runtime_checkable
+class GuardsMore[Subject](Protocol):
+    """Optional for an ``OutboundKind``: parts of the start transaction besides ``unchanged``
+    (a notice asked without waiting moves its type's latest-notice mark there)."""
+
+    def more_guards(self, outgoing: Outgoing[Subject]) -> Sequence[Guard]: ...
+
+
+class Unsendable(Exception):
+    """Raised by ``render``: this body must not go (a notice longer than its part limit).
+    The path skips the message with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -59,7 +59,16 @@ from reach.domain.segments import count_segments
 from reach.ports.events import DomainEvent, EventPublisher, EventPublishError
 from reach.ports.send_queue import QueuedReminder
 from reach.ports.sms import OutboundSms, RecipientOptedOut, SentSms, SmsError, SmsSender
-from reach.services.sending.kind import AnnouncesSent, Deferred, OutboundKind, Outgoing, Stale
+from reach.services.sending.kind import (
+    AnnouncesSent,
+    AnnouncesSkipped,
+    Deferred,
+    GuardsMore,
+    OutboundKind,
+    Outgoing,
+    Stale,
+    Unsendable,
+)
 from reach.services.sending.outcomes import Delivery, SendOutcome, SendResult
 from reach.services.sending.slots import SlotBook
 
@@ -232,7 +241,7 @@ class SendPath:
         throttled: set[str] = set()
         for flight in flights:
             self._land(batch, flight, outcomes, throttled)
-        self._record(outcomes)
+        self._record(outcomes, messages)
         return [result or SendResult(SendOutcome.DUPLICATE) for result in outcomes.results]
 
     def _message(self, delivery: Delivery) -> _Message:
@@ -256,7 +265,29 @@ class SendPath:
         found = self._reader.read([*keys, *contacts])
         # A contact read and not found is a recipient never texted before (a list member
         # with no appointment): known absent, not read again for each message.
-        return {key: None for key in contacts} | found
+        found = {key: None for key in contacts} | found
+        unnamed = self._unnamed_contacts(messages, found)
+        if unnamed:
+            found |= {key: None for key in unnamed} | self._reader.read(unnamed)
+        return found
+
+    def _unnamed_contacts(
+        self, messages: Sequence[_Message], found: dict[ItemKey, Any]
+    ) -> list[ItemKey]:
+        """The contacts of messages whose queue message named no phone (a notice asked
+        without waiting: its subject says whom), for one more batch read, not one each."""
+        now = self._clock()
+        keys: list[ItemKey] = []
+        for message in messages:
+            if message.kind is None or message.queued.phone:
+                continue
+            outgoing = message.kind.load(message.queued, found, now)
+            if not isinstance(outgoing, Outgoing):
+                continue
+            key = self._contacts.item_key(outgoing.tenant_id, outgoing.phone)
+            if key not in found and key not in keys:
+                keys.append(key)
+        return keys
 
     def _through_checks(
         self,
@@ -311,6 +342,8 @@ class SendPath:
         if contact.opted_out:
             return self._end(message, SendOutcome.SKIPPED, CapReason.OPTED_OUT.value, now)
         guards: list[Guard] = [kind.unchanged(outgoing)]
+        if isinstance(kind, GuardsMore):
+            guards += kind.more_guards(outgoing)
         if not outgoing.capped:
             return _Ready([*guards, contact.consent_holds()])
         decision, write = contact.reserve_clinic_send(now, outgoing.zone)
@@ -340,7 +373,11 @@ class SendPath:
             outcomes.record(index, decided[0], decided[1])
             return None
         outgoing, (tenant, templates) = _decided(message)
-        body = _kind(message).render(outgoing, tenant, templates)
+        try:
+            body = _kind(message).render(outgoing, tenant, templates)
+        except Unsendable as refused:
+            outcomes.record(index, *self._end(message, SendOutcome.SKIPPED, refused.reason, now))
+            return None
         parts = count_segments(body)
         origination = tenant.sender_number
         if not batch.has_room(origination, message.queued.mps, parts.parts):
@@ -550,14 +587,15 @@ class SendPath:
             throttled.add(tenant.sender_number)
             batch.slots(tenant.sender_number, message.queued.mps).back_off(THROTTLE_BACKOFF)
 
-    def _record(self, outcomes: _Outcomes) -> None:
+    def _record(self, outcomes: _Outcomes, messages: Sequence[_Message]) -> None:
         """Write every outcome of the batch; a transition that did not take (the claim was
         lost meanwhile) makes its message a duplicate, and publishes nothing."""
         applied = self._reminders.apply([transition for _, transition, _ in outcomes.transitions])
         for (index, _, result), took in zip(outcomes.transitions, applied, strict=True):
             outcomes.results[index] = result if took else SendResult(SendOutcome.DUPLICATE)
         self._publish(
-            [
+            self._skipped_events(outcomes, messages)
+            + [
                 event
                 for index, event in outcomes.failures
                 if (ended := outcomes.results[index]) and ended.outcome is SendOutcome.FAILED
@@ -569,9 +607,26 @@ class SendPath:
             ]
         )
 
+    def _skipped_events(
+        self, outcomes: _Outcomes, messages: Sequence[_Message]
+    ) -> list[DomainEvent]:
+        """The events of the messages recorded as skipped whose kind announces a skip."""
+        now = self._clock()
+        events: list[DomainEvent] = []
+        for index, _, _ in outcomes.transitions:
+            ended, kind = outcomes.results[index], messages[index].kind
+            if ended is None or ended.outcome is not SendOutcome.SKIPPED:
+                continue
+            if isinstance(kind, AnnouncesSkipped):
+                event = kind.skipped_event(messages[index].queued, ended.reason, now)
+                if event is not None:
+                    events.append(event)
+        return events
+
     def _publish(self, events: list[DomainEvent]) -> None:
-        """Tell tenants their messages could not be delivered (``DeliveryFailed``), or went
-        (a kind's ``sent_event``, e.g. ``NoticeSent``), in as few PutEvents as the bus takes.
+        """Tell tenants their messages could not be delivered (``DeliveryFailed``), went (a
+        kind's ``sent_event``, e.g. ``NoticeSent``) or were skipped (a kind's
+        ``skipped_event``, e.g. ``NoticeSkipped``), in as few PutEvents as the bus takes.
 
         The outcomes are recorded already and a redelivery of the queue message finds them
         final, so a bus that fails here cannot be retried through the queue: it is logged for
