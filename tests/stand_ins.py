@@ -59,26 +59,28 @@ class MemoryQueue:
 class NoticeStream(MemoryQueue):
     """What reaches the sender for notices: the new notice items on the appointments table's
     stream, through the template's mapping and its filter (``SenderNoticeMapping``), then
-    whatever is handed back or queued meanwhile, as on the send queue."""
+    whatever is handed back or queued meanwhile, as on the send queue. ``pending`` takes in
+    what the stream holds first, so it shows every notice written."""
 
     def __init__(self, aws: Services, account: str = "123456789012") -> None:
-        super().__init__()
-        template = load_template()
+        self._held: deque[tuple[QueuedReminder, int]] = deque()
+        self._lock = threading.RLock()  # type: ignore[assignment]
         self.feed = StreamFeed(
-            stream_mapping(template, "SenderFunction"),
+            stream_mapping(load_template(), "SenderFunction"),
             aws.settings.appointments_table,
             account=account,
             region=aws.settings.region,
         )
 
-    def receive(self) -> tuple[QueuedReminder, int] | None:
-        while batch := self.feed.take():
-            for record, tries in batch:
-                queued = queued_from_stream(record)
-                assert queued is not None, record  # the filter passes claimed notices only
-                with self._lock:
-                    self.pending.append((queued, tries))
-        return super().receive()
+    @property  # type: ignore[override]
+    def pending(self) -> deque[tuple[QueuedReminder, int]]:
+        with self._lock:
+            while batch := self.feed.take():
+                for record, tries in batch:
+                    queued = queued_from_stream(record)
+                    assert queued is not None, record  # the filter passes claimed notices only
+                    self._held.append((queued, tries))
+            return self._held
 
 
 class TimedSms(RecordingSmsSender):

@@ -205,3 +205,56 @@ def test_the_notice_sample_event_is_served(aws, api, lambda_context):
     assert again["statusCode"] == 200, again["body"]
     assert json.loads(again["body"])["id"] == json.loads(first["body"])["id"]
     assert len(queued(aws)) == 1
+
+
+def answer_headers(response: dict[str, Any]) -> dict[str, list[str]]:
+    """The answer's headers, as API Gateway's REST proxy takes them (several values each)."""
+    return {
+        **{k: [v] for k, v in (response.get("headers") or {}).items()},
+        **(response.get("multiValueHeaders") or {}),
+    }
+
+
+@pytest.mark.parametrize(
+    "prefer", ["respond-async", "wait=10, respond-async", "Respond-Async; x=1", "return=minimal"]
+)
+def test_prefer_respond_async_answers_after_one_write_and_says_it_applied(aws, api, prefer):
+    booked = book_visit(api)
+    ContactRepository().mark_opted_out(api.tenant_id, PATIENT, "keyword", datetime.now(UTC))
+    applied = "respond-async" in prefer.lower()
+
+    response = api.response(
+        "POST",
+        NOTICES,
+        params={"id": booked["id"]},
+        body={"type": "on_the_way", "eta_minutes": 25},
+        headers={"Prefer": prefer},
+    )
+
+    if not applied:  # another preference is ignored: the answer waits for every check
+        assert response["statusCode"] == 409
+        assert json.loads(response["body"])["error"] == "opted_out"
+        assert "Preference-Applied" not in answer_headers(response)
+        assert queued(aws) == []
+        return
+    # Not read: the opt-out is the sender's to find, and the ETA is said in UTC
+    assert response["statusCode"] == 202, response["body"]
+    assert answer_headers(response)["Preference-Applied"] == ["respond-async"]
+    body = json.loads(response["body"])
+    assert (body["type"], body["status"]) == ("on_the_way", "queued")
+    assert body["eta"].endswith("Z")
+    [handed] = queued(aws)
+    assert (handed.reminder_id, handed.phone) == (body["id"], None)
+
+
+def test_prefer_respond_async_still_refuses_a_closed_visit_and_an_unknown_one(aws, api):
+    booked = book_visit(api)
+    assert api.call("POST", "/appointments/{id}/cancel", params={"id": booked["id"]})[0] == 200
+    prefer = {"Prefer": "respond-async"}
+
+    closed = notice(api, booked["id"], {"type": "on_the_way", "eta_minutes": 25}, headers=prefer)
+    unknown = notice(api, "apt_" + "0" * 32, {"type": "delayed", "eta_minutes": 5}, headers=prefer)
+
+    assert closed == (409, {"error": "appointment_closed", "message": closed[1]["message"]})
+    assert unknown[0] == 404
+    assert queued(aws) == []

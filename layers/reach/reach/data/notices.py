@@ -67,6 +67,8 @@ class Refusal(Enum):
     CLOSED = "closed"
     #: Another request moved a mark meanwhile: read the marks again and decide again.
     RACED = "raced"
+    #: The ``Idempotency-Key`` is taken: a repeat, answered with the notice it names.
+    KEY_TAKEN = "key_taken"
 
 
 @dataclass(frozen=True)
@@ -77,19 +79,50 @@ class StillOpen:
 
     tenant_id: str
     appointment_id: str
-    plan: int
+    #: None: open, on whatever plan (a notice asked without waiting, before anyone read it).
+    plan: int | None
 
     def add_to(self, transaction: TransactWrite) -> None:
         open_statuses = [s.value for s in AppointmentStatus if not s.is_closed]
-        on_plan: Condition = (AppointmentItem.plan_version == self.plan) | (
-            AppointmentItem.plan_version.does_not_exist() & (AppointmentItem.version == self.plan)
-        )
+        condition: Condition = AppointmentItem.status.is_in(*open_statuses)
+        if self.plan is not None:
+            condition &= (AppointmentItem.plan_version == self.plan) | (
+                AppointmentItem.plan_version.does_not_exist()
+                & (AppointmentItem.version == self.plan)
+            )
         transaction.condition_check(
             AppointmentItem,
             appointment_pk(self.tenant_id, self.appointment_id),
             APPOINTMENT_SK,
-            condition=AppointmentItem.status.is_in(*open_statuses) & on_plan,
+            condition=condition,
         )
+
+
+@dataclass(frozen=True)
+class LatestMark:
+    """Moves the type's latest-notice mark to ``notice`` in its start transaction, if it
+    still names ``was`` (None: no mark yet): a notice asked without waiting is checked for
+    repeats by its sender, and two senders cannot both find it new."""
+
+    notice: Notice
+    was: str | None
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        notice = self.notice
+        mark = NoticeMarkItem(
+            pk=appointment_pk(notice.tenant_id, notice.appointment_id),
+            sk=notice_last_sk(notice.type.value),
+            tenant_id=notice.tenant_id,
+            appointment_id=notice.appointment_id,
+            notice_id=notice.notice_id,
+            eta=notice.eta,
+        )
+        same: Condition = (
+            NoticeMarkItem.pk.does_not_exist()
+            if self.was is None
+            else NoticeMarkItem.notice_id == self.was
+        )
+        transaction.save(mark, condition=same)
 
 
 class NoticeStore:
@@ -180,14 +213,10 @@ class NoticeStore:
                 )
                 transaction.save(mark, condition=same)
                 if idempotency_key is not None:
-                    keyed = NoticeMarkItem(
-                        pk=pk,
-                        sk=notice_key_sk(idempotency_key),
-                        tenant_id=notice.tenant_id,
-                        appointment_id=notice.appointment_id,
-                        notice_id=notice.notice_id,
+                    transaction.save(
+                        _key_mark(notice, idempotency_key),
+                        condition=NoticeMarkItem.pk.does_not_exist(),
                     )
-                    transaction.save(keyed, condition=NoticeMarkItem.pk.does_not_exist())
                 transaction.owner = 1
                 consent.add_to(transaction)
                 transaction.owner = 2
@@ -202,6 +231,49 @@ class NoticeStore:
                 return Refusal.OPTED_OUT
             return Refusal.RACED
         return None
+
+    def create_unread(self, notice: Notice, *, idempotency_key: str | None) -> Refusal | None:
+        """Write a notice asked without waiting (no phone, no plan: the visit was not read),
+        claimed, with its key's mark, if the appointment is open. None when written, else
+        ``CLOSED`` (closed, or no such appointment), ``KEY_TAKEN``, or ``RACED``."""
+        transaction = TrackedTransaction(
+            connection=AppointmentsTableItem._get_connection().connection
+        )
+        try:
+            with transaction:
+                transaction.owner = 0
+                transaction.save(
+                    self._leased(_item(notice)), condition=NoticeItem.pk.does_not_exist()
+                )
+                if idempotency_key is not None:
+                    transaction.owner = 1
+                    transaction.save(
+                        _key_mark(notice, idempotency_key),
+                        condition=NoticeMarkItem.pk.does_not_exist(),
+                    )
+                transaction.owner = 2
+                StillOpen(notice.tenant_id, notice.appointment_id, None).add_to(transaction)
+        except TransactWriteError as error:
+            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
+                raise
+            failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
+            if 2 in failed:
+                return Refusal.CLOSED
+            if 1 in failed:
+                return Refusal.KEY_TAKEN
+            return Refusal.RACED
+        return None
+
+    def keyed(self, tenant_id: str, appointment_id: str, idempotency_key: str) -> Notice | None:
+        """The notice an ``Idempotency-Key`` made on this appointment, if any (two reads: a
+        repeat's answer, not the common path)."""
+        try:
+            mark = NoticeMarkItem.get(
+                appointment_pk(tenant_id, appointment_id), notice_key_sk(idempotency_key)
+            )
+        except DoesNotExist:
+            return None
+        return self.get(tenant_id, appointment_id, mark.notice_id)
 
 
 def notice_from_image(image: Mapping[str, Any]) -> Notice | None:
@@ -218,6 +290,16 @@ def notice_from_image(image: Mapping[str, Any]) -> Notice | None:
 def notice_key(notice: Notice) -> ReminderKey:
     """The notice's key for the lifecycle's transitions."""
     return ReminderKey(notice.tenant_id, notice.appointment_id, notice.notice_id, NOTICE_ITEM)
+
+
+def _key_mark(notice: Notice, idempotency_key: str) -> NoticeMarkItem:
+    return NoticeMarkItem(
+        pk=appointment_pk(notice.tenant_id, notice.appointment_id),
+        sk=notice_key_sk(idempotency_key),
+        tenant_id=notice.tenant_id,
+        appointment_id=notice.appointment_id,
+        notice_id=notice.notice_id,
+    )
 
 
 def _item(notice: Notice) -> NoticeItem:
@@ -250,7 +332,7 @@ def _notice(item: NoticeItem) -> Notice:
         eta=item.eta,
         link=item.link,
         phone=item.phone,
-        plan=int(item.appointment_plan),
+        plan=None if item.appointment_plan is None else int(item.appointment_plan),
         status=MessageStatus(item.status),
         created_at=item.created_at,
         claim_id=item.claim_id,

@@ -214,7 +214,7 @@ class DueIndex:
                     status=MessageStatus(item.status),
                     due_at=item.due_at,
                     appointment_starts_at=None,
-                    plan=int(item.appointment_plan),
+                    plan=None if item.appointment_plan is None else int(item.appointment_plan),
                     phone=item.phone,
                     kind=NOTICE_ITEM,
                 )

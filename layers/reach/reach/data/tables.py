@@ -400,9 +400,10 @@ class NoticeItem(OutboundLifecycle, AppointmentsTableItem, discriminator="notice
     eta = UTCDateTimeAttribute()
     link = UnicodeAttribute(null=True)
     #: The appointment's reminder plan when the notice was asked for: a reschedule since
-    #: makes it stale.
-    appointment_plan = NumberAttribute()
-    phone = UnicodeAttribute()
+    #: makes it stale. With ``phone``, absent on a notice asked without waiting (the API did
+    #: not read the visit; the sender takes both from it).
+    appointment_plan = NumberAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 

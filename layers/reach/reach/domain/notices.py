@@ -89,9 +89,11 @@ class Notice:
     type: NoticeType
     eta: datetime
     link: str | None
-    phone: str
-    #: The appointment's reminder plan the notice was asked on.
-    plan: int
+    #: The recipient, and the appointment's reminder plan the notice was asked on. None for a
+    #: notice asked without waiting (``Prefer: respond-async``): the API did not read the
+    #: visit, so the sender takes both from it, as it is when it decides.
+    phone: str | None
+    plan: int | None
     status: MessageStatus
     created_at: datetime
     claim_id: str | None = None

@@ -84,7 +84,8 @@ class NoticeAsked:
     notice: Notice
     #: False: a repeat, answered with the notice the first request made.
     created: bool
-    zone: str
+    #: The visit's time zone; None when it was not read (asked without waiting).
+    zone: str | None
 
 
 class NoticeService:
@@ -113,10 +114,19 @@ class NoticeService:
         appointment_id: str,
         request: NoticeRequest,
         idempotency_key: str | None = None,
+        *,
+        wait: bool = True,
     ) -> NoticeAsked:
+        """Ask for a notice. ``wait=False`` (``Prefer: respond-async``): write it at once,
+        on the one condition a write can check without reading the visit (it is open), and
+        leave the rest to the sender, which announces a notice it skips (``NoticeSkipped``)."""
         now = self._clock()
         eta = _eta(request, now)
         link = checked_link(request.link) if request.link is not None else None
+        if not wait:
+            return self._ask_unread(
+                tenant_id, appointment_id, request.type, eta, link, idempotency_key
+            )
         for _ in range(_ATTEMPTS):
             asked = self._try(tenant_id, appointment_id, request.type, eta, link, idempotency_key)
             if asked is not None:
@@ -164,6 +174,46 @@ class NoticeService:
         if refusal is Refusal.CLOSED:
             raise AppointmentClosed("the appointment was closed or rescheduled meanwhile")
         return NoticeAsked(notice, created=True, zone=appointment.timezone)
+
+    def _ask_unread(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        notice_type: NoticeType,
+        eta: datetime,
+        link: str | None,
+        idempotency_key: str | None,
+    ) -> NoticeAsked:
+        """One write; a read only to answer a refusal or a repeat."""
+        notice = Notice(
+            tenant_id=tenant_id,
+            appointment_id=appointment_id,
+            notice_id=self._new_id(),
+            type=notice_type,
+            eta=eta,
+            link=link,
+            phone=None,
+            plan=None,
+            status=MessageStatus.QUEUED,
+            created_at=self._clock(),
+            claim_id=uuid.uuid4().hex,
+        )
+        for _ in range(_ATTEMPTS):
+            refusal = self._notices.create_unread(notice, idempotency_key=idempotency_key)
+            if refusal is None:
+                return NoticeAsked(notice, created=True, zone=None)
+            if refusal is Refusal.CLOSED:
+                appointment = self._appointments.get_without_reminders(tenant_id, appointment_id)
+                if appointment is None:
+                    raise NotFound(f"appointment {appointment_id} not found")
+                raise AppointmentClosed(
+                    f"the appointment is {appointment.status.value}: no notice goes on it"
+                )
+            if refusal is Refusal.KEY_TAKEN and idempotency_key is not None:
+                earlier = self._notices.keyed(tenant_id, appointment_id, idempotency_key)
+                if earlier is not None:
+                    return NoticeAsked(earlier, created=False, zone=None)
+        raise Conflict("other requests for this appointment's notices keep racing; ask again")
 
     def _checked(
         self,

@@ -181,8 +181,9 @@ _NOTICE_ERRORS = errors(
     {
         409: "No notice was sent: the appointment is closed (`appointment_closed`), the "
         "recipient opted out (`opted_out`), or it is the recipient's quiet hours "
-        "(`quiet_hours`; the message says until when: a notice is never held)",
-        503: "The notice could not be queued; it is recorded as failed: ask again",
+        "(`quiet_hours`; the message says until when: a notice is never held). Asked with "
+        "`Prefer: respond-async`, only `appointment_closed` is answered here; the rest end "
+        "the notice `skipped` with a `NoticeSkipped` event",
     },
 )
 
@@ -213,15 +214,38 @@ def create_notice(
             description="Repeating a request with the same key answers with the first notice",
         ),
     ] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            alias="Prefer",
+            max_length=512,
+            description="`respond-async` (RFC 7240): answer after one write, without reading "
+            "the visit. The sender then makes the other checks, and a notice it does not send "
+            "ends `skipped` with a `NoticeSkipped` event (`opted_out`, `quiet_hours`, "
+            "`repeat`, `too_long`); the answer's `eta` is in UTC. Other preferences are "
+            "ignored",
+        ),
+    ] = None,
 ) -> Response[NoticeView]:
-    asked = services().notices.ask(tenant_id(), id, body.to_request(), idempotency_key)
+    wait = not _prefers_async(prefer)
+    asked = services().notices.ask(tenant_id(), id, body.to_request(), idempotency_key, wait=wait)
     if asked.created:
         metrics.add_metric(name="NoticeAsked", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=(HTTPStatus.ACCEPTED if asked.created else HTTPStatus.OK).value,
         content_type=content_types.APPLICATION_JSON,
-        body=NoticeView.of(asked.notice, asked.zone),
+        body=NoticeView.of(asked.notice, asked.zone or "UTC"),
+        headers={} if wait else {"Preference-Applied": "respond-async"},
     )
+
+
+def _prefers_async(prefer: str | None) -> bool:
+    """Whether a ``Prefer`` header (RFC 7240: comma-separated preferences, each a token with
+    an optional ``=value`` and ``;`` parameters) asks for ``respond-async``."""
+    if not prefer:
+        return False
+    tokens = {part.split(";")[0].split("=")[0].strip().lower() for part in prefer.split(",")}
+    return "respond-async" in tokens
 
 
 @router.get(

@@ -4,26 +4,42 @@ A notice may go while its appointment is open and on the plan it was asked on, a
 its ETA. The ETA is its deadline and it is never held: a notice that quiet hours (or the
 caps) would hold is skipped, since a stale ETA is worse than none. The caps apply to clinic
 visits only, as for reminders.
+
+A notice asked without waiting (``Prefer: respond-async``) was written before anyone read
+its visit: it has no phone and no plan. Its sender makes the checks the API would have made:
+whom it goes to and on which plan (the visit's, as read now, held by the start transaction),
+whether it repeats the type's latest notice (an ETA within five minutes: skipped as
+``repeat``; otherwise its start transaction moves the type's latest-notice mark to it), and
+whether it fits its part limit (``too_long``). Every notice the path skips is announced
+(``NoticeSkipped``), so a tenant who did not wait hears why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import ItemKey
-from reach.data.notices import NoticeStore, StillOpen, notice_from_image
+from reach.data.notices import LatestMark, Mark, NoticeStore, StillOpen, notice_from_image
 from reach.data.reminders import NOTICE_ITEM, Guard
 from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, AppointmentKind, Tenant
-from reach.domain.notices import Notice, NoticeText, render_notice
+from reach.domain.notices import (
+    MAX_NOTICE_PARTS,
+    SAME_ETA,
+    Notice,
+    NoticeText,
+    NoticeType,
+    render_notice,
+)
+from reach.domain.segments import count_segments
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventType, delivery_failed, event_id_for, iso_utc
 from reach.ports.send_queue import QueuedReminder
-from reach.services.sending.kind import Outgoing, Stale
+from reach.services.sending.kind import Outgoing, Stale, Unsendable
 
 #: The registry name, and the item family the send path moves (``NOTICE_ITEM``).
 NOTICE = NOTICE_ITEM
@@ -33,6 +49,21 @@ NOTICE = NOTICE_ITEM
 class NoticeToSend:
     notice: Notice
     appointment: Appointment
+    #: Asked without waiting: the API read nothing, this sender checks repeats.
+    unread: bool = False
+    #: The type's latest-notice mark as read (for ``unread`` notices).
+    latest: Mark | None = None
+
+
+def _repeats(notice: Notice, latest: Mark | None) -> bool:
+    """Whether the type's latest notice on the visit makes this one a repeat: another notice,
+    with an ETA within ``SAME_ETA`` of this one's."""
+    return (
+        latest is not None
+        and latest.notice_id != notice.notice_id
+        and latest.eta is not None
+        and abs(latest.eta - notice.eta) <= SAME_ETA
+    )
 
 
 class NoticeKind:
@@ -45,22 +76,38 @@ class NoticeKind:
         self._notices = notices
 
     def wants(self, queued: QueuedReminder) -> Sequence[ItemKey]:
-        return [
+        keys = [
             self._appointments.item_key(queued.tenant_id, queued.appointment_id),
             self._notices.item_key(queued.tenant_id, queued.appointment_id, queued.reminder_id),
         ]
+        if queued.phone is None:  # asked without waiting: its repeats are checked here
+            keys += [
+                self._notices.mark_keys(queued.tenant_id, queued.appointment_id, type_, None)[0]
+                for type_ in NoticeType
+            ]
+        return keys
 
     def load(
         self, queued: QueuedReminder, found: Mapping[ItemKey, Any], now: datetime
     ) -> Outgoing[NoticeToSend] | Stale:
-        appointment_key, notice_key = self.wants(queued)
+        appointment_key, notice_key = self.wants(queued)[:2]
         appointment = self._appointments.from_found(found, appointment_key)
         notice = self._notices.from_found(found, notice_key)
         if appointment is None or notice is None:
             return Stale("appointment_missing" if appointment is None else "notice_missing")
         if appointment.status.is_closed:
             return Stale(f"appointment_{appointment.status.value}")
-        if appointment.current_plan != notice.plan:
+        latest: Mark | None = None
+        unread = notice.phone is None
+        if unread:
+            mark_key = self._notices.mark_keys(
+                notice.tenant_id, notice.appointment_id, notice.type, None
+            )[0]
+            latest = self._notices.mark_from(found, mark_key)
+            if _repeats(notice, latest):
+                return Stale("repeat")
+            notice = replace(notice, phone=appointment.phone, plan=appointment.current_plan)
+        elif appointment.current_plan != notice.plan:
             return Stale("rescheduled")
         if notice.eta <= now:
             return Stale("past_eta")
@@ -70,7 +117,7 @@ class NoticeKind:
             zone=load_zone(appointment.timezone),
             deadline=notice.eta,
             capped=appointment.kind is AppointmentKind.CLINIC_VISIT,
-            subject=NoticeToSend(notice, appointment),
+            subject=NoticeToSend(notice, appointment, unread=unread, latest=latest),
             holds=False,
         )
 
@@ -80,6 +127,32 @@ class NoticeKind:
         notice = outgoing.subject.notice
         return StillOpen(notice.tenant_id, notice.appointment_id, notice.plan)
 
+    def more_guards(self, outgoing: Outgoing[NoticeToSend]) -> Sequence[Guard]:
+        """A notice asked without waiting takes its type's latest-notice mark as it starts."""
+        subject = outgoing.subject
+        if not subject.unread:
+            return []
+        return [LatestMark(subject.notice, subject.latest.notice_id if subject.latest else None)]
+
+    def skipped_event(
+        self, queued: QueuedReminder, reason: str | None, occurred_at: datetime
+    ) -> DomainEvent:
+        """``NoticeSkipped``: one per notice, with why (``opted_out``, ``quiet_hours``,
+        ``repeat``, ``too_long``, ``past_eta``, ``appointment_cancelled``...)."""
+        return DomainEvent(
+            type=EventType.NOTICE_SKIPPED,
+            tenant_id=queued.tenant_id,
+            event_id=event_id_for(
+                EventType.NOTICE_SKIPPED,
+                queued.tenant_id,
+                queued.appointment_id,
+                queued.reminder_id,
+            ),
+            occurred_at=occurred_at,
+            ids={"appointment_id": queued.appointment_id, "notice_id": queued.reminder_id},
+            data={"reason": reason or "skipped"},
+        )
+
     def render(
         self,
         outgoing: Outgoing[NoticeToSend],
@@ -87,7 +160,7 @@ class NoticeKind:
         templates: Mapping[tuple[str, str], str],
     ) -> str:
         notice, appointment = outgoing.subject.notice, outgoing.subject.appointment
-        return render_notice(
+        body = render_notice(
             NoticeText(notice.type, notice.eta, notice.link),
             language=appointment.language,
             zone=outgoing.zone,
@@ -96,6 +169,11 @@ class NoticeKind:
             starts_at=appointment.starts_at,
             window_ends_at=appointment.window_ends_at,
         )
+        if count_segments(body).parts > MAX_NOTICE_PARTS:
+            # The API refuses this before writing a notice it waited for; one asked without
+            # waiting is only rendered here.
+            raise Unsendable("too_long")
+        return body
 
     def failure_event(
         self,
