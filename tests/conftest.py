@@ -63,6 +63,26 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("explore" if EXPLORE else "gate")
 
 
+def pk_sk_table(
+    client: Any, name: str, *, attributes: tuple[str, ...] = (), **options: Any
+) -> None:
+    """A table keyed ``pk`` (hash) and ``sk`` (range), string ``attributes`` besides, paid per
+    request: for the tests of moto itself and of what the local run adds to it."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", *attributes)
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **options,
+    )
+
+
 def examples(count: int) -> int:
     """A property test's example count: ``count`` in the gate, more when exploring."""
     return count * max(EXPLORE, 1)
@@ -168,6 +188,12 @@ def cable_company(aws: Services) -> Tenant:
         quiet_hours="00:00-00:00",
         reminders=("PT1H",),
     )
+
+
+@pytest.fixture
+def cable(aws: Services) -> Tenant:
+    """A Chicago cable company, quiet 21:00-08:00 (the default), for field-service visits."""
+    return new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number="+13125550100")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 
+from conftest import pk_sk_table
 from reach_tools.local.embedded import untracked_moto_models
 from reach_tools.local.streams import StreamFeed, StreamMapping, matches, stream_mapping
 from reach_tools.template import TemplateError
@@ -28,17 +29,9 @@ def mapping(batch_size: int = 3, retries: int = 2) -> StreamMapping:
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
+        pk_sk_table(
+            client,
+            TABLE,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
         yield client

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
+from conftest import pk_sk_table
 from reach_tools.local import moto_speed
 from reach_tools.local.embedded import untracked_moto_models
 
@@ -24,18 +25,10 @@ PER_PARTITION = 12
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-                {"AttributeName": "gsi_pk", "AttributeType": "S"},
-                {"AttributeName": "gsi_sk", "AttributeType": "S"},
-            ],
+        pk_sk_table(
+            client,
+            TABLE,
+            attributes=("gsi_pk", "gsi_sk"),
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "due",
@@ -46,7 +39,6 @@ def dynamodb() -> Iterator[Any]:
                     "Projection": {"ProjectionType": "ALL"},
                 }
             ],
-            BillingMode="PAY_PER_REQUEST",
         )
         for p in range(PARTITIONS):
             for s in range(PER_PARTITION):

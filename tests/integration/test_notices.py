@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import PATIENT, book, new_tenant
+from builders import PATIENT, book
 from conftest import examples
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.appointments import AppointmentRepository
@@ -37,12 +37,6 @@ from stand_ins import MemoryQueue, NoticeStream
 
 CABLE_NUMBER = "+13125550100"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def cable(aws):
-    """A Chicago cable company, quiet 21:00-08:00."""
-    return new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number=CABLE_NUMBER)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from test_notices import CABLE_NUMBER, Crash, at_chicago, notices, on_the_way, send_queued
+from test_notices import Crash, at_chicago, notices, on_the_way, send_queued
 
 from builders import book
 from reach.data.contacts import ContactRepository
@@ -23,13 +23,6 @@ from reach_tools.bench.harness import counting_aws_calls
 from stand_ins import MemoryQueue, NoticeStream, tick
 
 _phones = itertools.count(100)
-
-
-@pytest.fixture
-def cable(aws):
-    from builders import new_tenant
-
-    return new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number=CABLE_NUMBER)
 
 
 @pytest.fixture

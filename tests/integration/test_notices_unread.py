@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from test_notices import CABLE_NUMBER, at_chicago, notices, on_the_way, send_queued, visit
+from test_notices import at_chicago, notices, on_the_way, send_queued, visit
 
 from builders import PATIENT
 from reach.adapters.events_fake import RecordingPublisher
@@ -21,14 +21,6 @@ from reach.services.notices import AppointmentClosed, NoticeRequest
 from reach.services.sending import SendOutcome
 from reach_tools.bench.harness import counting_aws_calls
 from stand_ins import NoticeStream
-
-
-@pytest.fixture
-def cable(aws):
-    """A Chicago cable company, quiet 21:00-08:00."""
-    from builders import new_tenant
-
-    return new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number=CABLE_NUMBER)
 
 
 @pytest.fixture

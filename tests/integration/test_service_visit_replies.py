@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from builders import PATIENT, book, current, new_tenant
+from builders import PATIENT, book, current
 from reach.data.contacts import ContactRepository
 from reach.domain.conversation_texts import ReplyKind
 from reach.domain.inbound import InboundSms, parse_inbound
@@ -21,11 +21,6 @@ from reach_tools.demo_clock import DemoClock
 
 CABLE_NUMBER = "+13125550100"
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def cable(aws):
-    return new_tenant(aws, "Hilltop Cable", timezone="America/Chicago", number=CABLE_NUMBER)
 
 
 @pytest.fixture

@@ -187,55 +187,36 @@ class NoticeStore:
     ) -> Refusal | None:
         """Write the claimed notice with its marks, if consent holds, the appointment is
         still open on the notice's plan and the type's latest mark is still ``latest``.
-        None when written, else the part that refused."""
-        pk = appointment_pk(notice.tenant_id, notice.appointment_id)
-        transaction = TrackedTransaction(
-            connection=AppointmentsTableItem._get_connection().connection
+        None when written, else the part that refused (a key's mark taken since it was read
+        is a race: read again)."""
+        return self._write(
+            notice,
+            idempotency_key,
+            latest=LatestMark(notice, latest.notice_id if latest else None),
+            consent=consent,
+            key_taken=Refusal.RACED,
         )
-        try:
-            with transaction:
-                transaction.owner = 0
-                transaction.save(
-                    self._leased(_item(notice)), condition=NoticeItem.pk.does_not_exist()
-                )
-                mark = NoticeMarkItem(
-                    pk=pk,
-                    sk=notice_last_sk(notice.type.value),
-                    tenant_id=notice.tenant_id,
-                    appointment_id=notice.appointment_id,
-                    notice_id=notice.notice_id,
-                    eta=notice.eta,
-                )
-                same: Condition = (
-                    NoticeMarkItem.pk.does_not_exist()
-                    if latest is None
-                    else NoticeMarkItem.notice_id == latest.notice_id
-                )
-                transaction.save(mark, condition=same)
-                if idempotency_key is not None:
-                    transaction.save(
-                        _key_mark(notice, idempotency_key),
-                        condition=NoticeMarkItem.pk.does_not_exist(),
-                    )
-                transaction.owner = 1
-                consent.add_to(transaction)
-                transaction.owner = 2
-                StillOpen(notice.tenant_id, notice.appointment_id, notice.plan).add_to(transaction)
-        except TransactWriteError as error:
-            if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
-                raise
-            failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
-            if 2 in failed:
-                return Refusal.CLOSED
-            if 1 in failed:
-                return Refusal.OPTED_OUT
-            return Refusal.RACED
-        return None
 
     def create_unread(self, notice: Notice, *, idempotency_key: str | None) -> Refusal | None:
         """Write a notice asked without waiting (no phone, no plan: the visit was not read),
         claimed, with its key's mark, if the appointment is open. None when written, else
-        ``CLOSED`` (closed, or no such appointment), ``KEY_TAKEN``, or ``RACED``."""
+        ``CLOSED`` (closed, or no such appointment), ``KEY_TAKEN``, or ``RACED``. Its sender
+        moves the type's latest mark, and checks consent."""
+        return self._write(
+            notice, idempotency_key, latest=None, consent=None, key_taken=Refusal.KEY_TAKEN
+        )
+
+    def _write(
+        self,
+        notice: Notice,
+        idempotency_key: str | None,
+        *,
+        latest: LatestMark | None,
+        consent: Guard | None,
+        key_taken: Refusal,
+    ) -> Refusal | None:
+        """One transaction: the leased notice and the type's mark (owner 0), the key's mark
+        (1), consent (2), the visit open on the notice's plan (3)."""
         transaction = TrackedTransaction(
             connection=AppointmentsTableItem._get_connection().connection
         )
@@ -245,22 +226,26 @@ class NoticeStore:
                 transaction.save(
                     self._leased(_item(notice)), condition=NoticeItem.pk.does_not_exist()
                 )
+                if latest is not None:
+                    latest.add_to(transaction)
                 if idempotency_key is not None:
                     transaction.owner = 1
                     transaction.save(
                         _key_mark(notice, idempotency_key),
                         condition=NoticeMarkItem.pk.does_not_exist(),
                     )
-                transaction.owner = 2
-                StillOpen(notice.tenant_id, notice.appointment_id, None).add_to(transaction)
+                if consent is not None:
+                    transaction.owner = 2
+                    consent.add_to(transaction)
+                transaction.owner = 3
+                StillOpen(notice.tenant_id, notice.appointment_id, notice.plan).add_to(transaction)
         except TransactWriteError as error:
             if not cancelled_by(error, (CONDITION_FAILED, TRANSACTION_CONFLICT)):
                 raise
             failed = transaction.owners_at(failed_positions(error, CONDITION_FAILED))
-            if 2 in failed:
-                return Refusal.CLOSED
-            if 1 in failed:
-                return Refusal.KEY_TAKEN
+            for owner, refusal in ((3, Refusal.CLOSED), (2, Refusal.OPTED_OUT), (1, key_taken)):
+                if owner in failed:
+                    return refusal
             return Refusal.RACED
         return None
 

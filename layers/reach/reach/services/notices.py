@@ -124,9 +124,20 @@ class NoticeService:
         eta = _eta(request, now)
         link = checked_link(request.link) if request.link is not None else None
         if not wait:
-            return self._ask_unread(
-                tenant_id, appointment_id, request.type, eta, link, idempotency_key
+            unread = Notice(
+                tenant_id=tenant_id,
+                appointment_id=appointment_id,
+                notice_id=self._new_id(),
+                type=request.type,
+                eta=eta,
+                link=link,
+                phone=None,
+                plan=None,
+                status=MessageStatus.QUEUED,
+                created_at=now,
+                claim_id=uuid.uuid4().hex,
             )
+            return self._ask_unread(unread, idempotency_key)
         for _ in range(_ATTEMPTS):
             asked = self._try(tenant_id, appointment_id, request.type, eta, link, idempotency_key)
             if asked is not None:
@@ -175,29 +186,9 @@ class NoticeService:
             raise AppointmentClosed("the appointment was closed or rescheduled meanwhile")
         return NoticeAsked(notice, created=True, zone=appointment.timezone)
 
-    def _ask_unread(
-        self,
-        tenant_id: str,
-        appointment_id: str,
-        notice_type: NoticeType,
-        eta: datetime,
-        link: str | None,
-        idempotency_key: str | None,
-    ) -> NoticeAsked:
+    def _ask_unread(self, notice: Notice, idempotency_key: str | None) -> NoticeAsked:
         """One write; a read only to answer a refusal or a repeat."""
-        notice = Notice(
-            tenant_id=tenant_id,
-            appointment_id=appointment_id,
-            notice_id=self._new_id(),
-            type=notice_type,
-            eta=eta,
-            link=link,
-            phone=None,
-            plan=None,
-            status=MessageStatus.QUEUED,
-            created_at=self._clock(),
-            claim_id=uuid.uuid4().hex,
-        )
+        tenant_id, appointment_id = notice.tenant_id, notice.appointment_id
         for _ in range(_ATTEMPTS):
             refusal = self._notices.create_unread(notice, idempotency_key=idempotency_key)
             if refusal is None:
