@@ -8,7 +8,8 @@ for one costs the API no queue call. A stream cannot hand a record back for late
 queue does (a failed record holds up its shard), so a notice that needs another try (a
 throttled number, a full pacing horizon) goes onto the send queue instead, where it waits
 like any other message. Only when that fails is its record reported, by sequence number, for
-the mapping to deliver again; the notice's claim keeps a repeat from sending twice.
+the mapping to deliver again; the notice's claim keeps a repeat from sending twice
+(``docs/facts.md#dynamodb-stream-event-source``).
 
 The SQS event and the partial batch response are read and written by hand, as the
 authorizer writes its policy: Powertools' batch utilities load every event source's data
@@ -133,5 +134,6 @@ def lambda_handler(
     if moved:
         unmoved = _requeued(moved)
         retry = {i for i in retry if i not in streamed or streamed[i].queued.reminder_id in unmoved}
-    # An all-failed batch is reported like any other, not raised: SQS retries the same items.
+    # An all-failed batch is reported like any other, not raised: SQS (or the stream) retries
+    # the items listed.
     return {"batchItemFailures": [{"itemIdentifier": i} for i, _, _ in parsed if i in retry]}
