@@ -545,12 +545,15 @@ def test_the_demo_walks_through_every_step_and_succeeds() -> None:
     assert "your technician Luis is on the way, arriving around 9:15 AM" in text
     assert "The same notice asked again: 200" in text
     assert "event NoticeSent  on_the_way" in text
+    # and the same notice asked without waiting: 202 after one write, skipped by the sender
+    assert "(Preference-Applied: respond-async; one AWS call)" in text
+    assert "event NoticeSkipped  reason repeat" in text
     # and the lists-and-campaigns part
     assert_the_campaign_part_shown(text)
     # and the survey after a service visit, last
     assert_the_survey_part_shown(text)
     assert text.index("Eastside Food Bank") < text.index("Northside Cable")
-    assert "Done: 30 steps" in text
+    assert "Done: 31 steps" in text
 
 
 def assert_the_survey_part_shown(text: str) -> None:

@@ -18,8 +18,8 @@ import sys
 import traceback
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from http import HTTPStatus
 from typing import Any, TextIO
@@ -58,6 +58,7 @@ class DemoFailure(RuntimeError):
 class Reply:
     status: int
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def status_text(self) -> str:
@@ -71,16 +72,25 @@ class ApiClient:
     base_url: str
     key: str | None = None
 
-    def call(self, method: str, path: str, body: Any = None) -> Reply:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Reply:
         data = None if body is None else json.dumps(body).encode()
-        return self._send(method, path, data, "application/json")
+        return self._send(method, path, data, "application/json", headers)
 
     def send_csv(self, path: str, text: str) -> Reply:
         """POST a CSV file as the body, as a list import takes it."""
         return self._send("POST", path, text.encode(), "text/csv; charset=utf-8")
 
-    def _send(self, method: str, path: str, data: bytes | None, content_type: str) -> Reply:
-        headers = {"Accept": "application/json"}
+    def _send(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        content_type: str,
+        extra: Mapping[str, str] | None = None,
+    ) -> Reply:
+        headers = {"Accept": "application/json", **(extra or {})}
         if self.key is not None:
             headers["Authorization"] = f"Bearer {self.key}"
         if data is not None:
@@ -90,7 +100,7 @@ class ApiClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own local API's http URL  # nosec B310
-                return Reply(response.status, _json(response.read()))
+                return Reply(response.status, _json(response.read()), dict(response.headers))
         except urllib.error.HTTPError as error:
             return Reply(error.code, _json(error.read()))
 
@@ -781,10 +791,7 @@ def service_visit(reach: LocalReach, show: Walkthrough, api: ApiClient, company:
         show.say(timeline_line(booked.when(clock()), answer.phone, f'<- "{answer.body}"'))
     for event in result.events:
         detail = event["detail"]
-        if event["detail-type"] == "NoticeSent":
-            facts = f"{detail.get('notice_type')}  eta {detail.get('eta')}"
-        else:
-            facts = f"window {detail.get('window_starts_at')} to {detail.get('window_ends_at')}"
+        facts = f"window {detail.get('window_starts_at')} to {detail.get('window_ends_at')}"
         show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  {facts}")
     now = read(api, f"/appointments/{booked.id}")
     show.say(
@@ -792,8 +799,8 @@ def service_visit(reach: LocalReach, show: Walkthrough, api: ApiClient, company:
         f"{now['customer_status']}: {company.name} decides what happens to the visit"
     )
     _check(
-        # The bus also carries the notice's NoticeSent, published when it was recorded.
-        [e["detail-type"] for e in result.events] == ["NoticeSent", "CustomerNotHome"]
+        # The notice's NoticeSent was read off the bus when it was recorded.
+        [e["detail-type"] for e in result.events] == ["CustomerNotHome"]
         and len(result.answers) == 1
         and now["customer_status"] == "not_home"
         and now["status"] == "scheduled",
@@ -832,7 +839,42 @@ def on_the_way(
         again.status == 200 and again.body["id"] == notice["id"],
         f"a repeated notice should answer with the first: {again.status} {again.body}",
     )
+    unwaited(reach, show, api, booked, {**body, "eta_minutes": 24})
     return texts[0]
+
+
+def unwaited(
+    reach: LocalReach, show: Walkthrough, api: ApiClient, booked: Booked, body: dict[str, Any]
+) -> None:
+    """The dispatch system asks without waiting (``Prefer: respond-async``): answered after
+    one write, checked by the sender, which skips a repeat and says so on the bus."""
+    show.step("The dispatch app taps again without waiting for the checks (respond-async)")
+    path = f"/appointments/{booked.id}/notices"
+    asked = api.call("POST", path, body, headers={"Prefer": "respond-async"})
+    show.say(
+        f"   {asked.status_text}: notice {asked.body['id']} {asked.body['status']} "
+        f"(Preference-Applied: {asked.headers.get('Preference-Applied')}; one AWS call)"
+    )
+    report = reach.scheduler.tick()
+    again = [t for t in report.published if t.phone == booked.phone]
+    events = reach.phone.bus_events()
+    for event in events:
+        detail = event["detail"]
+        facts = (
+            f"{detail.get('notice_type')}  eta {detail.get('eta')}"
+            if event["detail-type"] == "NoticeSent"
+            else f"reason {detail.get('reason')}"
+        )
+        show.say(f"   {'':<21}{'':<13}event {event['detail-type']}  {facts}")
+    show.say("   The sender found the same ETA give or take 5 minutes: skipped, nothing sent")
+    _check(
+        asked.status == 202
+        and asked.headers.get("Preference-Applied") == "respond-async"
+        and not again
+        and [e["detail-type"] for e in events] == ["NoticeSent", "NoticeSkipped"]
+        and events[1]["detail"].get("reason") == "repeat",
+        f"a repeat asked without waiting should be skipped and announced: {asked} {events}",
+    )
 
 
 def run_demo(out: TextIO | None = None, part: str = "all") -> int:
