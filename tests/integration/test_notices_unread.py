@@ -6,11 +6,15 @@ not send is announced with its reason (``NoticeSkipped``)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import count
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_notices import at_chicago, notices, on_the_way, send_queued, visit
 
 from builders import PATIENT
+from conftest import examples
 from reach.adapters.events_fake import RecordingPublisher
 from reach.data.contacts import ContactRepository
 from reach.data.notices import NoticeStore
@@ -20,7 +24,10 @@ from reach.ports.events import EventType
 from reach.services.notices import AppointmentClosed, NoticeRequest
 from reach.services.sending import SendOutcome
 from reach_tools.bench.harness import counting_aws_calls
+from reach_tools.demo_clock import DemoClock
 from stand_ins import NoticeStream
+
+_phones = count(1)
 
 
 @pytest.fixture
@@ -223,3 +230,49 @@ def test_a_skip_of_a_notice_that_waited_is_announced_too(aws, cable, clock, queu
     assert send_queued(aws, clock, queue, sms, events) == [SendOutcome.SKIPPED]
 
     assert skipped(events) == [(asked.notice.notice_id, "appointment_cancelled")]
+
+
+@settings(
+    max_examples=examples(8),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    first_waits=st.booleans(),
+    repeats=st.lists(
+        st.tuples(
+            st.integers(min_value=-5, max_value=5),  # ETA minutes off the first
+            st.sampled_from([None, "k1"]),
+            st.booleans(),  # waits for the API's checks, or not
+            st.integers(min_value=0, max_value=90),  # seconds between requests
+            st.booleans(),  # the stream (or queue) delivers this round's batch twice
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_repeats_asked_either_way_and_delivered_twice_text_once(aws, cable, first_waits, repeats):
+    from reach.services.sending import Delivery
+    from reach.wiring import build_sender
+    from stand_ins import TimedSms
+
+    clock = DemoClock(aws.clock())
+    stream, sms = NoticeStream(aws), TimedSms(clock)
+    sender = build_sender(aws.settings, clock=clock, sleep=clock.sleep, sms=sms)
+    appointment = visit(aws, cable, clock, phone=f"+1303555{next(_phones) % 9000 + 1000:04d}")
+    service = notices(aws, clock)
+    first = service.ask(
+        cable.tenant_id, appointment.appointment_id, on_the_way(30), "k1", wait=first_waits
+    )
+    for shift, key, waits, pause, twice in repeats:
+        clock.advance(timedelta(seconds=pause))
+        eta = first.notice.eta + timedelta(minutes=shift)
+        request = NoticeRequest(type=NoticeType.ON_THE_WAY, eta=eta)
+        service.ask(cable.tenant_id, appointment.appointment_id, request, key, wait=waits)
+        batch = [Delivery(*d) for d in iter(stream.receive, None)]
+        sender.send_all(batch)
+        if twice:  # a redelivery of the same records: the claims stop a second send
+            sender.send_all(batch)
+
+    sender.send_all([Delivery(*d) for d in iter(stream.receive, None)])
+    assert len(sms.sent) == 1
