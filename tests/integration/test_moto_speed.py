@@ -293,3 +293,39 @@ def test_index_queries_see_every_write_as_moto_does(dynamodb: Any) -> None:
 
     # then each Query finds the same items, in the same order
     assert found == expected
+
+
+def test_a_retried_transaction_with_its_token_succeeds_again_without_writing(
+    dynamodb: Any,
+) -> None:
+    def transaction(n: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": "p00"}, "sk": {"S": "s00"}},
+                "UpdateExpression": "SET n = n + :one",
+                "ConditionExpression": "n = :was",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":was": {"N": str(n)}},
+            }
+        }
+
+    def stored_n() -> str:
+        key = {"pk": {"S": "p00"}, "sk": {"S": "s00"}}
+        return str(dynamodb.get_item(TableName=TABLE, Key=key)["Item"]["n"]["N"])
+
+    with untracked_moto_models():
+        dynamodb.transact_write_items(TransactItems=[transaction(0)], ClientRequestToken="t1")
+        # botocore's retry of the same call: the same token and items, after it was applied
+        dynamodb.transact_write_items(TransactItems=[transaction(0)], ClientRequestToken="t1")
+        assert stored_n() == "1"
+        # another call (another token) meets the conditions as they are now
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[transaction(0)], ClientRequestToken="t2")
+        # and the same token with other items is refused, as DynamoDB does
+        with pytest.raises(dynamodb.exceptions.IdempotentParameterMismatchException):
+            dynamodb.transact_write_items(TransactItems=[transaction(1)], ClientRequestToken="t1")
+        assert stored_n() == "1"
+    # plain moto ignores the token: the retry fails its own condition
+    dynamodb.transact_write_items(TransactItems=[transaction(1)], ClientRequestToken="t3")
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[transaction(1)], ClientRequestToken="t3")

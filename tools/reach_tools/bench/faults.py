@@ -18,14 +18,17 @@ DynamoDB also gets read timeouts (``dynamodb-timeout``): the answer never comes,
 time because the request never arrived (nothing applied) and half the time after moto applied
 it (the write happened, the caller cannot know). PynamoDB's botocore retries a timeout as it
 does a throttle, so a retried conditional write can meet its own first attempt: the code must
-not take that for someone else's change and drop or repeat a text.
+not take that for someone else's change and drop or repeat a text. A transaction's retry
+carries the same ``ClientRequestToken``, which the embedded DynamoDB honours as DynamoDB does.
 
 End User Messaging (``pinpoint-sms-voice-v2``) is not in moto: its cell uses a real botocore
 client whose ``before-call`` hook answers ``SendTextMessage`` after botocore has checked the
 request against the service model; the faults go in before that hook, as for every service.
 
 Each cell drives only the function under test with faults; the functions before and after it
-(the dispatcher before a sender cell, say) run fault-free.
+(the dispatcher before a sender cell, say) run fault-free. The ``notices`` cells drive the
+sender as the appointments table's stream feeds it (``SenderNoticeMapping``), with the send
+queue behind it for what it hands back.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from reach_tools.bench import stack
 from reach_tools.bench.lambdas import Lambdas, lambdas
 from reach_tools.bench.lambdas import event as lambda_event
 from reach_tools.demo_clock import DemoClock
+from reach_tools.local.functions import ACCOUNT_ID
+from reach_tools.local.streams import StreamFeed, sequence_number, stream_mapping
 from reach_tools.template import load_template
 
 RATE = 0.3
@@ -91,6 +96,9 @@ CELLS: tuple[tuple[str, str], ...] = (
     ("authorizer", "dynamodb-timeout"),
     ("reconciler", "sns"),
     ("reconciler", "dynamodb"),
+    ("notices", "dynamodb"),
+    ("notices", "dynamodb-timeout"),
+    ("notices", "sns"),
 )
 #: Tries a client makes of one request the API answered with a 5xx (or that raised).
 CLIENT_TRIES = 8
@@ -329,7 +337,7 @@ def eum_provider(injector: Injector, refuse: frozenset[str] = frozenset()) -> Ca
 class Cell:
     function: str
     dependency: str
-    #: Reminders or replies or receipts put through.
+    #: Reminders, notices, replies or receipts put through.
     load: int
     invocations: int
     #: Invocations that raised (the event source or the schedule tries again).
@@ -482,7 +490,7 @@ def _reminders(function: str, dependency: str, load: int, seed: int) -> Cell:
                 errors += 1
             for _ in sender.drain(limit=200):
                 pass
-        final = _reminder_outcomes(world)
+        final = _statuses(world, "reminder")
         sent_per_phone = Counter(text.destination for text in injector.texts)
         phones = {a.phone for a in booked}
         unfinished = sum(n for status, n in final.items() if status.split(" ")[0] in _OPEN)
@@ -520,10 +528,10 @@ def _minutes(
         yield morning + timedelta(minutes=offset)
 
 
-def _reminder_outcomes(world: Lambdas) -> Counter[str]:
-    """Every reminder's status (and reason), read straight from the table."""
+def _statuses(world: Lambdas, item_type: str) -> Counter[str]:
+    """Every reminder's (or notice's) status and reason, read straight from the table."""
     outcomes: Counter[str] = Counter()
-    for item in _stored(world, "reminder"):
+    for item in _stored(world, item_type):
         status = item["status"]["S"]
         reason = item.get("reason", {}).get("S")
         outcomes[f"{status} ({reason})" if reason and status != "sent" else status] += 1
@@ -805,6 +813,100 @@ def _opted_out(world: Lambdas, tenant_id: str, phones: list[str]) -> int:
     return sum(contacts.get(tenant_id, phone).opted_out for phone in phones)
 
 
+# --- Notices: the sender, fed by the appointments table's stream -----------------------------
+
+
+@dataclass
+class _StreamPump:
+    """The notice mapping: the sender invoked with what the stream holds, faults on; an
+    invocation that raised fails its whole batch, and a reported record comes back with those
+    after it until the mapping's retries are spent."""
+
+    world: Lambdas
+    injector: Injector
+    feed: StreamFeed
+    invocations: int = 0
+    errors: int = 0
+    redelivered: int = 0
+
+    def drain(self, limit: int = 200) -> None:
+        for _ in range(limit):
+            batch = self.feed.take()
+            if not batch:
+                return
+            self.invocations += 1
+            records = [record for record, _ in batch]
+            event = {"Records": records}
+            response = _invoke(self.world.invoke, self.injector, "sender", "sender", event)
+            if response is None:
+                self.errors += 1
+                failed = {sequence_number(record) for record in records}
+            else:
+                failed = {str(f["itemIdentifier"]) for f in response.get("batchItemFailures", [])}
+            self.redelivered += self.feed.reported(batch, failed)
+
+
+def _notices(function: str, dependency: str, load: int, seed: int) -> Cell:
+    """Field-service notices, half asked without waiting, reach the sender from the table's
+    stream while its dependency fails; one that needs another try goes through the send
+    queue, and one whose stream record is given up on comes back when its lease runs out."""
+    from reach.domain.notices import NoticeType
+    from reach.services.dispatch import CLAIM_LEASE
+    from reach.services.notices import NoticeRequest
+    from reach.wiring import build_services
+
+    with _world("sender", dependency, seed) as (world, injector):
+        clinic = stack.open_clinic(world, quiet_hours="00:00-00:00")
+        world.clock.set(world.clock() - timedelta(hours=8))  # mid-day
+        # The mapping reads the stream from now on, before any notice is written
+        stream = _StreamPump(
+            world,
+            injector,
+            StreamFeed(
+                stream_mapping(world.aws.template, "SenderFunction"),
+                world.aws.settings.appointments_table,
+                account=ACCOUNT_ID,
+                region=world.aws.settings.region,
+            ),
+        )
+        booked = stack.book(
+            world, clinic, load, starts_at=world.clock() + timedelta(hours=3), reminders=()
+        )
+        notices = build_services(world.aws.settings, clock=world.clock).notices
+        for n, appointment in enumerate(booked):
+            notices.ask(
+                clinic.tenant.tenant_id,
+                appointment.appointment_id,
+                NoticeRequest(type=NoticeType.ON_THE_WAY, eta_minutes=90),
+                wait=n % 2 == 0,
+            )
+        queue = _pump(world, injector, "sender", "SendQueue", "sender")
+        for _ in range(3):  # until the leases of what was given up on have run out
+            stream.drain()
+            for _ in queue.drain(limit=200):
+                pass
+            world.clock.advance(CLAIM_LEASE + timedelta(minutes=1))
+            _invoke(world.invoke, injector, "dispatcher", "sender", stack.scheduled(world.clock()))
+        final = _statuses(world, "notice")
+        sent_per_phone = Counter(text.destination for text in injector.texts)
+        texted = sum(1 for a in booked if sent_per_phone[a.phone])
+        unfinished = sum(n for status, n in final.items() if status.split(" ")[0] in _OPEN)
+        return _cell(
+            "notices",
+            dependency,
+            load,
+            injector,
+            invocations=stream.invocations + queue.invocations,
+            invocation_errors=stream.errors + queue.errors,
+            redelivered=stream.redelivered + queue.redelivered,
+            dead_lettered=len(stream.feed.given_up) + len(queue.dead_lettered),
+            outcomes=dict(sorted(final.items())),
+            lost=unfinished + max(0, final.get("sent", 0) - texted),
+            duplicated=sum(n - 1 for n in sent_per_phone.values() if n > 1),
+            in_quiet_hours=sum(_in_quiet_hours(t.at, stack.ZONE) for t in injector.texts),
+        )
+
+
 _SCENARIOS: dict[str, Callable[[str, str, int, int], Cell]] = {
     "dispatcher": _reminders,
     "sender": _reminders,
@@ -813,6 +915,7 @@ _SCENARIOS: dict[str, Callable[[str, str, int, int], Cell]] = {
     "api": _bookings,
     "authorizer": _keys,
     "reconciler": _opt_outs,
+    "notices": _notices,
 }
 
 

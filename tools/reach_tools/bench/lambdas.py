@@ -174,6 +174,7 @@ _CACHED = (
     "authenticator_from_env",
     "dispatcher_from_env",
     "sender_from_env",
+    "send_queue_from_env",
     "inbound_from_env",
     "reconciler_from_env",
     "receipts_from_env",

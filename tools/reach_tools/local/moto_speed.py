@@ -21,6 +21,9 @@ the same answers at the cost of what they read or write:
 - a transaction remembers the items it is about to touch (one deep copy each) and puts those
   back if it fails, in place of the whole table's copy (and drops the stream records it
   made);
+- a transaction carries its ``ClientRequestToken`` (botocore fills one in per call, the same
+  for each retry): a retry of one that was applied succeeds again without writing, as in
+  DynamoDB, where moto would fail it on its own conditions;
 - a table's stream builds and keeps only the records its event source mapping's filter
   passes (``keep_stream_records``), and none while no mapping reads it (a benchmark that does
   not run the sender from the stream), where moto builds one for every write and keeps it.
@@ -30,15 +33,19 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler
 
 _scope = threading.local()
 _originals: dict[str, Any] = {}
@@ -343,6 +350,34 @@ def filtered_streams() -> Iterator[None]:
         StreamShard.add = previous  # type: ignore[method-assign]
 
 
+#: Tokens of TransactWriteItems calls that succeeded: token -> (their items, the answer).
+_TOKENS: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+#: Kept at most: DynamoDB honours a token for 10 minutes; a local run sends far fewer.
+TOKENS_KEPT = 10_000
+
+
+def _idempotent_transact(self: DynamoHandler) -> Any:
+    """TransactWriteItems with its ``ClientRequestToken``, which botocore fills in once per
+    call, so that every retry of the call carries it: a retry of a transaction that was
+    applied (its answer lost to a timeout) succeeds again without writing, as DynamoDB does,
+    instead of failing its own conditions. moto ignores the token."""
+    token = self.body.get("ClientRequestToken")
+    items = json.dumps(self.body.get("TransactItems"), sort_keys=True) if token else ""
+    if token and token in _TOKENS:
+        if _TOKENS[token][0] != items:
+            raise DynamodbException(
+                ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                "the ClientRequestToken was used with another TransactItems",
+            )
+        return _TOKENS[token][1]
+    answer = _originals["transact_write_items_handler"](self)
+    if token:
+        _TOKENS[token] = (items, answer)
+        while len(_TOKENS) > TOKENS_KEPT:
+            _TOKENS.popitem(last=False)
+    return answer
+
+
 _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "all_items"): _all_items,
     (Table, "query"): _query,
@@ -352,6 +387,11 @@ _PATCHES: dict[tuple[type, str], Callable[..., Any]] = {
     (Table, "delete_item"): _counting_writes("delete_item"),
     (DynamoDBBackend, "update_item"): _backend_update,
     (StreamShard, "add"): _stream_add,
+    (DynamoHandler, "transact_write_items"): _idempotent_transact,
+}
+#: Where ``_originals`` keeps a patched method whose name another patch uses too.
+_ORIGINAL_KEYS: dict[tuple[type, str], str] = {
+    (DynamoHandler, "transact_write_items"): "transact_write_items_handler"
 }
 
 
@@ -362,7 +402,7 @@ def speed_up() -> None:
         return
     _epoch += 1
     for (owner, name), patch in _PATCHES.items():
-        _originals[name] = owner.__dict__.get(name, _ABSENT)
+        _originals[_ORIGINAL_KEYS.get((owner, name), name)] = owner.__dict__.get(name, _ABSENT)
         setattr(owner, name, patch)
 
 
@@ -373,7 +413,7 @@ def slow_down() -> None:
         return
     _epoch += 1
     for (owner, name), _patch in _PATCHES.items():
-        original = _originals.pop(name)
+        original = _originals.pop(_ORIGINAL_KEYS.get((owner, name), name))
         if original is _ABSENT:
             delattr(owner, name)
         else:

@@ -168,20 +168,22 @@ class StreamFeed:
             fresh.append((self._numbered(record), 0))
         return batch + fresh
 
-    def reported(self, batch: list[tuple[dict[str, Any], int]], failed: set[str]) -> None:
+    def reported(self, batch: list[tuple[dict[str, Any], int]], failed: set[str]) -> int:
         """The function reported ``failed`` (sequence numbers) of ``batch``: the first of them
         and every record after it are delivered again, as Lambda does from a stream, unless
-        that record is out of retries (then the batch is given up on)."""
+        that record is out of retries (then the batch is given up on). Returns how many will
+        be delivered again."""
         at = next(
             (n for n, (record, _) in enumerate(batch) if sequence_number(record) in failed), None
         )
         if at is None:
-            return
+            return 0
         again = batch[at:]
         if again[0][1] + 1 > self.mapping.retries:
             self.given_up += [record for record, _ in again]
-            return
+            return 0
         self._again[:0] = [(record, tries + 1) for record, tries in again]
+        return len(again)
 
     def _numbered(self, record: dict[str, Any]) -> dict[str, Any]:
         """moto numbers records by their place in its list, which ``take`` empties."""
