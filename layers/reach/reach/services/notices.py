@@ -124,19 +124,7 @@ class NoticeService:
         eta = _eta(request, now)
         link = checked_link(request.link) if request.link is not None else None
         if not wait:
-            unread = Notice(
-                tenant_id=tenant_id,
-                appointment_id=appointment_id,
-                notice_id=self._new_id(),
-                type=request.type,
-                eta=eta,
-                link=link,
-                phone=None,
-                plan=None,
-                status=MessageStatus.QUEUED,
-                created_at=now,
-                claim_id=uuid.uuid4().hex,
-            )
+            unread = self._new_notice(tenant_id, appointment_id, request.type, eta, link, now)
             return self._ask_unread(unread, idempotency_key)
         for _ in range(_ATTEMPTS):
             asked = self._try(tenant_id, appointment_id, request.type, eta, link, idempotency_key)
@@ -236,15 +224,40 @@ class NoticeService:
                 window_ends_at=appointment.window_ends_at,
             )
         )
+        return self._new_notice(
+            appointment.tenant_id,
+            appointment.appointment_id,
+            notice_type,
+            eta,
+            link,
+            now,
+            phone=appointment.phone,
+            plan=appointment.current_plan,
+        )
+
+    def _new_notice(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        notice_type: NoticeType,
+        eta: datetime,
+        link: str | None,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        plan: int | None = None,
+    ) -> Notice:
+        """A new notice, written already claimed; no phone or plan when the visit was not
+        read (asked without waiting)."""
         return Notice(
-            tenant_id=appointment.tenant_id,
-            appointment_id=appointment.appointment_id,
+            tenant_id=tenant_id,
+            appointment_id=appointment_id,
             notice_id=self._new_id(),
             type=notice_type,
             eta=eta,
             link=link,
-            phone=appointment.phone,
-            plan=appointment.current_plan,
+            phone=phone,
+            plan=plan,
             status=MessageStatus.QUEUED,
             created_at=now,
             claim_id=uuid.uuid4().hex,

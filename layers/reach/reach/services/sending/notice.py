@@ -25,17 +25,17 @@ from reach.data.appointments import AppointmentRepository
 from reach.data.batch_reads import ItemKey
 from reach.data.notices import LatestMark, Mark, NoticeStore, StillOpen, notice_from_image
 from reach.data.reminders import NOTICE_ITEM, Guard
+from reach.domain.errors import InvalidInput
 from reach.domain.message import MessageStatus
 from reach.domain.models import Appointment, AppointmentKind, Tenant
 from reach.domain.notices import (
-    MAX_NOTICE_PARTS,
     SAME_ETA,
     Notice,
     NoticeText,
     NoticeType,
+    checked_parts,
     render_notice,
 )
-from reach.domain.segments import count_segments
 from reach.domain.zones import load_zone
 from reach.ports.events import DomainEvent, EventType, delivery_failed, event_id_for, iso_utc
 from reach.ports.send_queue import QueuedReminder
@@ -169,10 +169,12 @@ class NoticeKind:
             starts_at=appointment.starts_at,
             window_ends_at=appointment.window_ends_at,
         )
-        if count_segments(body).parts > MAX_NOTICE_PARTS:
+        try:
+            checked_parts(body)
+        except InvalidInput:
             # The API refuses this before writing a notice it waited for; one asked without
             # waiting is only rendered here.
-            raise Unsendable("too_long")
+            raise Unsendable("too_long") from None
         return body
 
     def failure_event(
