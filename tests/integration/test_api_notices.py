@@ -258,3 +258,17 @@ def test_prefer_respond_async_still_refuses_a_closed_visit_and_an_unknown_one(aw
     assert closed == (409, {"error": "appointment_closed", "message": closed[1]["message"]})
     assert unknown[0] == 404
     assert queued(aws) == []
+
+
+def test_a_prefer_header_too_long_is_refused_naming_it(aws, api):
+    booked = book_visit(api)
+
+    status, error = notice(
+        api,
+        booked["id"],
+        {"type": "on_the_way", "eta_minutes": 25},
+        headers={"Prefer": "respond-async, " + "x" * 512},
+    )
+
+    assert "512" in refused(status, error, "prefer")
+    assert queued(aws) == []
